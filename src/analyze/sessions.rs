@@ -1,0 +1,210 @@
+//! `analyze sessions`: per Claude Code session, its prompt turns, agents, and the tokens and cost
+//! of the main agent and of its subagents. The session cost is every de-duplicated model
+//! response of the session priced by model, so it matches Claude Code's `total_cost_usd`.
+
+use super::{Ctx, Filter};
+use crate::error::Result;
+use crate::render::{self, Grid, Report};
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Tokens and cost of one model within a session.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ModelUsage {
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    /// None: no price known for this model.
+    pub cost_usd: Option<f64>,
+}
+
+/// One session.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub project: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub turns: i64,
+    pub agents: i64,
+    pub agents_by_type: BTreeMap<String, i64>,
+    /// Agents that ran to completion (Claude Code's `completed`).
+    pub agents_completed: i64,
+    /// Agents that died (Claude Code's `failed`).
+    pub agents_failed: i64,
+    pub agents_cancelled: i64,
+    pub max_depth: i64,
+    pub main_tokens: i64,
+    pub main_cost_usd: Option<f64>,
+    pub subagent_tokens: i64,
+    pub subagent_cost_usd: Option<f64>,
+    pub total_tokens: i64,
+    pub total_cost_usd: Option<f64>,
+    pub models: BTreeMap<String, ModelUsage>,
+}
+
+/// The sessions report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sessions {
+    pub sessions: Vec<SessionRow>,
+}
+
+fn add_cost(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? + b?)
+}
+
+/// Sessions matching the filter (time bounds apply to the session's start), newest first.
+pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
+    let c = ctx.store.conn();
+    let mut w = vec!["1 = 1".to_string()];
+    let mut p: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(s) = filter.since {
+        p.push(s.into());
+        w.push(format!("s.start_ms >= ?{}", p.len()));
+    }
+    if let Some(u) = filter.until {
+        p.push(u.into());
+        w.push(format!("s.start_ms < ?{}", p.len()));
+    }
+    if let Some(proj) = &filter.project {
+        p.push(proj.trim_end_matches('/').to_string().into());
+        w.push(format!("(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')", n = p.len()));
+    }
+    if let Some(id) = &filter.session {
+        p.push(id.clone().into());
+        w.push(format!("s.session_id = ?{}", p.len()));
+    }
+    if !filter.agents.is_empty() {
+        let marks: Vec<String> = filter
+            .agents
+            .iter()
+            .map(|a| {
+                p.push(a.clone().into());
+                format!("?{}", p.len())
+            })
+            .collect();
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM agent_runs r WHERE r.session_id = s.session_id AND r.agent_type IN ({}))",
+            marks.join(", ")
+        ));
+    }
+    let sql = format!(
+        "SELECT s.session_id, s.cwd, s.start_ms, coalesce(s.end_ms, s.last_ms) FROM sessions s WHERE {}
+         ORDER BY s.start_ms DESC LIMIT {limit}",
+        w.join(" AND ")
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let heads: Vec<(String, Option<String>, Option<i64>, Option<i64>)> = stmt
+        .query_map(rusqlite::params_from_iter(p.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let st = ctx.status_sql();
+    let mut sessions = Vec::new();
+    for (sid, cwd, start, end) in heads {
+        let turns: i64 = c.query_row(
+            "SELECT count(*) FROM workflows WHERE session_id = ?1 AND kind = 'turn'",
+            [&sid],
+            |r| r.get(0),
+        )?;
+        let mut by_type = BTreeMap::new();
+        let (mut agents, mut completed, mut failed, mut cancelled, mut max_depth) = (0, 0, 0, 0, 0);
+        let mut q = c.prepare_cached(&format!(
+            "SELECT r.agent_type, {st}, r.depth FROM agent_runs r WHERE r.session_id = ?1 AND r.internal = 0"
+        ))?;
+        for row in q.query_map([&sid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))? {
+            let (t, status, depth) = row?;
+            agents += 1;
+            *by_type.entry(t).or_insert(0) += 1;
+            match status.as_str() {
+                "success" => completed += 1,
+                "failure" | "lost" => failed += 1,
+                "cancelled" => cancelled += 1,
+                _ => {}
+            }
+            max_depth = max_depth.max(depth);
+        }
+        let mut models: BTreeMap<String, ModelUsage> = BTreeMap::new();
+        let (mut main_tokens, mut sub_tokens) = (0, 0);
+        let (mut main_cost, mut sub_cost) = (Some(0.0), Some(0.0));
+        let mut u = c.prepare_cached(
+            "SELECT model, agent_id = '', sum(input), sum(output), sum(cache_read), sum(cache_5m), sum(cache_1h)
+             FROM usage WHERE session_id = ?1 GROUP BY model, agent_id = ''",
+        )?;
+        for row in u.query_map(params![&sid], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, [r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
+        })? {
+            let (model, is_main, [i, o, cr, c5, c1]) = row?;
+            let cost = ctx.prices.lookup(&model).map(|pr| pr.cost(i, o, cr, c5, c1));
+            let tokens = i + o + cr + c5 + c1;
+            if is_main {
+                main_tokens += tokens;
+                main_cost = add_cost(main_cost, cost);
+            } else {
+                sub_tokens += tokens;
+                sub_cost = add_cost(sub_cost, cost);
+            }
+            let m = models.entry(model).or_insert_with(|| ModelUsage { cost_usd: Some(0.0), ..Default::default() });
+            m.input_tokens += i;
+            m.output_tokens += o;
+            m.cache_read_tokens += cr;
+            m.cache_write_tokens += c5 + c1;
+            m.cost_usd = add_cost(m.cost_usd, cost);
+        }
+        sessions.push(SessionRow {
+            session_id: sid,
+            project: cwd,
+            start: start.map(crate::timeparse::format_ms),
+            end: end.map(crate::timeparse::format_ms),
+            turns,
+            agents,
+            agents_by_type: by_type,
+            agents_completed: completed,
+            agents_failed: failed,
+            agents_cancelled: cancelled,
+            max_depth,
+            main_tokens,
+            main_cost_usd: main_cost,
+            subagent_tokens: sub_tokens,
+            subagent_cost_usd: sub_cost,
+            total_tokens: main_tokens + sub_tokens,
+            total_cost_usd: add_cost(main_cost, sub_cost),
+            models,
+        });
+    }
+    Ok(Sessions { sessions })
+}
+
+impl Report for Sessions {
+    fn command(&self) -> &'static str {
+        "sessions"
+    }
+    fn json(&self) -> Value {
+        json!({ "sessions": self.sessions })
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let mut g = Grid::new(&["Session", "Project", "Started", "Turns", "Agents", "Failed", "Main tokens", "Main cost", "Agent tokens", "Agent cost", "Total cost"])
+            .numeric(&[3, 4, 5, 6, 7, 8, 9, 10]);
+        g.rows = self
+            .sessions
+            .iter()
+            .map(|s| {
+                vec![
+                    s.session_id.chars().take(8).collect(),
+                    s.project.clone().unwrap_or_default(),
+                    s.start.clone().unwrap_or_default().replace('T', " ").chars().take(16).collect(),
+                    render::int(s.turns),
+                    render::int(s.agents),
+                    render::int(s.agents_failed),
+                    render::int(s.main_tokens),
+                    render::usd(s.main_cost_usd),
+                    render::int(s.subagent_tokens),
+                    render::usd(s.subagent_cost_usd),
+                    render::usd(s.total_cost_usd),
+                ]
+            })
+            .collect();
+        vec![g]
+    }
+}

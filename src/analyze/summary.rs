@@ -1,0 +1,283 @@
+//! `analyze summary`: one row per agent type, and a totals row.
+
+use super::{indexed_percentile, percentile, Ctx, Filter};
+use crate::error::Result;
+use crate::render::{self, Grid, Report};
+use rusqlite::params_from_iter;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The figures of one agent type (or of all, in the totals row). Defined in docs/metrics.md.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentFigures {
+    pub agent: String,
+    pub runs: i64,
+    pub success: i64,
+    pub failure: i64,
+    pub cancelled: i64,
+    pub running: i64,
+    pub lost: i64,
+    /// success / (success + failure + lost); None when that is 0.
+    pub success_rate: Option<f64>,
+    pub avg_duration_ms: Option<f64>,
+    pub p50_duration_ms: Option<f64>,
+    pub p95_duration_ms: Option<f64>,
+    pub avg_complexity: Option<f64>,
+    pub tokens: i64,
+    pub cost_usd: f64,
+    /// success_rate per minute of average duration.
+    pub efficiency: Option<f64>,
+}
+
+impl AgentFigures {
+    fn finish(&mut self, dur_n: i64, dur_sum: i64, complexity_sum: i64) {
+        let decided = self.success + self.failure + self.lost;
+        self.success_rate = (decided > 0).then(|| self.success as f64 / decided as f64);
+        self.avg_duration_ms = (dur_n > 0).then(|| dur_sum as f64 / dur_n as f64);
+        self.avg_complexity = (self.runs > 0).then(|| complexity_sum as f64 / self.runs as f64);
+        self.efficiency = efficiency(self.success_rate, self.avg_duration_ms);
+    }
+}
+
+/// success rate per minute of average duration; None without both, or with a zero duration.
+pub fn efficiency(success_rate: Option<f64>, avg_duration_ms: Option<f64>) -> Option<f64> {
+    match (success_rate, avg_duration_ms) {
+        (Some(r), Some(d)) if d > 0.0 => Some(r / (d / 60_000.0)),
+        _ => None,
+    }
+}
+
+/// The summary report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub agents: Vec<AgentFigures>,
+    pub totals: AgentFigures,
+}
+
+/// Columns `--sort` accepts.
+pub const SORT_KEYS: &[&str] = &["agent", "runs", "success", "p50", "p95", "duration", "complexity", "tokens", "cost", "efficiency"];
+
+#[derive(Default)]
+struct Acc {
+    f: Option<AgentFigures>,
+    dur_n: i64,
+    dur_sum: i64,
+    complexity_sum: i64,
+}
+
+/// Computes the summary. Without filters it reads the per-day rollups and the duration index
+/// (fast at millions of runs); with filters it aggregates the matching runs directly.
+pub fn compute(ctx: &Ctx, filter: &Filter, sort: &str, reverse: bool) -> Result<Summary> {
+    let mut rows = if filter.only_agents() && filter.agents.is_empty() { from_rollups(ctx)? } else { from_runs(ctx, filter)? };
+    sort_rows(&mut rows.agents, sort, reverse);
+    Ok(rows)
+}
+
+fn blank(agent: &str) -> AgentFigures {
+    AgentFigures {
+        agent: agent.to_string(),
+        runs: 0,
+        success: 0,
+        failure: 0,
+        cancelled: 0,
+        running: 0,
+        lost: 0,
+        success_rate: None,
+        avg_duration_ms: None,
+        p50_duration_ms: None,
+        p95_duration_ms: None,
+        avg_complexity: None,
+        tokens: 0,
+        cost_usd: 0.0,
+        efficiency: None,
+    }
+}
+
+fn from_rollups(ctx: &Ctx) -> Result<Summary> {
+    let c = ctx.store.conn();
+    let mut lost: HashMap<String, i64> = HashMap::new();
+    {
+        let mut stmt = c.prepare(
+            "SELECT agent_type, count(*) FROM agent_runs INDEXED BY runs_open
+             WHERE end_ms IS NULL AND internal = 0 AND coalesce(start_ms, 0) < ?1 GROUP BY agent_type",
+        )?;
+        for r in stmt.query_map([ctx.lost_before()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (a, n) = r?;
+            lost.insert(a, n);
+        }
+    }
+    let mut stmt = c.prepare(
+        "SELECT agent_type, sum(runs), sum(success), sum(failure), sum(cancelled), sum(open), sum(dur_n), sum(dur_sum),
+                sum(complexity_sum), sum(tokens), sum(cost)
+         FROM agent_daily GROUP BY agent_type HAVING sum(runs) > 0",
+    )?;
+    let mut agents = Vec::new();
+    let mut t = Acc { f: Some(blank("TOTAL")), ..Default::default() };
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+            r.get::<_, f64>(10)?,
+        ))
+    })?;
+    for row in rows {
+        let (agent, [runs, success, failure, cancelled, open, dur_n, dur_sum, cx, tokens], cost) = row?;
+        let l = lost.get(&agent).copied().unwrap_or(0);
+        let mut f = AgentFigures {
+            runs,
+            success,
+            failure,
+            cancelled,
+            running: open - l,
+            lost: l,
+            tokens,
+            cost_usd: cost,
+            ..blank(&agent)
+        };
+        f.p50_duration_ms = indexed_percentile(&ctx.store, Some(&agent), dur_n, 0.5)?;
+        f.p95_duration_ms = indexed_percentile(&ctx.store, Some(&agent), dur_n, 0.95)?;
+        f.finish(dur_n, dur_sum, cx);
+        add(&mut t, &f, dur_n, dur_sum, cx);
+        agents.push(f);
+    }
+    let mut totals = t.f.take().expect("totals");
+    totals.p50_duration_ms = indexed_percentile(&ctx.store, None, t.dur_n, 0.5)?;
+    totals.p95_duration_ms = indexed_percentile(&ctx.store, None, t.dur_n, 0.95)?;
+    totals.finish(t.dur_n, t.dur_sum, t.complexity_sum);
+    Ok(Summary { agents, totals })
+}
+
+fn add(t: &mut Acc, f: &AgentFigures, dur_n: i64, dur_sum: i64, cx: i64) {
+    let tf = t.f.as_mut().expect("totals");
+    tf.runs += f.runs;
+    tf.success += f.success;
+    tf.failure += f.failure;
+    tf.cancelled += f.cancelled;
+    tf.running += f.running;
+    tf.lost += f.lost;
+    tf.tokens += f.tokens;
+    tf.cost_usd += f.cost_usd;
+    t.dur_n += dur_n;
+    t.dur_sum += dur_sum;
+    t.complexity_sum += cx;
+}
+
+fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
+    let c = ctx.store.conn();
+    let (w, p) = filter.runs_where();
+    let st = ctx.status_sql();
+    let sql = format!(
+        "SELECT r.agent_type, count(*), sum({st} = 'success'), sum({st} = 'failure'), sum({st} = 'cancelled'),
+                sum({st} = 'running'), sum({st} = 'lost'), count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
+                sum(r.complexity), sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens),
+                sum(coalesce(r.cost_usd, 0))
+         FROM agent_runs r WHERE {w} GROUP BY r.agent_type"
+    );
+    let mut durations: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut all: Vec<i64> = Vec::new();
+    {
+        let mut stmt = c.prepare(&format!(
+            "SELECT r.agent_type, r.duration_ms FROM agent_runs r WHERE {w} AND r.duration_ms IS NOT NULL ORDER BY r.agent_type, r.duration_ms"
+        ))?;
+        for r in stmt.query_map(params_from_iter(p.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (a, d) = r?;
+            all.push(d);
+            durations.entry(a).or_default().push(d);
+        }
+    }
+    all.sort_unstable();
+    let mut stmt = c.prepare(&sql)?;
+    let mut agents = Vec::new();
+    let mut t = Acc { f: Some(blank("TOTAL")), ..Default::default() };
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+            r.get::<_, f64>(11)?,
+        ))
+    })?;
+    for row in rows {
+        let (agent, [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, cx, tokens], cost) = row?;
+        let mut f = AgentFigures { runs, success, failure, cancelled, running, lost, tokens, cost_usd: cost, ..blank(&agent) };
+        let d = durations.get(&agent).map(Vec::as_slice).unwrap_or(&[]);
+        f.p50_duration_ms = percentile(d, 0.5);
+        f.p95_duration_ms = percentile(d, 0.95);
+        f.finish(dur_n, dur_sum, cx);
+        add(&mut t, &f, dur_n, dur_sum, cx);
+        agents.push(f);
+    }
+    let mut totals = t.f.take().expect("totals");
+    totals.p50_duration_ms = percentile(&all, 0.5);
+    totals.p95_duration_ms = percentile(&all, 0.95);
+    totals.finish(t.dur_n, t.dur_sum, t.complexity_sum);
+    Ok(Summary { agents, totals })
+}
+
+/// Sorts rows by a column; numbers descend, names ascend; `reverse` flips. Ties: by agent name.
+pub fn sort_rows(rows: &mut [AgentFigures], key: &str, reverse: bool) {
+    let val = |f: &AgentFigures| -> f64 {
+        match key {
+            "success" => f.success_rate.unwrap_or(-1.0),
+            "p50" => f.p50_duration_ms.unwrap_or(-1.0),
+            "p95" => f.p95_duration_ms.unwrap_or(-1.0),
+            "duration" => f.avg_duration_ms.unwrap_or(-1.0),
+            "complexity" => f.avg_complexity.unwrap_or(-1.0),
+            "tokens" => f.tokens as f64,
+            "cost" => f.cost_usd,
+            "efficiency" => f.efficiency.unwrap_or(-1.0),
+            _ => f.runs as f64,
+        }
+    };
+    rows.sort_by(|a, b| {
+        let ord = if key == "agent" {
+            a.agent.cmp(&b.agent)
+        } else {
+            val(b).partial_cmp(&val(a)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.agent.cmp(&b.agent))
+        };
+        if reverse { ord.reverse() } else { ord }
+    });
+}
+
+/// One table row of figures (shared with `top`).
+pub fn figure_cells(f: &AgentFigures) -> Vec<String> {
+    vec![
+        f.agent.clone(),
+        render::int(f.runs),
+        render::pct(f.success_rate),
+        render::dur(f.p50_duration_ms),
+        render::dur(f.p95_duration_ms),
+        render::num(f.avg_complexity, 1),
+        render::int(f.tokens),
+        render::usd(Some(f.cost_usd)),
+        render::num(f.efficiency, 2),
+    ]
+}
+
+/// Headers matching [`figure_cells`].
+pub const FIGURE_HEADERS: &[&str] = &["Agent", "Runs", "Success", "p50", "p95", "Complexity", "Tokens", "Cost", "Efficiency"];
+
+impl Report for Summary {
+    fn command(&self) -> &'static str {
+        "summary"
+    }
+    fn json(&self) -> Value {
+        json!({ "agents": self.agents, "totals": self.totals })
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let mut g = Grid::new(FIGURE_HEADERS).numeric(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        g.rows = self.agents.iter().map(figure_cells).collect();
+        g.footer = Some(figure_cells(&self.totals));
+        vec![g]
+    }
+    fn notes(&self) -> Vec<String> {
+        let mut n = Vec::new();
+        if self.totals.running + self.totals.lost > 0 {
+            n.push(format!(
+                "{} running, {} lost (never stopped). Efficiency = success rate per minute of average duration.",
+                self.totals.running, self.totals.lost
+            ));
+        }
+        n
+    }
+}

@@ -1,0 +1,790 @@
+//! The projection: agent runs, workflows, sessions and rollups, derived from the event log.
+//!
+//! Incremental: a cursor (`derive_state.events`) remembers the last event applied, so a reader
+//! applies only what the hooks appended since. `rebuild` clears the projections and replays
+//! the whole log — run it after changing category or complexity rules.
+//!
+//! Claude Code's hooks are not reliable pairs (docs/claude-code-integration.md §1), so each rule
+//! below is written to converge whatever order and multiplicity the events arrive in.
+
+use crate::classify;
+use crate::config::Config;
+use crate::error::Result;
+use crate::hook::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
+use crate::pricing::Prices;
+use crate::store::Store;
+use crate::transcript::Summary;
+use rusqlite::{params, OptionalExtension, Row};
+use serde_json::Value;
+
+/// Events applied per transaction.
+const BATCH: i64 = 20_000;
+
+/// What a refresh did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    pub events: u64,
+}
+
+struct Ev {
+    id: i64,
+    ts: i64,
+    source: String,
+    kind: String,
+    session_id: Option<String>,
+    prompt_id: Option<String>,
+    agent_id: Option<String>,
+    agent_type: Option<String>,
+    tool_name: Option<String>,
+    tool_use_id: Option<String>,
+    payload: String,
+}
+
+impl Ev {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Ev> {
+        Ok(Ev {
+            id: r.get(0)?,
+            ts: r.get(1)?,
+            source: r.get(2)?,
+            kind: r.get(3)?,
+            session_id: r.get(4)?,
+            prompt_id: r.get(5)?,
+            agent_id: r.get(6)?,
+            agent_type: r.get(7)?,
+            tool_name: r.get(8)?,
+            tool_use_id: r.get(9)?,
+            payload: r.get(10)?,
+        })
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.payload).unwrap_or(Value::Null)
+    }
+}
+
+/// Applies every event appended since the last refresh. Cheap when nothing is new.
+pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+    let conn = store.conn();
+    let mut done = Refreshed::default();
+    loop {
+        let cursor: i64 = conn
+            .query_row("SELECT value FROM derive_state WHERE key = 'events'", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let max: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
+        if max <= cursor {
+            return Ok(done);
+        }
+        let n = store.write_tx(|s| {
+            // Re-read the cursor under the write lock: another reader may have advanced it.
+            let cursor: i64 = s
+                .conn()
+                .query_row("SELECT value FROM derive_state WHERE key = 'events'", [], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            let mut stmt = s.conn().prepare_cached(
+                "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload
+                 FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let events: Vec<Ev> = stmt.query_map(params![cursor, BATCH], Ev::from_row)?.collect::<rusqlite::Result<_>>()?;
+            let d = Deriver { s, cfg, prices };
+            let mut last = cursor;
+            for e in &events {
+                d.apply(e)?;
+                last = e.id;
+            }
+            s.conn().execute(
+                "INSERT INTO derive_state (key, value) VALUES ('events', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [last],
+            )?;
+            Ok(events.len() as u64)
+        })?;
+        done.events += n;
+    }
+}
+
+/// Clears every projection and re-derives it from the log.
+pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+    store.write_tx(|s| {
+        s.conn().execute_batch(
+            "DELETE FROM agent_runs; DELETE FROM run_tools; DELETE FROM workflows; DELETE FROM handoffs;
+             DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM derive_state;",
+        )?;
+        Ok(())
+    })?;
+    refresh(store, cfg, prices)
+}
+
+struct Deriver<'a> {
+    s: &'a Store,
+    cfg: &'a Config,
+    prices: &'a Prices,
+}
+
+/// The columns of a run the rules read back.
+struct RunRef {
+    id: i64,
+    tool_use_id: Option<String>,
+    status: String,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    duration_ms: Option<i64>,
+    has_summary: bool,
+    internal: bool,
+}
+
+fn is_agent_tool(name: Option<&str>) -> bool {
+    matches!(name, Some("Agent") | Some("Task"))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &s[..cut])
+}
+
+impl Deriver<'_> {
+    fn apply(&self, e: &Ev) -> Result<()> {
+        if e.source == "claude-code" {
+            if let Some(sid) = &e.session_id {
+                self.touch_session(sid, e)?;
+            }
+        }
+        match e.kind.as_str() {
+            "SessionEnd" => self.session_end(e),
+            "UserPromptSubmit" => self.prompt_submitted(e),
+            "Stop" => self.turn_stopped(e),
+            "PreToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.delegation_requested(e),
+            "SubagentStart" => self.subagent_started(e),
+            "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.agent_tool_returned(e),
+            "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => self.agent_tool_failed(e),
+            "PostToolUseFailure" => self.tool_failed(e),
+            "SubagentStop" => self.subagent_stopped(e),
+            "transcript_summary" => self.transcript_summarised(e),
+            "agent_start" => self.generic_start(e),
+            "agent_stop" => self.generic_stop(e),
+            "workflow_start" => self.workflow_start(e),
+            "handoff" => self.handoff(e),
+            "workflow_complete" => self.workflow_complete(e),
+            _ => Ok(()),
+        }
+    }
+
+    // ── sessions and turns ────────────────────────────────────────────────────────────────
+
+    fn touch_session(&self, sid: &str, e: &Ev) -> Result<()> {
+        let v = e.json();
+        let cwd = v.get("cwd").and_then(Value::as_str);
+        let tp = v.get("transcript_path").and_then(Value::as_str);
+        self.s.conn().prepare_cached(
+            "INSERT INTO sessions (session_id, cwd, transcript_path, start_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (session_id) DO UPDATE SET cwd = coalesce(sessions.cwd, excluded.cwd),
+               transcript_path = coalesce(sessions.transcript_path, excluded.transcript_path),
+               start_ms = min(sessions.start_ms, excluded.start_ms), last_ms = max(sessions.last_ms, excluded.last_ms)",
+        )?
+        .execute(params![sid, cwd, tp, e.ts])?;
+        Ok(())
+    }
+
+    fn session_end(&self, e: &Ev) -> Result<()> {
+        let reason = e.json().get("reason").and_then(Value::as_str).map(str::to_string);
+        self.s.conn().execute(
+            "UPDATE sessions SET end_ms = max(coalesce(end_ms, 0), ?2), end_reason = ?3 WHERE session_id = ?1",
+            params![e.session_id, e.ts, reason],
+        )?;
+        Ok(())
+    }
+
+    fn prompt_submitted(&self, e: &Ev) -> Result<()> {
+        let Some(pid) = &e.prompt_id else { return Ok(()) };
+        let v = e.json();
+        let prompt = v.get("prompt").and_then(Value::as_str).unwrap_or("");
+        let kind = if prompt.trim_start().starts_with("<task-notification>") { "notification" } else { "turn" };
+        let cwd = v.get("cwd").and_then(Value::as_str);
+        self.s.conn().execute(
+            "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (workflow_id) DO UPDATE SET kind = excluded.kind, prompt = excluded.prompt,
+               start_ms = min(coalesce(workflows.start_ms, excluded.start_ms), excluded.start_ms),
+               project = coalesce(workflows.project, excluded.project)",
+            params![pid, kind, e.session_id, cwd, truncate(prompt, 2000), e.ts],
+        )?;
+        Ok(())
+    }
+
+    fn turn_stopped(&self, e: &Ev) -> Result<()> {
+        let Some(pid) = &e.prompt_id else { return Ok(()) };
+        let v = e.json();
+        let cwd = v.get("cwd").and_then(Value::as_str);
+        self.s.conn().execute(
+            "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms) VALUES (?1, 'turn', ?2, ?3, ?4, ?4)
+             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms)",
+            params![pid, e.session_id, cwd, e.ts],
+        )?;
+        // Agents still running when the turn ends are background agents.
+        for t in v.get("background_tasks").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(id) = t.get("id").and_then(Value::as_str) {
+                self.s.conn().execute("UPDATE agent_runs SET background = 1 WHERE agent_id = ?1", [id])?;
+            }
+        }
+        Ok(())
+    }
+
+    // ── Claude Code agents ────────────────────────────────────────────────────────────────
+
+    fn delegation_requested(&self, e: &Ev) -> Result<()> {
+        let Some(tu) = &e.tool_use_id else { return Ok(()) };
+        let v = e.json();
+        let input: WireAgentInput = v.get("tool_input").cloned().and_then(|i| serde_json::from_value(i).ok()).unwrap_or_default();
+        let sub_type = input.subagent_type.filter(|t| !t.is_empty()).unwrap_or_else(|| "general-purpose".into());
+        self.s.conn().execute(
+            "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tool_use_id) DO NOTHING",
+            params![
+                tu,
+                e.session_id,
+                e.prompt_id,
+                e.agent_id,
+                sub_type,
+                input.description,
+                input.prompt.as_deref().map(|p| truncate(p, 4000)),
+                input.run_in_background.unwrap_or(false),
+                e.ts
+            ],
+        )?;
+        // The agent may already be known (events out of order): link it now.
+        if let Some(run) = self.run_by_tool_use(tu)? {
+            self.link(run.id, tu)?;
+        }
+        Ok(())
+    }
+
+    fn subagent_started(&self, e: &Ev) -> Result<()> {
+        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let given_type = e.agent_type.clone().filter(|t| !t.is_empty());
+        let run = match self.run(aid)? {
+            Some(r) => {
+                self.s.conn().execute(
+                    "UPDATE agent_runs SET start_ms = min(coalesce(start_ms, ?2), ?2) WHERE id = ?1",
+                    params![r.id, e.ts],
+                )?;
+                self.run(aid)?.expect("exists")
+            }
+            None => self.insert_run(aid, "claude-code", e, given_type.as_deref().unwrap_or("unknown"), Some(e.ts))?,
+        };
+        if run.tool_use_id.is_none() && !run.internal {
+            // SubagentStart carries no tool_use_id: match the oldest open delegation of this
+            // type in the session (PostToolUse or the transcript sidecar corrects it later).
+            let tu: Option<String> = self
+                .s
+                .conn()
+                .query_row(
+                    "SELECT tool_use_id FROM delegations WHERE session_id IS ?1 AND agent_id IS NULL
+                       AND (?2 IS NULL OR subagent_type = ?2) ORDER BY ts, rowid LIMIT 1",
+                    params![e.session_id, given_type],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(tu) = tu {
+                self.link(run.id, &tu)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn agent_tool_returned(&self, e: &Ev) -> Result<()> {
+        let Some(tu) = &e.tool_use_id else { return Ok(()) };
+        let v = e.json();
+        let resp: WireAgentResponse =
+            v.get("tool_response").cloned().and_then(|r| serde_json::from_value(r).ok()).unwrap_or_default();
+        let Some(aid) = resp.agent_id.clone() else { return Ok(()) };
+        let run = match self.run(&aid)? {
+            Some(r) => r,
+            None => {
+                let start = self.delegation_ts(tu)?.unwrap_or(e.ts);
+                let t = resp.agent_type.clone().unwrap_or_else(|| "unknown".into());
+                self.insert_run(&aid, "claude-code", e, &t, Some(start))?
+            }
+        };
+        if run.tool_use_id.as_deref() != Some(tu.as_str()) {
+            self.relink(&run, tu)?;
+        }
+        match resp.status.as_deref() {
+            Some("completed") => {
+                let c = self.s.conn();
+                c.execute(
+                    "UPDATE agent_runs SET end_ms = coalesce(end_ms, ?2),
+                        duration_ms = coalesce(?3, duration_ms),
+                        status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
+                        model = coalesce(model, ?4) WHERE id = ?1",
+                    params![run.id, e.ts, resp.total_duration_ms, resp.resolved_model],
+                )?;
+                if !run.has_summary {
+                    let ts = resp.tool_stats.unwrap_or_default();
+                    c.execute(
+                        "UPDATE agent_runs SET tool_calls = coalesce(?2, tool_calls), lines_added = coalesce(?3, lines_added),
+                            lines_removed = coalesce(?4, lines_removed) WHERE id = ?1",
+                        params![run.id, resp.total_tool_use_count, ts.lines_added, ts.lines_removed],
+                    )?;
+                }
+                self.fill_duration(run.id)?;
+            }
+            Some("async_launched") => {
+                self.s.conn().execute("UPDATE agent_runs SET background = 1 WHERE id = ?1", [run.id])?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn agent_tool_failed(&self, e: &Ev) -> Result<()> {
+        let Some(tu) = &e.tool_use_id else { return Ok(()) };
+        let v = e.json();
+        let interrupt = v.get("is_interrupt").and_then(wire::as_bool).unwrap_or(false);
+        let error = v.get("error").and_then(Value::as_str).map(|s| truncate(s, 2000));
+        let run = match self.run_by_tool_use(tu)? {
+            Some(r) => r,
+            None => {
+                // Died before any SubagentStart we saw: a placeholder the transcript may rename.
+                let start = self.delegation_ts(tu)?.unwrap_or(e.ts);
+                let t: Option<String> = self
+                    .s
+                    .conn()
+                    .query_row("SELECT subagent_type FROM delegations WHERE tool_use_id = ?1", [tu], |r| r.get(0))
+                    .optional()?;
+                let r = self.insert_run(&format!("tool:{tu}"), "claude-code", e, t.as_deref().unwrap_or("unknown"), Some(start))?;
+                self.link(r.id, tu)?;
+                self.run_by_id(r.id)?
+            }
+        };
+        let status = if interrupt { "cancelled" } else { "failure" };
+        self.s.conn().execute(
+            "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error), end_ms = coalesce(end_ms, ?4) WHERE id = ?1",
+            params![run.id, status, error, e.ts],
+        )?;
+        self.fill_duration(run.id)?;
+        Ok(())
+    }
+
+    fn tool_failed(&self, e: &Ev) -> Result<()> {
+        if let Some(aid) = &e.agent_id {
+            self.s.conn().execute("UPDATE agent_runs SET hook_tool_errors = hook_tool_errors + 1 WHERE agent_id = ?1", [aid])?;
+            self.s.conn().execute(
+                "UPDATE agent_runs SET tool_errors = hook_tool_errors WHERE agent_id = ?1 AND has_summary = 0",
+                [aid],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn subagent_stopped(&self, e: &Ev) -> Result<()> {
+        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let run = match self.run(aid)? {
+            Some(r) => r,
+            None => {
+                let t = e.agent_type.clone().filter(|t| !t.is_empty());
+                let r = self.insert_run(aid, "claude-code", e, t.as_deref().unwrap_or("(fork)"), None)?;
+                if t.is_none() {
+                    // Stop without start and without a type: an internal fork, not a user agent.
+                    self.s.conn().execute("UPDATE agent_runs SET internal = 1 WHERE id = ?1", [r.id])?;
+                }
+                self.run_by_id(r.id)?
+            }
+        };
+        // SubagentStop may fire twice: the first one ends the run.
+        self.s.conn().execute(
+            "UPDATE agent_runs SET stops = stops + 1, end_ms = coalesce(end_ms, ?2),
+                status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
+                outcome = coalesce(outcome, ?3) WHERE id = ?1",
+            params![run.id, e.ts, e.json().get("last_assistant_message").and_then(Value::as_str).map(|s| truncate(s, 500))],
+        )?;
+        self.fill_duration(run.id)?;
+        Ok(())
+    }
+
+    fn transcript_summarised(&self, e: &Ev) -> Result<()> {
+        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let v = e.json();
+        let summary: Summary = v.get("summary").cloned().and_then(|s| serde_json::from_value(s).ok()).unwrap_or_default();
+        let meta: Option<WireAgentMeta> = v.get("meta").cloned().and_then(|m| serde_json::from_value(m).ok());
+        let meta_tu = meta.as_ref().and_then(|m| m.tool_use_id.clone());
+        let run = match self.run(aid)? {
+            Some(r) => r,
+            None => {
+                // A placeholder made at the failure, now that we know the agent's real id.
+                let placeholder = match &meta_tu {
+                    Some(tu) => self.run(&format!("tool:{tu}"))?,
+                    None => None,
+                };
+                match placeholder {
+                    Some(p) => {
+                        self.s.conn().execute("UPDATE agent_runs SET agent_id = ?2 WHERE id = ?1", params![p.id, aid])?;
+                        self.s.conn().execute(
+                            "UPDATE delegations SET agent_id = ?2 WHERE agent_id = ?1",
+                            params![format!("tool:{}", meta_tu.as_deref().unwrap_or("")), aid],
+                        )?;
+                        self.run_by_id(p.id)?
+                    }
+                    None => {
+                        let t = meta.as_ref().and_then(|m| m.agent_type.clone()).unwrap_or_else(|| "unknown".into());
+                        self.insert_run(aid, "claude-code", e, &t, summary.first_ts)?
+                    }
+                }
+            }
+        };
+        if let Some(m) = &meta {
+            if let Some(tu) = &m.tool_use_id {
+                if run.tool_use_id.as_deref() != Some(tu.as_str()) {
+                    self.relink(&run, tu)?;
+                }
+            }
+            // The sidecar is Claude Code's own word on the hierarchy.
+            self.s.conn().execute(
+                "UPDATE agent_runs SET parent_agent_id = coalesce(?2, parent_agent_id), depth = coalesce(?3, depth),
+                    description = coalesce(description, ?4), finished = ?5,
+                    background = CASE WHEN ?6 = 'background' THEN 1 ELSE background END WHERE id = ?1",
+                params![run.id, m.parent_agent_id, m.spawn_depth, m.description, m.finished, m.request_shape],
+            )?;
+        }
+        let c = self.s.conn();
+        c.execute("DELETE FROM run_tools WHERE run_id = ?1", [run.id])?;
+        for (tool, n) in &summary.tools {
+            c.execute(
+                "INSERT INTO run_tools (run_id, tool, calls, errors) VALUES (?1, ?2, ?3, ?4)",
+                params![run.id, tool, n.calls, n.errors],
+            )?;
+        }
+        let model = if summary.models.is_empty() { None } else { Some(summary.models.join(",")) };
+        c.execute(
+            "UPDATE agent_runs SET has_summary = 1, tool_calls = ?2, tool_errors = ?3, lines_added = ?4, lines_removed = ?5,
+                api_errors = ?6, model = coalesce(?7, model), start_ms = coalesce(start_ms, ?8) WHERE id = ?1",
+            params![
+                run.id,
+                summary.tool_calls(),
+                summary.tool_errors(),
+                summary.lines_added,
+                summary.lines_removed,
+                summary.api_errors.len() as i64,
+                model,
+                summary.first_ts
+            ],
+        )?;
+        if summary.ended_in_api_error && (run.status == "running" || run.status == "success") {
+            c.execute(
+                "UPDATE agent_runs SET status = 'failure', error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE id = ?1",
+                params![run.id, summary.api_errors.last(), summary.last_ts.unwrap_or(e.ts)],
+            )?;
+        }
+        self.recompute_usage(run.id, e.session_id.as_deref(), aid)?;
+        self.fill_duration(run.id)?;
+        Ok(())
+    }
+
+    // ── generic orchestrators and explicit workflows ─────────────────────────────────────
+
+    fn generic_start(&self, e: &Ev) -> Result<()> {
+        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let v = e.json();
+        let name = e.agent_type.clone().unwrap_or_else(|| "unknown".into());
+        let task = v.get("task_description").and_then(Value::as_str).unwrap_or("").to_string();
+        let parent = v.get("parent_id").and_then(wire::as_string);
+        let workflow = v.get("workflow_id").and_then(wire::as_string);
+        let complexity = v
+            .get("complexity_score")
+            .and_then(|c| c.as_f64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+            .map(|c| (c.round() as i64).clamp(1, 10));
+        let run = match self.run(aid)? {
+            Some(r) => r,
+            None => self.insert_run(aid, "generic", e, &name, Some(e.ts))?,
+        };
+        let depth: i64 = match &parent {
+            Some(p) => self.s.conn().query_row("SELECT depth FROM agent_runs WHERE agent_id = ?1", [p], |r| r.get(0)).optional()?.unwrap_or(0) + 1,
+            None => 1,
+        };
+        let context = v.get("context").map(|c| if let Some(s) = c.as_str() { s.to_string() } else { c.to_string() });
+        self.s.conn().execute(
+            "UPDATE agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
+                workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = coalesce(start_ms, ?9), prompt = ?10 WHERE id = ?1",
+            params![
+                run.id,
+                name,
+                classify::category(self.cfg, &name),
+                task,
+                complexity.unwrap_or_else(|| classify::complexity(self.cfg, &task)),
+                parent,
+                workflow,
+                depth,
+                e.ts,
+                context.map(|c| truncate(&c, 4000))
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn generic_stop(&self, e: &Ev) -> Result<()> {
+        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let v = e.json();
+        let run = match self.run(aid)? {
+            Some(r) => r,
+            None => self.insert_run(aid, "generic", e, "unknown", Some(e.ts))?,
+        };
+        let success = v.get("success").and_then(wire::as_bool).unwrap_or(true);
+        let status = if success { "success" } else { "failure" };
+        let error = v.get("error").and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string())));
+        let outcome = v.get("outcome_summary").and_then(Value::as_str).map(|s| truncate(s, 500));
+        let model = v.get("model").and_then(Value::as_str).map(str::to_string);
+        let (mut input, mut output, mut cread, mut cwrite) = (0i64, 0i64, 0i64, 0i64);
+        let mut split = false;
+        match v.get("tokens") {
+            Some(Value::Object(t)) => {
+                let g = |k: &str| t.get(k).and_then(wire::as_i64).unwrap_or(0);
+                input = g("input");
+                output = g("output");
+                cread = g("cache_read");
+                cwrite = g("cache_write");
+                split = true;
+            }
+            Some(t) => input = wire::as_i64(t).unwrap_or(0),
+            None => {}
+        }
+        let cost = match (&model, split) {
+            (Some(m), true) => self.prices.lookup(m).map(|p| p.cost(input, output, cread, cwrite, 0)),
+            _ => None,
+        };
+        self.s.conn().execute(
+            "UPDATE agent_runs SET status = ?2, error = ?3, outcome = ?4, end_ms = ?5, model = coalesce(?6, model),
+                input_tokens = ?7, output_tokens = ?8, cache_read_tokens = ?9, cache_write_tokens = ?10, cost_usd = ?11,
+                stops = stops + 1 WHERE id = ?1",
+            params![run.id, status, error.map(|x| truncate(&x, 2000)), outcome, e.ts, model, input, output, cread, cwrite, cost],
+        )?;
+        self.fill_duration(run.id)?;
+        Ok(())
+    }
+
+    fn workflow_start(&self, e: &Ev) -> Result<()> {
+        let v = e.json();
+        let id = e.session_id.clone().unwrap_or_default();
+        let plan = v.get("plan").map(|p| p.to_string());
+        let est = v.get("estimated_duration").and_then(Value::as_f64).map(|s| (s * 1000.0) as i64);
+        let project = v.get("project").and_then(Value::as_str);
+        self.s.conn().execute(
+            "INSERT INTO workflows (workflow_id, kind, project, plan, estimated_ms, start_ms) VALUES (?1, 'explicit', ?2, ?3, ?4, ?5)
+             ON CONFLICT (workflow_id) DO UPDATE SET project = coalesce(excluded.project, project), plan = excluded.plan,
+               estimated_ms = coalesce(excluded.estimated_ms, estimated_ms), start_ms = excluded.start_ms",
+            params![id, project, plan, est, e.ts],
+        )?;
+        Ok(())
+    }
+
+    fn handoff(&self, e: &Ev) -> Result<()> {
+        let v = e.json();
+        let id = e.session_id.clone().unwrap_or_default();
+        self.s.conn().execute(
+            "INSERT INTO workflows (workflow_id, kind, start_ms) VALUES (?1, 'explicit', ?2) ON CONFLICT (workflow_id) DO NOTHING",
+            params![id, e.ts],
+        )?;
+        self.s.conn().execute(
+            "INSERT INTO handoffs (workflow_id, ts, from_agent, to_agent, artifacts) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id,
+                e.ts,
+                v.get("from").and_then(Value::as_str),
+                v.get("to").and_then(Value::as_str),
+                v.get("artifacts").map(|a| a.to_string())
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn workflow_complete(&self, e: &Ev) -> Result<()> {
+        let v = e.json();
+        let id = e.session_id.clone().unwrap_or_default();
+        let dur = v.get("duration").and_then(Value::as_f64).map(|s| (s * 1000.0) as i64);
+        let success = v.get("success").and_then(wire::as_bool);
+        let agents = v.get("agents").map(|a| a.to_string());
+        self.s.conn().execute(
+            "INSERT INTO workflows (workflow_id, kind, start_ms, end_ms, reported_ms, reported_success, reported_agents)
+             VALUES (?1, 'explicit', ?2 - coalesce(?3, 0), ?2, ?3, ?4, ?5)
+             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = excluded.end_ms, reported_ms = excluded.reported_ms,
+               reported_success = excluded.reported_success, reported_agents = excluded.reported_agents",
+            params![id, e.ts, dur, success, agents],
+        )?;
+        Ok(())
+    }
+
+    // ── helpers ───────────────────────────────────────────────────────────────────────────
+
+    fn insert_run(&self, aid: &str, source: &str, e: &Ev, agent_type: &str, start: Option<i64>) -> Result<RunRef> {
+        let internal = aid.starts_with("acompact");
+        let cwd = e.json().get("cwd").and_then(Value::as_str).map(str::to_string);
+        self.s.conn().execute(
+            "INSERT INTO agent_runs (agent_id, source, session_id, workflow_id, agent_type, category, start_ms, internal, cwd, complexity)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                aid,
+                source,
+                e.session_id,
+                e.prompt_id,
+                agent_type,
+                classify::category(self.cfg, agent_type),
+                start,
+                internal,
+                cwd,
+                classify::DEFAULT_COMPLEXITY
+            ],
+        )?;
+        Ok(self.run(aid)?.expect("just inserted"))
+    }
+
+    fn run(&self, aid: &str) -> Result<Option<RunRef>> {
+        self.run_where("agent_id = ?1", aid)
+    }
+
+    fn run_by_tool_use(&self, tu: &str) -> Result<Option<RunRef>> {
+        self.run_where("tool_use_id = ?1", tu)
+    }
+
+    fn run_by_id(&self, id: i64) -> Result<RunRef> {
+        Ok(self.run_where("id = ?1", id)?.expect("run exists"))
+    }
+
+    fn run_where(&self, cond: &str, key: impl rusqlite::ToSql) -> Result<Option<RunRef>> {
+        let sql = format!(
+            "SELECT id, tool_use_id, status, start_ms, end_ms, duration_ms, has_summary, internal FROM agent_runs WHERE {cond} LIMIT 1"
+        );
+        Ok(self
+            .s
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([key], |r| {
+                Ok(RunRef {
+                    id: r.get(0)?,
+                    tool_use_id: r.get(1)?,
+                    status: r.get(2)?,
+                    start_ms: r.get(3)?,
+                    end_ms: r.get(4)?,
+                    duration_ms: r.get(5)?,
+                    has_summary: r.get(6)?,
+                    internal: r.get(7)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn delegation_ts(&self, tu: &str) -> Result<Option<i64>> {
+        Ok(self.s.conn().query_row("SELECT ts FROM delegations WHERE tool_use_id = ?1", [tu], |r| r.get(0)).optional()?)
+    }
+
+    /// Gives run `id` the delegation `tu`: task, caller, depth, workflow, complexity.
+    fn link(&self, id: i64, tu: &str) -> Result<()> {
+        let c = self.s.conn();
+        let d = c
+            .query_row(
+                "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id FROM delegations WHERE tool_use_id = ?1",
+                [tu],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, bool>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let aid: String = c.query_row("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| r.get(0))?;
+        let Some((caller, sub_type, desc, prompt, bg, prompt_id)) = d else {
+            c.execute("UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1", params![id, tu])?;
+            return Ok(());
+        };
+        c.execute("UPDATE delegations SET agent_id = ?2 WHERE tool_use_id = ?1", params![tu, aid])?;
+        let parent_depth: i64 = match &caller {
+            Some(p) => c.query_row("SELECT depth FROM agent_runs WHERE agent_id = ?1", [p], |r| r.get(0)).optional()?.unwrap_or(1),
+            None => 0,
+        };
+        let desc_text = desc.clone().unwrap_or_default();
+        let mut complexity = classify::complexity(self.cfg, &desc_text);
+        if complexity == classify::DEFAULT_COMPLEXITY && desc_text.trim().is_empty() {
+            complexity = classify::complexity(self.cfg, prompt.as_deref().unwrap_or(""));
+        }
+        c.execute(
+            "UPDATE agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
+                prompt = coalesce(?6, prompt), background = max(background, ?7), workflow_id = coalesce(?8, workflow_id),
+                complexity = ?9,
+                agent_type = CASE WHEN agent_type IN ('unknown', '(fork)') AND ?10 IS NOT NULL THEN ?10 ELSE agent_type END
+             WHERE id = ?1",
+            params![id, tu, caller, parent_depth + 1, desc, prompt, bg, prompt_id, complexity, sub_type],
+        )?;
+        c.execute(
+            "UPDATE agent_runs SET category = ?2 WHERE id = ?1",
+            params![id, classify::category(self.cfg, &c.query_row("SELECT agent_type FROM agent_runs WHERE id = ?1", [id], |r| r.get::<_, String>(0))?)],
+        )?;
+        Ok(())
+    }
+
+    /// Moves run `run` to delegation `tu`; whichever run held `tu` takes `run`'s old delegation.
+    fn relink(&self, run: &RunRef, tu: &str) -> Result<()> {
+        let holder = self.run_by_tool_use(tu)?;
+        let old = run.tool_use_id.clone();
+        let c = self.s.conn();
+        c.execute("UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1", [run.id])?;
+        if let Some(old) = &old {
+            c.execute("UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1", [old])?;
+        }
+        if let Some(h) = holder.filter(|h| h.id != run.id) {
+            c.execute("UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1", [h.id])?;
+            c.execute("UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1", [tu])?;
+            if let Some(old) = &old {
+                self.link(h.id, old)?;
+            }
+        }
+        self.link(run.id, tu)
+    }
+
+    /// duration = end − start when Claude Code did not report one.
+    fn fill_duration(&self, id: i64) -> Result<()> {
+        let r = self.run_by_id(id)?;
+        if r.duration_ms.is_none() {
+            if let (Some(s), Some(e)) = (r.start_ms, r.end_ms) {
+                self.s.conn().execute("UPDATE agent_runs SET duration_ms = ?2 WHERE id = ?1", params![id, (e - s).max(0)])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tokens and cost of a run from its de-duplicated usage rows.
+    fn recompute_usage(&self, id: i64, session: Option<&str>, aid: &str) -> Result<()> {
+        let mut stmt = self.s.conn().prepare_cached(
+            "SELECT model, sum(input), sum(output), sum(cache_read), sum(cache_5m), sum(cache_1h)
+             FROM usage WHERE session_id = ?1 AND agent_id = ?2 GROUP BY model",
+        )?;
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = stmt
+            .query_map(params![session.unwrap_or(""), aid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (mut i, mut o, mut cr, mut cw) = (0, 0, 0, 0);
+        let mut cost = Some(0.0);
+        for (model, inp, out, read, c5, c1) in &rows {
+            i += inp;
+            o += out;
+            cr += read;
+            cw += c5 + c1;
+            cost = match (cost, self.prices.lookup(model)) {
+                (Some(acc), Some(p)) => Some(acc + p.cost(*inp, *out, *read, *c5, *c1)),
+                _ => None,
+            };
+        }
+        self.s.conn().execute(
+            "UPDATE agent_runs SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4, cache_write_tokens = ?5, cost_usd = ?6 WHERE id = ?1",
+            params![id, i, o, cr, cw, cost],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! Typed errors for the readers. Hooks never surface errors: they log and keep the payload.
+
+use std::path::PathBuf;
+
+/// An error a reader (`analyze`, `query-best-agent`) reports to the user with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no database at {0} (run ./install.sh, or point --db / AGENT_TELEMETRY_DB at one)")]
+    MissingDatabase(PathBuf),
+    #[error("{path} is not an agent-telemetry database: {reason}")]
+    CorruptDatabase { path: PathBuf, reason: String },
+    #[error("database schema version {found} is newer than this build understands ({supported}); upgrade agent-telemetry")]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("unknown agent '{name}'{hint}")]
+    UnknownAgent { name: String, hint: String },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

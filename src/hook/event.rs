@@ -1,0 +1,280 @@
+//! From raw payload text to the events we store. "Not ours" is still stored (kind `unknown`)
+//! or quarantined with its reason: nothing Claude Code sends is dropped.
+
+use super::wire::{self, WireHook};
+use super::Binary;
+use crate::store::{Store, UsageRow};
+use crate::transcript::{self, ReadSpec, Summary};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+/// One payload after parsing.
+pub struct Incoming {
+    pub binary: Binary,
+    pub parsed: Parsed,
+}
+
+/// A payload is either an event to append, or something to keep in quarantine.
+pub enum Parsed {
+    Event(Box<StoredEvent>),
+    Quarantine { reason: String, raw: String },
+}
+
+/// An event ready to append.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub ts: i64,
+    pub source: &'static str,
+    pub kind: String,
+    pub session_id: Option<String>,
+    pub prompt_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub agent_type: Option<String>,
+    pub tool_name: Option<String>,
+    pub tool_use_id: Option<String>,
+    pub payload: String,
+    pub transcript_path: Option<String>,
+    pub agent_transcript_path: Option<String>,
+}
+
+impl Incoming {
+    /// The invocation id of a generic start event (for `--print-id`).
+    pub fn generic_start_id(&self) -> Option<&str> {
+        match &self.parsed {
+            Parsed::Event(e) if e.kind == "agent_start" => e.agent_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Parses payload text: one JSON object, or JSON lines (one event per line).
+pub fn parse(binary: Binary, text: &str, recorded_at: i64, _print_id: bool) -> Vec<Incoming> {
+    let wrap = |parsed| Incoming { binary, parsed };
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => vec![wrap(classify(binary, v, text, recorded_at))],
+        Err(whole_err) => {
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            if lines.len() < 2 {
+                return vec![wrap(Parsed::Quarantine { reason: format!("not JSON: {whole_err}"), raw: text.to_string() })];
+            }
+            lines
+                .into_iter()
+                .map(|l| match serde_json::from_str::<Value>(l) {
+                    Ok(v) => wrap(classify(binary, v, l, recorded_at)),
+                    Err(e) => wrap(Parsed::Quarantine { reason: format!("not JSON: {e}"), raw: l.to_string() }),
+                })
+                .collect()
+        }
+    }
+}
+
+fn classify(binary: Binary, v: Value, text: &str, recorded_at: i64) -> Parsed {
+    let Value::Object(obj) = v else {
+        return Parsed::Quarantine { reason: "not a JSON object".into(), raw: text.to_string() };
+    };
+    let w: WireHook = match serde_json::from_value(Value::Object(obj.clone())) {
+        Ok(w) => w,
+        Err(e) => return Parsed::Quarantine { reason: format!("unexpected field types: {e}"), raw: text.to_string() },
+    };
+    let ts = w.timestamp.as_ref().and_then(crate::timeparse::event_ts).unwrap_or(recorded_at);
+    if let Some(name) = w.hook_event_name.clone() {
+        return Parsed::Event(Box::new(claude_code_event(name, w, obj, text, ts)));
+    }
+    generic_event(binary, w, obj, text, ts)
+}
+
+fn is_agent_tool(name: Option<&str>) -> bool {
+    matches!(name, Some("Agent") | Some("Task"))
+}
+
+fn claude_code_event(kind: String, w: WireHook, obj: Map<String, Value>, text: &str, ts: i64) -> StoredEvent {
+    let tool_event = matches!(kind.as_str(), "PreToolUse" | "PostToolUse" | "PostToolUseFailure");
+    let payload = if tool_event && !is_agent_tool(w.tool_name.as_deref()) {
+        // Another tool's call: keep the keys and the error, not its (possibly huge) input/output.
+        let mut slim = Map::new();
+        for k in ["hook_event_name", "session_id", "cwd", "prompt_id", "agent_id", "agent_type", "tool_name", "tool_use_id", "duration_ms", "is_interrupt"] {
+            if let Some(v) = obj.get(k) {
+                slim.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(err) = obj.get("error") {
+            slim.insert("error".into(), truncate_value(err, 2000));
+        }
+        Value::Object(slim).to_string()
+    } else {
+        text.to_string()
+    };
+    StoredEvent {
+        ts,
+        source: "claude-code",
+        kind,
+        session_id: w.session_id,
+        prompt_id: w.prompt_id,
+        agent_id: w.agent_id.filter(|s| !s.is_empty()),
+        agent_type: w.agent_type,
+        tool_name: w.tool_name,
+        tool_use_id: w.tool_use_id,
+        payload,
+        transcript_path: w.transcript_path,
+        agent_transcript_path: w.agent_transcript_path,
+    }
+}
+
+fn truncate_value(v: &Value, max: usize) -> Value {
+    match v.as_str() {
+        Some(s) if s.len() > max => {
+            let mut cut = max;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            Value::String(format!("{}…", &s[..cut]))
+        }
+        _ => v.clone(),
+    }
+}
+
+/// Generic events: `{"event": ...}` objects, or bare start/stop objects whose meaning comes
+/// from the binary that received them.
+fn generic_event(binary: Binary, w: WireHook, mut obj: Map<String, Value>, text: &str, ts: i64) -> Parsed {
+    let explicit = w.event.as_deref().map(|e| e.to_ascii_lowercase());
+    let kind = match explicit.as_deref() {
+        Some("workflow_start" | "start_workflow") => "workflow_start",
+        Some("handoff" | "workflow_handoff") => "handoff",
+        Some("workflow_complete" | "complete" | "workflow_end" | "complete_workflow") => "workflow_complete",
+        Some("agent_start" | "subagent_start" | "start") => "agent_start",
+        Some("agent_stop" | "subagent_stop" | "stop") => "agent_stop",
+        Some(_) => "unknown",
+        None => match binary {
+            Binary::SubagentStart if w.agent_name.is_some() => "agent_start",
+            Binary::SubagentStop if w.invocation_id.is_some() => "agent_stop",
+            _ => "unknown",
+        },
+    };
+    let str_field = |o: &Map<String, Value>, keys: &[&str]| keys.iter().find_map(|k| o.get(*k).and_then(wire::as_string));
+    let mut agent_id = None;
+    let mut agent_type = None;
+    let mut session = None;
+    match kind {
+        "agent_start" => {
+            let Some(name) = str_field(&obj, &["agent_name", "agent_type", "agent"]) else {
+                return Parsed::Quarantine { reason: "generic start without agent_name".into(), raw: text.to_string() };
+            };
+            let id = str_field(&obj, &["invocation_id"]).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            obj.insert("invocation_id".into(), Value::String(id.clone()));
+            agent_id = Some(id);
+            agent_type = Some(name);
+            session = str_field(&obj, &["workflow_id", "session_id"]);
+        }
+        "agent_stop" => {
+            let Some(id) = str_field(&obj, &["invocation_id"]) else {
+                return Parsed::Quarantine { reason: "generic stop without invocation_id".into(), raw: text.to_string() };
+            };
+            agent_id = Some(id);
+        }
+        "workflow_start" | "handoff" | "workflow_complete" => {
+            if str_field(&obj, &["id", "workflow_id"]).is_none() {
+                return Parsed::Quarantine { reason: format!("{kind} without id"), raw: text.to_string() };
+            }
+            session = str_field(&obj, &["id", "workflow_id"]);
+        }
+        _ => {}
+    }
+    let source = if kind.starts_with("agent_") { "generic" } else if kind == "unknown" { "unknown" } else { "workflow" };
+    Parsed::Event(Box::new(StoredEvent {
+        ts,
+        source,
+        kind: kind.to_string(),
+        session_id: session,
+        prompt_id: None,
+        agent_id,
+        agent_type,
+        tool_name: None,
+        tool_use_id: None,
+        payload: Value::Object(obj).to_string(),
+        transcript_path: None,
+        agent_transcript_path: None,
+    }))
+}
+
+/// What a hook read from a transcript.
+pub enum TranscriptRead {
+    /// A subagent's own transcript (at SubagentStop, or found by tool_use_id after a failure).
+    Agent { agent_id: String, path: PathBuf, summary: Summary, meta: Option<wire::WireAgentMeta> },
+    /// The main session transcript, read from the stored cursor at Stop / SessionEnd.
+    Main { path: PathBuf },
+}
+
+/// Reads the transcript an event points at, before the database is opened.
+pub fn read_transcript_for(e: &StoredEvent) -> Option<TranscriptRead> {
+    let session = e.session_id.as_deref().unwrap_or("");
+    match e.kind.as_str() {
+        "SubagentStop" => {
+            let agent_id = e.agent_id.clone()?;
+            let path = match &e.agent_transcript_path {
+                Some(p) if !p.is_empty() => PathBuf::from(p),
+                _ => transcript::subagents_dir(Path::new(e.transcript_path.as_deref()?)).join(format!("agent-{agent_id}.jsonl")),
+            };
+            read_agent(session, agent_id, path)
+        }
+        "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => {
+            let main = Path::new(e.transcript_path.as_deref()?);
+            let (path, agent_id, _) = transcript::find_agent_by_tool_use(main, e.tool_use_id.as_deref()?)?;
+            read_agent(session, agent_id, path)
+        }
+        "Stop" | "SessionEnd" => Some(TranscriptRead::Main { path: PathBuf::from(e.transcript_path.as_deref()?) }),
+        _ => None,
+    }
+}
+
+fn read_agent(session: &str, agent_id: String, path: PathBuf) -> Option<TranscriptRead> {
+    let spec = ReadSpec { session_id: session, agent_id: Some(&agent_id), offset: 0, prompt_id: None };
+    let summary = transcript::summarize_file(&path, &spec).ok()?;
+    let meta = transcript::read_meta(&transcript::meta_path_for(&path));
+    Some(TranscriptRead::Agent { agent_id, path, summary, meta })
+}
+
+/// Writes what was read from a transcript: usage rows, and for subagents a summary event.
+pub fn store_transcript(s: &Store, e: &StoredEvent, t: &TranscriptRead) -> crate::error::Result<()> {
+    match t {
+        TranscriptRead::Agent { agent_id, path, summary, meta } => {
+            s.upsert_usage(&summary.usage)?;
+            let payload = json!({
+                "transcript_path": path.to_string_lossy(),
+                "summary": summary,
+                "meta": meta,
+            })
+            .to_string();
+            s.append_event(&crate::store::NewEvent {
+                ts: e.ts,
+                source: "claude-code",
+                kind: "transcript_summary",
+                session_id: e.session_id.as_deref(),
+                prompt_id: e.prompt_id.as_deref(),
+                agent_id: Some(agent_id),
+                agent_type: meta.as_ref().and_then(|m| m.agent_type.as_deref()),
+                tool_name: None,
+                tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.as_deref()),
+                payload: &payload,
+            })?;
+        }
+        TranscriptRead::Main { path } => {
+            let key = path.to_string_lossy().into_owned();
+            let (offset, prompt) = s.transcript_cursor(&key)?.unwrap_or((0, None));
+            let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let offset = if offset > len { 0 } else { offset }; // rewritten file: start over
+            let spec = ReadSpec {
+                session_id: e.session_id.as_deref().unwrap_or(""),
+                agent_id: None,
+                offset,
+                prompt_id: prompt,
+            };
+            if let Ok(summary) = transcript::summarize_file(path, &spec) {
+                // 1.x inline sidechains carry their own agent ids; everything else is the main agent's.
+                let rows: Vec<UsageRow> = summary.usage;
+                s.upsert_usage(&rows)?;
+                s.set_transcript_cursor(&key, summary.end_offset, summary.last_prompt_id.as_deref())?;
+            }
+        }
+    }
+    Ok(())
+}

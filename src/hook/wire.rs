@@ -1,0 +1,106 @@
+//! Payloads exactly as Claude Code (and generic orchestrators) send them. Every field is
+//! optional and unknown fields are ignored: Claude Code calls these shapes internal.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Any Claude Code hook payload, reduced to the fields this project joins on.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireHook {
+    pub hook_event_name: Option<String>,
+    pub session_id: Option<String>,
+    pub transcript_path: Option<String>,
+    pub cwd: Option<String>,
+    pub prompt_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub agent_type: Option<String>,
+    pub agent_transcript_path: Option<String>,
+    pub tool_name: Option<String>,
+    pub tool_use_id: Option<String>,
+    /// ISO-8601 time that overrides the clock (imports, replays, tests).
+    pub timestamp: Option<Value>,
+    // Generic orchestrator events.
+    pub event: Option<String>,
+    pub agent_name: Option<String>,
+    pub invocation_id: Option<Value>,
+}
+
+/// The Agent/Task tool's input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireAgentInput {
+    pub description: Option<String>,
+    pub prompt: Option<String>,
+    pub subagent_type: Option<String>,
+    pub model: Option<String>,
+    pub run_in_background: Option<bool>,
+}
+
+/// The Agent/Task tool's response (foreground `completed` or background `async_launched`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WireAgentResponse {
+    pub status: Option<String>,
+    pub agent_id: Option<String>,
+    pub agent_type: Option<String>,
+    pub is_async: Option<bool>,
+    pub total_duration_ms: Option<i64>,
+    pub total_tool_use_count: Option<i64>,
+    pub resolved_model: Option<String>,
+    pub tool_stats: Option<WireToolStats>,
+}
+
+/// `tool_response.toolStats` of a completed foreground agent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WireToolStats {
+    pub lines_added: Option<i64>,
+    pub lines_removed: Option<i64>,
+}
+
+/// The sidecar `agent-<id>.meta.json` beside a subagent transcript.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WireAgentMeta {
+    pub agent_type: Option<String>,
+    pub description: Option<String>,
+    pub tool_use_id: Option<String>,
+    pub parent_agent_id: Option<String>,
+    pub spawn_depth: Option<i64>,
+    pub request_shape: Option<String>,
+    pub model: Option<String>,
+    pub finished: Option<bool>,
+}
+
+/// Reads an integer that may arrive as a number or a numeric string.
+pub fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads a string that may arrive as a string or a number.
+pub fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads a boolean from `true`/`false`, `"true"`/`"yes"`/`"1"`, or a number.
+pub fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_i64().map(|i| i != 0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" | "ok" | "success" => Some(true),
+            "false" | "no" | "0" | "failure" | "failed" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}

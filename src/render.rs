@@ -1,0 +1,240 @@
+//! Rendering typed reports as tables (people), JSON (machines, stable shape with a schema
+//! version) or CSV (one header row). No SQL here.
+
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Write};
+
+/// The JSON output's schema version; bumped on any incompatible change, documented in docs/json.md.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+/// A table for people and CSV for machines: headers and rows of already-formatted cells.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    pub title: Option<String>,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Columns to right-align (numbers).
+    pub numeric: Vec<usize>,
+    /// A last row set apart (totals).
+    pub footer: Option<Vec<String>>,
+}
+
+impl Grid {
+    pub fn new(headers: &[&str]) -> Grid {
+        Grid { headers: headers.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    }
+    pub fn titled(mut self, t: impl Into<String>) -> Grid {
+        self.title = Some(t.into());
+        self
+    }
+    pub fn numeric(mut self, cols: &[usize]) -> Grid {
+        self.numeric = cols.to_vec();
+        self
+    }
+}
+
+/// A report: what a subcommand computed, ready to render in any format.
+pub trait Report {
+    /// The subcommand name, written into the JSON envelope.
+    fn command(&self) -> &'static str;
+    /// The JSON body (merged into the envelope next to `schema_version` and `command`).
+    fn json(&self) -> Value;
+    /// Tables for people; the first one is also the CSV.
+    fn grids(&self) -> Vec<Grid>;
+    /// Lines printed after the tables (recommendations, notes).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Renders `report` in `format` to stdout. A closed pipe is not an error.
+pub fn print(report: &dyn Report, format: Format) -> std::io::Result<()> {
+    let text = render(report, format, terminal_width());
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Renders to a string (tests use this with a fixed width).
+pub fn render(report: &dyn Report, format: Format, width: Option<u16>) -> String {
+    match format {
+        Format::Json => {
+            let mut v = json!({"schema_version": JSON_SCHEMA_VERSION, "command": report.command()});
+            if let (Value::Object(env), Value::Object(body)) = (&mut v, report.json()) {
+                env.extend(body);
+            }
+            let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
+            s.push('\n');
+            s
+        }
+        Format::Csv => report.grids().first().map(csv).unwrap_or_default(),
+        Format::Table => {
+            let mut s = String::new();
+            for (i, g) in report.grids().iter().enumerate() {
+                if i > 0 {
+                    s.push('\n');
+                }
+                if let Some(t) = &g.title {
+                    s.push_str(t);
+                    s.push('\n');
+                }
+                if g.rows.is_empty() && g.footer.is_none() {
+                    s.push_str("  (none)\n");
+                    continue;
+                }
+                s.push_str(&table(g, width));
+                s.push('\n');
+            }
+            for n in report.notes() {
+                s.push_str(&n);
+                s.push('\n');
+            }
+            s
+        }
+    }
+}
+
+fn table(g: &Grid, width: Option<u16>) -> String {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        t.set_width(w);
+    }
+    t.set_header(g.headers.iter().map(Cell::new));
+    let cells = |row: &Vec<String>| {
+        row.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let cell = Cell::new(c);
+                if g.numeric.contains(&i) {
+                    cell.set_alignment(CellAlignment::Right)
+                } else {
+                    cell
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    for r in &g.rows {
+        t.add_row(cells(r));
+    }
+    if let Some(f) = &g.footer {
+        t.add_row(cells(f));
+    }
+    t.to_string()
+}
+
+fn csv(g: &Grid) -> String {
+    let mut s = String::new();
+    let line = |cells: &[String]| cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
+    s.push_str(&line(&g.headers));
+    s.push('\n');
+    for r in &g.rows {
+        s.push_str(&line(r));
+        s.push('\n');
+    }
+    s
+}
+
+fn csv_field(c: &str) -> String {
+    if c.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_string()
+    }
+}
+
+/// The terminal width when stdout is a terminal (`COLUMNS` wins), else none (no wrapping).
+fn terminal_width() -> Option<u16> {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(c);
+    }
+    if std::io::stdout().is_terminal() {
+        comfy_table::Table::new().width()
+    } else {
+        None
+    }
+}
+
+// ── cell formatting shared by the reports ─────────────────────────────────────────────────
+
+/// `0.8333` → `83.3%`; `None` → `-`.
+pub fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "-".into())
+}
+
+/// Milliseconds as a short human duration: `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
+pub fn dur(ms: Option<f64>) -> String {
+    let Some(ms) = ms else { return "-".into() };
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1}s", ms / 1000.0)
+    } else if ms < 3_600_000.0 {
+        let s = (ms / 1000.0).round() as i64;
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        let m = (ms / 60_000.0).round() as i64;
+        format!("{}h {:02}m", m / 60, m % 60)
+    }
+}
+
+/// USD with precision that suits small agent costs: `$0.0284`, `$12.35`; unknown → `?`.
+pub fn usd(v: Option<f64>) -> String {
+    match v {
+        None => "?".into(),
+        Some(x) if x.abs() < 10.0 => format!("${x:.4}"),
+        Some(x) => format!("${x:.2}"),
+    }
+}
+
+/// Integers with thousands separators: `1234567` → `1,234,567`.
+pub fn int(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A float with `d` decimals, or `-`.
+pub fn num(v: Option<f64>, d: usize) -> String {
+    v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(int(1234567), "1,234,567");
+        assert_eq!(int(-1000), "-1,000");
+        assert_eq!(dur(Some(850.0)), "850ms");
+        assert_eq!(dur(Some(12_340.0)), "12.3s");
+        assert_eq!(dur(Some(245_000.0)), "4m 05s");
+        assert_eq!(pct(Some(0.8333)), "83.3%");
+        assert_eq!(usd(Some(0.0284)), "$0.0284");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+}

@@ -1,0 +1,356 @@
+//! The SQLite store: opening (creating, migrating, refusing newer schemas), appending events,
+//! usage rows and quarantined payloads, and the spool that keeps payloads when SQLite cannot.
+
+pub mod schema;
+mod spool;
+
+pub use spool::{spool_payload, SpooledPayload};
+
+use crate::error::{Error, Result};
+use rusqlite::config::DbConfig;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a hook waits for a lock before it spools the payload instead.
+pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Readers wait longer: they are run by a person, not in Claude Code's hot path.
+pub const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Above this WAL size a writer checkpoints passively (hooks do not checkpoint on close).
+const WAL_CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// An open database.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+/// One event to append to the log.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent<'a> {
+    pub ts: i64,
+    pub source: &'a str,
+    pub kind: &'a str,
+    pub session_id: Option<&'a str>,
+    pub prompt_id: Option<&'a str>,
+    pub agent_id: Option<&'a str>,
+    pub agent_type: Option<&'a str>,
+    pub tool_name: Option<&'a str>,
+    pub tool_use_id: Option<&'a str>,
+    pub payload: &'a str,
+}
+
+/// Token usage of one model response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UsageRow {
+    pub session_id: String,
+    /// Empty for the session's main agent.
+    pub agent_id: String,
+    pub message_key: String,
+    pub prompt_id: Option<String>,
+    pub model: String,
+    pub ts: Option<i64>,
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_5m: i64,
+    pub cache_1h: i64,
+}
+
+impl UsageRow {
+    /// All tokens of the response, every kind.
+    pub fn total(&self) -> i64 {
+        self.input + self.output + self.cache_read + self.cache_5m + self.cache_1h
+    }
+}
+
+/// Current time in unix milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Store {
+    /// Opens (creating and migrating when needed) for a hook: short busy timeout, no
+    /// checkpoint on close. Retries the races of a brand-new file (WAL switch, first schema).
+    pub fn open_for_hook(path: &Path) -> Result<Store> {
+        ensure_private_dir(&crate::paths::dir_of(path))?;
+        ensure_private_file(path)?;
+        let deadline = Instant::now() + HOOK_BUSY_TIMEOUT;
+        let mut attempt = 0u32;
+        loop {
+            match Self::try_open_writer(path, HOOK_BUSY_TIMEOUT) {
+                Ok(store) => {
+                    // Each hook is usually the only connection: without this, closing it
+                    // checkpoints and deletes the WAL every time (four fsyncs per hook).
+                    store.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+                    return Ok(store);
+                }
+                Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => return Err(e),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(jitter_ms(attempt)));
+                }
+            }
+        }
+    }
+
+    /// Opens for a reader: the database must exist; migrates an older schema, refuses a newer one.
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(Error::MissingDatabase(path.to_path_buf()));
+        }
+        Self::try_open_writer(path, READER_BUSY_TIMEOUT)
+    }
+
+    /// Creates the database (private directory and file) if needed and brings it up to date.
+    pub fn create(path: &Path) -> Result<Store> {
+        ensure_private_dir(&crate::paths::dir_of(path))?;
+        ensure_private_file(path)?;
+        Self::try_open_writer(path, READER_BUSY_TIMEOUT)
+    }
+
+    fn try_open_writer(path: &Path, busy: Duration) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(busy)?;
+        let store = Store { conn, path: path.to_path_buf() };
+        store.prepare_schema()?;
+        Ok(store)
+    }
+
+    fn prepare_schema(&self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        if version > schema::CURRENT_VERSION {
+            return Err(Error::NewerSchema { found: version, supported: schema::CURRENT_VERSION });
+        }
+        if version == schema::CURRENT_VERSION {
+            self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+            return Ok(());
+        }
+        if version == 0 {
+            self.check_is_ours()?;
+            // journal_mode=WAL is persistent; switching needs a moment alone with the file.
+            let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(format!("journal_mode stayed {mode}")),
+                )));
+            }
+        }
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        self.migrate()
+    }
+
+    /// A version-0 file must be empty (brand new) or already carry our application id.
+    fn check_is_ours(&self) -> Result<()> {
+        let app: i64 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        if app != 0 && app != schema::APPLICATION_ID || app == 0 && tables > 0 {
+            return Err(Error::CorruptDatabase {
+                path: self.path.clone(),
+                reason: "it holds tables of another application".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn migrate(&self) -> Result<()> {
+        // BEGIN IMMEDIATE takes the write lock first, so racing first writers queue here and
+        // the loser sees the winner's user_version instead of re-running CREATE TABLE.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> Result<()> {
+            let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > schema::CURRENT_VERSION {
+                return Err(Error::NewerSchema { found: version, supported: schema::CURRENT_VERSION });
+            }
+            for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+                self.conn.execute_batch(sql)?;
+                if i == 0 {
+                    self.conn.execute_batch(&schema::rollup_triggers())?;
+                    self.conn
+                        .execute_batch(&format!("PRAGMA application_id = {}", schema::APPLICATION_ID))?;
+                }
+            }
+            self.conn
+                .execute_batch(&format!("PRAGMA user_version = {}", schema::CURRENT_VERSION))?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(self.conn.execute_batch("COMMIT")?),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn corrupt(&self, e: rusqlite::Error) -> Error {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                Error::CorruptDatabase { path: self.path.clone(), reason: e.to_string() }
+            }
+            _ => Error::Sqlite(e),
+        }
+    }
+
+    /// The underlying connection (for the library's own modules).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event; returns its id.
+    pub fn append_event(&self, e: &NewEvent<'_>) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO events (ts, recorded_at, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        stmt.execute(params![
+            e.ts,
+            now_ms(),
+            e.source,
+            e.kind,
+            e.session_id,
+            e.prompt_id,
+            e.agent_id,
+            e.agent_type,
+            e.tool_name,
+            e.tool_use_id,
+            e.payload
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Stores usage rows, keeping for each message the copy with the largest token total.
+    pub fn upsert_usage(&self, rows: &[UsageRow]) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO usage (session_id, agent_id, message_key, prompt_id, model, ts, input, output, cache_read, cache_5m, cache_1h)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (session_id, agent_id, message_key) DO UPDATE SET
+                prompt_id = coalesce(usage.prompt_id, excluded.prompt_id),
+                model = excluded.model, ts = coalesce(usage.ts, excluded.ts),
+                input = excluded.input, output = excluded.output, cache_read = excluded.cache_read,
+                cache_5m = excluded.cache_5m, cache_1h = excluded.cache_1h
+             WHERE excluded.input + excluded.output + excluded.cache_read + excluded.cache_5m + excluded.cache_1h
+                 > usage.input + usage.output + usage.cache_read + usage.cache_5m + usage.cache_1h",
+        )?;
+        for r in rows {
+            stmt.execute(params![
+                r.session_id,
+                r.agent_id,
+                r.message_key,
+                r.prompt_id,
+                r.model,
+                r.ts,
+                r.input,
+                r.output,
+                r.cache_read,
+                r.cache_5m,
+                r.cache_1h
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a payload that could not be understood, with its raw bytes and the reason.
+    pub fn quarantine(&self, binary: &str, reason: &str, raw: &[u8]) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO quarantine (recorded_at, binary, reason, raw) VALUES (?1, ?2, ?3, ?4)",
+            params![now_ms(), binary, reason, raw],
+        )?;
+        Ok(())
+    }
+
+    /// The read offset of a transcript file, and the prompt id in force there.
+    pub fn transcript_cursor(&self, path: &str) -> Result<Option<(u64, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT offset, prompt_id FROM transcript_cursor WHERE path = ?1",
+                [path],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Records how far a transcript has been read.
+    pub fn set_transcript_cursor(&self, path: &str, offset: u64, prompt_id: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO transcript_cursor (path, offset, prompt_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (path) DO UPDATE SET offset = excluded.offset, prompt_id = excluded.prompt_id",
+            params![path, offset as i64, prompt_id],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `f` in one write transaction (BEGIN IMMEDIATE: no lock upgrade deadlocks).
+    pub fn write_tx<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Checkpoints passively once the WAL has grown past a few megabytes. Hooks do not
+    /// checkpoint on close, so somebody has to; a passive checkpoint never waits for readers.
+    pub fn maybe_checkpoint(&self) {
+        let mut wal = self.path.as_os_str().to_os_string();
+        wal.push("-wal");
+        if fs::metadata(&wal).map(|m| m.len() > WAL_CHECKPOINT_BYTES).unwrap_or(false) {
+            let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
+
+    /// Replays payloads spooled while the database was unavailable. Returns how many.
+    pub fn replay_spool(&self, handle: impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
+        spool::replay(self, handle)
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700 when missing.
+pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+/// Creates `path` empty with mode 0600 when missing, so SQLite (and its -wal/-shm files,
+/// which copy the database's mode) never create it world-readable.
+pub fn ensure_private_file(path: &Path) -> std::io::Result<()> {
+    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A few milliseconds, growing with the attempt, varied by process so racers spread out.
+fn jitter_ms(attempt: u32) -> u64 {
+    let spread = u64::from(std::process::id() % 7);
+    (u64::from(attempt.min(10)) * 3 + spread).max(1)
+}

@@ -1,0 +1,223 @@
+//! The schema, as append-only migrations. `PRAGMA user_version` is the number of migrations
+//! applied. Never edit a released migration: add a new one.
+
+/// `PRAGMA application_id` of an agent-telemetry database ("ATLM").
+pub const APPLICATION_ID: i64 = 0x4154_4C4D;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes and understands.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: the event log (source of truth), usage rows, quarantine, and the projections.
+const V1: &str = r#"
+-- ── Source data: written by hooks and importers, never rewritten ───────────────────────────
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    ts          INTEGER NOT NULL,            -- event time, unix ms (payload timestamp or clock)
+    recorded_at INTEGER NOT NULL,            -- clock when stored, unix ms
+    source      TEXT    NOT NULL,            -- claude-code | generic | workflow | import
+    kind        TEXT    NOT NULL,            -- hook_event_name, or our own event kind
+    session_id  TEXT,
+    prompt_id   TEXT,
+    agent_id    TEXT,
+    agent_type  TEXT,
+    tool_name   TEXT,
+    tool_use_id TEXT,
+    payload     TEXT    NOT NULL             -- the redacted JSON payload as received
+);
+
+-- One row per model response, de-duplicated by message id + request id; the copy with the
+-- largest token total wins (Claude Code repeats usage on every content block).
+CREATE TABLE usage (
+    session_id   TEXT    NOT NULL,
+    agent_id     TEXT    NOT NULL,           -- '' = the session's main agent
+    message_key  TEXT    NOT NULL,
+    prompt_id    TEXT,
+    model        TEXT    NOT NULL,
+    ts           INTEGER,
+    input        INTEGER NOT NULL DEFAULT 0,
+    output       INTEGER NOT NULL DEFAULT 0,
+    cache_read   INTEGER NOT NULL DEFAULT 0,
+    cache_5m     INTEGER NOT NULL DEFAULT 0,
+    cache_1h     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, agent_id, message_key)
+) WITHOUT ROWID;
+
+CREATE TABLE quarantine (
+    id          INTEGER PRIMARY KEY,
+    recorded_at INTEGER NOT NULL,
+    binary      TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    raw         BLOB    NOT NULL
+);
+
+-- How far a transcript has been read (main session files are read incrementally at Stop).
+CREATE TABLE transcript_cursor (
+    path       TEXT PRIMARY KEY,
+    offset     INTEGER NOT NULL,
+    prompt_id  TEXT
+) WITHOUT ROWID;
+
+-- ── Projections: derived from the tables above by derive::refresh; safe to rebuild ──────────
+CREATE TABLE derive_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+    session_id      TEXT PRIMARY KEY,
+    cwd             TEXT,
+    transcript_path TEXT,
+    start_ms        INTEGER,
+    end_ms          INTEGER,
+    end_reason      TEXT,
+    last_ms         INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE workflows (
+    workflow_id     TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,           -- turn | notification | explicit
+    session_id      TEXT,
+    project         TEXT,
+    prompt          TEXT,
+    plan            TEXT,                    -- JSON array of planned agents (explicit)
+    estimated_ms    INTEGER,
+    start_ms        INTEGER,
+    end_ms          INTEGER,
+    reported_ms     INTEGER,                 -- duration reported by `workflow-event complete`
+    reported_success INTEGER,
+    reported_agents TEXT                     -- JSON array (explicit)
+) WITHOUT ROWID;
+CREATE INDEX workflows_start ON workflows(start_ms);
+CREATE INDEX workflows_session ON workflows(session_id);
+
+CREATE TABLE handoffs (
+    id          INTEGER PRIMARY KEY,
+    workflow_id TEXT NOT NULL,
+    ts          INTEGER NOT NULL,
+    from_agent  TEXT,
+    to_agent    TEXT,
+    artifacts   TEXT
+);
+CREATE INDEX handoffs_workflow ON handoffs(workflow_id);
+
+-- Agent delegations requested (PreToolUse Agent/Task), waiting to be matched to a started agent.
+CREATE TABLE delegations (
+    tool_use_id   TEXT PRIMARY KEY,
+    session_id    TEXT,
+    prompt_id     TEXT,
+    caller_agent  TEXT,
+    subagent_type TEXT,
+    description   TEXT,
+    prompt        TEXT,
+    background    INTEGER,
+    ts            INTEGER,
+    agent_id      TEXT                       -- the agent it was matched to
+);
+CREATE INDEX delegations_open ON delegations(session_id, subagent_type, ts) WHERE agent_id IS NULL;
+
+CREATE TABLE agent_runs (
+    id                INTEGER PRIMARY KEY,
+    agent_id          TEXT NOT NULL UNIQUE,
+    source            TEXT NOT NULL,
+    session_id        TEXT,
+    workflow_id       TEXT,
+    parent_agent_id   TEXT,
+    depth             INTEGER NOT NULL DEFAULT 1,
+    agent_type        TEXT NOT NULL,
+    category          TEXT NOT NULL DEFAULT 'general',
+    description       TEXT,
+    prompt            TEXT,
+    complexity        INTEGER NOT NULL DEFAULT 5,
+    tool_use_id       TEXT,
+    background        INTEGER NOT NULL DEFAULT 0,
+    internal          INTEGER NOT NULL DEFAULT 0,  -- acompact-* and anonymous forks: not user agents
+    start_ms          INTEGER,
+    end_ms            INTEGER,
+    duration_ms       INTEGER,
+    status            TEXT NOT NULL DEFAULT 'running', -- running | success | failure | cancelled
+    error             TEXT,
+    outcome           TEXT,
+    model             TEXT,
+    input_tokens      INTEGER NOT NULL DEFAULT 0,
+    output_tokens     INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd          REAL,                        -- NULL: a model without a known price
+    tool_calls        INTEGER NOT NULL DEFAULT 0,
+    tool_errors       INTEGER NOT NULL DEFAULT 0,
+    hook_tool_errors  INTEGER NOT NULL DEFAULT 0,
+    lines_added       INTEGER NOT NULL DEFAULT 0,
+    lines_removed     INTEGER NOT NULL DEFAULT 0,
+    api_errors        INTEGER NOT NULL DEFAULT 0,
+    stops             INTEGER NOT NULL DEFAULT 0,
+    has_summary       INTEGER NOT NULL DEFAULT 0,
+    finished          INTEGER,                     -- transcript sidecar says finished
+    cwd               TEXT
+);
+CREATE INDEX runs_type_duration ON agent_runs(agent_type, duration_ms) WHERE internal = 0 AND duration_ms IS NOT NULL;
+CREATE INDEX runs_duration ON agent_runs(duration_ms) WHERE internal = 0 AND duration_ms IS NOT NULL;
+CREATE INDEX runs_start ON agent_runs(start_ms);
+CREATE INDEX runs_session ON agent_runs(session_id);
+CREATE INDEX runs_workflow ON agent_runs(workflow_id);
+CREATE INDEX runs_parent ON agent_runs(parent_agent_id);
+CREATE INDEX runs_tool_use ON agent_runs(tool_use_id);
+CREATE INDEX runs_open ON agent_runs(start_ms) WHERE end_ms IS NULL;
+CREATE INDEX runs_failed ON agent_runs(end_ms) WHERE status = 'failure';
+
+CREATE TABLE run_tools (
+    run_id  INTEGER NOT NULL,
+    tool    TEXT    NOT NULL,
+    calls   INTEGER NOT NULL DEFAULT 0,
+    errors  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, tool)
+) WITHOUT ROWID;
+CREATE INDEX run_tools_tool ON run_tools(tool);
+
+-- Per agent type and UTC day: the sums `analyze summary` needs, kept exact by triggers.
+CREATE TABLE agent_daily (
+    agent_type     TEXT    NOT NULL,
+    day            INTEGER NOT NULL,   -- floor(start_ms / 86400000)
+    runs           INTEGER NOT NULL DEFAULT 0,
+    success        INTEGER NOT NULL DEFAULT 0,
+    failure        INTEGER NOT NULL DEFAULT 0,
+    cancelled      INTEGER NOT NULL DEFAULT 0,
+    open           INTEGER NOT NULL DEFAULT 0,
+    dur_n          INTEGER NOT NULL DEFAULT 0,
+    dur_sum        INTEGER NOT NULL DEFAULT 0,
+    complexity_sum INTEGER NOT NULL DEFAULT 0,
+    tokens         INTEGER NOT NULL DEFAULT 0,
+    cost           REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (agent_type, day)
+) WITHOUT ROWID;
+"#;
+
+/// The rollup triggers, generated so that insert, delete and update stay symmetrical.
+pub fn rollup_triggers() -> String {
+    fn delta(row: &str, sign: &str) -> String {
+        format!(
+            "INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
+             VALUES ({r}.agent_type, coalesce({r}.start_ms, 0) / 86400000, {s}1,
+                     {s}({r}.status = 'success'), {s}({r}.status = 'failure'), {s}({r}.status = 'cancelled'),
+                     {s}({r}.end_ms IS NULL), {s}({r}.duration_ms IS NOT NULL), {s}coalesce({r}.duration_ms, 0),
+                     {s}{r}.complexity,
+                     {s}({r}.input_tokens + {r}.output_tokens + {r}.cache_read_tokens + {r}.cache_write_tokens),
+                     {s}coalesce({r}.cost_usd, 0))
+             ON CONFLICT(agent_type, day) DO UPDATE SET
+                runs = runs + excluded.runs, success = success + excluded.success,
+                failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+                open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
+                dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
+                tokens = tokens + excluded.tokens, cost = cost + excluded.cost;",
+            r = row,
+            s = sign
+        )
+    }
+    format!(
+        "CREATE TRIGGER IF NOT EXISTS runs_rollup_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;
+         CREATE TRIGGER IF NOT EXISTS runs_rollup_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
+         CREATE TRIGGER IF NOT EXISTS runs_rollup_upd_old AFTER UPDATE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
+         CREATE TRIGGER IF NOT EXISTS runs_rollup_upd_new AFTER UPDATE ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;",
+        add = delta("NEW", ""),
+        sub = delta("OLD", "-"),
+    )
+}

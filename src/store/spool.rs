@@ -1,0 +1,82 @@
+//! The spool: an append-only JSON-lines file beside the database that holds payloads while the
+//! database cannot take them (locked past the timeout, unopenable, disk trouble). The next
+//! successful open replays it. Claims are atomic renames, so two replayers never both replay.
+
+use super::Store;
+use crate::error::Result;
+use std::fs::{self, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// One spooled payload.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SpooledPayload {
+    /// Clock at the time the hook ran (unix ms): the event time when the payload has none.
+    pub recorded_at: i64,
+    /// Which binary received it (`subagent-start`, …) and with which arguments.
+    pub binary: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The redacted payload text.
+    pub raw: String,
+}
+
+/// Appends `p` to the spool beside `db`, or to the fallback spool when that directory is not
+/// writable. Each line is written with one `write` call in append mode, so concurrent hooks
+/// do not interleave.
+pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> {
+    let mut line = serde_json::to_vec(p).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let primary = crate::paths::spool_path(db);
+    let fallback = crate::paths::fallback_spool_path();
+    let mut last_err = None;
+    for path in [primary, fallback] {
+        if let Some(dir) = path.parent() {
+            if super::ensure_private_dir(dir).is_err() {
+                continue;
+            }
+        }
+        let opened = OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
+        match opened.and_then(|mut f| f.write_all(&line)) {
+            Ok(()) => return Ok(path),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no spool location is writable")))
+}
+
+pub(super) fn replay(store: &Store, mut handle: impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
+    let mut replayed = 0;
+    for spool in [crate::paths::spool_path(store.path()), crate::paths::fallback_spool_path()] {
+        if !spool.exists() {
+            continue;
+        }
+        let mut claimed = spool.as_os_str().to_os_string();
+        claimed.push(format!(".replaying.{}", std::process::id()));
+        let claimed = PathBuf::from(claimed);
+        if fs::rename(&spool, &claimed).is_err() {
+            continue; // another process claimed it first
+        }
+        let file = fs::File::open(&claimed)?;
+        let mut lines = Vec::new();
+        for line in BufReader::new(file).split(b'\n') {
+            let line = line?;
+            if !line.is_empty() {
+                lines.push(line);
+            }
+        }
+        store.write_tx(|s| {
+            for line in &lines {
+                match serde_json::from_slice::<SpooledPayload>(line) {
+                    Ok(p) => handle(s, p)?,
+                    Err(e) => s.quarantine("spool", &format!("unreadable spool line: {e}"), line)?,
+                }
+            }
+            Ok(())
+        })?;
+        replayed += lines.len();
+        let _ = fs::remove_file(&claimed);
+    }
+    Ok(replayed)
+}

@@ -1,0 +1,388 @@
+//! Streaming reader for Claude Code transcripts (JSON lines): de-duplicated token usage per
+//! model response, tool calls and errors by tool, lines changed, API-error notices.
+//!
+//! The format is internal to Claude Code, so the reader is lenient: unknown entry types and
+//! fields are skipped, a malformed line is counted and skipped, never fatal.
+
+use crate::hook::wire::WireAgentMeta;
+use crate::store::UsageRow;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Calls and failed calls of one tool.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ToolCount {
+    pub calls: i64,
+    pub errors: i64,
+}
+
+/// What one transcript (or the part of it read) says.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// De-duplicated usage, one row per model response (message id + request id).
+    #[serde(skip)]
+    pub usage: Vec<UsageRow>,
+    /// Models that answered, in order of first appearance (`<synthetic>` excluded).
+    pub models: Vec<String>,
+    pub tools: BTreeMap<String, ToolCount>,
+    pub lines_added: i64,
+    pub lines_removed: i64,
+    /// Local API-error notices (synthetic assistant messages, `api_error` system lines).
+    pub api_errors: Vec<String>,
+    /// The last assistant message is an API-error notice: the agent died of it.
+    pub ended_in_api_error: bool,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+    #[serde(skip)]
+    pub lines_read: u64,
+    #[serde(skip)]
+    pub lines_skipped: u64,
+    /// Byte offset just past the last complete line read.
+    #[serde(skip)]
+    pub end_offset: u64,
+    /// The prompt id in force at the end of what was read (main transcripts).
+    #[serde(skip)]
+    pub last_prompt_id: Option<String>,
+}
+
+impl Summary {
+    /// Tool calls of every tool.
+    pub fn tool_calls(&self) -> i64 {
+        self.tools.values().map(|t| t.calls).sum()
+    }
+    /// Failed tool calls of every tool.
+    pub fn tool_errors(&self) -> i64 {
+        self.tools.values().map(|t| t.errors).sum()
+    }
+}
+
+/// Which lines of a transcript to attribute, and to whom.
+#[derive(Debug, Clone)]
+pub struct ReadSpec<'a> {
+    pub session_id: &'a str,
+    /// `Some(id)`: a subagent's own file, every line is that agent's.
+    /// `None`: a main session file; non-sidechain lines are the main agent's ('').
+    pub agent_id: Option<&'a str>,
+    /// Start reading here (main files are read incrementally).
+    pub offset: u64,
+    /// The prompt id in force at `offset`.
+    pub prompt_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    subtype: Option<String>,
+    timestamp: Option<String>,
+    #[serde(rename = "isSidechain")]
+    is_sidechain: Option<bool>,
+    #[serde(rename = "agentId")]
+    agent_id: Option<String>,
+    #[serde(rename = "promptId")]
+    prompt_id: Option<String>,
+    #[serde(rename = "requestId")]
+    request_id: Option<String>,
+    #[serde(rename = "isApiErrorMessage")]
+    is_api_error: Option<bool>,
+    #[serde(rename = "toolUseResult")]
+    tool_use_result: Option<Value>,
+    message: Option<Message>,
+    content: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    id: Option<String>,
+    model: Option<String>,
+    content: Option<Content>,
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Content {
+    Blocks(Vec<Block>),
+    Text(#[allow(dead_code)] String),
+    Other(#[allow(dead_code)] Value),
+}
+
+#[derive(Deserialize)]
+struct Block {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<String>,
+    name: Option<String>,
+    tool_use_id: Option<String>,
+    is_error: Option<bool>,
+    text: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Usage {
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    cache_read_input_tokens: Option<i64>,
+    cache_creation_input_tokens: Option<i64>,
+    cache_creation: Option<CacheCreation>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CacheCreation {
+    ephemeral_5m_input_tokens: Option<i64>,
+    ephemeral_1h_input_tokens: Option<i64>,
+}
+
+/// Reads `path` from `spec.offset` to its last complete line.
+pub fn summarize_file(path: &Path, spec: &ReadSpec<'_>) -> std::io::Result<Summary> {
+    let mut file = File::open(path)?;
+    if spec.offset > 0 {
+        file.seek(SeekFrom::Start(spec.offset))?;
+    }
+    summarize_reader(file, spec)
+}
+
+/// Reads transcript lines from `r`, which starts at `spec.offset`.
+pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Summary> {
+    let mut reader = BufReader::with_capacity(64 * 1024, r);
+    let mut s = Summary { end_offset: spec.offset, last_prompt_id: spec.prompt_id.clone(), ..Default::default() };
+    let mut usage: HashMap<(String, String), UsageRow> = HashMap::new();
+    let mut usage_order: Vec<(String, String)> = Vec::new();
+    let mut tool_names: HashMap<String, String> = HashMap::new();
+    let mut buf = Vec::with_capacity(8 * 1024);
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 || buf.last() != Some(&b'\n') {
+            break; // end, or a line still being written: leave it for the next read
+        }
+        s.end_offset += n as u64;
+        let line = trim_line(&buf);
+        if line.is_empty() {
+            continue;
+        }
+        s.lines_read += 1;
+        if !mentions_relevant_type(line) {
+            continue;
+        }
+        let parsed: Line = match serde_json::from_slice(line) {
+            Ok(l) => l,
+            Err(_) => {
+                s.lines_skipped += 1;
+                continue;
+            }
+        };
+        let owner = match (spec.agent_id, parsed.is_sidechain.unwrap_or(false)) {
+            (Some(a), _) => a.to_string(),
+            (None, false) => String::new(),
+            // 1.x kept subagent messages inline as sidechain lines carrying their agent id.
+            (None, true) => match &parsed.agent_id {
+                Some(a) => a.clone(),
+                None => continue,
+            },
+        };
+        let ts = parsed.timestamp.as_deref().and_then(crate::timeparse::parse_instant);
+        if let Some(t) = ts {
+            s.first_ts = Some(s.first_ts.map_or(t, |f| f.min(t)));
+            s.last_ts = Some(s.last_ts.map_or(t, |l| l.max(t)));
+        }
+        match parsed.kind.as_deref() {
+            Some("user") => {
+                if owner.is_empty() {
+                    if let Some(p) = &parsed.prompt_id {
+                        s.last_prompt_id = Some(p.clone());
+                    }
+                }
+                if let Some(Message { content: Some(Content::Blocks(blocks)), .. }) = &parsed.message {
+                    for b in blocks.iter().filter(|b| b.kind.as_deref() == Some("tool_result")) {
+                        if b.is_error == Some(true) {
+                            let name = b
+                                .tool_use_id
+                                .as_ref()
+                                .and_then(|id| tool_names.get(id))
+                                .cloned()
+                                .unwrap_or_else(|| "unknown".into());
+                            s.tools.entry(name).or_default().errors += 1;
+                        }
+                    }
+                }
+                if let Some(r) = &parsed.tool_use_result {
+                    let (a, d) = lines_changed(r);
+                    s.lines_added += a;
+                    s.lines_removed += d;
+                }
+            }
+            Some("assistant") => {
+                let Some(m) = &parsed.message else { continue };
+                let synthetic = m.model.as_deref() == Some("<synthetic>");
+                if parsed.is_api_error == Some(true) || synthetic {
+                    let text = match &m.content {
+                        Some(Content::Blocks(b)) => b.iter().filter_map(|b| b.text.clone()).collect::<Vec<_>>().join(" "),
+                        _ => String::new(),
+                    };
+                    if parsed.is_api_error == Some(true) {
+                        s.api_errors.push(crate::redact::redact(&text).into_owned());
+                    }
+                    s.ended_in_api_error = parsed.is_api_error == Some(true);
+                    continue;
+                }
+                s.ended_in_api_error = false;
+                if let Some(model) = &m.model {
+                    if !s.models.contains(model) {
+                        s.models.push(model.clone());
+                    }
+                }
+                if let Some(Content::Blocks(blocks)) = &m.content {
+                    for b in blocks.iter().filter(|b| b.kind.as_deref() == Some("tool_use")) {
+                        let name = b.name.clone().unwrap_or_else(|| "unknown".into());
+                        if let Some(id) = &b.id {
+                            if tool_names.insert(id.clone(), name.clone()).is_some() {
+                                continue; // the same block written twice
+                            }
+                        }
+                        s.tools.entry(name).or_default().calls += 1;
+                    }
+                }
+                if let (Some(u), Some(model)) = (&m.usage, &m.model) {
+                    let key = format!(
+                        "{}/{}",
+                        m.id.as_deref().unwrap_or(""),
+                        parsed.request_id.as_deref().unwrap_or("")
+                    );
+                    if m.id.is_none() && parsed.request_id.is_none() {
+                        continue; // no identity: cannot be de-duplicated, and never seen in practice
+                    }
+                    let row = usage_row(spec.session_id, &owner, key, model, ts, s.last_prompt_id.clone(), u);
+                    let k = (owner.clone(), row.message_key.clone());
+                    match usage.get_mut(&k) {
+                        Some(existing) if existing.total() >= row.total() => {}
+                        Some(existing) => *existing = row,
+                        None => {
+                            usage_order.push(k.clone());
+                            usage.insert(k, row);
+                        }
+                    }
+                }
+            }
+            Some("system") => {
+                if parsed.subtype.as_deref() == Some("api_error") {
+                    let text = parsed.content.as_ref().and_then(Value::as_str).unwrap_or("api_error");
+                    s.api_errors.push(crate::redact::redact(text).into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    s.usage = usage_order.into_iter().filter_map(|k| usage.remove(&k)).collect();
+    Ok(s)
+}
+
+fn usage_row(
+    session: &str,
+    owner: &str,
+    key: String,
+    model: &str,
+    ts: Option<i64>,
+    prompt_id: Option<String>,
+    u: &Usage,
+) -> UsageRow {
+    let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
+    let (c5, c1) = match &u.cache_creation {
+        Some(cc) => {
+            let c5 = cc.ephemeral_5m_input_tokens.unwrap_or(0);
+            let c1 = cc.ephemeral_1h_input_tokens.unwrap_or(0);
+            if c5 + c1 == cache_write { (c5, c1) } else { (cache_write - c1.min(cache_write), c1.min(cache_write)) }
+        }
+        None => (cache_write, 0),
+    };
+    UsageRow {
+        session_id: session.to_string(),
+        agent_id: owner.to_string(),
+        message_key: key,
+        prompt_id,
+        model: model.to_string(),
+        ts,
+        input: u.input_tokens.unwrap_or(0),
+        output: u.output_tokens.unwrap_or(0),
+        cache_read: u.cache_read_input_tokens.unwrap_or(0),
+        cache_5m: c5,
+        cache_1h: c1,
+    }
+}
+
+/// Lines added and removed by one tool result: Edit's `structuredPatch` hunks, or Write's
+/// created file content.
+fn lines_changed(r: &Value) -> (i64, i64) {
+    let mut added = 0;
+    let mut removed = 0;
+    if let Some(hunks) = r.get("structuredPatch").and_then(Value::as_array) {
+        for h in hunks {
+            for l in h.get("lines").and_then(Value::as_array).into_iter().flatten() {
+                match l.as_str().and_then(|s| s.chars().next()) {
+                    Some('+') => added += 1,
+                    Some('-') => removed += 1,
+                    _ => {}
+                }
+            }
+        }
+    } else if r.get("type").and_then(Value::as_str) == Some("create") {
+        if let Some(c) = r.get("content").and_then(Value::as_str) {
+            added += c.lines().count() as i64;
+        }
+    }
+    (added, removed)
+}
+
+fn trim_line(buf: &[u8]) -> &[u8] {
+    let mut end = buf.len();
+    while end > 0 && (buf[end - 1] == b'\n' || buf[end - 1] == b'\r') {
+        end -= 1;
+    }
+    &buf[..end]
+}
+
+/// Cheap pre-filter: only user, assistant and system entries matter, and they say so.
+fn mentions_relevant_type(line: &[u8]) -> bool {
+    const NEEDLES: [&[u8]; 3] = [b"\"type\":\"assistant\"", b"\"type\":\"user\"", b"\"type\":\"system\""];
+    NEEDLES.iter().any(|n| line.windows(n.len()).any(|w| w == *n))
+}
+
+/// The sidecar of a subagent transcript: `agent-<id>.jsonl` → `agent-<id>.meta.json`.
+pub fn meta_path_for(agent_transcript: &Path) -> PathBuf {
+    let name = agent_transcript.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.strip_suffix(".jsonl").unwrap_or(name);
+    agent_transcript.with_file_name(format!("{stem}.meta.json"))
+}
+
+/// Reads a sidecar; `None` when missing or unreadable.
+pub fn read_meta(path: &Path) -> Option<WireAgentMeta> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The subagents directory of a session transcript (`<dir>/<session>/subagents`).
+pub fn subagents_dir(session_transcript: &Path) -> PathBuf {
+    session_transcript.with_extension("").join("subagents")
+}
+
+/// Finds the subagent started by `tool_use_id` in a session: its transcript path, id and sidecar.
+/// Used when a subagent dies (no SubagentStop arrives to name its transcript).
+pub fn find_agent_by_tool_use(session_transcript: &Path, tool_use_id: &str) -> Option<(PathBuf, String, WireAgentMeta)> {
+    let dir = subagents_dir(session_transcript);
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(id) = name.strip_prefix("agent-").and_then(|n| n.strip_suffix(".meta.json")) else { continue };
+        let Some(meta) = read_meta(&entry.path()) else { continue };
+        if meta.tool_use_id.as_deref() == Some(tool_use_id) {
+            return Some((dir.join(format!("agent-{id}.jsonl")), id.to_string(), meta));
+        }
+    }
+    None
+}
