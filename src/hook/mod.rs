@@ -173,6 +173,28 @@ fn replay_spool_if_any(s: &Store, db: &Path) {
     }
 }
 
+/// Records one payload in-process through the same path the hook binaries use (parse, redact,
+/// read transcripts, append). For importers, the data generator and tests; errors are returned
+/// instead of spooled.
+pub fn record_payload(db: &Path, binary: Binary, text: &str, recorded_at: i64) -> crate::error::Result<()> {
+    let redacted = crate::redact::redact(text);
+    let prepared: Vec<Prepared> = event::parse(binary, &redacted, recorded_at, false).into_iter().map(prepare).collect();
+    let s = Store::open_for_hook(db)?;
+    s.write_tx(|s| store_prepared(s, &prepared))
+}
+
+/// Records many payloads in one transaction (bulk loads: imports, generators).
+pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::error::Result<()> {
+    store.write_tx(|s| {
+        for (binary, text, recorded_at) in items {
+            let redacted = crate::redact::redact(text);
+            let prepared: Vec<Prepared> = event::parse(*binary, &redacted, *recorded_at, false).into_iter().map(prepare).collect();
+            store_prepared(s, &prepared)?;
+        }
+        Ok(())
+    })
+}
+
 /// Stores one spooled payload exactly as the hook that spooled it would have.
 pub fn replay_spooled(s: &Store, p: SpooledPayload) -> crate::error::Result<()> {
     let binary = match p.binary.as_str() {

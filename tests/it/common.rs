@@ -166,3 +166,157 @@ pub fn replay(env: &Env, rec: &Recording) {
         env.hook(binary_for_event(event), payload.as_bytes());
     }
 }
+
+/// Builds realistic Claude Code hook payloads with explicit timestamps, for metric tests.
+/// Each agent run produces PreToolUse(Agent) → SubagentStart → SubagentStop → PostToolUse
+/// (or PostToolUseFailure for failures and interrupts; nothing after start for running ones).
+pub mod cc {
+    use serde_json::{json, Value};
+
+    /// How a scripted agent run ends.
+    #[derive(Clone, Debug)]
+    pub enum End {
+        Success,
+        /// PostToolUseFailure with this error text.
+        Failure(String),
+        Cancelled,
+        /// Never stops.
+        Running,
+    }
+
+    /// One scripted agent run.
+    #[derive(Clone, Debug)]
+    pub struct Run {
+        pub session: String,
+        pub prompt_id: String,
+        pub agent_id: String,
+        pub agent_type: String,
+        pub description: String,
+        /// The delegating agent's id (None = the main agent).
+        pub parent: Option<String>,
+        pub start: String,
+        pub end: String,
+        pub end_kind: End,
+        pub cwd: String,
+    }
+
+    impl Run {
+        /// A successful run with defaults for the ids; adjust fields as needed.
+        pub fn new(agent_id: &str, agent_type: &str, description: &str, start: &str, end: &str) -> Run {
+            Run {
+                session: "sess-1".into(),
+                prompt_id: "prompt-1".into(),
+                agent_id: agent_id.into(),
+                agent_type: agent_type.into(),
+                description: description.into(),
+                parent: None,
+                start: start.into(),
+                end: end.into(),
+                end_kind: End::Success,
+                cwd: "/home/dev/proj".into(),
+            }
+        }
+        fn base(&self, event: &str, ts: &str) -> Value {
+            json!({"session_id": self.session, "transcript_path": format!("/nonexistent/{}.jsonl", self.session),
+                   "cwd": self.cwd, "prompt_id": self.prompt_id, "hook_event_name": event, "timestamp": ts})
+        }
+        /// The hook payloads of this run, each with the binary Claude Code would call.
+        pub fn payloads(&self) -> Vec<(&'static str, String)> {
+            let tu = format!("toolu_{}", self.agent_id);
+            let input = json!({"description": self.description, "prompt": format!("Please {}", self.description),
+                               "subagent_type": self.agent_type, "run_in_background": false});
+            let mut pre = self.base("PreToolUse", &self.start);
+            pre["tool_name"] = json!("Agent");
+            pre["tool_input"] = input.clone();
+            pre["tool_use_id"] = json!(tu);
+            if let Some(p) = &self.parent {
+                pre["agent_id"] = json!(p);
+            }
+            let mut start = self.base("SubagentStart", &self.start);
+            start["agent_id"] = json!(self.agent_id);
+            start["agent_type"] = json!(self.agent_type);
+            let mut out = vec![("subagent-start", pre.to_string()), ("subagent-start", start.to_string())];
+            match &self.end_kind {
+                End::Success => {
+                    let mut stop = self.base("SubagentStop", &self.end);
+                    stop["agent_id"] = json!(self.agent_id);
+                    stop["agent_type"] = json!(self.agent_type);
+                    stop["last_assistant_message"] = json!("done");
+                    let mut post = self.base("PostToolUse", &self.end);
+                    post["tool_name"] = json!("Agent");
+                    post["tool_input"] = input;
+                    post["tool_use_id"] = json!(tu);
+                    post["tool_response"] = json!({"status": "completed", "agentId": self.agent_id, "agentType": self.agent_type});
+                    if let Some(p) = &self.parent {
+                        post["agent_id"] = json!(p);
+                    }
+                    out.push(("subagent-stop", stop.to_string()));
+                    out.push(("subagent-stop", post.to_string()));
+                }
+                End::Failure(_) | End::Cancelled => {
+                    let mut fail = self.base("PostToolUseFailure", &self.end);
+                    fail["tool_name"] = json!("Agent");
+                    fail["tool_input"] = input;
+                    fail["tool_use_id"] = json!(tu);
+                    let (err, interrupt) = match &self.end_kind {
+                        End::Failure(m) => (m.clone(), false),
+                        _ => ("Interrupted by user".to_string(), true),
+                    };
+                    fail["error"] = json!(err);
+                    fail["is_interrupt"] = json!(interrupt);
+                    if let Some(p) = &self.parent {
+                        fail["agent_id"] = json!(p);
+                    }
+                    out.push(("subagent-stop", fail.to_string()));
+                }
+                _ => {}
+            }
+            out
+        }
+    }
+
+    /// UserPromptSubmit and Stop payloads for one prompt turn.
+    pub fn turn(session: &str, prompt_id: &str, prompt: &str, start: &str, end: &str) -> Vec<(&'static str, String)> {
+        let base = |event: &str, ts: &str| {
+            json!({"session_id": session, "transcript_path": format!("/nonexistent/{session}.jsonl"), "cwd": "/home/dev/proj",
+                   "prompt_id": prompt_id, "hook_event_name": event, "timestamp": ts})
+        };
+        let mut submit = base("UserPromptSubmit", start);
+        submit["prompt"] = json!(prompt);
+        let stop = base("Stop", end);
+        vec![("workflow-event", submit.to_string()), ("workflow-event", stop.to_string())]
+    }
+}
+
+impl Env {
+    /// Records payloads in-process through the hooks' own append path (fast; same code).
+    pub fn record(&self, payloads: &[(&str, String)]) {
+        let store = agent_telemetry::store::Store::create(&self.db()).expect("create db");
+        let items: Vec<(agent_telemetry::hook::Binary, String, i64)> = payloads
+            .iter()
+            .map(|(bin, text)| {
+                let b = match *bin {
+                    "subagent-start" => agent_telemetry::hook::Binary::SubagentStart,
+                    "subagent-stop" => agent_telemetry::hook::Binary::SubagentStop,
+                    _ => agent_telemetry::hook::Binary::WorkflowEvent,
+                };
+                (b, text.clone(), 0)
+            })
+            .collect();
+        agent_telemetry::hook::record_many(&store, &items).expect("record");
+    }
+    /// Scripted agent runs, recorded in order of their payloads.
+    pub fn record_runs(&self, runs: &[cc::Run]) {
+        let all: Vec<(&str, String)> = runs.iter().flat_map(|r| r.payloads()).collect();
+        self.record(&all);
+    }
+    /// `analyze` with a fixed clock, fixed width and no colour, for snapshot tests.
+    pub fn analyze_at(&self, now: &str, args: &[&str]) -> (i32, String, String) {
+        let out = self.run_env("analyze", args, b"", &[("AGENT_TELEMETRY_NOW", now), ("COLUMNS", "120")]);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}

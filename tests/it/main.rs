@@ -2,3 +2,8 @@
 
 mod common;
 mod fixtures;
+mod analyze_a;
+mod analyze_b;
+mod install;
+mod recommend;
+mod hooks;
