@@ -72,10 +72,7 @@ fn classify(binary: Binary, v: Value, text: &str, recorded_at: i64) -> Parsed {
     let Value::Object(obj) = v else {
         return Parsed::Quarantine { reason: "not a JSON object".into(), raw: text.to_string() };
     };
-    let w: WireHook = match serde_json::from_value(Value::Object(obj.clone())) {
-        Ok(w) => w,
-        Err(e) => return Parsed::Quarantine { reason: format!("unexpected field types: {e}"), raw: text.to_string() },
-    };
+    let w = WireHook::from_map(&obj);
     let ts = w.timestamp.as_ref().and_then(crate::timeparse::event_ts).unwrap_or(recorded_at);
     if let Some(name) = w.hook_event_name.clone() {
         return Parsed::Event(Box::new(claude_code_event(name, w, obj, text, ts)));

@@ -26,6 +26,30 @@ pub struct WireHook {
     pub invocation_id: Option<Value>,
 }
 
+impl WireHook {
+    /// Reads the join keys leniently: a number where a string belongs is taken as its text,
+    /// anything else unusable is treated as absent (the whole payload is still stored).
+    pub fn from_map(m: &serde_json::Map<String, Value>) -> WireHook {
+        let s = |k: &str| m.get(k).and_then(as_string);
+        WireHook {
+            hook_event_name: s("hook_event_name"),
+            session_id: s("session_id"),
+            transcript_path: s("transcript_path"),
+            cwd: s("cwd"),
+            prompt_id: s("prompt_id"),
+            agent_id: s("agent_id"),
+            agent_type: m.get("agent_type").and_then(|v| v.as_str().map(str::to_string)),
+            agent_transcript_path: s("agent_transcript_path"),
+            tool_name: s("tool_name"),
+            tool_use_id: s("tool_use_id"),
+            timestamp: m.get("timestamp").cloned(),
+            event: s("event"),
+            agent_name: s("agent_name"),
+            invocation_id: m.get("invocation_id").cloned().filter(|v| !v.is_null()),
+        }
+    }
+}
+
 /// The Agent/Task tool's input.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
