@@ -345,22 +345,17 @@ impl Deriver<'_> {
         let v = e.json();
         let interrupt = v.get("is_interrupt").and_then(wire::as_bool).unwrap_or(false);
         let error = v.get("error").and_then(Value::as_str).map(|s| truncate(s, 2000));
-        let run = match self.run_by_tool_use(tu)? {
-            Some(r) => r,
-            None => {
-                // Died before any SubagentStart we saw: a placeholder the transcript may rename.
-                let start = self.delegation_ts(tu)?.unwrap_or(e.ts);
-                let t: Option<String> = self
-                    .s
-                    .conn()
-                    .query_row("SELECT subagent_type FROM delegations WHERE tool_use_id = ?1", [tu], |r| r.get(0))
-                    .optional()?;
-                let r = self.insert_run(&format!("tool:{tu}"), "claude-code", e, t.as_deref().unwrap_or("unknown"), Some(start))?;
-                self.link(r.id, tu)?;
-                self.run_by_id(r.id)?
-            }
-        };
         let status = if interrupt { "cancelled" } else { "failure" };
+        let Some(run) = self.run_by_tool_use(tu)? else {
+            // No agent ever started (e.g. an unknown agent type): Claude Code does not count it
+            // as spawned, so neither do we; the delegation keeps the failure in case a transcript
+            // sidecar later names an agent for it.
+            self.s.conn().execute(
+                "UPDATE delegations SET status = ?2, error = ?3, end_ms = ?4 WHERE tool_use_id = ?1",
+                params![tu, status, error, e.ts],
+            )?;
+            return Ok(());
+        };
         self.s.conn().execute(
             "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error), end_ms = coalesce(end_ms, ?4) WHERE id = ?1",
             params![run.id, status, error, e.ts],
@@ -430,7 +425,17 @@ impl Deriver<'_> {
                     }
                     None => {
                         let t = meta.as_ref().and_then(|m| m.agent_type.clone()).unwrap_or_else(|| "unknown".into());
-                        self.insert_run(aid, "claude-code", e, &t, summary.first_ts)?
+                        let r = self.insert_run(aid, "claude-code", e, &t, summary.first_ts)?;
+                        if let Some(tu) = &meta_tu {
+                            // The Agent tool failed before we knew this agent: apply it now.
+                            self.s.conn().execute(
+                                "UPDATE agent_runs SET (status, error, end_ms) =
+                                   (SELECT d.status, d.error, d.end_ms FROM delegations d WHERE d.tool_use_id = ?2)
+                                 WHERE id = ?1 AND EXISTS (SELECT 1 FROM delegations d WHERE d.tool_use_id = ?2 AND d.status IS NOT NULL)",
+                                params![r.id, tu],
+                            )?;
+                        }
+                        self.run_by_id(r.id)?
                     }
                 }
             }
@@ -757,33 +762,15 @@ impl Deriver<'_> {
         Ok(())
     }
 
-    /// Tokens and cost of a run from its de-duplicated usage rows.
+    /// Tokens and cost of a run from its de-duplicated usage rows (priced per response).
     fn recompute_usage(&self, id: i64, session: Option<&str>, aid: &str) -> Result<()> {
-        let mut stmt = self.s.conn().prepare_cached(
-            "SELECT model, sum(input), sum(output), sum(cache_read), sum(cache_5m), sum(cache_1h)
-             FROM usage WHERE session_id = ?1 AND agent_id = ?2 GROUP BY model",
-        )?;
-        let rows: Vec<(String, i64, i64, i64, i64, i64)> = stmt
-            .query_map(params![session.unwrap_or(""), aid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        if rows.is_empty() {
+        let t = crate::pricing::price_usage(self.s.conn(), self.prices, session.unwrap_or(""), Some(aid))?;
+        if t.responses == 0 {
             return Ok(());
-        }
-        let (mut i, mut o, mut cr, mut cw) = (0, 0, 0, 0);
-        let mut cost = Some(0.0);
-        for (model, inp, out, read, c5, c1) in &rows {
-            i += inp;
-            o += out;
-            cr += read;
-            cw += c5 + c1;
-            cost = match (cost, self.prices.lookup(model)) {
-                (Some(acc), Some(p)) => Some(acc + p.cost(*inp, *out, *read, *c5, *c1)),
-                _ => None,
-            };
         }
         self.s.conn().execute(
             "UPDATE agent_runs SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4, cache_write_tokens = ?5, cost_usd = ?6 WHERE id = ?1",
-            params![id, i, o, cr, cw, cost],
+            params![id, t.input, t.output, t.cache_read, t.cache_write, t.cost_usd],
         )?;
         Ok(())
     }

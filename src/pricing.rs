@@ -22,15 +22,35 @@ pub struct Price {
     /// Cache read; defaults to 0.1 × input.
     #[serde(default)]
     pub cache_read: Option<f64>,
+    /// Long-context tier: a request whose prompt (input + cache read + cache write) exceeds this
+    /// many tokens is priced at `long_context_multiplier` × every rate.
+    #[serde(default)]
+    pub long_context_threshold: Option<i64>,
+    #[serde(default)]
+    pub long_context_multiplier: Option<f64>,
 }
 
 impl Price {
     const fn new(input: f64, output: f64) -> Price {
-        Price { input, output, cache_write_5m: None, cache_write_1h: None, cache_read: None }
+        Price {
+            input,
+            output,
+            cache_write_5m: None,
+            cache_write_1h: None,
+            cache_read: None,
+            long_context_threshold: None,
+            long_context_multiplier: None,
+        }
     }
-    /// USD for the given token counts.
+    /// USD for ONE model response with the given token counts (the long-context tier is decided
+    /// per request, so sum per response, not over totals).
     pub fn cost(&self, input: i64, output: i64, cache_read: i64, cache_5m: i64, cache_1h: i64) -> f64 {
-        let per = |n: i64, p: f64| n as f64 * p / 1_000_000.0;
+        let prompt = input + cache_read + cache_5m + cache_1h;
+        let m = match (self.long_context_threshold, self.long_context_multiplier) {
+            (Some(t), Some(m)) if prompt > t => m,
+            _ => 1.0,
+        };
+        let per = |n: i64, p: f64| n as f64 * p * m / 1_000_000.0;
         per(input, self.input)
             + per(output, self.output)
             + per(cache_read, self.cache_read.unwrap_or(self.input * 0.1))
@@ -41,7 +61,21 @@ impl Price {
 
 /// Built-in prices by model id prefix (longest prefix wins).
 const BUILTIN: &[(&str, Price)] = &[
-    ("claude-opus-5-5", Price { input: 4.0, output: 20.0, cache_write_5m: Some(5.0), cache_write_1h: Some(8.0), cache_read: Some(0.2) }),
+    (
+        "claude-opus-5-5",
+        Price {
+            cache_write_5m: Some(5.0),
+            cache_write_1h: Some(8.0),
+            cache_read: Some(0.2),
+            ..Price::new(4.0, 20.0)
+        },
+    ),
+    // Seen: Claude Code 2.1.330 resolves `haiku` to claude-haiku-5-5 and prices it at 0.1 / 0.5,
+    // and at 5× every rate for requests over 200k prompt tokens (tests/e2e recordings).
+    (
+        "claude-haiku-5-5",
+        Price { long_context_threshold: Some(200_000), long_context_multiplier: Some(5.0), ..Price::new(0.1, 0.5) }
+    ),
     ("claude-opus-5", Price::new(5.0, 25.0)),
     ("claude-opus-4-8", Price::new(5.0, 25.0)),
     ("claude-opus-4-7", Price::new(5.0, 25.0)),
@@ -105,6 +139,75 @@ impl Prices {
     }
 }
 
+/// Token and cost totals of a set of usage rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageTotals {
+    pub responses: i64,
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    /// None when any response's model has no known price.
+    pub cost_usd: Option<f64>,
+}
+
+impl UsageTotals {
+    /// Every kind of token.
+    pub fn tokens(&self) -> i64 {
+        self.input + self.output + self.cache_read + self.cache_write
+    }
+}
+
+/// Totals of a session's usage (one agent's with `agent = Some(id)`, '' = the main agent), by
+/// model, each response priced on its own.
+pub fn usage_by_model(
+    conn: &rusqlite::Connection,
+    prices: &Prices,
+    session: &str,
+    agent: Option<&str>,
+) -> rusqlite::Result<BTreeMap<String, UsageTotals>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT model, input, output, cache_read, cache_5m, cache_1h FROM usage
+         WHERE session_id = ?1 AND (?2 IS NULL OR agent_id = ?2)",
+    )?;
+    let mut out: BTreeMap<String, UsageTotals> = BTreeMap::new();
+    let rows = stmt.query_map(rusqlite::params![session, agent], |r| {
+        Ok((r.get::<_, String>(0)?, [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
+    })?;
+    for row in rows {
+        let (model, [i, o, cr, c5, c1]) = row?;
+        let cost = prices.lookup(&model).map(|p| p.cost(i, o, cr, c5, c1));
+        let t = out.entry(model).or_insert_with(|| UsageTotals { cost_usd: Some(0.0), ..Default::default() });
+        t.responses += 1;
+        t.input += i;
+        t.output += o;
+        t.cache_read += cr;
+        t.cache_write += c5 + c1;
+        t.cost_usd = match (t.cost_usd, cost) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+    }
+    Ok(out)
+}
+
+/// All models of [`usage_by_model`] added up.
+pub fn price_usage(conn: &rusqlite::Connection, prices: &Prices, session: &str, agent: Option<&str>) -> rusqlite::Result<UsageTotals> {
+    let mut all = UsageTotals { cost_usd: Some(0.0), ..Default::default() };
+    for t in usage_by_model(conn, prices, session, agent)?.values() {
+        all.responses += t.responses;
+        all.input += t.input;
+        all.output += t.output;
+        all.cache_read += t.cache_read;
+        all.cache_write += t.cache_write;
+        all.cost_usd = match (all.cost_usd, t.cost_usd) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+    }
+    Ok(all)
+}
+
 /// Strips `[1m]`-style suffixes and surrounding space; lower-cases.
 pub fn normalise_model(model: &str) -> String {
     let m = model.trim();
@@ -134,6 +237,9 @@ mod tests {
         assert_eq!(prices.lookup("claude-opus-4-6[1m]").unwrap().input, 5.0);
         assert_eq!(prices.lookup("claude-opus-5-5").unwrap().cache_read, Some(0.2));
         assert!(prices.lookup("gpt-9").is_none());
+        let h = prices.lookup("claude-haiku-5-5").unwrap();
+        assert!((h.cost(200_000, 1_000_000, 0, 0, 0) - (0.02 + 0.5)).abs() < 1e-12);
+        assert!((h.cost(200_001, 0, 0, 0, 0) - 200_001.0 * 0.5 / 1e6).abs() < 1e-12);
         let p = prices.lookup("claude-haiku-4-5").unwrap();
         assert!((p.cost(0, 0, 1_000_000, 1_000_000, 1_000_000) - (0.1 + 1.25 + 2.0)).abs() < 1e-9);
     }

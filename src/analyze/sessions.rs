@@ -5,7 +5,6 @@
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::render::{self, Grid, Report};
-use rusqlite::params;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -126,32 +125,30 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
             max_depth = max_depth.max(depth);
         }
         let mut models: BTreeMap<String, ModelUsage> = BTreeMap::new();
-        let (mut main_tokens, mut sub_tokens) = (0, 0);
-        let (mut main_cost, mut sub_cost) = (Some(0.0), Some(0.0));
-        let mut u = c.prepare_cached(
-            "SELECT model, agent_id = '', sum(input), sum(output), sum(cache_read), sum(cache_5m), sum(cache_1h)
-             FROM usage WHERE session_id = ?1 GROUP BY model, agent_id = ''",
-        )?;
-        for row in u.query_map(params![&sid], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, [r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
-        })? {
-            let (model, is_main, [i, o, cr, c5, c1]) = row?;
-            let cost = ctx.prices.lookup(&model).map(|pr| pr.cost(i, o, cr, c5, c1));
-            let tokens = i + o + cr + c5 + c1;
-            if is_main {
-                main_tokens += tokens;
-                main_cost = add_cost(main_cost, cost);
-            } else {
-                sub_tokens += tokens;
-                sub_cost = add_cost(sub_cost, cost);
+        let mut main_tokens = 0;
+        let mut main_cost = Some(0.0);
+        for (is_main, agent) in [(true, Some("")), (false, None)] {
+            for (model, t) in crate::pricing::usage_by_model(c, &ctx.prices, &sid, agent)? {
+                if is_main {
+                    main_tokens += t.tokens();
+                    main_cost = add_cost(main_cost, t.cost_usd);
+                    continue; // counted again below, with every agent
+                }
+                let m = models.entry(model).or_insert_with(|| ModelUsage { cost_usd: Some(0.0), ..Default::default() });
+                m.input_tokens += t.input;
+                m.output_tokens += t.output;
+                m.cache_read_tokens += t.cache_read;
+                m.cache_write_tokens += t.cache_write;
+                m.cost_usd = add_cost(m.cost_usd, t.cost_usd);
             }
-            let m = models.entry(model).or_insert_with(|| ModelUsage { cost_usd: Some(0.0), ..Default::default() });
-            m.input_tokens += i;
-            m.output_tokens += o;
-            m.cache_read_tokens += cr;
-            m.cache_write_tokens += c5 + c1;
-            m.cost_usd = add_cost(m.cost_usd, cost);
         }
+        let all_tokens: i64 = models.values().map(|m| m.input_tokens + m.output_tokens + m.cache_read_tokens + m.cache_write_tokens).sum();
+        let all_cost = models.values().try_fold(0.0, |acc, m| m.cost_usd.map(|c| acc + c));
+        let sub_tokens = all_tokens - main_tokens;
+        let sub_cost = match (all_cost, main_cost) {
+            (Some(a), Some(m)) => Some(a - m),
+            _ => None,
+        };
         sessions.push(SessionRow {
             session_id: sid,
             project: cwd,

@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -111,7 +111,10 @@ CREATE TABLE delegations (
     prompt        TEXT,
     background    INTEGER,
     ts            INTEGER,
-    agent_id      TEXT                       -- the agent it was matched to
+    agent_id      TEXT,                      -- the agent it was matched to
+    status        TEXT,                      -- failure | cancelled when the Agent tool failed with no agent
+    error         TEXT,
+    end_ms        INTEGER
 );
 CREATE INDEX delegations_open ON delegations(session_id, subagent_type, ts) WHERE agent_id IS NULL;
 
@@ -189,6 +192,68 @@ CREATE TABLE agent_daily (
     cost           REAL    NOT NULL DEFAULT 0,
     PRIMARY KEY (agent_type, day)
 ) WITHOUT ROWID;
+"#;
+
+/// Version 2: per (agent type, task description, complexity) outcome counts, kept exact by
+/// triggers, so `query-best-agent` reads thousands of rows instead of millions of runs
+/// (docs/recommend.md). The update triggers fire only when a counted column changes.
+const V2: &str = r#"
+CREATE TABLE agent_task_stats (
+    agent_type  TEXT    NOT NULL,
+    description TEXT    NOT NULL,      -- '' when the run has none
+    complexity  INTEGER NOT NULL,
+    runs        INTEGER NOT NULL DEFAULT 0,
+    success     INTEGER NOT NULL DEFAULT 0,
+    failure     INTEGER NOT NULL DEFAULT 0,
+    cancelled   INTEGER NOT NULL DEFAULT 0,
+    open        INTEGER NOT NULL DEFAULT 0,
+    dur_n       INTEGER NOT NULL DEFAULT 0,
+    dur_sum     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (agent_type, description, complexity)
+) WITHOUT ROWID;
+
+INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled, open, dur_n, dur_sum)
+SELECT agent_type, coalesce(description, ''), complexity, count(*), sum(status = 'success'), sum(status = 'failure'),
+       sum(status = 'cancelled'), sum(end_ms IS NULL), count(duration_ms), coalesce(sum(duration_ms), 0)
+FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3;
+
+CREATE TRIGGER runs_task_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
+  INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled', NEW.end_ms IS NULL,
+      NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+  ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+      open = open + excluded.open, dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+END;
+
+CREATE TRIGGER runs_task_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
+  UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
+      open = open - (OLD.end_ms IS NULL), dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0)
+  WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
+END;
+
+CREATE TRIGGER runs_task_upd_old AFTER UPDATE OF agent_type, description, complexity, status, end_ms, duration_ms, internal
+ON agent_runs WHEN OLD.internal = 0 AND (NEW.internal <> 0 OR OLD.agent_type IS NOT NEW.agent_type
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status
+    OR (OLD.end_ms IS NULL) <> (NEW.end_ms IS NULL) OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+  UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
+      open = open - (OLD.end_ms IS NULL), dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0)
+  WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
+END;
+
+CREATE TRIGGER runs_task_upd_new AFTER UPDATE OF agent_type, description, complexity, status, end_ms, duration_ms, internal
+ON agent_runs WHEN NEW.internal = 0 AND (OLD.internal <> 0 OR OLD.agent_type IS NOT NEW.agent_type
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status
+    OR (OLD.end_ms IS NULL) <> (NEW.end_ms IS NULL) OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+  INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled', NEW.end_ms IS NULL,
+      NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+  ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+      open = open + excluded.open, dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+END;
 "#;
 
 /// The rollup triggers, generated so that insert, delete and update stay symmetrical.

@@ -3,7 +3,7 @@
 
     run_scenario.py SCENARIO.json [--home DIR] [--agents JSON|@FILE] [--out DIR]
                     [--no-log-hooks] [--followup PROMPT ...] [--timeout S]
-                    [--claude BIN] [--keep-home] [--no-check] [--pre-cmd CMD]
+                    [--claude BIN] [--keep-home] [--pre-cmd CMD] [--env K=V ...] [--json]
 
 Starts the stand-in API (standin.py) on a free loopback port, prepares a temp
 HOME (HOME/proj is git-initialised and used as the working directory),
@@ -172,18 +172,24 @@ class Standin:
         return [json.loads(l) for l in open(self.log) if l.strip()]
 
 
-def claude_env(home, port):
+def claude_env(home, port, overrides=None):
     env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
            "LANG": os.environ.get("LANG", "C.UTF-8"), "TERM": "dumb", "SHELL": "/bin/bash",
            "HOME": home, "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % port}
     env.update(BASE_ENV)
+    for kv in overrides or []:  # "KEY=VALUE" sets, "KEY=" removes
+        k, _, v = kv.partition("=")
+        if v:
+            env[k] = v
+        else:
+            env.pop(k, None)
     return env
 
 
 def run_claude(claude, args, env, cwd, timeout):
     t0 = time.time()
     p = subprocess.Popen([claude] + args, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
                          start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
@@ -245,7 +251,8 @@ def shrink_transcript_line(line):
 def read_hooks(log):
     if not os.path.exists(log):
         return []
-    recs = [json.loads(l) for l in open(log) if l.strip()]
+    with open(log, encoding="utf-8") as f:
+        recs = [json.loads(l) for l in f if l.strip()]
     recs.sort(key=lambda r: r["start_ns"])
     return recs
 
@@ -256,11 +263,11 @@ def write_recording(out, home, scenario, results, hooks, standin_reqs):
         shutil.rmtree(out)
     os.makedirs(os.path.join(out, "hooks"))
     for i, h in enumerate(hooks, 1):
-        with open(os.path.join(out, "hooks", "%03d-%s.json" % (i, h["event"] or "unknown")), "w") as f:
+        with open(os.path.join(out, "hooks", "%03d-%s.json" % (i, h["event"] or "unknown")), "w", encoding="utf-8") as f:
             f.write(rw(h["stdin"]))
     for i, r in enumerate(results):
         name = "result.json" if i == 0 else "result-%d.json" % (i + 1)
-        with open(os.path.join(out, name), "w") as f:
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
             f.write(rw(r["stdout"].strip()) + "\n")
     with open(os.path.join(out, "scenario.json"), "w") as f:
         json.dump(scenario, f, indent=1)
@@ -281,11 +288,11 @@ def write_recording(out, home, scenario, results, hooks, standin_reqs):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(os.path.join(root, fn), encoding="utf-8", errors="replace") as f:
                     text = f.read()
+                text = rw(text)  # before cutting, so that no half-rewritten path survives
                 if fn.endswith(".jsonl"):
-                    text = "".join(shrink_transcript_line(l.rstrip("\n")) + "\n"
-                                   for l in text.splitlines() if l.strip())
-                with open(target, "w") as f:
-                    f.write(rw(text))
+                    text = "".join(shrink_transcript_line(l) + "\n" for l in text.split("\n") if l.strip())
+                with open(target, "w", encoding="utf-8") as f:
+                    f.write(text)
 
 
 # --------------------------------------------------------------------------- derive
@@ -456,7 +463,7 @@ def load_agents(spec):
 
 
 def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followups=None,
-        timeout=None, claude=None, keep_home=False, pre_cmd=None, quiet=False):
+        timeout=None, claude=None, keep_home=False, pre_cmd=None, quiet=False, env_overrides=None):
     """Run one scenario; return a summary dict (see keys below)."""
     with open(scenario_path) as f:
         scenario = json.load(f)
@@ -487,7 +494,7 @@ def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followu
     standin = Standin(work)
     runs = []
     try:
-        env = claude_env(home, standin.port)
+        env = claude_env(home, standin.port, env_overrides)
         r = run_claude(claude, ["-p", prompt] + common, env, proj, timeout)
         r["result"] = parse_result(r["stdout"])
         runs.append(r)
@@ -536,7 +543,7 @@ def describe(s):
     for p in s["problems"]:
         line += "\n       - " + p
     for u in s["standin_stderr"]:
-        line += "\n       standin: " + u.strip()
+        line += "\n       " + u.strip()
     return line
 
 
@@ -552,11 +559,12 @@ def main():
     ap.add_argument("--claude", help="Claude Code binary (default: $E2E_CLAUDE_BIN or claude.sh)")
     ap.add_argument("--keep-home", action="store_true")
     ap.add_argument("--pre-cmd", help="shell command run with HOME set before claude starts (e.g. ./install.sh)")
+    ap.add_argument("--env", action="append", help="KEY=VALUE for Claude Code's environment (KEY= removes); repeatable")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     a = ap.parse_args()
     s = run(a.scenario, home=a.home, agents=a.agents, out=a.out, log_hooks=not a.no_log_hooks,
             followups=a.followup, timeout=a.timeout, claude=a.claude, keep_home=a.keep_home,
-            pre_cmd=a.pre_cmd)
+            pre_cmd=a.pre_cmd, env_overrides=a.env)
     print(json.dumps(s, indent=1) if a.json else describe(s))
     if s["home"]:
         print("HOME kept at", s["home"])
