@@ -148,7 +148,6 @@ fn with_store(
     let result = Store::open_for_hook(db).and_then(|s| {
         replay_spool_if_any(&s, db);
         s.write_tx(f)?;
-        s.maybe_checkpoint();
         Ok(())
     });
     if let Err(e) = result {

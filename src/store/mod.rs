@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Readers wait longer: they are run by a person, not in Claude Code's hot path.
 pub const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Above this WAL size a writer checkpoints passively (hooks do not checkpoint on close).
-const WAL_CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
+/// Hooks checkpoint (passively, on commit) once the WAL holds this many pages. They do not
+/// checkpoint on close, so the next hook rebuilds the WAL index from the WAL: keeping it short
+/// bounds that work, and the checkpoint's two fsyncs are paid by one hook in a few dozen.
+const HOOK_WAL_AUTOCHECKPOINT_PAGES: u32 = 64;
 
 /// An open database.
 pub struct Store {
@@ -85,6 +87,9 @@ impl Store {
                     // Each hook is usually the only connection: without this, closing it
                     // checkpoints and deletes the WAL every time (four fsyncs per hook).
                     store.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+                    store.conn.execute_batch(&format!(
+                        "PRAGMA wal_autocheckpoint = {HOOK_WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 4194304"
+                    ))?;
                     return Ok(store);
                 }
                 Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => return Err(e),
@@ -311,16 +316,6 @@ impl Store {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 Err(e)
             }
-        }
-    }
-
-    /// Checkpoints passively once the WAL has grown past a few megabytes. Hooks do not
-    /// checkpoint on close, so somebody has to; a passive checkpoint never waits for readers.
-    pub fn maybe_checkpoint(&self) {
-        let mut wal = self.path.as_os_str().to_os_string();
-        wal.push("-wal");
-        if fs::metadata(&wal).map(|m| m.len() > WAL_CHECKPOINT_BYTES).unwrap_or(false) {
-            let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
         }
     }
 

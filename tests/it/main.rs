@@ -7,3 +7,5 @@ mod analyze_b;
 mod install;
 mod recommend;
 mod hooks;
+mod readers;
+mod summary;
