@@ -1,8 +1,21 @@
-//! `analyze overhead` (being implemented).
+//! `analyze overhead`: how much of a workflow's wall time no agent was running — the time spent
+//! coordinating (the main agent planning, reading results, delegating). Definitions in
+//! docs/metrics.md ("## overhead").
+//!
+//! Agent time is the union of the top-level agents' execution intervals, so parallel agents never
+//! make the overhead negative; the classic sum-based figure is shown beside it for comparison.
 
+use super::workflows::{self, Loaded};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
-use crate::render::Format;
+use crate::render::{self, Format, Grid, Report};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Below this union-based overhead, coordination is efficient.
+pub const EFFICIENT_BELOW: f64 = 0.15;
+/// Above this, overhead is high.
+pub const HIGH_ABOVE: f64 = 0.30;
 
 /// Arguments of `analyze overhead`.
 #[derive(clap::Args, Debug, Clone)]
@@ -10,9 +23,423 @@ pub struct OverheadArgs {
     /// How many workflows to list.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Order of the list: `recent` (newest first) or `overhead` (highest first).
+    #[arg(long, default_value = "recent")]
+    pub sort: String,
+}
+
+/// Agent time within one window: union, sum, and concurrency of a set of intervals.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Intervals {
+    /// Intervals counted.
+    pub agents: i64,
+    /// Length of the union (overlaps merged).
+    pub union_ms: i64,
+    /// Σ interval lengths.
+    pub sum_ms: i64,
+    /// The most intervals open at one instant (an end and a start at the same instant do not overlap).
+    pub peak: i64,
+}
+
+/// Measures `[start, end]` intervals (in any order). Zero-length intervals count as agents and
+/// for a peak of at least 1, but add no time.
+pub fn measure(intervals: &[(i64, i64)]) -> Intervals {
+    let mut v: Vec<(i64, i64)> = intervals.iter().map(|&(s, e)| (s, e.max(s))).collect();
+    if v.is_empty() {
+        return Intervals::default();
+    }
+    v.sort_unstable();
+    let mut union = 0;
+    let (mut cs, mut ce) = v[0];
+    for &(s, e) in &v[1..] {
+        if s <= ce {
+            ce = ce.max(e);
+        } else {
+            union += ce - cs;
+            (cs, ce) = (s, e);
+        }
+    }
+    union += ce - cs;
+    // Sweep: at equal times ends (-1) come before starts (+1).
+    let mut events: Vec<(i64, i64)> = v
+        .iter()
+        .filter(|(s, e)| e > s)
+        .flat_map(|&(s, e)| [(s, 1), (e, -1)])
+        .collect();
+    events.sort_unstable();
+    let (mut open, mut peak) = (0i64, 1i64);
+    for (_, d) in events {
+        open += d;
+        peak = peak.max(open);
+    }
+    Intervals {
+        agents: v.len() as i64,
+        union_ms: union,
+        sum_ms: v.iter().map(|(s, e)| e - s).sum(),
+        peak,
+    }
+}
+
+/// One workflow's coordination figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OverheadRow {
+    pub workflow_id: String,
+    pub kind: String,
+    pub start: Option<String>,
+    /// W = finish − start.
+    pub wall_ms: i64,
+    /// Top-level agents with an interval.
+    pub agents: i64,
+    pub agent_union_ms: i64,
+    pub agent_sum_ms: i64,
+    /// W − union.
+    pub coordination_ms: i64,
+    /// (W − union) / W, in 0..=1.
+    pub overhead: f64,
+    /// (W − Σ) / W; negative when agents ran in parallel.
+    pub overhead_sum: f64,
+    pub peak_concurrency: i64,
+    /// Σ / union; None when the union is 0.
+    pub avg_parallelism: Option<f64>,
+    #[serde(skip)]
+    start_ms: Option<i64>,
+}
+
+/// The figures over every counted workflow, time-weighted.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Overall {
+    /// Workflows counted.
+    pub workflows: i64,
+    /// Not counted: no end yet (running, lost, or an agent still running).
+    pub excluded_unfinished: i64,
+    /// Not counted: ended, but no top-level agent with a start and an end.
+    pub excluded_no_agents: i64,
+    /// Not counted: zero wall time.
+    pub excluded_zero_length: i64,
+    pub wall_ms: i64,
+    pub agent_union_ms: i64,
+    pub agent_sum_ms: i64,
+    pub coordination_ms: i64,
+    /// Σ(W − union) / Σ W.
+    pub overhead: Option<f64>,
+    /// Σ(W − Σ) / Σ W.
+    pub overhead_sum: Option<f64>,
+    /// Mean of (W − union), ms.
+    pub avg_coordination_ms: Option<f64>,
+    pub peak_concurrency: i64,
+    /// ΣΣ / Σ union.
+    pub avg_parallelism: Option<f64>,
+    /// efficient | monitor | high.
+    pub level: Option<String>,
+    pub recommendation: Option<String>,
+}
+
+/// The overhead report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overhead {
+    pub overall: Overall,
+    pub workflows: Vec<OverheadRow>,
+}
+
+/// The figures of one workflow, or why it is not counted.
+enum Measured {
+    Counted(OverheadRow),
+    Unfinished,
+    NoAgents,
+    ZeroLength,
+}
+
+fn measure_workflow(wf: &Loaded) -> Measured {
+    let (Some(start), Some(finish)) = (wf.start_ms, wf.finish_ms()) else {
+        return Measured::Unfinished;
+    };
+    // Top-level agents only: a nested agent runs inside its parent's interval and would count
+    // the parent's waiting twice. Clipped to the window (an agent cannot start before it).
+    let iv: Vec<(i64, i64)> = wf
+        .agents
+        .iter()
+        .filter(|a| a.depth == 1)
+        .filter_map(|a| Some((a.start_ms?.max(start), a.end_ms?.max(start))))
+        .collect();
+    if iv.is_empty() {
+        return Measured::NoAgents;
+    }
+    let wall = finish - start;
+    if wall <= 0 {
+        return Measured::ZeroLength;
+    }
+    let m = measure(&iv);
+    Measured::Counted(OverheadRow {
+        workflow_id: wf.id.clone(),
+        kind: wf.kind.clone(),
+        // Formatted only for the rows listed (see `compute`): chrono per workflow adds up.
+        start: None,
+        wall_ms: wall,
+        agents: m.agents,
+        agent_union_ms: m.union_ms,
+        agent_sum_ms: m.sum_ms,
+        coordination_ms: wall - m.union_ms,
+        overhead: (wall - m.union_ms) as f64 / wall as f64,
+        overhead_sum: (wall - m.sum_ms) as f64 / wall as f64,
+        peak_concurrency: m.peak,
+        avg_parallelism: (m.union_ms > 0).then(|| m.sum_ms as f64 / m.union_ms as f64),
+        start_ms: Some(start),
+    })
+}
+
+/// The level and advice for an overall union-based overhead.
+pub fn recommendation(overhead: f64) -> (&'static str, &'static str) {
+    if overhead < EFFICIENT_BELOW {
+        (
+            "efficient",
+            "efficient — stay with the current coordination",
+        )
+    } else if overhead <= HIGH_ABOVE {
+        (
+            "monitor",
+            "monitor — coordination takes a noticeable share of wall time",
+        )
+    } else {
+        (
+            "high",
+            "high overhead — consider shared memory / automated delegation",
+        )
+    }
+}
+
+fn order(rows: &mut Vec<OverheadRow>, by_overhead: bool, limit: usize) {
+    rows.sort_by(|a, b| {
+        let first = if by_overhead {
+            b.overhead
+                .partial_cmp(&a.overhead)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        first
+            .then_with(|| b.start_ms.cmp(&a.start_ms))
+            .then_with(|| a.workflow_id.cmp(&b.workflow_id))
+    });
+    rows.truncate(limit);
+}
+
+/// Computes the report in one pass over the matching workflows.
+pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> Result<Overhead> {
+    let mut o = Overall::default();
+    let mut rows: Vec<OverheadRow> = Vec::new();
+    let mut sum_overhead_sum: i64 = 0;
+    workflows::for_each(ctx, filter, |wf| match measure_workflow(&wf) {
+        Measured::Unfinished => o.excluded_unfinished += 1,
+        Measured::NoAgents => o.excluded_no_agents += 1,
+        Measured::ZeroLength => o.excluded_zero_length += 1,
+        Measured::Counted(r) => {
+            o.workflows += 1;
+            o.wall_ms += r.wall_ms;
+            o.agent_union_ms += r.agent_union_ms;
+            o.agent_sum_ms += r.agent_sum_ms;
+            o.coordination_ms += r.coordination_ms;
+            sum_overhead_sum += r.wall_ms - r.agent_sum_ms;
+            o.peak_concurrency = o.peak_concurrency.max(r.peak_concurrency);
+            if limit > 0 {
+                rows.push(r);
+                if rows.len() >= limit * 2 + 64 {
+                    order(&mut rows, by_overhead, limit);
+                }
+            }
+        }
+    })?;
+    order(&mut rows, by_overhead, limit);
+    for r in &mut rows {
+        r.start = r.start_ms.map(crate::timeparse::format_ms);
+    }
+    if o.workflows > 0 {
+        let w = o.wall_ms as f64;
+        let overhead = o.coordination_ms as f64 / w;
+        o.overhead = Some(overhead);
+        o.overhead_sum = Some(sum_overhead_sum as f64 / w);
+        o.avg_coordination_ms = Some(o.coordination_ms as f64 / o.workflows as f64);
+        o.avg_parallelism =
+            (o.agent_union_ms > 0).then(|| o.agent_sum_ms as f64 / o.agent_union_ms as f64);
+        let (level, advice) = recommendation(overhead);
+        o.level = Some(level.to_string());
+        o.recommendation = Some(advice.to_string());
+    }
+    Ok(Overhead {
+        overall: o,
+        workflows: rows,
+    })
 }
 
 /// Runs `analyze overhead`; `Ok(false)` = nothing found.
-pub fn run(_ctx: &Ctx, _filter: &Filter, _args: &OverheadArgs, _format: Format) -> Result<bool> {
-    Err(Error::InvalidArgument("analyze overhead is not implemented yet".into()))
+pub fn run(ctx: &Ctx, filter: &Filter, args: &OverheadArgs, format: Format) -> Result<bool> {
+    let by_overhead = match args.sort.as_str() {
+        "recent" => false,
+        "overhead" => true,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "--sort '{other}': one of recent, overhead"
+            )))
+        }
+    };
+    let report = compute(ctx, filter, args.limit, by_overhead)?;
+    let o = &report.overall;
+    if o.workflows == 0 {
+        eprintln!(
+            "analyze: no finished workflow with agents to measure ({} unfinished, {} without agents, {} of zero length)",
+            o.excluded_unfinished, o.excluded_no_agents, o.excluded_zero_length
+        );
+        return Ok(false);
+    }
+    render::print(&report, format)?;
+    Ok(true)
+}
+
+fn ms(v: i64) -> String {
+    render::dur(Some(v as f64))
+}
+
+impl Report for Overhead {
+    fn command(&self) -> &'static str {
+        "overhead"
+    }
+    fn json(&self) -> Value {
+        json!({ "overall": self.overall, "workflows": self.workflows })
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let mut g = Grid::new(&[
+            "Started",
+            "Workflow",
+            "Wall",
+            "Agents",
+            "Union",
+            "Σ agents",
+            "Coord.",
+            "Overhead",
+            "Classic",
+            "Peak",
+            "Parallel",
+        ])
+        .numeric(&[2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        g.rows = self
+            .workflows
+            .iter()
+            .map(|r| {
+                vec![
+                    workflows::short_time(r.start.as_deref()),
+                    workflows::short_id(&r.workflow_id),
+                    ms(r.wall_ms),
+                    render::int(r.agents),
+                    ms(r.agent_union_ms),
+                    ms(r.agent_sum_ms),
+                    ms(r.coordination_ms),
+                    render::pct(Some(r.overhead)),
+                    render::pct(Some(r.overhead_sum)),
+                    render::int(r.peak_concurrency),
+                    render::num(r.avg_parallelism, 2),
+                ]
+            })
+            .collect();
+        let o = &self.overall;
+        g.footer = Some(vec![
+            format!("ALL ({})", render::int(o.workflows)),
+            String::new(),
+            ms(o.wall_ms),
+            String::new(),
+            ms(o.agent_union_ms),
+            ms(o.agent_sum_ms),
+            ms(o.coordination_ms),
+            render::pct(o.overhead),
+            render::pct(o.overhead_sum),
+            render::int(o.peak_concurrency),
+            render::num(o.avg_parallelism, 2),
+        ]);
+        vec![g]
+    }
+    fn notes(&self) -> Vec<String> {
+        let o = &self.overall;
+        let mut n = vec![
+            String::new(),
+            format!(
+                "Coordination overhead {} (time-weighted: Σ Coord. ÷ Σ Wall); on average {} of coordination per workflow.",
+                render::pct(o.overhead),
+                render::dur(o.avg_coordination_ms)
+            ),
+            "Union = time any top-level agent was running (overlaps merged); Coord. = Wall − Union; Overhead = Coord. ÷ Wall."
+                .to_string(),
+            format!(
+                "Classic = (Wall − Σ agents) ÷ Wall: {} overall, negative when agents run in parallel. Parallel = Σ agents ÷ Union.",
+                render::pct(o.overhead_sum)
+            ),
+        ];
+        let excluded = o.excluded_unfinished + o.excluded_no_agents + o.excluded_zero_length;
+        if excluded > 0 {
+            n.push(format!(
+                "Not counted: {} unfinished, {} without agents, {} of zero length.",
+                render::int(o.excluded_unfinished),
+                render::int(o.excluded_no_agents),
+                render::int(o.excluded_zero_length)
+            ));
+        }
+        if let Some(r) = &o.recommendation {
+            n.push(format!("Recommendation: {r}."));
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_merges_overlaps_and_peak_ignores_touching() {
+        // [0,60] ∪ [10,70] = [0,70]; Σ = 120; both open during [10,60].
+        assert_eq!(
+            measure(&[(10, 70), (0, 60)]),
+            Intervals {
+                agents: 2,
+                union_ms: 70,
+                sum_ms: 120,
+                peak: 2
+            }
+        );
+        // Touching intervals do not overlap: union 20, peak 1.
+        assert_eq!(
+            measure(&[(0, 10), (10, 20)]),
+            Intervals {
+                agents: 2,
+                union_ms: 20,
+                sum_ms: 20,
+                peak: 1
+            }
+        );
+        // Disjoint plus a nested one: [0,10] ∪ [20,50] ⊇ [25,30]: union 40, Σ 45, peak 2.
+        assert_eq!(
+            measure(&[(0, 10), (20, 50), (25, 30)]),
+            Intervals {
+                agents: 3,
+                union_ms: 40,
+                sum_ms: 45,
+                peak: 2
+            }
+        );
+        assert_eq!(
+            measure(&[(5, 5)]),
+            Intervals {
+                agents: 1,
+                union_ms: 0,
+                sum_ms: 0,
+                peak: 1
+            }
+        );
+        assert_eq!(measure(&[]), Intervals::default());
+    }
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(recommendation(0.1499).0, "efficient");
+        assert_eq!(recommendation(0.15).0, "monitor");
+        assert_eq!(recommendation(0.30).0, "monitor");
+        assert_eq!(recommendation(0.3001).0, "high");
+    }
 }

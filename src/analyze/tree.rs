@@ -1,18 +1,575 @@
-//! `analyze tree` (being implemented).
+//! `analyze tree`: the delegation hierarchy of one session (default: the most recent one) or one
+//! workflow — session → prompt turns → agents → the agents they delegated to — each with status,
+//! duration, tokens and cost. Definitions in docs/metrics.md ("## tree").
 
+use super::workflows::{self, Loaded, Span, Status};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
-use crate::render::Format;
+use crate::render::{self, Format, Grid, Report};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, OptionalExtension};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// Arguments of `analyze tree`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TreeArgs {
-    /// A workflow (prompt id or explicit workflow id) instead of a whole session.
+    /// A workflow (prompt id or explicit workflow id, or a unique prefix) instead of a whole session.
     #[arg(long)]
     pub workflow: Option<String>,
 }
 
+/// One agent run and the agents it delegated to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentNode {
+    pub agent_id: String,
+    pub agent_type: String,
+    pub description: Option<String>,
+    /// Effective status (success, failure, cancelled, running, lost).
+    pub status: String,
+    pub start: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub tokens: i64,
+    /// None: a model without a known price, or no usage recorded.
+    pub cost_usd: Option<f64>,
+    pub children: Vec<AgentNode>,
+}
+
+/// A prompt turn (or explicit workflow) and its top-level agents; `workflow_id` None is the
+/// "(no turn)" node of runs that belong to no workflow.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TurnNode {
+    pub workflow_id: Option<String>,
+    /// turn | notification | explicit | none.
+    pub kind: String,
+    /// The prompt's first 80 characters.
+    pub prompt: Option<String>,
+    pub start: Option<String>,
+    pub status: Option<Status>,
+    pub duration_ms: Option<i64>,
+    pub agents: Vec<AgentNode>,
+}
+
+/// The tree report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tree {
+    /// The session id; None for an explicit workflow.
+    pub session: Option<String>,
+    pub project: Option<String>,
+    pub start: Option<String>,
+    pub turns: Vec<TurnNode>,
+    #[serde(skip)]
+    format: Format,
+}
+
+struct RunRow {
+    agent_id: String,
+    agent_type: String,
+    description: Option<String>,
+    parent: Option<String>,
+    workflow_id: Option<String>,
+    depth: i64,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    duration_ms: Option<i64>,
+    status: String,
+    tokens: i64,
+    cost_usd: Option<f64>,
+}
+
+struct WfRow {
+    id: String,
+    kind: String,
+    session_id: Option<String>,
+    prompt: Option<String>,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    reported_ms: Option<i64>,
+    reported_success: Option<bool>,
+}
+
+const WF_COLS: &str =
+    "workflow_id, kind, session_id, prompt, start_ms, end_ms, reported_ms, reported_success";
+
+fn wf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WfRow> {
+    Ok(WfRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        session_id: r.get(2)?,
+        prompt: r.get(3)?,
+        start_ms: r.get(4)?,
+        end_ms: r.get(5)?,
+        reported_ms: r.get(6)?,
+        reported_success: r.get(7)?,
+    })
+}
+
+/// What to draw.
+enum Target {
+    Session(String),
+    Workflow(String),
+}
+
+/// An id, or a unique prefix of one, in `table.column`.
+fn resolve(ctx: &Ctx, table: &str, column: &str, id: &str) -> Result<Option<String>> {
+    let c = ctx.store.conn();
+    let exact: Option<String> = c
+        .query_row(
+            &format!("SELECT {column} FROM {table} WHERE {column} = ?1"),
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    let mut stmt = c.prepare(&format!(
+        "SELECT {column} FROM {table} WHERE substr({column}, 1, length(?1)) = ?1 ORDER BY {column} LIMIT 6"
+    ))?;
+    let found: Vec<String> = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.into_iter().next()),
+        _ => Err(Error::InvalidArgument(format!(
+            "'{id}' matches several ids in {table}: {}…",
+            found.join(", ")
+        ))),
+    }
+}
+
+/// The most recent session matching the global filters.
+fn latest_session(ctx: &Ctx, filter: &Filter) -> Result<Option<String>> {
+    let mut w = vec!["1 = 1".to_string()];
+    let mut p: Vec<SqlValue> = Vec::new();
+    if let Some(s) = filter.since {
+        p.push(s.into());
+        w.push(format!("s.start_ms >= ?{}", p.len()));
+    }
+    if let Some(u) = filter.until {
+        p.push(u.into());
+        w.push(format!("s.start_ms < ?{}", p.len()));
+    }
+    if let Some(proj) = &filter.project {
+        p.push(proj.trim_end_matches('/').to_string().into());
+        w.push(format!(
+            "(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')",
+            n = p.len()
+        ));
+    }
+    if !filter.agents.is_empty() {
+        let mut marks = Vec::new();
+        for a in &filter.agents {
+            p.push(a.clone().into());
+            marks.push(format!("?{}", p.len()));
+        }
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM agent_runs r WHERE r.session_id = s.session_id AND r.internal = 0 AND r.agent_type IN ({}))",
+            marks.join(", ")
+        ));
+    }
+    let sql = format!(
+        "SELECT s.session_id FROM sessions s WHERE {} ORDER BY s.start_ms DESC, s.session_id LIMIT 1",
+        w.join(" AND ")
+    );
+    Ok(ctx
+        .store
+        .conn()
+        .query_row(&sql, params_from_iter(p.iter()), |r| r.get(0))
+        .optional()?)
+}
+
+fn target(
+    ctx: &Ctx,
+    filter: &Filter,
+    args: &TreeArgs,
+) -> Result<std::result::Result<Target, String>> {
+    if let Some(id) = &args.workflow {
+        return Ok(match resolve(ctx, "workflows", "workflow_id", id)? {
+            Some(w) => Ok(Target::Workflow(w)),
+            None => Err(format!("no workflow '{id}'")),
+        });
+    }
+    if let Some(id) = &filter.session {
+        if let Some(s) = resolve(ctx, "sessions", "session_id", id)? {
+            return Ok(Ok(Target::Session(s)));
+        }
+        // `--session` also names explicit workflows elsewhere.
+        return Ok(match resolve(ctx, "workflows", "workflow_id", id)? {
+            Some(w) => Ok(Target::Workflow(w)),
+            None => Err(format!("no session or workflow '{id}'")),
+        });
+    }
+    Ok(match latest_session(ctx, filter)? {
+        Some(s) => Ok(Target::Session(s)),
+        None => Err("no sessions match (explicit workflows have none: use --workflow ID)".into()),
+    })
+}
+
+fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
+    let st = ctx.status_sql();
+    let cols = format!(
+        "r.agent_id, r.agent_type, r.description, r.parent_agent_id, r.workflow_id, r.depth, r.start_ms, r.end_ms,
+         r.duration_ms, {st}, {}, r.cost_usd",
+        workflows::TOKENS_SQL
+    );
+    let (sql, key) = match target {
+        Target::Session(s) => (
+            format!("SELECT {cols} FROM agent_runs r WHERE r.session_id = ?1 AND r.internal = 0 ORDER BY r.start_ms, r.id"),
+            s,
+        ),
+        // The workflow's runs and everything they delegated, even where a child lacks the workflow id.
+        Target::Workflow(w) => (
+            format!(
+                "WITH RECURSIVE t(agent_id) AS (
+                    SELECT agent_id FROM agent_runs WHERE workflow_id = ?1
+                    UNION SELECT c.agent_id FROM agent_runs c JOIN t ON c.parent_agent_id = t.agent_id)
+                 SELECT {cols} FROM agent_runs r WHERE r.agent_id IN (SELECT agent_id FROM t) AND r.internal = 0
+                 ORDER BY r.start_ms, r.id"
+            ),
+            w,
+        ),
+    };
+    let mut stmt = ctx.store.conn().prepare(&sql)?;
+    let rows = stmt
+        .query_map([key], |r| {
+            Ok(RunRow {
+                agent_id: r.get(0)?,
+                agent_type: r.get(1)?,
+                description: r.get(2)?,
+                parent: r.get(3)?,
+                workflow_id: r.get(4)?,
+                depth: r.get(5)?,
+                start_ms: r.get(6)?,
+                end_ms: r.get(7)?,
+                duration_ms: r.get(8)?,
+                status: r.get(9)?,
+                tokens: r.get(10)?,
+                cost_usd: r.get(11)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn node(runs: &[RunRow], children: &HashMap<usize, Vec<usize>>, i: usize) -> AgentNode {
+    let r = &runs[i];
+    AgentNode {
+        agent_id: r.agent_id.clone(),
+        agent_type: r.agent_type.clone(),
+        description: r.description.clone(),
+        status: r.status.clone(),
+        start: r.start_ms.map(crate::timeparse::format_ms),
+        duration_ms: r.duration_ms,
+        tokens: r.tokens,
+        cost_usd: r.cost_usd,
+        children: children
+            .get(&i)
+            .map(|c| c.iter().map(|&j| node(runs, children, j)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn turn_node(ctx: &Ctx, wf: &WfRow, runs: &[RunRow], agents: Vec<AgentNode>) -> TurnNode {
+    // The same status and duration `analyze workflows` gives this workflow.
+    let loaded = Loaded {
+        id: wf.id.clone(),
+        kind: wf.kind.clone(),
+        session_id: wf.session_id.clone(),
+        start_ms: wf.start_ms,
+        end_ms: wf.end_ms,
+        reported_ms: wf.reported_ms,
+        reported_success: wf.reported_success,
+        reported_agents: None,
+        handoffs: Vec::new(),
+        agents: runs
+            .iter()
+            .filter(|r| r.workflow_id.as_deref() == Some(wf.id.as_str()))
+            .map(|r| Span {
+                agent_type: r.agent_type.clone(),
+                depth: r.depth,
+                start_ms: r.start_ms,
+                end_ms: r.end_ms,
+                status: r.status.clone(),
+                tokens: r.tokens,
+                cost_usd: r.cost_usd,
+            })
+            .collect(),
+    };
+    TurnNode {
+        workflow_id: Some(wf.id.clone()),
+        kind: wf.kind.clone(),
+        prompt: wf.prompt.as_deref().map(|p| workflows::excerpt(p, 80)),
+        start: wf.start_ms.map(crate::timeparse::format_ms),
+        status: Some(loaded.status(ctx.lost_before())),
+        duration_ms: loaded.duration_ms(),
+        agents,
+    }
+}
+
+/// Builds the tree for the target.
+fn build(ctx: &Ctx, target: &Target, format: Format) -> Result<Tree> {
+    let c = ctx.store.conn();
+    let runs = load_runs(ctx, target)?;
+    let (session, project, start, wfs) = match target {
+        Target::Session(s) => {
+            let (cwd, start): (Option<String>, Option<i64>) = c.query_row(
+                "SELECT cwd, start_ms FROM sessions WHERE session_id = ?1",
+                [s],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut stmt =
+                c.prepare(&format!("SELECT {WF_COLS} FROM workflows WHERE session_id = ?1 ORDER BY start_ms, workflow_id"))?;
+            let wfs: Vec<WfRow> = stmt
+                .query_map([s], wf_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            (Some(s.clone()), cwd, start, wfs)
+        }
+        Target::Workflow(w) => {
+            let wf = c.query_row(
+                &format!("SELECT {WF_COLS} FROM workflows WHERE workflow_id = ?1"),
+                [w],
+                wf_row,
+            )?;
+            let project: Option<String> = c.query_row(
+                "SELECT project FROM workflows WHERE workflow_id = ?1",
+                [w],
+                |r| r.get(0),
+            )?;
+            (wf.session_id.clone(), project, wf.start_ms, vec![wf])
+        }
+    };
+    let index: HashMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.agent_id.as_str(), i))
+        .collect();
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut roots: Vec<usize> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        match r
+            .parent
+            .as_deref()
+            .and_then(|p| index.get(p))
+            .filter(|&&p| p != i)
+        {
+            Some(&p) => children.entry(p).or_default().push(i),
+            None => roots.push(i),
+        }
+    }
+    let mut by_workflow: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
+    for &i in &roots {
+        let w = runs[i]
+            .workflow_id
+            .as_deref()
+            .filter(|w| wfs.iter().any(|x| x.id == *w));
+        by_workflow.entry(w).or_default().push(i);
+    }
+    let mut turns = Vec::new();
+    for wf in &wfs {
+        let mine = by_workflow
+            .remove(&Some(wf.id.as_str()))
+            .unwrap_or_default();
+        // Notification turns are not workflows; shown only if an agent belongs to one.
+        if wf.kind == "notification" && mine.is_empty() && !matches!(target, Target::Workflow(_)) {
+            continue;
+        }
+        let agents = mine.iter().map(|&i| node(&runs, &children, i)).collect();
+        turns.push(turn_node(ctx, wf, &runs, agents));
+    }
+    if let Some(rest) = by_workflow.remove(&None) {
+        turns.push(TurnNode {
+            workflow_id: None,
+            kind: "none".into(),
+            prompt: None,
+            start: None,
+            status: None,
+            duration_ms: None,
+            agents: rest.iter().map(|&i| node(&runs, &children, i)).collect(),
+        });
+    }
+    Ok(Tree {
+        session,
+        project,
+        start: start.map(crate::timeparse::format_ms),
+        turns,
+        format,
+    })
+}
+
 /// Runs `analyze tree`; `Ok(false)` = nothing found.
-pub fn run(_ctx: &Ctx, _filter: &Filter, _args: &TreeArgs, _format: Format) -> Result<bool> {
-    Err(Error::InvalidArgument("analyze tree is not implemented yet".into()))
+pub fn run(ctx: &Ctx, filter: &Filter, args: &TreeArgs, format: Format) -> Result<bool> {
+    let target = match target(ctx, filter, args)? {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("analyze: {why}");
+            return Ok(false);
+        }
+    };
+    let tree = build(ctx, &target, format)?;
+    render::print(&tree, format)?;
+    Ok(true)
+}
+
+fn agent_line(a: &AgentNode) -> String {
+    let mut s = a.agent_type.clone();
+    if let Some(d) = a.description.as_deref().filter(|d| !d.is_empty()) {
+        s.push_str(&format!("  \"{}\"", workflows::excerpt(d, 60)));
+    }
+    s.push_str(&format!(
+        "  {}  {}  {} tokens  {}  [{}]",
+        a.status,
+        render::dur(a.duration_ms.map(|d| d as f64)),
+        render::int(a.tokens),
+        render::usd(a.cost_usd),
+        workflows::short_id(&a.agent_id)
+    ));
+    s
+}
+
+fn turn_line(t: &TurnNode) -> String {
+    let Some(id) = &t.workflow_id else {
+        return "(no turn)".into();
+    };
+    let label = if t.kind == "explicit" {
+        "Workflow"
+    } else {
+        "Turn"
+    };
+    let mut s = format!("{label} {}", workflows::short_id(id));
+    if t.kind != "turn" {
+        s.push_str(&format!(" ({})", t.kind));
+    }
+    if let Some(p) = t.prompt.as_deref().filter(|p| !p.is_empty()) {
+        s.push_str(&format!("  \"{p}\""));
+    }
+    s.push_str(&format!(
+        "  {}  {}  {}",
+        workflows::short_time(t.start.as_deref()),
+        t.status.map(Status::as_str).unwrap_or("-"),
+        render::dur(t.duration_ms.map(|d| d as f64))
+    ));
+    s
+}
+
+fn draw_agents(out: &mut Vec<String>, agents: &[AgentNode], prefix: &str) {
+    for (i, a) in agents.iter().enumerate() {
+        let last = i + 1 == agents.len();
+        out.push(format!(
+            "{prefix}{}{}",
+            if last { "└─ " } else { "├─ " },
+            agent_line(a)
+        ));
+        draw_agents(
+            out,
+            &a.children,
+            &format!("{prefix}{}", if last { "   " } else { "│  " }),
+        );
+    }
+}
+
+fn count(agents: &[AgentNode]) -> usize {
+    agents.iter().map(|a| 1 + count(&a.children)).sum()
+}
+
+fn flat(
+    rows: &mut Vec<Vec<String>>,
+    agents: &[AgentNode],
+    workflow: &str,
+    parent: &str,
+    level: usize,
+) {
+    for a in agents {
+        rows.push(vec![
+            level.to_string(),
+            "agent".into(),
+            workflow.to_string(),
+            a.agent_id.clone(),
+            parent.to_string(),
+            a.agent_type.clone(),
+            a.description.clone().unwrap_or_default(),
+            a.status.clone(),
+            a.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+            a.tokens.to_string(),
+            a.cost_usd.map(|c| c.to_string()).unwrap_or_default(),
+        ]);
+        flat(rows, &a.children, workflow, &a.agent_id, level + 1);
+    }
+}
+
+impl Report for Tree {
+    fn command(&self) -> &'static str {
+        "tree"
+    }
+    fn json(&self) -> Value {
+        json!({ "session": self.session, "project": self.project, "start": self.start, "turns": self.turns })
+    }
+    /// CSV only: one row per node (the table is the drawn tree, in [`Report::notes`]).
+    fn grids(&self) -> Vec<Grid> {
+        if self.format != Format::Csv {
+            return Vec::new();
+        }
+        let mut g = Grid::new(&[
+            "level",
+            "node",
+            "workflow_id",
+            "agent_id",
+            "parent_agent_id",
+            "agent_type",
+            "description",
+            "status",
+            "duration_ms",
+            "tokens",
+            "cost_usd",
+        ]);
+        for t in &self.turns {
+            let wid = t.workflow_id.clone().unwrap_or_default();
+            g.rows.push(vec![
+                "1".into(),
+                "turn".into(),
+                wid.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                t.prompt.clone().unwrap_or_default(),
+                t.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                t.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                String::new(),
+                String::new(),
+            ]);
+            flat(&mut g.rows, &t.agents, &wid, "", 2);
+        }
+        vec![g]
+    }
+    fn notes(&self) -> Vec<String> {
+        let agents: usize = self.turns.iter().map(|t| count(&t.agents)).sum();
+        let turns = self
+            .turns
+            .iter()
+            .filter(|t| t.workflow_id.is_some())
+            .count();
+        let n = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
+        let mut out = vec![match &self.session {
+            Some(s) => format!(
+                "Session {s}  {}  {}  ({}, {})",
+                self.project.as_deref().unwrap_or("-"),
+                workflows::short_time(self.start.as_deref()),
+                n(turns, "turn"),
+                n(agents, "agent")
+            ),
+            None => format!("({}, {})", n(turns, "workflow"), n(agents, "agent")),
+        }];
+        for (i, t) in self.turns.iter().enumerate() {
+            let last = i + 1 == self.turns.len();
+            out.push(format!(
+                "{}{}",
+                if last { "└─ " } else { "├─ " },
+                turn_line(t)
+            ));
+            draw_agents(&mut out, &t.agents, if last { "   " } else { "│  " });
+        }
+        out
+    }
 }

@@ -1,8 +1,24 @@
-//! `analyze workflows` (being implemented).
+//! `analyze workflows`: Claude Code prompt turns and explicit (`workflow-event`) workflows —
+//! totals, the most common agent sequences, and the recent workflows with status, duration,
+//! agents and cost. Definitions in docs/metrics.md ("## workflows").
+//!
+//! Also the loader that `overhead` shares ([`for_each`]): one streaming query over the matching
+//! workflows left-joined with their agent runs, ordered by (workflow id, start), so the work is a
+//! single pass whatever the number of workflows; nothing per workflow is queried separately.
 
 use super::{Ctx, Filter};
-use crate::error::{Error, Result};
-use crate::render::Format;
+use crate::error::Result;
+use crate::render::{self, Format, Grid, Report};
+use rusqlite::params_from_iter;
+use rusqlite::types::Value as SqlValue;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::iter::Peekable;
+
+/// Joins the agent types of a sequence.
+pub const ARROW: &str = " → ";
 
 /// Arguments of `analyze workflows`.
 #[derive(clap::Args, Debug, Clone)]
@@ -15,7 +31,604 @@ pub struct WorkflowsArgs {
     pub sequences: usize,
 }
 
+/// A workflow's status (docs/metrics.md, "Workflow status").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Success,
+    Failure,
+    Running,
+    Lost,
+}
+
+impl Status {
+    /// The status as printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Failure => "failure",
+            Status::Running => "running",
+            Status::Lost => "lost",
+        }
+    }
+    /// Counted in a success rate's denominator (running workflows are not decided yet).
+    fn decided(self) -> bool {
+        self != Status::Running
+    }
+}
+
+/// One user agent run of a workflow, as the workflow figures need it.
+#[derive(Debug, Clone)]
+pub(crate) struct Span {
+    pub(crate) agent_type: String,
+    pub(crate) depth: i64,
+    pub(crate) start_ms: Option<i64>,
+    pub(crate) end_ms: Option<i64>,
+    /// Effective status (`lost` decided at read time).
+    pub(crate) status: String,
+    pub(crate) tokens: i64,
+    pub(crate) cost_usd: Option<f64>,
+}
+
+/// A workflow (turn or explicit) with its agent runs ordered by start.
+#[derive(Debug, Clone)]
+pub(crate) struct Loaded {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) session_id: Option<String>,
+    pub(crate) start_ms: Option<i64>,
+    pub(crate) end_ms: Option<i64>,
+    pub(crate) reported_ms: Option<i64>,
+    pub(crate) reported_success: Option<bool>,
+    /// JSON array given to `workflow-event complete --agents`.
+    pub(crate) reported_agents: Option<String>,
+    /// (from, to) of the workflow's handoffs, in time order (explicit workflows only).
+    pub(crate) handoffs: Vec<(Option<String>, Option<String>)>,
+    pub(crate) agents: Vec<Span>,
+}
+
+impl Loaded {
+    fn explicit(&self) -> bool {
+        self.kind == "explicit"
+    }
+
+    /// Success / failure / running / lost, as defined in docs/metrics.md.
+    pub(crate) fn status(&self, lost_before: i64) -> Status {
+        if self.explicit() {
+            if let Some(ok) = self.reported_success {
+                return if ok { Status::Success } else { Status::Failure };
+            }
+        }
+        if self
+            .agents
+            .iter()
+            .any(|a| a.status == "failure" || a.status == "lost")
+        {
+            return Status::Failure;
+        }
+        match self.end_ms {
+            None if self.start_ms.map_or(true, |s| s < lost_before) => Status::Lost,
+            None => Status::Running,
+            Some(_) if self.agents.iter().any(|a| a.status == "running") => Status::Running,
+            Some(_) => Status::Success,
+        }
+    }
+
+    /// When the workflow's work ended: the later of its end (Stop / complete) and its agents'
+    /// last end, since background agents outlive the turn's Stop. None while it has no end or
+    /// an agent is still running.
+    pub(crate) fn finish_ms(&self) -> Option<i64> {
+        let end = self.end_ms?;
+        if self.agents.iter().any(|a| a.status == "running") {
+            return None;
+        }
+        Some(
+            self.agents
+                .iter()
+                .filter_map(|a| a.end_ms)
+                .fold(end, i64::max),
+        )
+    }
+
+    /// The reported duration of an explicit workflow, else finish − start.
+    pub(crate) fn duration_ms(&self) -> Option<i64> {
+        if self.explicit() {
+            if let Some(d) = self.reported_ms {
+                return Some(d.max(0));
+            }
+        }
+        Some((self.finish_ms()? - self.start_ms?).max(0))
+    }
+
+    /// The agent types that make up the workflow, in order (docs/metrics.md, "Agent sequence").
+    pub(crate) fn sequence(&self) -> Vec<String> {
+        if !self.explicit() {
+            return self
+                .agents
+                .iter()
+                .filter(|a| a.depth == 1)
+                .map(|a| a.agent_type.clone())
+                .collect();
+        }
+        if !self.agents.is_empty() {
+            return self.agents.iter().map(|a| a.agent_type.clone()).collect();
+        }
+        if !self.handoffs.is_empty() {
+            let mut chain: Vec<String> = Vec::new();
+            for (from, to) in &self.handoffs {
+                for name in [from, to].into_iter().flatten() {
+                    if chain.last() != Some(name) {
+                        chain.push(name.clone());
+                    }
+                }
+            }
+            return chain;
+        }
+        self.reported_agents
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+            .unwrap_or_default()
+    }
+
+    /// Tokens of every agent run of the workflow.
+    pub(crate) fn tokens(&self) -> i64 {
+        self.agents.iter().map(|a| a.tokens).sum()
+    }
+
+    /// Cost of every agent run of the workflow; runs of unknown-price models add 0.
+    pub(crate) fn cost_usd(&self) -> f64 {
+        // fold from +0.0: `Sum for f64` starts at −0.0, which would print as `$-0.0000`.
+        self.agents
+            .iter()
+            .filter_map(|a| a.cost_usd)
+            .fold(0.0, |acc, c| acc + c)
+    }
+}
+
+/// The WHERE clause selecting workflows (aliased `w`) for the global filters, with parameters.
+/// Notification turns are never workflows of their own: their agents belong to the launching turn.
+pub(crate) fn workflows_where(filter: &Filter) -> (String, Vec<SqlValue>) {
+    let mut w = vec!["w.kind IN ('turn', 'explicit')".to_string()];
+    let mut p: Vec<SqlValue> = Vec::new();
+    if let Some(s) = filter.since {
+        p.push(SqlValue::Integer(s));
+        w.push(format!("w.start_ms >= ?{}", p.len()));
+    }
+    if let Some(u) = filter.until {
+        p.push(SqlValue::Integer(u));
+        w.push(format!("w.start_ms < ?{}", p.len()));
+    }
+    if let Some(proj) = &filter.project {
+        p.push(SqlValue::Text(proj.trim_end_matches('/').to_string()));
+        w.push(format!(
+            "(w.project = ?{n} OR substr(w.project, 1, length(?{n}) + 1) = ?{n} || '/')",
+            n = p.len()
+        ));
+    }
+    if let Some(s) = &filter.session {
+        p.push(SqlValue::Text(s.clone()));
+        w.push(format!(
+            "(w.session_id = ?{n} OR w.workflow_id = ?{n})",
+            n = p.len()
+        ));
+    }
+    if !filter.agents.is_empty() {
+        let mut marks = Vec::new();
+        for a in &filter.agents {
+            p.push(SqlValue::Text(a.clone()));
+            marks.push(format!("?{}", p.len()));
+        }
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM agent_runs a WHERE a.workflow_id = w.workflow_id AND a.internal = 0 AND a.agent_type IN ({}))",
+            marks.join(", ")
+        ));
+    }
+    (w.join(" AND "), p)
+}
+
+/// SQL for a run's tokens, `r` aliased.
+pub(crate) const TOKENS_SQL: &str =
+    "(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)";
+
+/// The rows of `it` (ordered by key) whose key is `id`, skipping smaller keys: one step of a
+/// merge join between streams ordered by workflow id (`str` order is SQLite's BINARY order).
+fn take_for<T, I>(it: &mut Peekable<I>, id: &str) -> Result<Vec<T>>
+where
+    I: Iterator<Item = rusqlite::Result<(String, T)>>,
+{
+    let mut out = Vec::new();
+    loop {
+        match it.peek() {
+            None => return Ok(out),
+            Some(Err(_)) => {
+                it.next().expect("peeked")?;
+            }
+            Some(Ok((key, _))) => match key.as_str().cmp(id) {
+                Ordering::Less => {
+                    it.next();
+                }
+                Ordering::Equal => out.push(it.next().expect("peeked")?.1),
+                Ordering::Greater => return Ok(out),
+            },
+        }
+    }
+}
+
+/// Calls `f` with every workflow matching `filter` and its user agent runs (ordered by start),
+/// in workflow id order. Three sequential streams ordered by workflow id — workflows, runs,
+/// handoffs — merged in memory, so memory stays bounded and nothing is queried per workflow.
+/// Unfiltered, the runs are read by a table scan and sorted: walking the `runs_workflow` index
+/// instead visits rows in random order (prompt ids are UUIDs), about twice as slow at 300k runs.
+pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) -> Result<()> {
+    let (w, p) = workflows_where(filter);
+    let unfiltered = filter.only_agents() && filter.agents.is_empty();
+    let c = ctx.store.conn();
+    let st = ctx.status_sql();
+    let cols = format!("r.workflow_id, r.agent_type, r.depth, r.start_ms, r.end_ms, {st}, {TOKENS_SQL}, r.cost_usd");
+    let runs_sql = if unfiltered {
+        format!(
+            "SELECT {cols} FROM agent_runs r NOT INDEXED WHERE r.internal = 0 AND r.workflow_id IS NOT NULL
+             ORDER BY r.workflow_id, r.start_ms, r.id"
+        )
+    } else {
+        format!(
+            "SELECT {cols} FROM workflows w JOIN agent_runs r ON r.workflow_id = w.workflow_id AND r.internal = 0
+             WHERE {w} ORDER BY w.workflow_id, r.start_ms, r.id"
+        )
+    };
+    let mut rs = c.prepare(&runs_sql)?;
+    let run_params: &[SqlValue] = if unfiltered { &[] } else { &p };
+    let mut runs = rs
+        .query_map(params_from_iter(run_params.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Span {
+                    agent_type: r.get(1)?,
+                    depth: r.get(2)?,
+                    start_ms: r.get(3)?,
+                    end_ms: r.get(4)?,
+                    status: r.get(5)?,
+                    tokens: r.get(6)?,
+                    cost_usd: r.get(7)?,
+                },
+            ))
+        })?
+        .peekable();
+    let mut hs = c.prepare(&format!(
+        "SELECT h.workflow_id, h.from_agent, h.to_agent FROM handoffs h JOIN workflows w ON w.workflow_id = h.workflow_id
+         WHERE {w} AND w.kind = 'explicit' ORDER BY h.workflow_id, h.ts, h.id"
+    ))?;
+    let mut handoffs = hs
+        .query_map(params_from_iter(p.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ),
+            ))
+        })?
+        .peekable();
+    let mut ws = c.prepare(&format!(
+        "SELECT w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success, w.reported_agents
+         FROM workflows w WHERE {w} ORDER BY w.workflow_id"
+    ))?;
+    let mut rows = ws.query(params_from_iter(p.iter()))?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let agents = take_for(&mut runs, &id)?;
+        let handoffs = take_for(&mut handoffs, &id)?;
+        f(Loaded {
+            kind: r.get(1)?,
+            session_id: r.get(2)?,
+            start_ms: r.get(3)?,
+            end_ms: r.get(4)?,
+            reported_ms: r.get(5)?,
+            reported_success: r.get(6)?,
+            reported_agents: r.get(7)?,
+            handoffs,
+            agents,
+            id,
+        });
+    }
+    Ok(())
+}
+
+/// First `n` characters of a prompt on one line.
+pub(crate) fn excerpt(s: &str, n: usize) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(n)
+        .collect()
+}
+
+/// Totals over the matching workflows.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Totals {
+    pub workflows: i64,
+    pub turns: i64,
+    pub explicit: i64,
+    pub success: i64,
+    pub failure: i64,
+    pub running: i64,
+    pub lost: i64,
+    /// success / (success + failure + lost); None when that is 0.
+    pub success_rate: Option<f64>,
+    /// Mean duration of the workflows that have one.
+    pub avg_duration_ms: Option<f64>,
+    /// Agent runs (nested included) ÷ workflows (those without agents included).
+    pub avg_agents: Option<f64>,
+    pub agents: i64,
+    pub with_agents: i64,
+    pub tokens: i64,
+    pub cost_usd: f64,
+}
+
+/// How often one agent sequence occurred, and how those workflows went.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SequenceRow {
+    pub sequence: String,
+    pub agents: Vec<String>,
+    pub workflows: i64,
+    pub success: i64,
+    /// success / (success + failure + lost) among these workflows.
+    pub success_rate: Option<f64>,
+    pub avg_duration_ms: Option<f64>,
+}
+
+/// One workflow in the recent list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WorkflowRow {
+    pub workflow_id: String,
+    pub kind: String,
+    pub session_id: Option<String>,
+    pub status: Status,
+    pub start: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub agents: i64,
+    pub tokens: i64,
+    pub cost_usd: f64,
+    /// The agent sequence joined with " → "; None without agents.
+    pub sequence: Option<String>,
+    /// The prompt's first 80 characters (turns).
+    pub prompt: Option<String>,
+    #[serde(skip)]
+    start_ms: Option<i64>,
+}
+
+/// The workflows report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workflows {
+    pub totals: Totals,
+    pub sequences: Vec<SequenceRow>,
+    pub recent: Vec<WorkflowRow>,
+}
+
+#[derive(Default)]
+struct SeqAcc {
+    workflows: i64,
+    success: i64,
+    decided: i64,
+    dur_n: i64,
+    dur_sum: i64,
+}
+
+fn newest_first(rows: &mut Vec<WorkflowRow>, limit: usize) {
+    rows.sort_by(|a, b| {
+        b.start_ms
+            .cmp(&a.start_ms)
+            .then_with(|| a.workflow_id.cmp(&b.workflow_id))
+    });
+    rows.truncate(limit);
+}
+
+/// Computes the report in one pass over the matching workflows.
+pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Result<Workflows> {
+    let lost_before = ctx.lost_before();
+    let mut t = Totals::default();
+    let (mut dur_n, mut dur_sum) = (0i64, 0i64);
+    let mut seqs: HashMap<String, SeqAcc> = HashMap::new();
+    let mut recent: Vec<WorkflowRow> = Vec::new();
+    for_each(ctx, filter, |wf| {
+        let status = wf.status(lost_before);
+        let duration = wf.duration_ms();
+        t.workflows += 1;
+        if wf.explicit() {
+            t.explicit += 1;
+        } else {
+            t.turns += 1;
+        }
+        match status {
+            Status::Success => t.success += 1,
+            Status::Failure => t.failure += 1,
+            Status::Running => t.running += 1,
+            Status::Lost => t.lost += 1,
+        }
+        if let Some(d) = duration {
+            dur_n += 1;
+            dur_sum += d;
+        }
+        t.agents += wf.agents.len() as i64;
+        t.with_agents += i64::from(!wf.agents.is_empty());
+        t.tokens += wf.tokens();
+        t.cost_usd += wf.cost_usd();
+        let seq = wf.sequence();
+        let sequence = (!seq.is_empty()).then(|| seq.join(ARROW));
+        if let Some(s) = &sequence {
+            let acc = seqs.entry(s.clone()).or_default();
+            acc.workflows += 1;
+            acc.success += i64::from(status == Status::Success);
+            acc.decided += i64::from(status.decided());
+            if let Some(d) = duration {
+                acc.dur_n += 1;
+                acc.dur_sum += d;
+            }
+        }
+        if limit > 0 {
+            recent.push(WorkflowRow {
+                workflow_id: wf.id.clone(),
+                kind: wf.kind.clone(),
+                session_id: wf.session_id.clone(),
+                status,
+                start: None,
+                duration_ms: duration,
+                agents: wf.agents.len() as i64,
+                tokens: wf.tokens(),
+                cost_usd: wf.cost_usd(),
+                sequence,
+                prompt: None,
+                start_ms: wf.start_ms,
+            });
+            // Keep memory bounded at any number of workflows.
+            if recent.len() >= limit * 2 + 64 {
+                newest_first(&mut recent, limit);
+            }
+        }
+    })?;
+    newest_first(&mut recent, limit);
+    let mut q = ctx
+        .store
+        .conn()
+        .prepare_cached("SELECT prompt FROM workflows WHERE workflow_id = ?1")?;
+    for row in &mut recent {
+        row.start = row.start_ms.map(crate::timeparse::format_ms);
+        let prompt: Option<String> = q.query_row([&row.workflow_id], |r| r.get(0))?;
+        row.prompt = prompt.map(|p| excerpt(&p, 80));
+    }
+    let decided = t.success + t.failure + t.lost;
+    t.success_rate = (decided > 0).then(|| t.success as f64 / decided as f64);
+    t.avg_duration_ms = (dur_n > 0).then(|| dur_sum as f64 / dur_n as f64);
+    t.avg_agents = (t.workflows > 0).then(|| t.agents as f64 / t.workflows as f64);
+    let mut seq_rows: Vec<SequenceRow> = seqs
+        .into_iter()
+        .map(|(sequence, a)| SequenceRow {
+            agents: sequence.split(ARROW).map(str::to_string).collect(),
+            sequence,
+            workflows: a.workflows,
+            success: a.success,
+            success_rate: (a.decided > 0).then(|| a.success as f64 / a.decided as f64),
+            avg_duration_ms: (a.dur_n > 0).then(|| a.dur_sum as f64 / a.dur_n as f64),
+        })
+        .collect();
+    seq_rows.sort_by(|a, b| {
+        b.workflows
+            .cmp(&a.workflows)
+            .then_with(|| a.sequence.cmp(&b.sequence))
+    });
+    seq_rows.truncate(sequences);
+    Ok(Workflows {
+        totals: t,
+        sequences: seq_rows,
+        recent,
+    })
+}
+
 /// Runs `analyze workflows`; `Ok(false)` = nothing found.
-pub fn run(_ctx: &Ctx, _filter: &Filter, _args: &WorkflowsArgs, _format: Format) -> Result<bool> {
-    Err(Error::InvalidArgument("analyze workflows is not implemented yet".into()))
+pub fn run(ctx: &Ctx, filter: &Filter, args: &WorkflowsArgs, format: Format) -> Result<bool> {
+    let report = compute(ctx, filter, args.limit, args.sequences)?;
+    if report.totals.workflows == 0 {
+        eprintln!(
+            "analyze: no workflows match (prompt turns are recorded by the workflow-event hook)"
+        );
+        return Ok(false);
+    }
+    render::print(&report, format)?;
+    Ok(true)
+}
+
+/// A workflow id short enough for a table cell (`tree --workflow` accepts the prefix).
+pub(crate) fn short_id(id: &str) -> String {
+    if id.chars().count() <= 12 {
+        id.to_string()
+    } else {
+        id.chars().take(8).collect()
+    }
+}
+
+/// `2026-11-21T10:36:53.523Z` → `2026-11-21 10:36`.
+pub(crate) fn short_time(iso: Option<&str>) -> String {
+    iso.map(|s| s.replace('T', " ").chars().take(16).collect())
+        .unwrap_or_default()
+}
+
+impl Report for Workflows {
+    fn command(&self) -> &'static str {
+        "workflows"
+    }
+    fn json(&self) -> Value {
+        json!({ "totals": self.totals, "sequences": self.sequences, "recent": self.recent })
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let mut recent = Grid::new(&[
+            "Started",
+            "Workflow",
+            "Kind",
+            "Status",
+            "Duration",
+            "Agents",
+            "Cost",
+            "Agent sequence",
+        ])
+        .titled("Recent workflows")
+        .numeric(&[4, 5, 6]);
+        recent.rows = self
+            .recent
+            .iter()
+            .map(|w| {
+                vec![
+                    short_time(w.start.as_deref()),
+                    short_id(&w.workflow_id),
+                    w.kind.clone(),
+                    w.status.as_str().to_string(),
+                    render::dur(w.duration_ms.map(|d| d as f64)),
+                    render::int(w.agents),
+                    render::usd(Some(w.cost_usd)),
+                    w.sequence.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        let mut seqs = Grid::new(&["Agent sequence", "Times", "Success", "Avg duration"])
+            .titled("Most common agent sequences")
+            .numeric(&[1, 2, 3]);
+        seqs.rows = self
+            .sequences
+            .iter()
+            .map(|s| {
+                vec![
+                    s.sequence.clone(),
+                    render::int(s.workflows),
+                    render::pct(s.success_rate),
+                    render::dur(s.avg_duration_ms),
+                ]
+            })
+            .collect();
+        vec![recent, seqs]
+    }
+    fn notes(&self) -> Vec<String> {
+        let t = &self.totals;
+        vec![
+            String::new(),
+            format!(
+                "Workflows: {} ({} prompt turns, {} explicit) · success {} ({} ok, {} failed, {} lost, {} running)",
+                render::int(t.workflows),
+                render::int(t.turns),
+                render::int(t.explicit),
+                render::pct(t.success_rate),
+                render::int(t.success),
+                render::int(t.failure),
+                render::int(t.lost),
+                render::int(t.running),
+            ),
+            format!(
+                "Average duration {} · {} agents per workflow ({} of {} workflows used agents) · agent cost {}",
+                render::dur(t.avg_duration_ms),
+                render::num(t.avg_agents, 2),
+                render::int(t.with_agents),
+                render::int(t.workflows),
+                render::usd(Some(t.cost_usd)),
+            ),
+        ]
+    }
 }
