@@ -270,11 +270,9 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                     }
                 }
             }
-            Some("system") => {
-                if parsed.subtype.as_deref() == Some("api_error") {
-                    let text = parsed.content.as_ref().and_then(Value::as_str).unwrap_or("api_error");
-                    s.api_errors.push(crate::redact::redact(text).into_owned());
-                }
+            Some("system") if parsed.subtype.as_deref() == Some("api_error") => {
+                let text = parsed.content.as_ref().and_then(Value::as_str).unwrap_or("api_error");
+                s.api_errors.push(crate::redact::redact(text).into_owned());
             }
             _ => {}
         }

@@ -96,7 +96,8 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
         w.join(" AND ")
     );
     let mut stmt = c.prepare(&sql)?;
-    let heads: Vec<(String, Option<String>, Option<i64>, Option<i64>)> = stmt
+    type Head = (String, Option<String>, Option<i64>, Option<i64>);
+    let heads: Vec<Head> = stmt
         .query_map(rusqlite::params_from_iter(p.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let st = ctx.status_sql();

@@ -196,7 +196,7 @@ fn generic_event(binary: Binary, w: WireHook, mut obj: Map<String, Value>, text:
 /// What a hook read from a transcript.
 pub enum TranscriptRead {
     /// A subagent's own transcript (at SubagentStop, or found by tool_use_id after a failure).
-    Agent { agent_id: String, path: PathBuf, summary: Summary, meta: Option<wire::WireAgentMeta> },
+    Agent { agent_id: String, path: PathBuf, summary: Box<Summary>, meta: Option<wire::WireAgentMeta> },
     /// The main session transcript, read from the stored cursor at Stop / SessionEnd.
     Main { path: PathBuf },
 }
@@ -227,7 +227,7 @@ fn read_agent(session: &str, agent_id: String, path: PathBuf) -> Option<Transcri
     let spec = ReadSpec { session_id: session, agent_id: Some(&agent_id), offset: 0, prompt_id: None };
     let summary = transcript::summarize_file(&path, &spec).ok()?;
     let meta = transcript::read_meta(&transcript::meta_path_for(&path));
-    Some(TranscriptRead::Agent { agent_id, path, summary, meta })
+    Some(TranscriptRead::Agent { agent_id, path, summary: Box::new(summary), meta })
 }
 
 /// Writes what was read from a transcript: usage rows, and for subagents a summary event.

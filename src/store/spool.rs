@@ -49,34 +49,65 @@ pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> 
 pub(super) fn replay(store: &Store, mut handle: impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
     let mut replayed = 0;
     for spool in [crate::paths::spool_path(store.path()), crate::paths::fallback_spool_path()] {
-        if !spool.exists() {
-            continue;
+        let mut claims = abandoned_claims(&spool);
+        if spool.exists() {
+            let mut claimed = spool.as_os_str().to_os_string();
+            claimed.push(format!(".replaying.{}", std::process::id()));
+            let claimed = PathBuf::from(claimed);
+            if fs::rename(&spool, &claimed).is_ok() {
+                claims.push(claimed);
+            } // else another process claimed it first
         }
-        let mut claimed = spool.as_os_str().to_os_string();
-        claimed.push(format!(".replaying.{}", std::process::id()));
-        let claimed = PathBuf::from(claimed);
-        if fs::rename(&spool, &claimed).is_err() {
-            continue; // another process claimed it first
+        for claimed in claims {
+            replayed += replay_file(store, &claimed, &mut handle)?;
         }
-        let file = fs::File::open(&claimed)?;
-        let mut lines = Vec::new();
-        for line in BufReader::new(file).split(b'\n') {
-            let line = line?;
-            if !line.is_empty() {
-                lines.push(line);
-            }
-        }
-        store.write_tx(|s| {
-            for line in &lines {
-                match serde_json::from_slice::<SpooledPayload>(line) {
-                    Ok(p) => handle(s, p)?,
-                    Err(e) => s.quarantine("spool", &format!("unreadable spool line: {e}"), line)?,
-                }
-            }
-            Ok(())
-        })?;
-        replayed += lines.len();
-        let _ = fs::remove_file(&claimed);
     }
     Ok(replayed)
+}
+
+fn replay_file(store: &Store, claimed: &Path, handle: &mut impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
+    let file = fs::File::open(claimed)?;
+    let mut lines = Vec::new();
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line?;
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
+    store.write_tx(|s| {
+        for line in &lines {
+            match serde_json::from_slice::<SpooledPayload>(line) {
+                Ok(p) => handle(s, p)?,
+                Err(e) => s.quarantine("spool", &format!("unreadable spool line: {e}"), line)?,
+            }
+        }
+        Ok(())
+    })?;
+    let _ = fs::remove_file(claimed);
+    Ok(lines.len())
+}
+
+/// Claims left behind by a replayer that died before finishing (its pid no longer runs):
+/// re-claimed under our pid so that exactly one process replays each.
+fn abandoned_claims(spool: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (spool.parent(), spool.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let prefix = format!("{name}.replaying.");
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let mine = dir.join(format!("{prefix}{}.{pid}", std::process::id()));
+        if fs::rename(entry.path(), &mine).is_ok() {
+            out.push(mine);
+        }
+    }
+    out
 }
