@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Installs agent-telemetry: builds the binaries, copies them to ~/.cargo/bin (or PREFIX/bin),
+# registers the hooks in Claude Code's settings, creates the database. Run it again at any
+# time: it is idempotent. See docs/install.md.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: ./install.sh [options]
+
+Builds agent-telemetry (cargo build --release --locked), installs subagent-start,
+subagent-stop, workflow-event, analyze and query-best-agent, registers the hooks in
+Claude Code's user settings ($CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json)
+and creates the database. Safe to run again.
+
+Options:
+  --prefix DIR    install the binaries into DIR/bin (default: ${CARGO_HOME:-~/.cargo}/bin)
+  --project DIR   register the hooks in DIR/.claude/settings.json instead of the user settings
+  --no-build      do not build; use the binaries already in target/release ($CARGO_TARGET_DIR)
+  --no-hooks      install the binaries and the database only (when you use the Claude Code
+                  plugin in hooks/hooks.json instead of settings.json hooks); with
+                  --uninstall, leave the settings file alone
+  --import        afterwards, import past runs from Claude Code transcripts (analyze import)
+  --uninstall     remove the hooks this script added and the binaries from the prefix;
+                  the database stays
+  --purge         with --uninstall: delete the database (and its data directory) too
+  --dry-run       show the settings change and the copy commands; change nothing
+  -h, --help      show this help
+
+Environment:
+  CLAUDE_CONFIG_DIR           Claude Code's configuration directory (default ~/.claude)
+  AGENT_TELEMETRY_DB          database file (default ~/.local/share/agent-telemetry/telemetry.db)
+  AGENT_TELEMETRY_BIN_SOURCE  take the five binaries from this directory instead of building
+
+Exit status: 0 done, 1 failed (nothing is left half-registered), 2 bad arguments.
+EOF
+}
+
+BINARIES=(subagent-start subagent-stop workflow-event analyze query-best-agent)
+
+say() { printf '%s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
+usage_error() { printf 'install.sh: %s (see --help)\n' "$*" >&2; exit 2; }
+
+prefix=""
+project=""
+build=1
+hooks=1
+import=0
+uninstall=0
+purge=0
+dry_run=0
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --prefix) [ $# -ge 2 ] || usage_error "--prefix needs a directory"; prefix="$2"; shift 2 ;;
+        --prefix=*) prefix="${1#*=}"; shift ;;
+        --project) [ $# -ge 2 ] || usage_error "--project needs a directory"; project="$2"; shift 2 ;;
+        --project=*) project="${1#*=}"; shift ;;
+        --no-build) build=0; shift ;;
+        --no-hooks) hooks=0; shift ;;
+        --import) import=1; shift ;;
+        --uninstall) uninstall=1; shift ;;
+        --purge) purge=1; shift ;;
+        --dry-run) dry_run=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage_error "unknown option: $1" ;;
+    esac
+done
+if [ "$purge" = 1 ] && [ "$uninstall" = 0 ]; then
+    usage_error "--purge only goes with --uninstall"
+fi
+
+[ -n "${HOME:-}" ] || die "HOME is not set"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+abs_dir() { # an existing directory, made absolute
+    (cd "$1" 2>/dev/null && pwd) || return 1
+}
+
+if [ -n "$prefix" ]; then
+    case "$prefix" in /*) ;; *) prefix="$PWD/$prefix" ;; esac
+    bindir="${prefix%/}/bin"
+else
+    bindir="${CARGO_HOME:-$HOME/.cargo}/bin"
+fi
+
+hook_target=()
+if [ -n "$project" ]; then
+    project_abs="$(abs_dir "$project")" || die "--project $project: no such directory"
+    hook_target=(--project "$project_abs")
+    settings_file="$project_abs/.claude/settings.json"
+else
+    settings_file="${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json"
+fi
+
+# Mirrors paths::db_path: $AGENT_TELEMETRY_DB, else $XDG_DATA_HOME or ~/.local/share.
+db_path="${AGENT_TELEMETRY_DB:-${XDG_DATA_HOME:-$HOME/.local/share}/agent-telemetry/telemetry.db}"
+
+dry() { [ "$dry_run" = 1 ]; }
+
+# ── Uninstall ────────────────────────────────────────────────────────────────────────────────
+if [ "$uninstall" = 1 ]; then
+    analyze=""
+    for cand in "$bindir/analyze" "${AGENT_TELEMETRY_BIN_SOURCE:-}/analyze" "${CARGO_TARGET_DIR:-$repo/target}/release/analyze"; do
+        if [ -x "$cand" ]; then analyze="$cand"; break; fi
+    done
+    if [ "$hooks" = 1 ]; then
+        if [ -z "$analyze" ]; then
+            die "no analyze binary in $bindir (or target/release) to remove the hooks with; build first (cargo build --release) or remove the entries running $bindir/{subagent-start,subagent-stop,workflow-event} from $settings_file by hand"
+        fi
+        dry_flag=()
+        dry && dry_flag=(--dry-run)
+        "$analyze" hooks uninstall --bin-dir "$bindir" ${hook_target[@]+"${hook_target[@]}"} ${dry_flag[@]+"${dry_flag[@]}"} \
+            || die "could not remove the hooks from $settings_file (see above); nothing else was changed"
+    fi
+    for b in "${BINARIES[@]}"; do
+        if [ -e "$bindir/$b" ]; then
+            if dry; then say "would remove $bindir/$b"; else rm -f "$bindir/$b"; say "removed $bindir/$b"; fi
+        fi
+    done
+    if [ "$purge" = 1 ]; then
+        data_dir="$(dirname "$db_path")"
+        case "$data_dir/" in
+            "$HOME"/*) ;;
+            *) die "--purge: $data_dir is outside HOME; remove it yourself" ;;
+        esac
+        if [ "$(basename "$data_dir")" = agent-telemetry ]; then
+            targets=("$data_dir")
+        else # a custom AGENT_TELEMETRY_DB: only its own files
+            targets=("$db_path" "$db_path-wal" "$db_path-shm" "$db_path.spool.jsonl" "$data_dir/hook.log" "$data_dir/hook.log.1")
+        fi
+        for t in "${targets[@]}"; do
+            if [ -e "$t" ]; then
+                if dry; then say "would delete $t"; else rm -rf -- "$t"; say "deleted $t"; fi
+            fi
+        done
+    else
+        [ -e "$db_path" ] && say "kept the database $db_path (--purge deletes it)"
+    fi
+    dry && say "dry run: nothing was changed"
+    exit 0
+fi
+
+# ── Build (or find) the binaries ─────────────────────────────────────────────────────────────
+if [ -n "${AGENT_TELEMETRY_BIN_SOURCE:-}" ]; then
+    src="$(abs_dir "$AGENT_TELEMETRY_BIN_SOURCE")" || die "AGENT_TELEMETRY_BIN_SOURCE=$AGENT_TELEMETRY_BIN_SOURCE: no such directory"
+else
+    target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+    case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
+    src="$target_dir/release"
+    if [ "$build" = 1 ]; then
+        cargo="$(command -v cargo || true)"
+        [ -z "$cargo" ] && [ -x "$HOME/.cargo/bin/cargo" ] && cargo="$HOME/.cargo/bin/cargo"
+        if [ -z "$cargo" ]; then
+            die "cargo not found. Install Rust with rustup (https://rustup.rs):
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh
+then open a new shell (or: . \"\$HOME/.cargo/env\") and run ./install.sh again."
+        fi
+        if dry; then
+            say "would run: (cd $repo && cargo build --release --locked)"
+        else
+            say "building: cargo build --release --locked"
+            (cd "$repo" && "$cargo" build --release --locked) || die "cargo build failed (see above)"
+        fi
+    fi
+fi
+missing=()
+for b in "${BINARIES[@]}"; do
+    [ -x "$src/$b" ] || missing+=("$b")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if dry && [ "$build" = 1 ] && [ -z "${AGENT_TELEMETRY_BIN_SOURCE:-}" ]; then
+        say "dry run: not built yet, so the settings change cannot be shown; it registers the 9 hooks listed in docs/install.md in $settings_file"
+        for b in "${BINARIES[@]}"; do say "would copy $src/$b -> $bindir/$b"; done
+        say "would create the database $db_path"
+        exit 0
+    fi
+    die "missing in $src: ${missing[*]} (build with: cargo build --release --locked)"
+fi
+
+# ── Check the settings file before touching anything ────────────────────────────────────────
+if [ "$hooks" = 1 ]; then
+    if dry; then
+        "$src/analyze" hooks install --bin-dir "$bindir" ${hook_target[@]+"${hook_target[@]}"} --dry-run \
+            || die "$settings_file cannot be changed (see above)"
+    else
+        if ! preflight="$("$src/analyze" hooks install --bin-dir "$bindir" ${hook_target[@]+"${hook_target[@]}"} --dry-run 2>&1 >/dev/null)"; then
+            printf '%s\n' "$preflight" >&2
+            die "not installing: $settings_file cannot be changed safely; nothing was changed"
+        fi
+    fi
+fi
+
+# ── Copy the binaries ────────────────────────────────────────────────────────────────────────
+if dry; then
+    for b in "${BINARIES[@]}"; do say "would copy $src/$b -> $bindir/$b"; done
+else
+    mkdir -p "$bindir"
+    for b in "${BINARIES[@]}"; do
+        if [ -e "$bindir/$b" ] && cmp -s "$src/$b" "$bindir/$b"; then
+            say "unchanged $bindir/$b"
+            continue
+        fi
+        # Copy then rename: a hook running the old binary keeps its inode ("text file busy").
+        tmp="$bindir/.$b.install.$$"
+        cp "$src/$b" "$tmp"
+        chmod 755 "$tmp"
+        mv -f "$tmp" "$bindir/$b"
+        say "installed $bindir/$b"
+    done
+fi
+
+# ── Register the hooks ───────────────────────────────────────────────────────────────────────
+if [ "$hooks" = 1 ] && ! dry; then
+    "$bindir/analyze" hooks install --bin-dir "$bindir" ${hook_target[@]+"${hook_target[@]}"} \
+        || die "could not register the hooks in $settings_file (see above)"
+elif [ "$hooks" = 0 ]; then
+    say "hooks not registered (--no-hooks): enable the agent-telemetry Claude Code plugin (docs/install.md)"
+fi
+
+# ── Create the database ──────────────────────────────────────────────────────────────────────
+if dry; then
+    if [ -e "$db_path" ]; then say "database exists: $db_path"; else say "would create the database $db_path"; fi
+    say "dry run: nothing was changed"
+    exit 0
+fi
+existed=0
+[ -s "$db_path" ] && existed=1
+rc=0
+"$bindir/analyze" doctor --init --format json >/dev/null || rc=$?
+[ "$rc" -le 1 ] || die "could not create the database $db_path (see above)"
+if [ "$existed" = 1 ]; then say "database: $db_path (kept)"; else say "created the database $db_path"; fi
+
+# ── Import past runs ─────────────────────────────────────────────────────────────────────────
+if [ "$import" = 1 ]; then
+    if "$bindir/analyze" import --help >/dev/null 2>&1; then
+        say "importing past runs from Claude Code transcripts (analyze import)"
+        rc=0
+        "$bindir/analyze" import || rc=$? # 1 = nothing to import
+        [ "$rc" -le 1 ] || warn "analyze import failed (see above); the installation itself is complete"
+    else
+        warn "this build has no 'analyze import'; skipped --import"
+    fi
+fi
+
+case ":$PATH:" in
+    *":$bindir:"*) ;;
+    *) say "note: $bindir is not on your PATH; add it to run analyze and query-best-agent by name" ;;
+esac
+
+# ── What is recorded so far ──────────────────────────────────────────────────────────────────
+rc=0
+summary="$("$bindir/analyze" summary 2>&1)" || rc=$?
+case "$rc" in
+    0) say ""; say "$summary" ;;
+    1) say "no agent runs yet — use Claude Code as usual, then run: analyze" ;;
+    *) printf '%s\n' "$summary" >&2; die "installed, but 'analyze summary' failed (run 'analyze doctor')" ;;
+esac
+say "done. 'analyze doctor' shows where everything is; docs/install.md explains how to undo this."
