@@ -21,7 +21,10 @@ pub fn domain(cfg: &Config, name: &str) -> Option<String> {
 }
 
 fn first_match(rules: &[PatternRule], name: &str) -> Option<String> {
-    rules.iter().find(|r| glob_match(&r.pattern, name)).map(|r| r.value.clone())
+    rules
+        .iter()
+        .find(|r| glob_match(&r.pattern, name))
+        .map(|r| r.value.clone())
 }
 
 /// The complexity score (1–10) of a task text: the highest keyword level that matches

@@ -44,28 +44,82 @@ fn words(list: &[&str]) -> Vec<String> {
 }
 
 fn rules(list: &[(&str, &str)]) -> Vec<PatternRule> {
-    list.iter().map(|(p, v)| PatternRule { pattern: p.to_string(), value: v.to_string() }).collect()
+    list.iter()
+        .map(|(p, v)| PatternRule {
+            pattern: p.to_string(),
+            value: v.to_string(),
+        })
+        .collect()
 }
 
 impl Default for ComplexityKeywords {
     fn default() -> Self {
         ComplexityKeywords {
             very_complex: words(&[
-                "architecture", "distributed", "microservice", "migrate", "migration", "redesign", "rewrite",
-                "system design", "end-to-end", "multi-service", "scalability", "from scratch",
+                "architecture",
+                "distributed",
+                "microservice",
+                "migrate",
+                "migration",
+                "redesign",
+                "rewrite",
+                "system design",
+                "end-to-end",
+                "multi-service",
+                "scalability",
+                "from scratch",
             ]),
             complex: words(&[
-                "refactor", "optimize", "optimise", "performance", "concurrency", "security", "audit",
-                "authentication", "authorization", "integrate", "integration", "schema", "algorithm",
-                "debug", "race condition", "memory leak", "pipeline", "infrastructure",
+                "refactor",
+                "optimize",
+                "optimise",
+                "performance",
+                "concurrency",
+                "security",
+                "audit",
+                "authentication",
+                "authorization",
+                "integrate",
+                "integration",
+                "schema",
+                "algorithm",
+                "debug",
+                "race condition",
+                "memory leak",
+                "pipeline",
+                "infrastructure",
             ]),
             medium: words(&[
-                "implement", "build", "create", "add", "feature", "endpoint", "api", "component", "test",
-                "update", "design", "review", "fix", "page", "module",
+                "implement",
+                "build",
+                "create",
+                "add",
+                "feature",
+                "endpoint",
+                "api",
+                "component",
+                "test",
+                "update",
+                "design",
+                "review",
+                "fix",
+                "page",
+                "module",
             ]),
             simple: words(&[
-                "typo", "rename", "format", "lint", "comment", "readme", "docs", "bump", "spelling",
-                "log message", "small", "trivial", "simple",
+                "typo",
+                "rename",
+                "format",
+                "lint",
+                "comment",
+                "readme",
+                "docs",
+                "bump",
+                "spelling",
+                "log message",
+                "small",
+                "trivial",
+                "simple",
             ]),
         }
     }

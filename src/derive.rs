@@ -67,10 +67,15 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
     let mut done = Refreshed::default();
     loop {
         let cursor: i64 = conn
-            .query_row("SELECT value FROM derive_state WHERE key = 'events'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM derive_state WHERE key = 'events'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?
             .unwrap_or(0);
-        let max: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
+        let max: i64 =
+            conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
         if max <= cursor {
             return Ok(done);
         }
@@ -149,7 +154,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 impl Deriver<'_> {
     fn apply(&self, e: &Ev) -> Result<()> {
-        if e.source == "claude-code" {
+        if e.source == "claude-code" || e.source == crate::import::SOURCE {
             if let Some(sid) = &e.session_id {
                 self.touch_session(sid, e)?;
             }
@@ -161,7 +166,9 @@ impl Deriver<'_> {
             "PreToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.delegation_requested(e),
             "SubagentStart" => self.subagent_started(e),
             "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.agent_tool_returned(e),
-            "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => self.agent_tool_failed(e),
+            "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => {
+                self.agent_tool_failed(e)
+            }
             "PostToolUseFailure" => self.tool_failed(e),
             "SubagentStop" => self.subagent_stopped(e),
             "transcript_summary" => self.transcript_summarised(e),
@@ -191,7 +198,11 @@ impl Deriver<'_> {
     }
 
     fn session_end(&self, e: &Ev) -> Result<()> {
-        let reason = e.json().get("reason").and_then(Value::as_str).map(str::to_string);
+        let reason = e
+            .json()
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         self.s.conn().execute(
             "UPDATE sessions SET end_ms = max(coalesce(end_ms, 0), ?2), end_reason = ?3 WHERE session_id = ?1",
             params![e.session_id, e.ts, reason],
@@ -200,10 +211,16 @@ impl Deriver<'_> {
     }
 
     fn prompt_submitted(&self, e: &Ev) -> Result<()> {
-        let Some(pid) = &e.prompt_id else { return Ok(()) };
+        let Some(pid) = &e.prompt_id else {
+            return Ok(());
+        };
         let v = e.json();
         let prompt = v.get("prompt").and_then(Value::as_str).unwrap_or("");
-        let kind = if prompt.trim_start().starts_with("<task-notification>") { "notification" } else { "turn" };
+        let kind = if prompt.trim_start().starts_with("<task-notification>") {
+            "notification"
+        } else {
+            "turn"
+        };
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.s.conn().execute(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -216,7 +233,9 @@ impl Deriver<'_> {
     }
 
     fn turn_stopped(&self, e: &Ev) -> Result<()> {
-        let Some(pid) = &e.prompt_id else { return Ok(()) };
+        let Some(pid) = &e.prompt_id else {
+            return Ok(());
+        };
         let v = e.json();
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.s.conn().execute(
@@ -225,9 +244,17 @@ impl Deriver<'_> {
             params![pid, e.session_id, cwd, e.ts],
         )?;
         // Agents still running when the turn ends are background agents.
-        for t in v.get("background_tasks").and_then(Value::as_array).into_iter().flatten() {
+        for t in v
+            .get("background_tasks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(id) = t.get("id").and_then(Value::as_str) {
-                self.s.conn().execute("UPDATE agent_runs SET background = 1 WHERE agent_id = ?1", [id])?;
+                self.s.conn().execute(
+                    "UPDATE agent_runs SET background = 1 WHERE agent_id = ?1",
+                    [id],
+                )?;
             }
         }
         Ok(())
@@ -236,10 +263,19 @@ impl Deriver<'_> {
     // ── Claude Code agents ────────────────────────────────────────────────────────────────
 
     fn delegation_requested(&self, e: &Ev) -> Result<()> {
-        let Some(tu) = &e.tool_use_id else { return Ok(()) };
+        let Some(tu) = &e.tool_use_id else {
+            return Ok(());
+        };
         let v = e.json();
-        let input: WireAgentInput = v.get("tool_input").cloned().and_then(|i| serde_json::from_value(i).ok()).unwrap_or_default();
-        let sub_type = input.subagent_type.filter(|t| !t.is_empty()).unwrap_or_else(|| "general-purpose".into());
+        let input: WireAgentInput = v
+            .get("tool_input")
+            .cloned()
+            .and_then(|i| serde_json::from_value(i).ok())
+            .unwrap_or_default();
+        let sub_type = input
+            .subagent_type
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "general-purpose".into());
         self.s.conn().execute(
             "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tool_use_id) DO NOTHING",
@@ -263,7 +299,9 @@ impl Deriver<'_> {
     }
 
     fn subagent_started(&self, e: &Ev) -> Result<()> {
-        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let Some(aid) = &e.agent_id else {
+            return Ok(());
+        };
         let given_type = e.agent_type.clone().filter(|t| !t.is_empty());
         let run = match self.run(aid)? {
             Some(r) => {
@@ -273,7 +311,13 @@ impl Deriver<'_> {
                 )?;
                 self.run(aid)?.expect("exists")
             }
-            None => self.insert_run(aid, "claude-code", e, given_type.as_deref().unwrap_or("unknown"), Some(e.ts))?,
+            None => self.insert_run(
+                aid,
+                "claude-code",
+                e,
+                given_type.as_deref().unwrap_or("unknown"),
+                Some(e.ts),
+            )?,
         };
         if run.tool_use_id.is_none() && !run.internal {
             // SubagentStart carries no tool_use_id: match the oldest open delegation of this
@@ -296,11 +340,18 @@ impl Deriver<'_> {
     }
 
     fn agent_tool_returned(&self, e: &Ev) -> Result<()> {
-        let Some(tu) = &e.tool_use_id else { return Ok(()) };
+        let Some(tu) = &e.tool_use_id else {
+            return Ok(());
+        };
         let v = e.json();
-        let resp: WireAgentResponse =
-            v.get("tool_response").cloned().and_then(|r| serde_json::from_value(r).ok()).unwrap_or_default();
-        let Some(aid) = resp.agent_id.clone() else { return Ok(()) };
+        let resp: WireAgentResponse = v
+            .get("tool_response")
+            .cloned()
+            .and_then(|r| serde_json::from_value(r).ok())
+            .unwrap_or_default();
+        let Some(aid) = resp.agent_id.clone() else {
+            return Ok(());
+        };
         let run = match self.run(&aid)? {
             Some(r) => r,
             None => {
@@ -333,7 +384,10 @@ impl Deriver<'_> {
                 self.fill_duration(run.id)?;
             }
             Some("async_launched") => {
-                self.s.conn().execute("UPDATE agent_runs SET background = 1 WHERE id = ?1", [run.id])?;
+                self.s.conn().execute(
+                    "UPDATE agent_runs SET background = 1 WHERE id = ?1",
+                    [run.id],
+                )?;
             }
             _ => {}
         }
@@ -341,10 +395,18 @@ impl Deriver<'_> {
     }
 
     fn agent_tool_failed(&self, e: &Ev) -> Result<()> {
-        let Some(tu) = &e.tool_use_id else { return Ok(()) };
+        let Some(tu) = &e.tool_use_id else {
+            return Ok(());
+        };
         let v = e.json();
-        let interrupt = v.get("is_interrupt").and_then(wire::as_bool).unwrap_or(false);
-        let error = v.get("error").and_then(Value::as_str).map(|s| truncate(s, 2000));
+        let interrupt = v
+            .get("is_interrupt")
+            .and_then(wire::as_bool)
+            .unwrap_or(false);
+        let error = v
+            .get("error")
+            .and_then(Value::as_str)
+            .map(|s| truncate(s, 2000));
         let status = if interrupt { "cancelled" } else { "failure" };
         let Some(run) = self.run_by_tool_use(tu)? else {
             // No agent ever started (e.g. an unknown agent type): Claude Code does not count it
@@ -366,7 +428,10 @@ impl Deriver<'_> {
 
     fn tool_failed(&self, e: &Ev) -> Result<()> {
         if let Some(aid) = &e.agent_id {
-            self.s.conn().execute("UPDATE agent_runs SET hook_tool_errors = hook_tool_errors + 1 WHERE agent_id = ?1", [aid])?;
+            self.s.conn().execute(
+                "UPDATE agent_runs SET hook_tool_errors = hook_tool_errors + 1 WHERE agent_id = ?1",
+                [aid],
+            )?;
             self.s.conn().execute(
                 "UPDATE agent_runs SET tool_errors = hook_tool_errors WHERE agent_id = ?1 AND has_summary = 0",
                 [aid],
@@ -376,15 +441,25 @@ impl Deriver<'_> {
     }
 
     fn subagent_stopped(&self, e: &Ev) -> Result<()> {
-        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let Some(aid) = &e.agent_id else {
+            return Ok(());
+        };
         let run = match self.run(aid)? {
             Some(r) => r,
             None => {
                 let t = e.agent_type.clone().filter(|t| !t.is_empty());
-                let r = self.insert_run(aid, "claude-code", e, t.as_deref().unwrap_or("(fork)"), None)?;
+                let r = self.insert_run(
+                    aid,
+                    "claude-code",
+                    e,
+                    t.as_deref().unwrap_or("(fork)"),
+                    None,
+                )?;
                 if t.is_none() {
                     // Stop without start and without a type: an internal fork, not a user agent.
-                    self.s.conn().execute("UPDATE agent_runs SET internal = 1 WHERE id = ?1", [r.id])?;
+                    self.s
+                        .conn()
+                        .execute("UPDATE agent_runs SET internal = 1 WHERE id = ?1", [r.id])?;
                 }
                 self.run_by_id(r.id)?
             }
@@ -394,17 +469,33 @@ impl Deriver<'_> {
             "UPDATE agent_runs SET stops = stops + 1, end_ms = coalesce(end_ms, ?2),
                 status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
                 outcome = coalesce(outcome, ?3) WHERE id = ?1",
-            params![run.id, e.ts, e.json().get("last_assistant_message").and_then(Value::as_str).map(|s| truncate(s, 500))],
+            params![
+                run.id,
+                e.ts,
+                e.json()
+                    .get("last_assistant_message")
+                    .and_then(Value::as_str)
+                    .map(|s| truncate(s, 500))
+            ],
         )?;
         self.fill_duration(run.id)?;
         Ok(())
     }
 
     fn transcript_summarised(&self, e: &Ev) -> Result<()> {
-        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let Some(aid) = &e.agent_id else {
+            return Ok(());
+        };
         let v = e.json();
-        let summary: Summary = v.get("summary").cloned().and_then(|s| serde_json::from_value(s).ok()).unwrap_or_default();
-        let meta: Option<WireAgentMeta> = v.get("meta").cloned().and_then(|m| serde_json::from_value(m).ok());
+        let summary: Summary = v
+            .get("summary")
+            .cloned()
+            .and_then(|s| serde_json::from_value(s).ok())
+            .unwrap_or_default();
+        let meta: Option<WireAgentMeta> = v
+            .get("meta")
+            .cloned()
+            .and_then(|m| serde_json::from_value(m).ok());
         let meta_tu = meta.as_ref().and_then(|m| m.tool_use_id.clone());
         let run = match self.run(aid)? {
             Some(r) => r,
@@ -416,7 +507,10 @@ impl Deriver<'_> {
                 };
                 match placeholder {
                     Some(p) => {
-                        self.s.conn().execute("UPDATE agent_runs SET agent_id = ?2 WHERE id = ?1", params![p.id, aid])?;
+                        self.s.conn().execute(
+                            "UPDATE agent_runs SET agent_id = ?2 WHERE id = ?1",
+                            params![p.id, aid],
+                        )?;
                         self.s.conn().execute(
                             "UPDATE delegations SET agent_id = ?2 WHERE agent_id = ?1",
                             params![format!("tool:{}", meta_tu.as_deref().unwrap_or("")), aid],
@@ -424,7 +518,10 @@ impl Deriver<'_> {
                         self.run_by_id(p.id)?
                     }
                     None => {
-                        let t = meta.as_ref().and_then(|m| m.agent_type.clone()).unwrap_or_else(|| "unknown".into());
+                        let t = meta
+                            .as_ref()
+                            .and_then(|m| m.agent_type.clone())
+                            .unwrap_or_else(|| "unknown".into());
                         let r = self.insert_run(aid, "claude-code", e, &t, summary.first_ts)?;
                         if let Some(tu) = &meta_tu {
                             // The Agent tool failed before we knew this agent: apply it now.
@@ -462,7 +559,11 @@ impl Deriver<'_> {
                 params![run.id, tool, n.calls, n.errors],
             )?;
         }
-        let model = if summary.models.is_empty() { None } else { Some(summary.models.join(",")) };
+        let model = if summary.models.is_empty() {
+            None
+        } else {
+            Some(summary.models.join(","))
+        };
         c.execute(
             "UPDATE agent_runs SET has_summary = 1, tool_calls = ?2, tool_errors = ?3, lines_added = ?4, lines_removed = ?5,
                 api_errors = ?6, model = coalesce(?7, model), start_ms = coalesce(start_ms, ?8) WHERE id = ?1",
@@ -491,25 +592,51 @@ impl Deriver<'_> {
     // ── generic orchestrators and explicit workflows ─────────────────────────────────────
 
     fn generic_start(&self, e: &Ev) -> Result<()> {
-        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let Some(aid) = &e.agent_id else {
+            return Ok(());
+        };
         let v = e.json();
         let name = e.agent_type.clone().unwrap_or_else(|| "unknown".into());
-        let task = v.get("task_description").and_then(Value::as_str).unwrap_or("").to_string();
+        let task = v
+            .get("task_description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let parent = v.get("parent_id").and_then(wire::as_string);
         let workflow = v.get("workflow_id").and_then(wire::as_string);
         let complexity = v
             .get("complexity_score")
-            .and_then(|c| c.as_f64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|c| {
+                c.as_f64()
+                    .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+            })
             .map(|c| (c.round() as i64).clamp(1, 10));
         let run = match self.run(aid)? {
             Some(r) => r,
             None => self.insert_run(aid, "generic", e, &name, Some(e.ts))?,
         };
         let depth: i64 = match &parent {
-            Some(p) => self.s.conn().query_row("SELECT depth FROM agent_runs WHERE agent_id = ?1", [p], |r| r.get(0)).optional()?.unwrap_or(0) + 1,
+            Some(p) => {
+                self.s
+                    .conn()
+                    .query_row(
+                        "SELECT depth FROM agent_runs WHERE agent_id = ?1",
+                        [p],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(0)
+                    + 1
+            }
             None => 1,
         };
-        let context = v.get("context").map(|c| if let Some(s) = c.as_str() { s.to_string() } else { c.to_string() });
+        let context = v.get("context").map(|c| {
+            if let Some(s) = c.as_str() {
+                s.to_string()
+            } else {
+                c.to_string()
+            }
+        });
         self.s.conn().execute(
             "UPDATE agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
                 workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = coalesce(start_ms, ?9), prompt = ?10 WHERE id = ?1",
@@ -530,7 +657,9 @@ impl Deriver<'_> {
     }
 
     fn generic_stop(&self, e: &Ev) -> Result<()> {
-        let Some(aid) = &e.agent_id else { return Ok(()) };
+        let Some(aid) = &e.agent_id else {
+            return Ok(());
+        };
         let v = e.json();
         let run = match self.run(aid)? {
             Some(r) => r,
@@ -538,8 +667,15 @@ impl Deriver<'_> {
         };
         let success = v.get("success").and_then(wire::as_bool).unwrap_or(true);
         let status = if success { "success" } else { "failure" };
-        let error = v.get("error").and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string())));
-        let outcome = v.get("outcome_summary").and_then(Value::as_str).map(|s| truncate(s, 500));
+        let error = v.get("error").and_then(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .or_else(|| (!x.is_null()).then(|| x.to_string()))
+        });
+        let outcome = v
+            .get("outcome_summary")
+            .and_then(Value::as_str)
+            .map(|s| truncate(s, 500));
         let model = v.get("model").and_then(Value::as_str).map(str::to_string);
         let (mut input, mut output, mut cread, mut cwrite) = (0i64, 0i64, 0i64, 0i64);
         let mut split = false;
@@ -556,7 +692,10 @@ impl Deriver<'_> {
             None => {}
         }
         let cost = match (&model, split) {
-            (Some(m), true) => self.prices.lookup(m).map(|p| p.cost(input, output, cread, cwrite, 0)),
+            (Some(m), true) => self
+                .prices
+                .lookup(m)
+                .map(|p| p.cost(input, output, cread, cwrite, 0)),
             _ => None,
         };
         self.s.conn().execute(
@@ -573,7 +712,10 @@ impl Deriver<'_> {
         let v = e.json();
         let id = e.session_id.clone().unwrap_or_default();
         let plan = v.get("plan").map(|p| p.to_string());
-        let est = v.get("estimated_duration").and_then(Value::as_f64).map(|s| (s * 1000.0) as i64);
+        let est = v
+            .get("estimated_duration")
+            .and_then(Value::as_f64)
+            .map(|s| (s * 1000.0) as i64);
         let project = v.get("project").and_then(Value::as_str);
         self.s.conn().execute(
             "INSERT INTO workflows (workflow_id, kind, project, plan, estimated_ms, start_ms) VALUES (?1, 'explicit', ?2, ?3, ?4, ?5)
@@ -607,7 +749,10 @@ impl Deriver<'_> {
     fn workflow_complete(&self, e: &Ev) -> Result<()> {
         let v = e.json();
         let id = e.session_id.clone().unwrap_or_default();
-        let dur = v.get("duration").and_then(Value::as_f64).map(|s| (s * 1000.0) as i64);
+        let dur = v
+            .get("duration")
+            .and_then(Value::as_f64)
+            .map(|s| (s * 1000.0) as i64);
         let success = v.get("success").and_then(wire::as_bool);
         let agents = v.get("agents").map(|a| a.to_string());
         self.s.conn().execute(
@@ -622,9 +767,20 @@ impl Deriver<'_> {
 
     // ── helpers ───────────────────────────────────────────────────────────────────────────
 
-    fn insert_run(&self, aid: &str, source: &str, e: &Ev, agent_type: &str, start: Option<i64>) -> Result<RunRef> {
+    fn insert_run(
+        &self,
+        aid: &str,
+        source: &str,
+        e: &Ev,
+        agent_type: &str,
+        start: Option<i64>,
+    ) -> Result<RunRef> {
         let internal = aid.starts_with("acompact");
-        let cwd = e.json().get("cwd").and_then(Value::as_str).map(str::to_string);
+        let cwd = e
+            .json()
+            .get("cwd")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         self.s.conn().execute(
             "INSERT INTO agent_runs (agent_id, source, session_id, workflow_id, agent_type, category, start_ms, internal, cwd, complexity)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -680,7 +836,15 @@ impl Deriver<'_> {
     }
 
     fn delegation_ts(&self, tu: &str) -> Result<Option<i64>> {
-        Ok(self.s.conn().query_row("SELECT ts FROM delegations WHERE tool_use_id = ?1", [tu], |r| r.get(0)).optional()?)
+        Ok(self
+            .s
+            .conn()
+            .query_row(
+                "SELECT ts FROM delegations WHERE tool_use_id = ?1",
+                [tu],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Gives run `id` the delegation `tu`: task, caller, depth, workflow, complexity.
@@ -702,14 +866,30 @@ impl Deriver<'_> {
                 },
             )
             .optional()?;
-        let aid: String = c.query_row("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| r.get(0))?;
+        let aid: String =
+            c.query_row("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
         let Some((caller, sub_type, desc, prompt, bg, prompt_id)) = d else {
-            c.execute("UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1", params![id, tu])?;
+            c.execute(
+                "UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1",
+                params![id, tu],
+            )?;
             return Ok(());
         };
-        c.execute("UPDATE delegations SET agent_id = ?2 WHERE tool_use_id = ?1", params![tu, aid])?;
+        c.execute(
+            "UPDATE delegations SET agent_id = ?2 WHERE tool_use_id = ?1",
+            params![tu, aid],
+        )?;
         let parent_depth: i64 = match &caller {
-            Some(p) => c.query_row("SELECT depth FROM agent_runs WHERE agent_id = ?1", [p], |r| r.get(0)).optional()?.unwrap_or(1),
+            Some(p) => c
+                .query_row(
+                    "SELECT depth FROM agent_runs WHERE agent_id = ?1",
+                    [p],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(1),
             None => 0,
         };
         let desc_text = desc.clone().unwrap_or_default();
@@ -727,7 +907,17 @@ impl Deriver<'_> {
         )?;
         c.execute(
             "UPDATE agent_runs SET category = ?2 WHERE id = ?1",
-            params![id, classify::category(self.cfg, &c.query_row("SELECT agent_type FROM agent_runs WHERE id = ?1", [id], |r| r.get::<_, String>(0))?)],
+            params![
+                id,
+                classify::category(
+                    self.cfg,
+                    &c.query_row(
+                        "SELECT agent_type FROM agent_runs WHERE id = ?1",
+                        [id],
+                        |r| r.get::<_, String>(0)
+                    )?
+                )
+            ],
         )?;
         Ok(())
     }
@@ -737,13 +927,25 @@ impl Deriver<'_> {
         let holder = self.run_by_tool_use(tu)?;
         let old = run.tool_use_id.clone();
         let c = self.s.conn();
-        c.execute("UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1", [run.id])?;
+        c.execute(
+            "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
+            [run.id],
+        )?;
         if let Some(old) = &old {
-            c.execute("UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1", [old])?;
+            c.execute(
+                "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
+                [old],
+            )?;
         }
         if let Some(h) = holder.filter(|h| h.id != run.id) {
-            c.execute("UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1", [h.id])?;
-            c.execute("UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1", [tu])?;
+            c.execute(
+                "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
+                [h.id],
+            )?;
+            c.execute(
+                "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
+                [tu],
+            )?;
             if let Some(old) = &old {
                 self.link(h.id, old)?;
             }
@@ -756,7 +958,10 @@ impl Deriver<'_> {
         let r = self.run_by_id(id)?;
         if r.duration_ms.is_none() {
             if let (Some(s), Some(e)) = (r.start_ms, r.end_ms) {
-                self.s.conn().execute("UPDATE agent_runs SET duration_ms = ?2 WHERE id = ?1", params![id, (e - s).max(0)])?;
+                self.s.conn().execute(
+                    "UPDATE agent_runs SET duration_ms = ?2 WHERE id = ?1",
+                    params![id, (e - s).max(0)],
+                )?;
             }
         }
         Ok(())
@@ -764,7 +969,12 @@ impl Deriver<'_> {
 
     /// Tokens and cost of a run from its de-duplicated usage rows (priced per response).
     fn recompute_usage(&self, id: i64, session: Option<&str>, aid: &str) -> Result<()> {
-        let t = crate::pricing::price_usage(self.s.conn(), self.prices, session.unwrap_or(""), Some(aid))?;
+        let t = crate::pricing::price_usage(
+            self.s.conn(),
+            self.prices,
+            session.unwrap_or(""),
+            Some(aid),
+        )?;
         if t.responses == 0 {
             return Ok(());
         }

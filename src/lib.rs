@@ -21,6 +21,7 @@ pub mod config;
 pub mod derive;
 pub mod error;
 pub mod hook;
+pub mod import;
 pub mod paths;
 pub mod pricing;
 pub mod recommend;

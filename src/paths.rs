@@ -47,12 +47,26 @@ pub fn spool_path(db: &Path) -> PathBuf {
     dir_of(db).join(name)
 }
 
-/// Last-resort spool when the database directory itself is not writable.
-pub fn fallback_spool_path() -> PathBuf {
+/// Last-resort spool when the database directory itself is not writable: private to the user,
+/// and one per database (named by a hash of its path), so a replay never lands in another one.
+pub fn fallback_spool_path(db: &Path) -> PathBuf {
     let uid = unsafe_free_uid();
+    let abs = if db.is_absolute() {
+        db.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(db))
+            .unwrap_or_else(|_| db.to_path_buf())
+    };
+    // FNV-1a: stable across builds and platforms (unlike std's hasher).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in abs.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
     std::env::temp_dir()
         .join(format!("agent-telemetry-{uid}"))
-        .join("spool.jsonl")
+        .join(format!("spool-{h:016x}.jsonl"))
 }
 
 /// The size-capped hook error log beside the database.
@@ -73,5 +87,7 @@ pub fn prices_path(db: &Path) -> PathBuf {
 /// The current user's id without `unsafe`: the owner of `/proc/self`.
 fn unsafe_free_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0)
 }

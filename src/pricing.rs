@@ -44,7 +44,14 @@ impl Price {
     }
     /// USD for ONE model response with the given token counts (the long-context tier is decided
     /// per request, so sum per response, not over totals).
-    pub fn cost(&self, input: i64, output: i64, cache_read: i64, cache_5m: i64, cache_1h: i64) -> f64 {
+    pub fn cost(
+        &self,
+        input: i64,
+        output: i64,
+        cache_read: i64,
+        cache_5m: i64,
+        cache_1h: i64,
+    ) -> f64 {
         let prompt = input + cache_read + cache_5m + cache_1h;
         let m = match (self.long_context_threshold, self.long_context_multiplier) {
             (Some(t), Some(m)) if prompt > t => m,
@@ -74,7 +81,11 @@ const BUILTIN: &[(&str, Price)] = &[
     // and at 5× every rate for requests over 200k prompt tokens (tests/e2e recordings).
     (
         "claude-haiku-5-5",
-        Price { long_context_threshold: Some(200_000), long_context_multiplier: Some(5.0), ..Price::new(0.1, 0.5) }
+        Price {
+            long_context_threshold: Some(200_000),
+            long_context_multiplier: Some(5.0),
+            ..Price::new(0.1, 0.5)
+        },
     ),
     ("claude-opus-5", Price::new(5.0, 25.0)),
     ("claude-opus-4-8", Price::new(5.0, 25.0)),
@@ -111,9 +122,12 @@ impl Prices {
         let path = crate::paths::prices_path(db);
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let f: PricesFile = serde_json::from_slice(&bytes)
-                    .map_err(|e| crate::error::Error::InvalidArgument(format!("{}: {e}", path.display())))?;
-                Ok(Prices { overrides: f.models })
+                let f: PricesFile = serde_json::from_slice(&bytes).map_err(|e| {
+                    crate::error::Error::InvalidArgument(format!("{}: {e}", path.display()))
+                })?;
+                Ok(Prices {
+                    overrides: f.models,
+                })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Prices::default()),
             Err(e) => Err(e.into()),
@@ -172,12 +186,24 @@ pub fn usage_by_model(
     )?;
     let mut out: BTreeMap<String, UsageTotals> = BTreeMap::new();
     let rows = stmt.query_map(rusqlite::params![session, agent], |r| {
-        Ok((r.get::<_, String>(0)?, [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
+        Ok((
+            r.get::<_, String>(0)?,
+            [
+                r.get::<_, i64>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
+        ))
     })?;
     for row in rows {
         let (model, [i, o, cr, c5, c1]) = row?;
         let cost = prices.lookup(&model).map(|p| p.cost(i, o, cr, c5, c1));
-        let t = out.entry(model).or_insert_with(|| UsageTotals { cost_usd: Some(0.0), ..Default::default() });
+        let t = out.entry(model).or_insert_with(|| UsageTotals {
+            cost_usd: Some(0.0),
+            ..Default::default()
+        });
         t.responses += 1;
         t.input += i;
         t.output += o;
@@ -192,8 +218,16 @@ pub fn usage_by_model(
 }
 
 /// All models of [`usage_by_model`] added up.
-pub fn price_usage(conn: &rusqlite::Connection, prices: &Prices, session: &str, agent: Option<&str>) -> rusqlite::Result<UsageTotals> {
-    let mut all = UsageTotals { cost_usd: Some(0.0), ..Default::default() };
+pub fn price_usage(
+    conn: &rusqlite::Connection,
+    prices: &Prices,
+    session: &str,
+    agent: Option<&str>,
+) -> rusqlite::Result<UsageTotals> {
+    let mut all = UsageTotals {
+        cost_usd: Some(0.0),
+        ..Default::default()
+    };
     for t in usage_by_model(conn, prices, session, agent)?.values() {
         all.responses += t.responses;
         all.input += t.input;
@@ -232,10 +266,19 @@ mod tests {
     #[test]
     fn longest_prefix_and_suffixes() {
         let prices = Prices::default();
-        assert_eq!(prices.lookup("claude-sonnet-4-5-20250929").unwrap().input, 3.0);
-        assert_eq!(prices.lookup("claude-opus-4-1-20250805").unwrap().input, 15.0);
+        assert_eq!(
+            prices.lookup("claude-sonnet-4-5-20250929").unwrap().input,
+            3.0
+        );
+        assert_eq!(
+            prices.lookup("claude-opus-4-1-20250805").unwrap().input,
+            15.0
+        );
         assert_eq!(prices.lookup("claude-opus-4-6[1m]").unwrap().input, 5.0);
-        assert_eq!(prices.lookup("claude-opus-5-5").unwrap().cache_read, Some(0.2));
+        assert_eq!(
+            prices.lookup("claude-opus-5-5").unwrap().cache_read,
+            Some(0.2)
+        );
         assert!(prices.lookup("gpt-9").is_none());
         let h = prices.lookup("claude-haiku-5-5").unwrap();
         assert!((h.cost(200_000, 1_000_000, 0, 0, 0) - (0.02 + 0.5)).abs() < 1e-12);

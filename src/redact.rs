@@ -13,8 +13,25 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Lower-case substrings of which at least one occurs in any text a pattern can match.
 const TRIGGERS: &[&str] = &[
-    "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "akia", "asia", "bearer",
-    "pass", "pwd", "secret", "token", "key", "xox", "aiza", "eyj", "auth",
+    "sk-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "akia",
+    "asia",
+    "bearer",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "xox",
+    "aiza",
+    "eyj",
+    "auth",
 ];
 
 struct Rules {
@@ -64,10 +81,16 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             out = Cow::Owned(s);
         }
     }
-    if let Cow::Owned(s) = r.bearer.replace_all(&out, format!("${{1}}{REDACTED}").as_str()) {
+    if let Cow::Owned(s) = r
+        .bearer
+        .replace_all(&out, format!("${{1}}{REDACTED}").as_str())
+    {
         out = Cow::Owned(s);
     }
-    if let Cow::Owned(s) = r.pairs.replace_all(&out, format!("${{1}}{REDACTED}").as_str()) {
+    if let Cow::Owned(s) = r
+        .pairs
+        .replace_all(&out, format!("${{1}}{REDACTED}").as_str())
+    {
         out = Cow::Owned(s);
     }
     out
@@ -90,11 +113,20 @@ mod tests {
     #[test]
     fn redacts_known_key_shapes() {
         let cases = [
-            ("use sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv now", "use [REDACTED] now"),
-            ("key sk-proj-abcdefghijklmnopqrstuvwxyz123", "key [REDACTED]"),
+            (
+                "use sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv now",
+                "use [REDACTED] now",
+            ),
+            (
+                "key sk-proj-abcdefghijklmnopqrstuvwxyz123",
+                "key [REDACTED]",
+            ),
             ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "[REDACTED]"),
             ("aws AKIAIOSFODNN7EXAMPLE here", "aws [REDACTED] here"),
-            ("Authorization: Bearer abc.def-ghi_jkl", "Authorization: Bearer [REDACTED]"),
+            (
+                "Authorization: Bearer abc.def-ghi_jkl",
+                "Authorization: Bearer [REDACTED]",
+            ),
             ("password=hunter22 next", "password=[REDACTED] next"),
             ("PASSWORD: 'hunter22'", "PASSWORD: '[REDACTED]'"),
         ];

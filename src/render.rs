@@ -31,7 +31,10 @@ pub struct Grid {
 
 impl Grid {
     pub fn new(headers: &[&str]) -> Grid {
-        Grid { headers: headers.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        Grid {
+            headers: headers.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
     }
     pub fn titled(mut self, t: impl Into<String>) -> Grid {
         self.title = Some(t.into());
@@ -138,7 +141,13 @@ fn table(g: &Grid, width: Option<u16>) -> String {
 
 fn csv(g: &Grid) -> String {
     let mut s = String::new();
-    let line = |cells: &[String]| cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     s.push_str(&line(&g.headers));
     s.push('\n');
     for r in &g.rows {
@@ -172,7 +181,8 @@ fn terminal_width() -> Option<u16> {
 
 /// `0.8333` → `83.3%`; `None` → `-`.
 pub fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Milliseconds as a short human duration: `850ms`, `12.3s`, `4m 05s`, `2h 03m`.

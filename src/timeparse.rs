@@ -14,7 +14,11 @@ pub fn event_ts(v: &Value) -> Option<i64> {
             if !f.is_finite() || f < 0.0 {
                 return None;
             }
-            Some(if f < 1e11 { (f * 1000.0) as i64 } else { f as i64 })
+            Some(if f < 1e11 {
+                (f * 1000.0) as i64
+            } else {
+                f as i64
+            })
         }
         _ => None,
     }
@@ -26,7 +30,12 @@ pub fn parse_instant(s: &str) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_millis());
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(Utc.from_utc_datetime(&dt).timestamp_millis());
         }
@@ -58,7 +67,9 @@ pub fn parse_span(s: &str) -> Option<i64> {
 
 /// A `--since`/`--until` value relative to `now`: a span means "that long before now".
 pub fn parse_bound(s: &str, now: i64) -> Option<i64> {
-    parse_span(s).map(|span| now - span).or_else(|| parse_instant(s))
+    parse_span(s)
+        .map(|span| now - span)
+        .or_else(|| parse_instant(s))
 }
 
 /// Formats unix ms as RFC 3339 UTC with millisecond precision.
@@ -75,9 +86,18 @@ mod tests {
 
     #[test]
     fn parses_event_timestamps() {
-        assert_eq!(event_ts(&Value::from("2026-11-21T10:36:53.523Z")), Some(1_795_257_413_523));
-        assert_eq!(event_ts(&Value::from(1_795_257_413)), Some(1_795_257_413_000));
-        assert_eq!(event_ts(&Value::from(1_795_257_413_523i64)), Some(1_795_257_413_523));
+        assert_eq!(
+            event_ts(&Value::from("2026-11-21T10:36:53.523Z")),
+            Some(1_795_257_413_523)
+        );
+        assert_eq!(
+            event_ts(&Value::from(1_795_257_413)),
+            Some(1_795_257_413_000)
+        );
+        assert_eq!(
+            event_ts(&Value::from(1_795_257_413_523i64)),
+            Some(1_795_257_413_523)
+        );
         assert_eq!(event_ts(&Value::from("yesterday")), None);
     }
 
@@ -85,7 +105,10 @@ mod tests {
     fn parses_bounds() {
         let now = 1_000_000_000_000;
         assert_eq!(parse_bound("7d", now), Some(now - 7 * 86_400_000));
-        assert_eq!(parse_bound("2026-01-02", now), parse_instant("2026-01-02T00:00:00Z"));
+        assert_eq!(
+            parse_bound("2026-01-02", now),
+            parse_instant("2026-01-02T00:00:00Z")
+        );
         assert_eq!(parse_bound("2026-13-02", now), None);
         assert_eq!(parse_bound("7x", now), None);
     }

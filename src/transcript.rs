@@ -151,7 +151,11 @@ pub fn summarize_file(path: &Path, spec: &ReadSpec<'_>) -> std::io::Result<Summa
 /// Reads transcript lines from `r`, which starts at `spec.offset`.
 pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Summary> {
     let mut reader = BufReader::with_capacity(64 * 1024, r);
-    let mut s = Summary { end_offset: spec.offset, last_prompt_id: spec.prompt_id.clone(), ..Default::default() };
+    let mut s = Summary {
+        end_offset: spec.offset,
+        last_prompt_id: spec.prompt_id.clone(),
+        ..Default::default()
+    };
     let mut usage: HashMap<(String, String), UsageRow> = HashMap::new();
     let mut usage_order: Vec<(String, String)> = Vec::new();
     let mut tool_names: HashMap<String, String> = HashMap::new();
@@ -187,7 +191,10 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                 None => continue,
             },
         };
-        let ts = parsed.timestamp.as_deref().and_then(crate::timeparse::parse_instant);
+        let ts = parsed
+            .timestamp
+            .as_deref()
+            .and_then(crate::timeparse::parse_instant);
         if let Some(t) = ts {
             s.first_ts = Some(s.first_ts.map_or(t, |f| f.min(t)));
             s.last_ts = Some(s.last_ts.map_or(t, |l| l.max(t)));
@@ -199,8 +206,15 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                         s.last_prompt_id = Some(p.clone());
                     }
                 }
-                if let Some(Message { content: Some(Content::Blocks(blocks)), .. }) = &parsed.message {
-                    for b in blocks.iter().filter(|b| b.kind.as_deref() == Some("tool_result")) {
+                if let Some(Message {
+                    content: Some(Content::Blocks(blocks)),
+                    ..
+                }) = &parsed.message
+                {
+                    for b in blocks
+                        .iter()
+                        .filter(|b| b.kind.as_deref() == Some("tool_result"))
+                    {
                         if b.is_error == Some(true) {
                             let name = b
                                 .tool_use_id
@@ -223,7 +237,11 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                 let synthetic = m.model.as_deref() == Some("<synthetic>");
                 if parsed.is_api_error == Some(true) || synthetic {
                     let text = match &m.content {
-                        Some(Content::Blocks(b)) => b.iter().filter_map(|b| b.text.clone()).collect::<Vec<_>>().join(" "),
+                        Some(Content::Blocks(b)) => b
+                            .iter()
+                            .filter_map(|b| b.text.clone())
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         _ => String::new(),
                     };
                     if parsed.is_api_error == Some(true) {
@@ -239,7 +257,10 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                     }
                 }
                 if let Some(Content::Blocks(blocks)) = &m.content {
-                    for b in blocks.iter().filter(|b| b.kind.as_deref() == Some("tool_use")) {
+                    for b in blocks
+                        .iter()
+                        .filter(|b| b.kind.as_deref() == Some("tool_use"))
+                    {
                         let name = b.name.clone().unwrap_or_else(|| "unknown".into());
                         if let Some(id) = &b.id {
                             if tool_names.insert(id.clone(), name.clone()).is_some() {
@@ -258,7 +279,15 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                     if m.id.is_none() && parsed.request_id.is_none() {
                         continue; // no identity: cannot be de-duplicated, and never seen in practice
                     }
-                    let row = usage_row(spec.session_id, &owner, key, model, ts, s.last_prompt_id.clone(), u);
+                    let row = usage_row(
+                        spec.session_id,
+                        &owner,
+                        key,
+                        model,
+                        ts,
+                        s.last_prompt_id.clone(),
+                        u,
+                    );
                     let k = (owner.clone(), row.message_key.clone());
                     match usage.get_mut(&k) {
                         Some(existing) if existing.total() >= row.total() => {}
@@ -271,13 +300,20 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                 }
             }
             Some("system") if parsed.subtype.as_deref() == Some("api_error") => {
-                let text = parsed.content.as_ref().and_then(Value::as_str).unwrap_or("api_error");
+                let text = parsed
+                    .content
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .unwrap_or("api_error");
                 s.api_errors.push(crate::redact::redact(text).into_owned());
             }
             _ => {}
         }
     }
-    s.usage = usage_order.into_iter().filter_map(|k| usage.remove(&k)).collect();
+    s.usage = usage_order
+        .into_iter()
+        .filter_map(|k| usage.remove(&k))
+        .collect();
     Ok(s)
 }
 
@@ -295,7 +331,11 @@ fn usage_row(
         Some(cc) => {
             let c5 = cc.ephemeral_5m_input_tokens.unwrap_or(0);
             let c1 = cc.ephemeral_1h_input_tokens.unwrap_or(0);
-            if c5 + c1 == cache_write { (c5, c1) } else { (cache_write - c1.min(cache_write), c1.min(cache_write)) }
+            if c5 + c1 == cache_write {
+                (c5, c1)
+            } else {
+                (cache_write - c1.min(cache_write), c1.min(cache_write))
+            }
         }
         None => (cache_write, 0),
     };
@@ -321,7 +361,12 @@ fn lines_changed(r: &Value) -> (i64, i64) {
     let mut removed = 0;
     if let Some(hunks) = r.get("structuredPatch").and_then(Value::as_array) {
         for h in hunks {
-            for l in h.get("lines").and_then(Value::as_array).into_iter().flatten() {
+            for l in h
+                .get("lines")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 match l.as_str().and_then(|s| s.chars().next()) {
                     Some('+') => added += 1,
                     Some('-') => removed += 1,
@@ -347,13 +392,22 @@ fn trim_line(buf: &[u8]) -> &[u8] {
 
 /// Cheap pre-filter: only user, assistant and system entries matter, and they say so.
 fn mentions_relevant_type(line: &[u8]) -> bool {
-    const NEEDLES: [&[u8]; 3] = [b"\"type\":\"assistant\"", b"\"type\":\"user\"", b"\"type\":\"system\""];
-    NEEDLES.iter().any(|n| line.windows(n.len()).any(|w| w == *n))
+    const NEEDLES: [&[u8]; 3] = [
+        b"\"type\":\"assistant\"",
+        b"\"type\":\"user\"",
+        b"\"type\":\"system\"",
+    ];
+    NEEDLES
+        .iter()
+        .any(|n| line.windows(n.len()).any(|w| w == *n))
 }
 
 /// The sidecar of a subagent transcript: `agent-<id>.jsonl` → `agent-<id>.meta.json`.
 pub fn meta_path_for(agent_transcript: &Path) -> PathBuf {
-    let name = agent_transcript.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = agent_transcript
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
     let stem = name.strip_suffix(".jsonl").unwrap_or(name);
     agent_transcript.with_file_name(format!("{stem}.meta.json"))
 }
@@ -371,13 +425,23 @@ pub fn subagents_dir(session_transcript: &Path) -> PathBuf {
 
 /// Finds the subagent started by `tool_use_id` in a session: its transcript path, id and sidecar.
 /// Used when a subagent dies (no SubagentStop arrives to name its transcript).
-pub fn find_agent_by_tool_use(session_transcript: &Path, tool_use_id: &str) -> Option<(PathBuf, String, WireAgentMeta)> {
+pub fn find_agent_by_tool_use(
+    session_transcript: &Path,
+    tool_use_id: &str,
+) -> Option<(PathBuf, String, WireAgentMeta)> {
     let dir = subagents_dir(session_transcript);
     for entry in std::fs::read_dir(&dir).ok()?.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(id) = name.strip_prefix("agent-").and_then(|n| n.strip_suffix(".meta.json")) else { continue };
-        let Some(meta) = read_meta(&entry.path()) else { continue };
+        let Some(id) = name
+            .strip_prefix("agent-")
+            .and_then(|n| n.strip_suffix(".meta.json"))
+        else {
+            continue;
+        };
+        let Some(meta) = read_meta(&entry.path()) else {
+            continue;
+        };
         if meta.tool_use_id.as_deref() == Some(tool_use_id) {
             return Some((dir.join(format!("agent-{id}.jsonl")), id.to_string(), meta));
         }

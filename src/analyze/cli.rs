@@ -9,8 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "analyze", version, about = "Answers questions about the subagents Claude Code ran",
-          long_about = "Answers questions about the subagents Claude Code ran.\n\nWith no subcommand, runs `summary`.")]
+#[command(
+    name = "analyze",
+    version,
+    about = "Answers questions about the subagents Claude Code ran",
+    long_about = "Answers questions about the subagents Claude Code ran.\n\nWith no subcommand, runs `summary`."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -102,7 +106,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match run(cli) {
@@ -139,10 +147,18 @@ impl Common {
         let until = bound("until", &self.until)?;
         if let (Some(s), Some(u)) = (since, until) {
             if s >= u {
-                return Err(Error::InvalidArgument("--since must be before --until".into()));
+                return Err(Error::InvalidArgument(
+                    "--since must be before --until".into(),
+                ));
             }
         }
-        Ok(Filter { since, until, agents: self.agents.clone(), project: self.project.clone(), session: self.session.clone() })
+        Ok(Filter {
+            since,
+            until,
+            agents: self.agents.clone(),
+            project: self.project.clone(),
+            session: self.session.clone(),
+        })
     }
 }
 
@@ -161,11 +177,18 @@ pub fn run(cli: Cli) -> Result<bool> {
     let common = cli.common;
     let now = super::now();
     let filter = common.filter(now)?;
-    let command = cli.command.unwrap_or(Command::Summary { sort: "runs".into(), reverse: false });
+    let command = cli.command.unwrap_or(Command::Summary {
+        sort: "runs".into(),
+        reverse: false,
+    });
     // These work without (or before) a database.
     match &command {
-        Command::Doctor(a) => return super::doctor::run(common.db.as_deref(), &filter, a, common.format),
-        Command::Import(a) => return super::import::run(common.db.as_deref(), &filter, a, common.format),
+        Command::Doctor(a) => {
+            return super::doctor::run(common.db.as_deref(), &filter, a, common.format)
+        }
+        Command::Import(a) => {
+            return super::import::run(common.db.as_deref(), &filter, a, common.format)
+        }
         Command::Hooks(h) => return crate::settings::run(h),
         _ => {}
     }
@@ -174,11 +197,16 @@ pub fn run(cli: Cli) -> Result<bool> {
     match command {
         Command::Summary { sort, reverse } => {
             if !summary::SORT_KEYS.contains(&sort.as_str()) {
-                return Err(Error::InvalidArgument(format!("--sort '{sort}': one of {}", summary::SORT_KEYS.join(", "))));
+                return Err(Error::InvalidArgument(format!(
+                    "--sort '{sort}': one of {}",
+                    summary::SORT_KEYS.join(", ")
+                )));
             }
             let s = summary::compute(&ctx, &filter, &sort, reverse)?;
             if s.agents.is_empty() {
-                return nothing("no agent runs match (is the hook installed? try `analyze doctor`)");
+                return nothing(
+                    "no agent runs match (is the hook installed? try `analyze doctor`)",
+                );
             }
             emit(&s, common.format)?;
         }
@@ -200,7 +228,9 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Tree(a) => return super::tree::run(&ctx, &filter, &a, common.format),
         Command::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
         Command::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
-        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) => unreachable!("handled above"),
+        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) => {
+            unreachable!("handled above")
+        }
         Command::Rebuild => {
             let r = crate::derive::rebuild(&ctx.store, &ctx.cfg, &ctx.prices)?;
             eprintln!("analyze: rebuilt the projection from {} events", r.events);

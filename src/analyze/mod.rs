@@ -43,7 +43,10 @@ pub struct Filter {
 impl Filter {
     /// True when only `--agent` (or nothing) narrows the runs: rollups can answer.
     pub fn only_agents(&self) -> bool {
-        self.since.is_none() && self.until.is_none() && self.project.is_none() && self.session.is_none()
+        self.since.is_none()
+            && self.until.is_none()
+            && self.project.is_none()
+            && self.session.is_none()
     }
 
     /// A WHERE clause over `agent_runs` aliased `r` (user agents only), with its parameters.
@@ -76,7 +79,10 @@ impl Filter {
         }
         if let Some(s) = &self.session {
             p.push(SqlValue::Text(s.clone()));
-            w.push(format!("(r.session_id = ?{n} OR r.workflow_id = ?{n})", n = p.len()));
+            w.push(format!(
+                "(r.session_id = ?{n} OR r.workflow_id = ?{n})",
+                n = p.len()
+            ));
         }
         (w.join(" AND "), p)
     }
@@ -98,7 +104,12 @@ impl Ctx {
         let store = Store::open_reader(&path)?;
         let cfg = Config::load(&path)?;
         let prices = Prices::load(&path)?;
-        let ctx = Ctx { store, cfg, prices, now: now() };
+        let ctx = Ctx {
+            store,
+            cfg,
+            prices,
+            now: now(),
+        };
         ctx.store.replay_spool(crate::hook::replay_spooled)?;
         crate::derive::refresh(&ctx.store, &ctx.cfg, &ctx.prices)?;
         Ok(ctx)
@@ -129,20 +140,42 @@ impl Ctx {
                 let mut stmt = self.store.conn().prepare(
                     "SELECT agent_type FROM agent_daily WHERE runs > 0 GROUP BY agent_type ORDER BY sum(runs) DESC",
                 )?;
-                let names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                let names: Vec<String> = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
                 let close: Vec<&String> = names
                     .iter()
-                    .filter(|n| n.contains(a.as_str()) || a.contains(n.as_str()) || edit_distance(n, a) <= 3)
+                    .filter(|n| {
+                        n.contains(a.as_str()) || a.contains(n.as_str()) || edit_distance(n, a) <= 3
+                    })
                     .take(3)
                     .collect();
                 let hint = if !close.is_empty() {
-                    format!("; did you mean {}?", close.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "; did you mean {}?",
+                        close
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 } else if names.is_empty() {
                     "; no agent runs are recorded yet".to_string()
                 } else {
-                    format!("; known agents: {}", names.iter().take(10).cloned().collect::<Vec<_>>().join(", "))
+                    format!(
+                        "; known agents: {}",
+                        names
+                            .iter()
+                            .take(10)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
-                return Err(Error::UnknownAgent { name: a.clone(), hint });
+                return Err(Error::UnknownAgent {
+                    name: a.clone(),
+                    hint,
+                });
             }
         }
         Ok(())
@@ -171,7 +204,12 @@ pub fn percentile(xs: &[i64], p: f64) -> Option<f64> {
 
 /// The same percentile, read from the `(agent_type, duration_ms)` index without loading the
 /// runs: `n` is the number of durations for the agent (or all agents when `agent` is None).
-pub fn indexed_percentile(store: &Store, agent: Option<&str>, n: i64, p: f64) -> Result<Option<f64>> {
+pub fn indexed_percentile(
+    store: &Store,
+    agent: Option<&str>,
+    n: i64,
+    p: f64,
+) -> Result<Option<f64>> {
     if n <= 0 {
         return Ok(None);
     }
@@ -181,7 +219,11 @@ pub fn indexed_percentile(store: &Store, agent: Option<&str>, n: i64, p: f64) ->
     let take = hi - lo + 1;
     // Walk from whichever end is nearer: OFFSET costs one index step per skipped entry.
     let from_top = lo > n / 2;
-    let (order, offset) = if from_top { ("DESC", n - 1 - hi) } else { ("ASC", lo) };
+    let (order, offset) = if from_top {
+        ("DESC", n - 1 - hi)
+    } else {
+        ("ASC", lo)
+    };
     let vals: Vec<i64> = match agent {
         Some(a) => {
             let sql = format!(
@@ -190,7 +232,9 @@ pub fn indexed_percentile(store: &Store, agent: Option<&str>, n: i64, p: f64) ->
                  ORDER BY duration_ms {order} LIMIT ?3 OFFSET ?2"
             );
             let mut stmt = store.conn().prepare_cached(&sql)?;
-            let v = stmt.query_map(rusqlite::params![a, offset, take], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let v = stmt
+                .query_map(rusqlite::params![a, offset, take], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             v
         }
         None => {
@@ -199,12 +243,20 @@ pub fn indexed_percentile(store: &Store, agent: Option<&str>, n: i64, p: f64) ->
                  WHERE internal = 0 AND duration_ms IS NOT NULL ORDER BY duration_ms {order} LIMIT ?2 OFFSET ?1"
             );
             let mut stmt = store.conn().prepare_cached(&sql)?;
-            let v = stmt.query_map(rusqlite::params![offset, take], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let v = stmt
+                .query_map(rusqlite::params![offset, take], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             v
         }
     };
-    let (Some(first), Some(last)) = (vals.first(), vals.last()) else { return Ok(None) };
-    let (x_lo, x_hi) = if from_top { (*last, *first) } else { (*first, *last) };
+    let (Some(first), Some(last)) = (vals.first(), vals.last()) else {
+        return Ok(None);
+    };
+    let (x_lo, x_hi) = if from_top {
+        (*last, *first)
+    } else {
+        (*first, *last)
+    };
     Ok(Some(x_lo as f64 + (h - lo as f64) * (x_hi - x_lo) as f64))
 }
 
@@ -215,7 +267,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }

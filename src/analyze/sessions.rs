@@ -70,7 +70,10 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
     }
     if let Some(proj) = &filter.project {
         p.push(proj.trim_end_matches('/').to_string().into());
-        w.push(format!("(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')", n = p.len()));
+        w.push(format!(
+            "(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')",
+            n = p.len()
+        ));
     }
     if let Some(id) = &filter.session {
         p.push(id.clone().into());
@@ -98,7 +101,9 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
     let mut stmt = c.prepare(&sql)?;
     type Head = (String, Option<String>, Option<i64>, Option<i64>);
     let heads: Vec<Head> = stmt
-        .query_map(rusqlite::params_from_iter(p.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let st = ctx.status_sql();
     let mut sessions = Vec::new();
@@ -113,7 +118,13 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
         let mut q = c.prepare_cached(&format!(
             "SELECT r.agent_type, {st}, r.depth FROM agent_runs r WHERE r.session_id = ?1 AND r.internal = 0"
         ))?;
-        for row in q.query_map([&sid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))? {
+        for row in q.query_map([&sid], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
             let (t, status, depth) = row?;
             agents += 1;
             *by_type.entry(t).or_insert(0) += 1;
@@ -135,7 +146,10 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
                     main_cost = add_cost(main_cost, t.cost_usd);
                     continue; // counted again below, with every agent
                 }
-                let m = models.entry(model).or_insert_with(|| ModelUsage { cost_usd: Some(0.0), ..Default::default() });
+                let m = models.entry(model).or_insert_with(|| ModelUsage {
+                    cost_usd: Some(0.0),
+                    ..Default::default()
+                });
                 m.input_tokens += t.input;
                 m.output_tokens += t.output;
                 m.cache_read_tokens += t.cache_read;
@@ -143,8 +157,13 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
                 m.cost_usd = add_cost(m.cost_usd, t.cost_usd);
             }
         }
-        let all_tokens: i64 = models.values().map(|m| m.input_tokens + m.output_tokens + m.cache_read_tokens + m.cache_write_tokens).sum();
-        let all_cost = models.values().try_fold(0.0, |acc, m| m.cost_usd.map(|c| acc + c));
+        let all_tokens: i64 = models
+            .values()
+            .map(|m| m.input_tokens + m.output_tokens + m.cache_read_tokens + m.cache_write_tokens)
+            .sum();
+        let all_cost = models
+            .values()
+            .try_fold(0.0, |acc, m| m.cost_usd.map(|c| acc + c));
         let sub_tokens = all_tokens - main_tokens;
         let sub_cost = match (all_cost, main_cost) {
             (Some(a), Some(m)) => Some(a - m),
@@ -182,8 +201,20 @@ impl Report for Sessions {
         json!({ "sessions": self.sessions })
     }
     fn grids(&self) -> Vec<Grid> {
-        let mut g = Grid::new(&["Session", "Project", "Started", "Turns", "Agents", "Failed", "Main tokens", "Main cost", "Agent tokens", "Agent cost", "Total cost"])
-            .numeric(&[3, 4, 5, 6, 7, 8, 9, 10]);
+        let mut g = Grid::new(&[
+            "Session",
+            "Project",
+            "Started",
+            "Turns",
+            "Agents",
+            "Failed",
+            "Main tokens",
+            "Main cost",
+            "Agent tokens",
+            "Agent cost",
+            "Total cost",
+        ])
+        .numeric(&[3, 4, 5, 6, 7, 8, 9, 10]);
         g.rows = self
             .sessions
             .iter()
@@ -191,7 +222,13 @@ impl Report for Sessions {
                 vec![
                     s.session_id.chars().take(8).collect(),
                     s.project.clone().unwrap_or_default(),
-                    s.start.clone().unwrap_or_default().replace('T', " ").chars().take(16).collect(),
+                    s.start
+                        .clone()
+                        .unwrap_or_default()
+                        .replace('T', " ")
+                        .chars()
+                        .take(16)
+                        .collect(),
                     render::int(s.turns),
                     render::int(s.agents),
                     render::int(s.agents_failed),

@@ -56,7 +56,18 @@ pub struct Summary {
 }
 
 /// Columns `--sort` accepts.
-pub const SORT_KEYS: &[&str] = &["agent", "runs", "success", "p50", "p95", "duration", "complexity", "tokens", "cost", "efficiency"];
+pub const SORT_KEYS: &[&str] = &[
+    "agent",
+    "runs",
+    "success",
+    "p50",
+    "p95",
+    "duration",
+    "complexity",
+    "tokens",
+    "cost",
+    "efficiency",
+];
 
 #[derive(Default)]
 struct Acc {
@@ -69,7 +80,11 @@ struct Acc {
 /// Computes the summary. Without filters it reads the per-day rollups and the duration index
 /// (fast at millions of runs); with filters it aggregates the matching runs directly.
 pub fn compute(ctx: &Ctx, filter: &Filter, sort: &str, reverse: bool) -> Result<Summary> {
-    let mut rows = if filter.only_agents() && filter.agents.is_empty() { from_rollups(ctx)? } else { from_runs(ctx, filter)? };
+    let mut rows = if filter.only_agents() && filter.agents.is_empty() {
+        from_rollups(ctx)?
+    } else {
+        from_runs(ctx, filter)?
+    };
     sort_rows(&mut rows.agents, sort, reverse);
     Ok(rows)
 }
@@ -102,7 +117,9 @@ fn from_rollups(ctx: &Ctx) -> Result<Summary> {
             "SELECT agent_type, count(*) FROM agent_runs INDEXED BY runs_open
              WHERE end_ms IS NULL AND internal = 0 AND coalesce(start_ms, 0) < ?1 GROUP BY agent_type",
         )?;
-        for r in stmt.query_map([ctx.lost_before()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        for r in stmt.query_map([ctx.lost_before()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })? {
             let (a, n) = r?;
             lost.insert(a, n);
         }
@@ -113,16 +130,30 @@ fn from_rollups(ctx: &Ctx) -> Result<Summary> {
          FROM agent_daily GROUP BY agent_type HAVING sum(runs) > 0",
     )?;
     let mut agents = Vec::new();
-    let mut t = Acc { f: Some(blank("TOTAL")), ..Default::default() };
+    let mut t = Acc {
+        f: Some(blank("TOTAL")),
+        ..Default::default()
+    };
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+            [
+                r.get::<_, i64>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ],
             r.get::<_, f64>(10)?,
         ))
     })?;
     for row in rows {
-        let (agent, [runs, success, failure, cancelled, open, dur_n, dur_sum, cx, tokens], cost) = row?;
+        let (agent, [runs, success, failure, cancelled, open, dur_n, dur_sum, cx, tokens], cost) =
+            row?;
         let l = lost.get(&agent).copied().unwrap_or(0);
         let mut f = AgentFigures {
             runs,
@@ -180,7 +211,9 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
         let mut stmt = c.prepare(&format!(
             "SELECT r.agent_type, r.duration_ms FROM agent_runs r WHERE {w} AND r.duration_ms IS NOT NULL ORDER BY r.agent_type, r.duration_ms"
         ))?;
-        for r in stmt.query_map(params_from_iter(p.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        for r in stmt.query_map(params_from_iter(p.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })? {
             let (a, d) = r?;
             all.push(d);
             durations.entry(a).or_default().push(d);
@@ -189,17 +222,45 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
     all.sort_unstable();
     let mut stmt = c.prepare(&sql)?;
     let mut agents = Vec::new();
-    let mut t = Acc { f: Some(blank("TOTAL")), ..Default::default() };
+    let mut t = Acc {
+        f: Some(blank("TOTAL")),
+        ..Default::default()
+    };
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
         Ok((
             r.get::<_, String>(0)?,
-            [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+            [
+                r.get::<_, i64>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ],
             r.get::<_, f64>(11)?,
         ))
     })?;
     for row in rows {
-        let (agent, [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, cx, tokens], cost) = row?;
-        let mut f = AgentFigures { runs, success, failure, cancelled, running, lost, tokens, cost_usd: cost, ..blank(&agent) };
+        let (
+            agent,
+            [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, cx, tokens],
+            cost,
+        ) = row?;
+        let mut f = AgentFigures {
+            runs,
+            success,
+            failure,
+            cancelled,
+            running,
+            lost,
+            tokens,
+            cost_usd: cost,
+            ..blank(&agent)
+        };
         let d = durations.get(&agent).map(Vec::as_slice).unwrap_or(&[]);
         f.p50_duration_ms = percentile(d, 0.5);
         f.p95_duration_ms = percentile(d, 0.95);
@@ -233,9 +294,16 @@ pub fn sort_rows(rows: &mut [AgentFigures], key: &str, reverse: bool) {
         let ord = if key == "agent" {
             a.agent.cmp(&b.agent)
         } else {
-            val(b).partial_cmp(&val(a)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.agent.cmp(&b.agent))
+            val(b)
+                .partial_cmp(&val(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.agent.cmp(&b.agent))
         };
-        if reverse { ord.reverse() } else { ord }
+        if reverse {
+            ord.reverse()
+        } else {
+            ord
+        }
     });
 }
 
@@ -255,7 +323,17 @@ pub fn figure_cells(f: &AgentFigures) -> Vec<String> {
 }
 
 /// Headers matching [`figure_cells`].
-pub const FIGURE_HEADERS: &[&str] = &["Agent", "Runs", "Success", "p50", "p95", "Complexity", "Tokens", "Cost", "Efficiency"];
+pub const FIGURE_HEADERS: &[&str] = &[
+    "Agent",
+    "Runs",
+    "Success",
+    "p50",
+    "p95",
+    "Complexity",
+    "Tokens",
+    "Cost",
+    "Efficiency",
+];
 
 impl Report for Summary {
     fn command(&self) -> &'static str {

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(version, about = "Record a subagent stop (Claude Code hook or generic JSON on stdin)")]
+#[command(
+    version,
+    about = "Record a subagent stop (Claude Code hook or generic JSON on stdin)"
+)]
 struct Args {
     /// Database file (default: $AGENT_TELEMETRY_DB or ~/.local/share/agent-telemetry/telemetry.db).
     #[arg(long)]
@@ -16,8 +19,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let opts = match Args::try_parse() {
-        Ok(a) => Options { db: a.db, ..Options::default() },
-        Err(e) if e.use_stderr() => Options { arg_error: Some(e.to_string()), ..Options::default() },
+        Ok(a) => Options {
+            db: a.db,
+            ..Options::default()
+        },
+        Err(e) if e.use_stderr() => Options {
+            arg_error: Some(e.to_string()),
+            ..Options::default()
+        },
         Err(e) => {
             let _ = e.print();
             return ExitCode::SUCCESS;

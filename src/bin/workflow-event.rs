@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(version, about = "Record a workflow event (Claude Code hook on stdin, or an explicit workflow)")]
+#[command(
+    version,
+    about = "Record a workflow event (Claude Code hook on stdin, or an explicit workflow)"
+)]
 struct Args {
     /// Database file (default: $AGENT_TELEMETRY_DB or ~/.local/share/agent-telemetry/telemetry.db).
     #[arg(long, global = true)]
@@ -67,28 +70,52 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) if e.use_stderr() => {
             let _ = e.print();
-            return hook::main(Binary::WorkflowEvent, Options { arg_error: Some(e.to_string()), ..Options::default() });
+            return hook::main(
+                Binary::WorkflowEvent,
+                Options {
+                    arg_error: Some(e.to_string()),
+                    ..Options::default()
+                },
+            );
         }
         Err(e) => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
     };
-    let mut opts = Options { db: args.db, ..Options::default() };
+    let mut opts = Options {
+        db: args.db,
+        ..Options::default()
+    };
     let mut event = match args.command {
         None => return hook::main(Binary::WorkflowEvent, opts),
         Some(Command::Import { file }) => {
             opts.import_files.push(file);
             return hook::main(Binary::WorkflowEvent, opts);
         }
-        Some(Command::Start { id, project, plan, estimated_duration }) => json!({
+        Some(Command::Start {
+            id,
+            project,
+            plan,
+            estimated_duration,
+        }) => json!({
             "event": "workflow_start", "id": id, "project": project, "plan": plan,
             "estimated_duration": estimated_duration,
         }),
-        Some(Command::Handoff { id, from, to, artifacts }) => json!({
+        Some(Command::Handoff {
+            id,
+            from,
+            to,
+            artifacts,
+        }) => json!({
             "event": "handoff", "id": id, "from": from, "to": to, "artifacts": artifacts,
         }),
-        Some(Command::Complete { id, duration, success, agents }) => json!({
+        Some(Command::Complete {
+            id,
+            duration,
+            success,
+            agents,
+        }) => json!({
             "event": "workflow_complete", "id": id, "duration": duration, "success": success, "agents": agents,
         }),
     };

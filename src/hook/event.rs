@@ -3,7 +3,7 @@
 
 use super::wire::{self, WireHook};
 use super::Binary;
-use crate::store::{Store, UsageRow};
+use crate::store::Store;
 use crate::transcript::{self, ReadSpec, Summary};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -55,13 +55,19 @@ pub fn parse(binary: Binary, text: &str, recorded_at: i64, _print_id: bool) -> V
         Err(whole_err) => {
             let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() < 2 {
-                return vec![wrap(Parsed::Quarantine { reason: format!("not JSON: {whole_err}"), raw: text.to_string() })];
+                return vec![wrap(Parsed::Quarantine {
+                    reason: format!("not JSON: {whole_err}"),
+                    raw: text.to_string(),
+                })];
             }
             lines
                 .into_iter()
                 .map(|l| match serde_json::from_str::<Value>(l) {
                     Ok(v) => wrap(classify(binary, v, l, recorded_at)),
-                    Err(e) => wrap(Parsed::Quarantine { reason: format!("not JSON: {e}"), raw: l.to_string() }),
+                    Err(e) => wrap(Parsed::Quarantine {
+                        reason: format!("not JSON: {e}"),
+                        raw: l.to_string(),
+                    }),
                 })
                 .collect()
         }
@@ -70,10 +76,17 @@ pub fn parse(binary: Binary, text: &str, recorded_at: i64, _print_id: bool) -> V
 
 fn classify(binary: Binary, v: Value, text: &str, recorded_at: i64) -> Parsed {
     let Value::Object(obj) = v else {
-        return Parsed::Quarantine { reason: "not a JSON object".into(), raw: text.to_string() };
+        return Parsed::Quarantine {
+            reason: "not a JSON object".into(),
+            raw: text.to_string(),
+        };
     };
     let w = WireHook::from_map(&obj);
-    let ts = w.timestamp.as_ref().and_then(crate::timeparse::event_ts).unwrap_or(recorded_at);
+    let ts = w
+        .timestamp
+        .as_ref()
+        .and_then(crate::timeparse::event_ts)
+        .unwrap_or(recorded_at);
     if let Some(name) = w.hook_event_name.clone() {
         return Parsed::Event(Box::new(claude_code_event(name, w, obj, text, ts)));
     }
@@ -84,12 +97,32 @@ fn is_agent_tool(name: Option<&str>) -> bool {
     matches!(name, Some("Agent") | Some("Task"))
 }
 
-fn claude_code_event(kind: String, w: WireHook, obj: Map<String, Value>, text: &str, ts: i64) -> StoredEvent {
-    let tool_event = matches!(kind.as_str(), "PreToolUse" | "PostToolUse" | "PostToolUseFailure");
+fn claude_code_event(
+    kind: String,
+    w: WireHook,
+    obj: Map<String, Value>,
+    text: &str,
+    ts: i64,
+) -> StoredEvent {
+    let tool_event = matches!(
+        kind.as_str(),
+        "PreToolUse" | "PostToolUse" | "PostToolUseFailure"
+    );
     let payload = if tool_event && !is_agent_tool(w.tool_name.as_deref()) {
         // Another tool's call: keep the keys and the error, not its (possibly huge) input/output.
         let mut slim = Map::new();
-        for k in ["hook_event_name", "session_id", "cwd", "prompt_id", "agent_id", "agent_type", "tool_name", "tool_use_id", "duration_ms", "is_interrupt"] {
+        for k in [
+            "hook_event_name",
+            "session_id",
+            "cwd",
+            "prompt_id",
+            "agent_id",
+            "agent_type",
+            "tool_name",
+            "tool_use_id",
+            "duration_ms",
+            "is_interrupt",
+        ] {
             if let Some(v) = obj.get(k) {
                 slim.insert(k.into(), v.clone());
             }
@@ -132,12 +165,20 @@ fn truncate_value(v: &Value, max: usize) -> Value {
 
 /// Generic events: `{"event": ...}` objects, or bare start/stop objects whose meaning comes
 /// from the binary that received them.
-fn generic_event(binary: Binary, w: WireHook, mut obj: Map<String, Value>, text: &str, ts: i64) -> Parsed {
+fn generic_event(
+    binary: Binary,
+    w: WireHook,
+    mut obj: Map<String, Value>,
+    text: &str,
+    ts: i64,
+) -> Parsed {
     let explicit = w.event.as_deref().map(|e| e.to_ascii_lowercase());
     let kind = match explicit.as_deref() {
         Some("workflow_start" | "start_workflow") => "workflow_start",
         Some("handoff" | "workflow_handoff") => "handoff",
-        Some("workflow_complete" | "complete" | "workflow_end" | "complete_workflow") => "workflow_complete",
+        Some("workflow_complete" | "complete" | "workflow_end" | "complete_workflow") => {
+            "workflow_complete"
+        }
         Some("agent_start" | "subagent_start" | "start") => "agent_start",
         Some("agent_stop" | "subagent_stop" | "stop") => "agent_stop",
         Some(_) => "unknown",
@@ -147,16 +188,23 @@ fn generic_event(binary: Binary, w: WireHook, mut obj: Map<String, Value>, text:
             _ => "unknown",
         },
     };
-    let str_field = |o: &Map<String, Value>, keys: &[&str]| keys.iter().find_map(|k| o.get(*k).and_then(wire::as_string));
+    let str_field = |o: &Map<String, Value>, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| o.get(*k).and_then(wire::as_string))
+    };
     let mut agent_id = None;
     let mut agent_type = None;
     let mut session = None;
     match kind {
         "agent_start" => {
             let Some(name) = str_field(&obj, &["agent_name", "agent_type", "agent"]) else {
-                return Parsed::Quarantine { reason: "generic start without agent_name".into(), raw: text.to_string() };
+                return Parsed::Quarantine {
+                    reason: "generic start without agent_name".into(),
+                    raw: text.to_string(),
+                };
             };
-            let id = str_field(&obj, &["invocation_id"]).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let id = str_field(&obj, &["invocation_id"])
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             obj.insert("invocation_id".into(), Value::String(id.clone()));
             agent_id = Some(id);
             agent_type = Some(name);
@@ -164,19 +212,31 @@ fn generic_event(binary: Binary, w: WireHook, mut obj: Map<String, Value>, text:
         }
         "agent_stop" => {
             let Some(id) = str_field(&obj, &["invocation_id"]) else {
-                return Parsed::Quarantine { reason: "generic stop without invocation_id".into(), raw: text.to_string() };
+                return Parsed::Quarantine {
+                    reason: "generic stop without invocation_id".into(),
+                    raw: text.to_string(),
+                };
             };
             agent_id = Some(id);
         }
         "workflow_start" | "handoff" | "workflow_complete" => {
             if str_field(&obj, &["id", "workflow_id"]).is_none() {
-                return Parsed::Quarantine { reason: format!("{kind} without id"), raw: text.to_string() };
+                return Parsed::Quarantine {
+                    reason: format!("{kind} without id"),
+                    raw: text.to_string(),
+                };
             }
             session = str_field(&obj, &["id", "workflow_id"]);
         }
         _ => {}
     }
-    let source = if kind.starts_with("agent_") { "generic" } else if kind == "unknown" { "unknown" } else { "workflow" };
+    let source = if kind.starts_with("agent_") {
+        "generic"
+    } else if kind == "unknown" {
+        "unknown"
+    } else {
+        "workflow"
+    };
     Parsed::Event(Box::new(StoredEvent {
         ts,
         source,
@@ -196,7 +256,12 @@ fn generic_event(binary: Binary, w: WireHook, mut obj: Map<String, Value>, text:
 /// What a hook read from a transcript.
 pub enum TranscriptRead {
     /// A subagent's own transcript (at SubagentStop, or found by tool_use_id after a failure).
-    Agent { agent_id: String, path: PathBuf, summary: Box<Summary>, meta: Option<wire::WireAgentMeta> },
+    Agent {
+        agent_id: String,
+        path: PathBuf,
+        summary: Box<Summary>,
+        meta: Option<wire::WireAgentMeta>,
+    },
     /// The main session transcript, read from the stored cursor at Stop / SessionEnd.
     Main { path: PathBuf },
 }
@@ -209,32 +274,70 @@ pub fn read_transcript_for(e: &StoredEvent) -> Option<TranscriptRead> {
             let agent_id = e.agent_id.clone()?;
             let path = match &e.agent_transcript_path {
                 Some(p) if !p.is_empty() => PathBuf::from(p),
-                _ => transcript::subagents_dir(Path::new(e.transcript_path.as_deref()?)).join(format!("agent-{agent_id}.jsonl")),
+                _ => transcript::subagents_dir(Path::new(e.transcript_path.as_deref()?))
+                    .join(format!("agent-{agent_id}.jsonl")),
             };
             read_agent(session, agent_id, path)
         }
         "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => {
             let main = Path::new(e.transcript_path.as_deref()?);
-            let (path, agent_id, _) = transcript::find_agent_by_tool_use(main, e.tool_use_id.as_deref()?)?;
+            let (path, agent_id, _) =
+                transcript::find_agent_by_tool_use(main, e.tool_use_id.as_deref()?)?;
             read_agent(session, agent_id, path)
         }
-        "Stop" | "SessionEnd" => Some(TranscriptRead::Main { path: PathBuf::from(e.transcript_path.as_deref()?) }),
+        // Claude Code writes a subagent's transcript asynchronously: its last response can land
+        // after SubagentStop. Read it again when the Agent tool returns (foreground agents)…
+        "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => {
+            let v: Value = serde_json::from_str(&e.payload).ok()?;
+            let resp = v.get("tool_response")?;
+            if resp.get("status").and_then(Value::as_str) != Some("completed") {
+                return None;
+            }
+            let agent_id = resp.get("agentId").and_then(Value::as_str)?.to_string();
+            let path = transcript::subagents_dir(Path::new(e.transcript_path.as_deref()?))
+                .join(format!("agent-{agent_id}.jsonl"));
+            read_agent(session, agent_id, path)
+        }
+        // …and at the end of every turn and session, every subagent file that changed since.
+        "Stop" | "SessionEnd" => Some(TranscriptRead::Main {
+            path: PathBuf::from(e.transcript_path.as_deref()?),
+        }),
         _ => None,
     }
 }
 
 fn read_agent(session: &str, agent_id: String, path: PathBuf) -> Option<TranscriptRead> {
-    let spec = ReadSpec { session_id: session, agent_id: Some(&agent_id), offset: 0, prompt_id: None };
+    let spec = ReadSpec {
+        session_id: session,
+        agent_id: Some(&agent_id),
+        offset: 0,
+        prompt_id: None,
+    };
     let summary = transcript::summarize_file(&path, &spec).ok()?;
     let meta = transcript::read_meta(&transcript::meta_path_for(&path));
-    Some(TranscriptRead::Agent { agent_id, path, summary: Box::new(summary), meta })
+    Some(TranscriptRead::Agent {
+        agent_id,
+        path,
+        summary: Box::new(summary),
+        meta,
+    })
 }
 
 /// Writes what was read from a transcript: usage rows, and for subagents a summary event.
-pub fn store_transcript(s: &Store, e: &StoredEvent, t: &TranscriptRead) -> crate::error::Result<()> {
+pub fn store_transcript(
+    s: &Store,
+    e: &StoredEvent,
+    t: &TranscriptRead,
+) -> crate::error::Result<()> {
     match t {
-        TranscriptRead::Agent { agent_id, path, summary, meta } => {
+        TranscriptRead::Agent {
+            agent_id,
+            path,
+            summary,
+            meta,
+        } => {
             s.upsert_usage(&summary.usage)?;
+            s.set_transcript_cursor(&path.to_string_lossy(), summary.end_offset, None)?;
             let payload = json!({
                 "transcript_path": path.to_string_lossy(),
                 "summary": summary,
@@ -267,10 +370,50 @@ pub fn store_transcript(s: &Store, e: &StoredEvent, t: &TranscriptRead) -> crate
             };
             if let Ok(summary) = transcript::summarize_file(path, &spec) {
                 // 1.x inline sidechains carry their own agent ids; everything else is the main agent's.
-                let rows: Vec<UsageRow> = summary.usage;
-                s.upsert_usage(&rows)?;
-                s.set_transcript_cursor(&key, summary.end_offset, summary.last_prompt_id.as_deref())?;
+                s.upsert_usage(&summary.usage)?;
+                s.set_transcript_cursor(
+                    &key,
+                    summary.end_offset,
+                    summary.last_prompt_id.as_deref(),
+                )?;
             }
+            refresh_changed_agents(s, e, path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-reads every subagent transcript of the session whose size differs from when it was last
+/// read, and appends a fresh summary for it. Unchanged files cost one
+/// `stat` each.
+fn refresh_changed_agents(s: &Store, e: &StoredEvent, main: &Path) -> crate::error::Result<()> {
+    let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(agent_id) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("agent-"))
+            .and_then(|n| n.strip_suffix(".jsonl"))
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let key = path.to_string_lossy().into_owned();
+        let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        // Only files read before (at SubagentStop or a failure) and grown since: an agent still
+        // running is read at its own stop; history is `analyze import`'s job.
+        match s.transcript_cursor(&key)? {
+            Some((seen, _)) if seen != len => {}
+            _ => continue,
+        }
+        if let Some(t) = read_agent(
+            e.session_id.as_deref().unwrap_or(""),
+            agent_id.to_string(),
+            path,
+        ) {
+            store_transcript(s, e, &t)?;
         }
     }
     Ok(())

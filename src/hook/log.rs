@@ -14,7 +14,10 @@ pub fn error(db: &Path, who: &str, msg: &str) {
     if let Some(dir) = path.parent() {
         let _ = crate::store::ensure_private_dir(dir);
     }
-    if std::fs::metadata(&path).map(|m| m.len() > MAX_LOG_BYTES).unwrap_or(false) {
+    if std::fs::metadata(&path)
+        .map(|m| m.len() > MAX_LOG_BYTES)
+        .unwrap_or(false)
+    {
         let _ = std::fs::rename(&path, path.with_extension("log.1"));
     }
     let mut msg = crate::redact::redact(msg).into_owned();
@@ -33,7 +36,12 @@ pub fn error(db: &Path, who: &str, msg: &str) {
         std::process::id(),
         msg.replace('\n', "\\n")
     );
-    if let Ok(mut f) = OpenOptions::new().create(true).append(true).mode(0o600).open(&path) {
+    if let Ok(mut f) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+    {
         let _ = f.write_all(line.as_bytes());
     }
 }

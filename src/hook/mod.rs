@@ -77,13 +77,21 @@ fn run(binary: Binary, opts: &Options, db: &Path) -> anyhow::Result<()> {
     if let Some(e) = &opts.arg_error {
         log::error(db, binary.name(), &format!("ignored arguments: {e}"));
     }
-    let mut payloads: Vec<Vec<u8>> = opts.cli_events.iter().map(|s| s.clone().into_bytes()).collect();
+    let mut payloads: Vec<Vec<u8>> = opts
+        .cli_events
+        .iter()
+        .map(|s| s.clone().into_bytes())
+        .collect();
     for f in &opts.import_files {
         match std::fs::read(f) {
             Ok(b) => payloads.push(b),
             Err(e) => {
                 eprintln!("workflow-event: cannot read {}: {e}", f.display());
-                log::error(db, binary.name(), &format!("cannot read {}: {e}", f.display()));
+                log::error(
+                    db,
+                    binary.name(),
+                    &format!("cannot read {}: {e}", f.display()),
+                );
             }
         }
     }
@@ -93,7 +101,10 @@ fn run(binary: Binary, opts: &Options, db: &Path) -> anyhow::Result<()> {
             return Ok(()); // run by hand with nothing piped in: nothing to record
         }
         let mut raw = Vec::new();
-        stdin.lock().take(MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw)?;
+        stdin
+            .lock()
+            .take(MAX_PAYLOAD as u64 + 1)
+            .read_to_end(&mut raw)?;
         payloads.push(raw);
     }
     let recorded_at = store::now_ms();
@@ -108,25 +119,42 @@ fn run(binary: Binary, opts: &Options, db: &Path) -> anyhow::Result<()> {
 }
 
 /// Parses, opens, stores; on a database failure spools the payload.
-fn process(binary: Binary, opts: &Options, db: &Path, raw: Vec<u8>, recorded_at: i64, args: Vec<String>) -> anyhow::Result<()> {
+fn process(
+    binary: Binary,
+    opts: &Options,
+    db: &Path,
+    raw: Vec<u8>,
+    recorded_at: i64,
+    args: Vec<String>,
+) -> anyhow::Result<()> {
     let text = match String::from_utf8(raw) {
         Ok(t) => t,
         Err(e) => {
             let bytes = e.into_bytes();
-            return with_store(db, binary, |s| {
-                s.quarantine(binary.name(), "payload is not UTF-8", &bytes)?;
-                Ok(())
-            }, || SpooledPayload {
-                recorded_at,
-                binary: binary.name().into(),
-                args: args.clone(),
-                raw: String::from_utf8_lossy(&bytes).into_owned(),
-            });
+            return with_store(
+                db,
+                binary,
+                |s| {
+                    s.quarantine(binary.name(), "payload is not UTF-8", &bytes)?;
+                    Ok(())
+                },
+                || SpooledPayload {
+                    recorded_at,
+                    binary: binary.name().into(),
+                    args: args.clone(),
+                    raw: String::from_utf8_lossy(&bytes).into_owned(),
+                },
+            );
         }
     };
     let redacted = crate::redact::redact(&text).into_owned();
     drop(text);
-    let spooled = || SpooledPayload { recorded_at, binary: binary.name().into(), args: args.clone(), raw: redacted.clone() };
+    let spooled = || SpooledPayload {
+        recorded_at,
+        binary: binary.name().into(),
+        args: args.clone(),
+        raw: redacted.clone(),
+    };
     let incoming = event::parse(binary, &redacted, recorded_at, opts.print_id);
     if opts.print_id {
         if let Some(id) = incoming.iter().find_map(|i| i.generic_start_id()) {
@@ -153,8 +181,22 @@ fn with_store(
     if let Err(e) = result {
         let p = spooled();
         match store::spool_payload(db, &p) {
-            Ok(path) => log::error(db, binary.name(), &format!("database unavailable ({e}); payload spooled to {}", path.display())),
-            Err(se) => log::error(db, binary.name(), &format!("database unavailable ({e}) and spool failed ({se}); payload: {}", p.raw)),
+            Ok(path) => log::error(
+                db,
+                binary.name(),
+                &format!(
+                    "database unavailable ({e}); payload spooled to {}",
+                    path.display()
+                ),
+            ),
+            Err(se) => log::error(
+                db,
+                binary.name(),
+                &format!(
+                    "database unavailable ({e}) and spool failed ({se}); payload: {}",
+                    p.raw
+                ),
+            ),
         }
     }
     Ok(())
@@ -162,7 +204,7 @@ fn with_store(
 
 fn replay_spool_if_any(s: &Store, db: &Path) {
     let primary = crate::paths::spool_path(db);
-    let fallback = crate::paths::fallback_spool_path();
+    let fallback = crate::paths::fallback_spool_path(db);
     if !primary.exists() && !fallback.exists() {
         return;
     }
@@ -175,9 +217,17 @@ fn replay_spool_if_any(s: &Store, db: &Path) {
 /// Records one payload in-process through the same path the hook binaries use (parse, redact,
 /// read transcripts, append). For importers, the data generator and tests; errors are returned
 /// instead of spooled.
-pub fn record_payload(db: &Path, binary: Binary, text: &str, recorded_at: i64) -> crate::error::Result<()> {
+pub fn record_payload(
+    db: &Path,
+    binary: Binary,
+    text: &str,
+    recorded_at: i64,
+) -> crate::error::Result<()> {
     let redacted = crate::redact::redact(text);
-    let prepared: Vec<Prepared> = event::parse(binary, &redacted, recorded_at, false).into_iter().map(prepare).collect();
+    let prepared: Vec<Prepared> = event::parse(binary, &redacted, recorded_at, false)
+        .into_iter()
+        .map(prepare)
+        .collect();
     let s = Store::open_for_hook(db)?;
     s.write_tx(|s| store_prepared(s, &prepared))
 }
@@ -187,7 +237,10 @@ pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::err
     store.write_tx(|s| {
         for (binary, text, recorded_at) in items {
             let redacted = crate::redact::redact(text);
-            let prepared: Vec<Prepared> = event::parse(*binary, &redacted, *recorded_at, false).into_iter().map(prepare).collect();
+            let prepared: Vec<Prepared> = event::parse(*binary, &redacted, *recorded_at, false)
+                .into_iter()
+                .map(prepare)
+                .collect();
             store_prepared(s, &prepared)?;
         }
         Ok(())
@@ -201,7 +254,10 @@ pub fn replay_spooled(s: &Store, p: SpooledPayload) -> crate::error::Result<()> 
         "subagent-stop" => Binary::SubagentStop,
         _ => Binary::WorkflowEvent,
     };
-    let prepared: Vec<Prepared> = event::parse(binary, &p.raw, p.recorded_at, false).into_iter().map(prepare).collect();
+    let prepared: Vec<Prepared> = event::parse(binary, &p.raw, p.recorded_at, false)
+        .into_iter()
+        .map(prepare)
+        .collect();
     store_prepared(s, &prepared)
 }
 
@@ -216,13 +272,18 @@ fn prepare(incoming: Incoming) -> Prepared {
         Parsed::Event(e) => event::read_transcript_for(e),
         _ => None,
     };
-    Prepared { incoming, transcript }
+    Prepared {
+        incoming,
+        transcript,
+    }
 }
 
 fn store_prepared(s: &Store, prepared: &[Prepared]) -> crate::error::Result<()> {
     for p in prepared {
         match &p.incoming.parsed {
-            Parsed::Quarantine { reason, raw } => s.quarantine(p.incoming.binary.name(), reason, raw.as_bytes())?,
+            Parsed::Quarantine { reason, raw } => {
+                s.quarantine(p.incoming.binary.name(), reason, raw.as_bytes())?
+            }
             Parsed::Event(e) => {
                 s.append_event(&NewEvent {
                     ts: e.ts,

@@ -38,7 +38,9 @@ impl WireHook {
             cwd: s("cwd"),
             prompt_id: s("prompt_id"),
             agent_id: s("agent_id"),
-            agent_type: m.get("agent_type").and_then(|v| v.as_str().map(str::to_string)),
+            agent_type: m
+                .get("agent_type")
+                .and_then(|v| v.as_str().map(str::to_string)),
             agent_transcript_path: s("agent_transcript_path"),
             tool_name: s("tool_name"),
             tool_use_id: s("tool_use_id"),

@@ -86,13 +86,17 @@ impl Store {
                 Ok(store) => {
                     // Each hook is usually the only connection: without this, closing it
                     // checkpoints and deletes the WAL every time (four fsyncs per hook).
-                    store.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+                    store
+                        .conn
+                        .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
                     store.conn.execute_batch(&format!(
                         "PRAGMA wal_autocheckpoint = {HOOK_WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 4194304"
                     ))?;
                     return Ok(store);
                 }
-                Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => return Err(e),
+                Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => {
+                    return Err(e)
+                }
                 Err(e) if Instant::now() >= deadline => return Err(e),
                 Err(_) => {
                     attempt += 1;
@@ -120,10 +124,15 @@ impl Store {
     fn try_open_writer(path: &Path, busy: Duration) -> Result<Store> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(busy)?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         store.prepare_schema()?;
         Ok(store)
     }
@@ -134,7 +143,10 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.corrupt(e))?;
         if version > schema::CURRENT_VERSION {
-            return Err(Error::NewerSchema { found: version, supported: schema::CURRENT_VERSION });
+            return Err(Error::NewerSchema {
+                found: version,
+                supported: schema::CURRENT_VERSION,
+            });
         }
         if version == schema::CURRENT_VERSION {
             self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
@@ -143,7 +155,9 @@ impl Store {
         if version == 0 {
             self.check_is_ours()?;
             // journal_mode=WAL is persistent; switching needs a moment alone with the file.
-            let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            let mode: String = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
@@ -157,7 +171,9 @@ impl Store {
 
     /// A version-0 file must be empty (brand new) or already carry our application id.
     fn check_is_ours(&self) -> Result<()> {
-        let app: i64 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let app: i64 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
         let tables: i64 = self
             .conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
@@ -176,20 +192,29 @@ impl Store {
         // the loser sees the winner's user_version instead of re-running CREATE TABLE.
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> Result<()> {
-            let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let version: i64 = self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version > schema::CURRENT_VERSION {
-                return Err(Error::NewerSchema { found: version, supported: schema::CURRENT_VERSION });
+                return Err(Error::NewerSchema {
+                    found: version,
+                    supported: schema::CURRENT_VERSION,
+                });
             }
             for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
                 self.conn.execute_batch(sql)?;
                 if i == 0 {
                     self.conn.execute_batch(&schema::rollup_triggers())?;
-                    self.conn
-                        .execute_batch(&format!("PRAGMA application_id = {}", schema::APPLICATION_ID))?;
+                    self.conn.execute_batch(&format!(
+                        "PRAGMA application_id = {}",
+                        schema::APPLICATION_ID
+                    ))?;
                 }
             }
-            self.conn
-                .execute_batch(&format!("PRAGMA user_version = {}", schema::CURRENT_VERSION))?;
+            self.conn.execute_batch(&format!(
+                "PRAGMA user_version = {}",
+                schema::CURRENT_VERSION
+            ))?;
             Ok(())
         })();
         match result {
@@ -203,9 +228,11 @@ impl Store {
 
     fn corrupt(&self, e: rusqlite::Error) -> Error {
         match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
-                Error::CorruptDatabase { path: self.path.clone(), reason: e.to_string() }
-            }
+            Some(rusqlite::ErrorCode::NotADatabase)
+            | Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::CorruptDatabase {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            },
             _ => Error::Sqlite(e),
         }
     }
@@ -295,7 +322,12 @@ impl Store {
     }
 
     /// Records how far a transcript has been read.
-    pub fn set_transcript_cursor(&self, path: &str, offset: u64, prompt_id: Option<&str>) -> Result<()> {
+    pub fn set_transcript_cursor(
+        &self,
+        path: &str,
+        offset: u64,
+        prompt_id: Option<&str>,
+    ) -> Result<()> {
         self.conn.execute(
             "INSERT INTO transcript_cursor (path, offset, prompt_id) VALUES (?1, ?2, ?3)
              ON CONFLICT (path) DO UPDATE SET offset = excluded.offset, prompt_id = excluded.prompt_id",
@@ -320,7 +352,10 @@ impl Store {
     }
 
     /// Replays payloads spooled while the database was unavailable. Returns how many.
-    pub fn replay_spool(&self, handle: impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
+    pub fn replay_spool(
+        &self,
+        handle: impl FnMut(&Store, SpooledPayload) -> Result<()>,
+    ) -> Result<usize> {
         spool::replay(self, handle)
     }
 }
@@ -330,14 +365,22 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
 
 /// Creates `path` empty with mode 0600 when missing, so SQLite (and its -wal/-shm files,
 /// which copy the database's mode) never create it world-readable.
 pub fn ensure_private_file(path: &Path) -> std::io::Result<()> {
-    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),

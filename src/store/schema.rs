@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -286,3 +286,30 @@ pub fn rollup_triggers() -> String {
         sub = delta("OLD", "-"),
     )
 }
+
+/// Version 3: what `analyze import` has read, so a re-import skips unchanged transcript files
+/// and appends only the events of a changed session it did not emit before (docs/import.md).
+const V3: &str = r#"
+CREATE TABLE import_files (
+    path        TEXT PRIMARY KEY,            -- transcript file as found under projects/
+    session_id  TEXT    NOT NULL,
+    size        INTEGER NOT NULL,            -- bytes, and
+    mtime_ms    INTEGER NOT NULL,            -- modification time when read: unchanged = skipped
+    imported_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE import_sessions (
+    session_id  TEXT PRIMARY KEY,
+    events      INTEGER NOT NULL,            -- number of keys below
+    event_keys  BLOB    NOT NULL,            -- sorted 64-bit FNV-1a keys of the events emitted
+    imported_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Version 4: user runs by agent type and start, carrying the small columns the per-agent and
+/// per-period readers aggregate (`analyze agent/trends/types/timeline/tools`, filtered
+/// `summary`), so they read a narrow index instead of the wide rows (prompt, description).
+const V4: &str = r#"
+CREATE INDEX runs_type_start ON agent_runs(agent_type, start_ms, category, status, end_ms, duration_ms, has_summary)
+    WHERE internal = 0;
+"#;

@@ -29,7 +29,7 @@ pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> 
     let mut line = serde_json::to_vec(p).map_err(std::io::Error::other)?;
     line.push(b'\n');
     let primary = crate::paths::spool_path(db);
-    let fallback = crate::paths::fallback_spool_path();
+    let fallback = crate::paths::fallback_spool_path(db);
     let mut last_err = None;
     for path in [primary, fallback] {
         if let Some(dir) = path.parent() {
@@ -37,7 +37,11 @@ pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> 
                 continue;
             }
         }
-        let opened = OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
+        let opened = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path);
         match opened.and_then(|mut f| f.write_all(&line)) {
             Ok(()) => return Ok(path),
             Err(e) => last_err = Some(e),
@@ -46,9 +50,15 @@ pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> 
     Err(last_err.unwrap_or_else(|| std::io::Error::other("no spool location is writable")))
 }
 
-pub(super) fn replay(store: &Store, mut handle: impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
+pub(super) fn replay(
+    store: &Store,
+    mut handle: impl FnMut(&Store, SpooledPayload) -> Result<()>,
+) -> Result<usize> {
     let mut replayed = 0;
-    for spool in [crate::paths::spool_path(store.path()), crate::paths::fallback_spool_path()] {
+    for spool in [
+        crate::paths::spool_path(store.path()),
+        crate::paths::fallback_spool_path(store.path()),
+    ] {
         let mut claims = abandoned_claims(&spool);
         if spool.exists() {
             let mut claimed = spool.as_os_str().to_os_string();
@@ -65,7 +75,11 @@ pub(super) fn replay(store: &Store, mut handle: impl FnMut(&Store, SpooledPayloa
     Ok(replayed)
 }
 
-fn replay_file(store: &Store, claimed: &Path, handle: &mut impl FnMut(&Store, SpooledPayload) -> Result<()>) -> Result<usize> {
+fn replay_file(
+    store: &Store,
+    claimed: &Path,
+    handle: &mut impl FnMut(&Store, SpooledPayload) -> Result<()>,
+) -> Result<usize> {
     let file = fs::File::open(claimed)?;
     let mut lines = Vec::new();
     for line in BufReader::new(file).split(b'\n') {
@@ -90,15 +104,22 @@ fn replay_file(store: &Store, claimed: &Path, handle: &mut impl FnMut(&Store, Sp
 /// Claims left behind by a replayer that died before finishing (its pid no longer runs):
 /// re-claimed under our pid so that exactly one process replays each.
 fn abandoned_claims(spool: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (spool.parent(), spool.file_name().and_then(|n| n.to_str())) else {
+    let (Some(dir), Some(name)) = (spool.parent(), spool.file_name().and_then(|n| n.to_str()))
+    else {
         return Vec::new();
     };
     let prefix = format!("{name}.replaying.");
-    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let file = entry.file_name();
-        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {

@@ -24,7 +24,9 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().expect("tempdir") }
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("data/telemetry.db")
@@ -63,8 +65,17 @@ impl Env {
     /// Runs a hook binary and asserts the hook contract: exit 0, empty stdout.
     pub fn hook(&self, bin: &str, stdin: &[u8]) {
         let out = self.run(bin, &[], stdin);
-        assert_eq!(out.status.code(), Some(0), "{bin} exit status; stderr: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.stdout.is_empty(), "{bin} printed: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{bin} exit status; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{bin} printed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     /// Runs `analyze` with args and returns (exit code, stdout, stderr).
     pub fn analyze(&self, args: &[&str]) -> (i32, String, String) {
@@ -124,7 +135,10 @@ pub fn load_recording(src: &Path, env: &Env) -> Recording {
     let dest = env.dir.path().join("recordings").join(&name);
     copy_dir(&src.join("transcripts"), &dest.join("transcripts"));
     let prefix = dest.join("transcripts");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(src.join("hooks")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(src.join("hooks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let hooks = files
         .iter()
@@ -136,7 +150,8 @@ pub fn load_recording(src: &Path, env: &Env) -> Recording {
             (event, text)
         })
         .collect();
-    let result = serde_json::from_str(&std::fs::read_to_string(src.join("result.json")).unwrap()).unwrap();
+    let result =
+        serde_json::from_str(&std::fs::read_to_string(src.join("result.json")).unwrap()).unwrap();
     Recording { hooks, result }
 }
 
@@ -144,7 +159,8 @@ pub fn load_recording(src: &Path, env: &Env) -> Recording {
 /// at `<prefix>/<file>`.
 fn rewrite_project_paths(text: &str, prefix: &Path) -> String {
     let re = regex::Regex::new(r"/home/dev/\.claude/projects/[^/\x22]+/").unwrap();
-    re.replace_all(text, format!("{}/", prefix.display()).as_str()).into_owned()
+    re.replace_all(text, format!("{}/", prefix.display()).as_str())
+        .into_owned()
 }
 
 pub fn copy_dir(src: &Path, dest: &Path) {
@@ -202,7 +218,13 @@ pub mod cc {
 
     impl Run {
         /// A successful run with defaults for the ids; adjust fields as needed.
-        pub fn new(agent_id: &str, agent_type: &str, description: &str, start: &str, end: &str) -> Run {
+        pub fn new(
+            agent_id: &str,
+            agent_type: &str,
+            description: &str,
+            start: &str,
+            end: &str,
+        ) -> Run {
             Run {
                 session: "sess-1".into(),
                 prompt_id: "prompt-1".into(),
@@ -235,7 +257,10 @@ pub mod cc {
             let mut start = self.base("SubagentStart", &self.start);
             start["agent_id"] = json!(self.agent_id);
             start["agent_type"] = json!(self.agent_type);
-            let mut out = vec![("subagent-start", pre.to_string()), ("subagent-start", start.to_string())];
+            let mut out = vec![
+                ("subagent-start", pre.to_string()),
+                ("subagent-start", start.to_string()),
+            ];
             match &self.end_kind {
                 End::Success => {
                     let mut stop = self.base("SubagentStop", &self.end);
@@ -276,7 +301,13 @@ pub mod cc {
     }
 
     /// UserPromptSubmit and Stop payloads for one prompt turn.
-    pub fn turn(session: &str, prompt_id: &str, prompt: &str, start: &str, end: &str) -> Vec<(&'static str, String)> {
+    pub fn turn(
+        session: &str,
+        prompt_id: &str,
+        prompt: &str,
+        start: &str,
+        end: &str,
+    ) -> Vec<(&'static str, String)> {
         let base = |event: &str, ts: &str| {
             json!({"session_id": session, "transcript_path": format!("/nonexistent/{session}.jsonl"), "cwd": "/home/dev/proj",
                    "prompt_id": prompt_id, "hook_event_name": event, "timestamp": ts})
@@ -284,7 +315,10 @@ pub mod cc {
         let mut submit = base("UserPromptSubmit", start);
         submit["prompt"] = json!(prompt);
         let stop = base("Stop", end);
-        vec![("workflow-event", submit.to_string()), ("workflow-event", stop.to_string())]
+        vec![
+            ("workflow-event", submit.to_string()),
+            ("workflow-event", stop.to_string()),
+        ]
     }
 }
 
@@ -312,7 +346,12 @@ impl Env {
     }
     /// `analyze` with a fixed clock, fixed width and no colour, for snapshot tests.
     pub fn analyze_at(&self, now: &str, args: &[&str]) -> (i32, String, String) {
-        let out = self.run_env("analyze", args, b"", &[("AGENT_TELEMETRY_NOW", now), ("COLUMNS", "120")]);
+        let out = self.run_env(
+            "analyze",
+            args,
+            b"",
+            &[("AGENT_TELEMETRY_NOW", now), ("COLUMNS", "120")],
+        );
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -16,7 +16,10 @@ fn start_payload(i: usize) -> String {
 
 /// Everything stored: events plus quarantined payloads.
 fn kept(env: &Env) -> (i64, i64) {
-    (env.count("SELECT count(*) FROM events"), env.count("SELECT count(*) FROM quarantine"))
+    (
+        env.count("SELECT count(*) FROM events"),
+        env.count("SELECT count(*) FROM quarantine"),
+    )
 }
 
 #[test]
@@ -41,17 +44,44 @@ fn bad_input_matrix_exits_0_prints_nothing_and_keeps_every_payload() {
         let env = Env::new();
         for (name, payload, _) in &cases {
             let out = env.run(bin, &[], payload);
-            assert_eq!(out.status.code(), Some(0), "{bin} {name}: {}", String::from_utf8_lossy(&out.stderr));
-            assert!(out.stdout.is_empty(), "{bin} {name} printed {:?}", String::from_utf8_lossy(&out.stdout));
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{bin} {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{bin} {name} printed {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            );
         }
         let events = cases.iter().filter(|c| c.2 == "events").count() as i64;
         let quarantined = cases.iter().filter(|c| c.2 == "quarantine").count() as i64;
-        assert_eq!(kept(&env), (events, quarantined), "{bin}: every payload kept");
-        let raw: Vec<u8> = env.conn().query_row("SELECT raw FROM quarantine WHERE reason LIKE '%UTF-8%'", [], |r| r.get(0)).unwrap();
-        assert_eq!(raw, vec![0xff, 0xfe, b'{', 0x80], "raw bytes kept as received");
+        assert_eq!(
+            kept(&env),
+            (events, quarantined),
+            "{bin}: every payload kept"
+        );
+        let raw: Vec<u8> = env
+            .conn()
+            .query_row(
+                "SELECT raw FROM quarantine WHERE reason LIKE '%UTF-8%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            raw,
+            vec![0xff, 0xfe, b'{', 0x80],
+            "raw bytes kept as received"
+        );
         // The analyzer copes with all of it.
         let (code, _, err) = env.analyze(&["summary"]);
-        assert!(code == 0 || code == 1, "{bin}: analyze after garbage: {err}");
+        assert!(
+            code == 0 || code == 1,
+            "{bin}: analyze after garbage: {err}"
+        );
     }
 }
 
@@ -83,7 +113,11 @@ fn missing_directory_is_created_private() {
     let env = Env::new();
     assert!(!env.db().parent().unwrap().exists());
     env.hook("subagent-start", start_payload(1).as_bytes());
-    let dir_mode = std::fs::metadata(env.db().parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let dir_mode = std::fs::metadata(env.db().parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     let file_mode = std::fs::metadata(env.db()).unwrap().permissions().mode() & 0o777;
     assert_eq!((dir_mode, file_mode), (0o700, 0o600));
     assert_eq!(kept(&env).0, 1);
@@ -95,7 +129,9 @@ fn read_only_database_spools_and_the_next_open_replays() {
     env.hook("subagent-start", start_payload(1).as_bytes());
     std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o400)).unwrap();
     // root ignores file modes; make the failure real with an unwritable copy otherwise.
-    let is_root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
     if is_root {
         // As root a 0400 file is still writable: simulate an unopenable database instead.
         std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -111,14 +147,22 @@ fn read_only_database_spools_and_the_next_open_replays() {
         env.hook("subagent-start", start_payload(2).as_bytes());
         std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let spool = std::fs::read_to_string(env.dir.path().join("data/telemetry.db.spool.jsonl")).expect("spooled");
+    let spool = std::fs::read_to_string(env.dir.path().join("data/telemetry.db.spool.jsonl"))
+        .expect("spooled");
     assert!(spool.contains("agent0002"));
     let log = std::fs::read_to_string(env.dir.path().join("data/hook.log")).expect("logged");
     assert!(log.contains("spooled"), "{log}");
     // The next successful open (a reader here) replays the spool.
     env.analyze_json(&["summary"]);
-    assert_eq!(env.count("SELECT count(*) FROM events WHERE agent_id = 'agent0002'"), 1);
-    assert!(!env.dir.path().join("data/telemetry.db.spool.jsonl").exists());
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE agent_id = 'agent0002'"),
+        1
+    );
+    assert!(!env
+        .dir
+        .path()
+        .join("data/telemetry.db.spool.jsonl")
+        .exists());
 }
 
 #[test]
@@ -130,7 +174,13 @@ fn locked_database_spools_after_the_timeout() {
     env.hook("subagent-start", start_payload(2).as_bytes());
     holder.execute_batch("COMMIT").unwrap();
     drop(holder);
-    assert!(env.dir.path().join("data/telemetry.db.spool.jsonl").exists(), "payload spooled while locked");
+    assert!(
+        env.dir
+            .path()
+            .join("data/telemetry.db.spool.jsonl")
+            .exists(),
+        "payload spooled while locked"
+    );
     // The next hook replays the spool before writing its own payload.
     env.hook("subagent-start", start_payload(3).as_bytes());
     assert_eq!(env.count("SELECT count(*) FROM events"), 3);
@@ -165,10 +215,23 @@ fn two_hundred_hooks_at_once_on_a_brand_new_database_lose_nothing() {
         assert_eq!(out.status.code(), Some(0));
         assert!(out.stdout.is_empty());
     }
-    assert!(!env.dir.path().join("data/telemetry.db.spool.jsonl").exists(), "nothing spooled");
+    assert!(
+        !env.dir
+            .path()
+            .join("data/telemetry.db.spool.jsonl")
+            .exists(),
+        "nothing spooled"
+    );
     let log = env.dir.path().join("data/hook.log");
-    assert!(!log.exists(), "no errors: {}", std::fs::read_to_string(&log).unwrap_or_default());
-    assert_eq!(env.count("SELECT count(DISTINCT agent_id) FROM events"), 200);
+    assert!(
+        !log.exists(),
+        "no errors: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert_eq!(
+        env.count("SELECT count(DISTINCT agent_id) FROM events"),
+        200
+    );
     assert_eq!(env.count("SELECT count(*) FROM events"), 200);
 }
 
@@ -184,15 +247,26 @@ fn secrets_never_reach_the_database_file() {
     });
     env.hook("subagent-start", payload.to_string().as_bytes());
     // Also a generic failure whose error text carries a token.
-    env.hook("subagent-start", br#"{"agent_name":"x","invocation_id":"i1","task_description":"t"}"#);
+    env.hook(
+        "subagent-start",
+        br#"{"agent_name":"x","invocation_id":"i1","task_description":"t"}"#,
+    );
     env.hook("subagent-stop", br#"{"invocation_id":"i1","success":false,"error":"401 with token=abcdef123456 AKIAIOSFODNN7EXAMPLE"}"#);
     env.analyze_json(&["summary"]);
     let conn = env.conn();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
     drop(conn);
     let bytes = std::fs::read(env.db()).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    for secret in [key, gh, "hunter2hunter2", "abcdefghijklmnop", "abcdef123456", "AKIAIOSFODNN7EXAMPLE"] {
+    for secret in [
+        key,
+        gh,
+        "hunter2hunter2",
+        "abcdefghijklmnop",
+        "abcdef123456",
+        "AKIAIOSFODNN7EXAMPLE",
+    ] {
         assert!(!text.contains(secret), "{secret} reached the database file");
     }
     assert!(text.contains("[REDACTED]"));
@@ -201,7 +275,12 @@ fn secrets_never_reach_the_database_file() {
 #[test]
 fn disabled_flag_records_nothing() {
     let env = Env::new();
-    let out = env.run_env("subagent-start", &[], start_payload(1).as_bytes(), &[("AGENT_TELEMETRY_DISABLED", "1")]);
+    let out = env.run_env(
+        "subagent-start",
+        &[],
+        start_payload(1).as_bytes(),
+        &[("AGENT_TELEMETRY_DISABLED", "1")],
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(!env.db().exists());
 }
@@ -209,10 +288,17 @@ fn disabled_flag_records_nothing() {
 #[test]
 fn generic_start_can_print_its_invocation_id() {
     let env = Env::new();
-    let out = env.run("subagent-start", &["--print-id"], br#"{"agent_name":"planner","task_description":"plan the release"}"#);
+    let out = env.run(
+        "subagent-start",
+        &["--print-id"],
+        br#"{"agent_name":"planner","task_description":"plan the release"}"#,
+    );
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert_eq!(id.len(), 36, "uuid printed: {id}");
-    env.hook("subagent-stop", format!(r#"{{"invocation_id":"{id}","success":true}}"#).as_bytes());
+    env.hook(
+        "subagent-stop",
+        format!(r#"{{"invocation_id":"{id}","success":true}}"#).as_bytes(),
+    );
     let s = env.analyze_json(&["summary"]);
     assert_eq!(s["agents"][0]["agent"], "planner");
     assert_eq!(s["agents"][0]["success"], 1);
@@ -227,20 +313,73 @@ fn duplicate_stops_stops_without_start_empty_types_and_compaction_agents() {
         .to_string()
     };
     env.record(&[
-        ("subagent-start", base("SubagentStart", "a1", "code-reviewer", "2026-11-20T10:00:00Z")),
-        ("subagent-stop", base("SubagentStop", "a1", "code-reviewer", "2026-11-20T10:01:00Z")),
-        ("subagent-stop", base("SubagentStop", "a1", "code-reviewer", "2026-11-20T10:05:00Z")), // duplicate
-        ("subagent-stop", base("SubagentStop", "fork9", "", "2026-11-20T10:02:00Z")),           // internal fork
-        ("subagent-start", base("SubagentStart", "acompact-1234", "", "2026-11-20T10:03:00Z")), // compaction
-        ("subagent-stop", base("SubagentStop", "acompact-1234", "", "2026-11-20T10:04:00Z")),
-        ("subagent-stop", base("SubagentStop", "b2", "test-engineer", "2026-11-20T10:06:00Z")), // stop without start
+        (
+            "subagent-start",
+            base(
+                "SubagentStart",
+                "a1",
+                "code-reviewer",
+                "2026-11-20T10:00:00Z",
+            ),
+        ),
+        (
+            "subagent-stop",
+            base(
+                "SubagentStop",
+                "a1",
+                "code-reviewer",
+                "2026-11-20T10:01:00Z",
+            ),
+        ),
+        (
+            "subagent-stop",
+            base(
+                "SubagentStop",
+                "a1",
+                "code-reviewer",
+                "2026-11-20T10:05:00Z",
+            ),
+        ), // duplicate
+        (
+            "subagent-stop",
+            base("SubagentStop", "fork9", "", "2026-11-20T10:02:00Z"),
+        ), // internal fork
+        (
+            "subagent-start",
+            base("SubagentStart", "acompact-1234", "", "2026-11-20T10:03:00Z"),
+        ), // compaction
+        (
+            "subagent-stop",
+            base("SubagentStop", "acompact-1234", "", "2026-11-20T10:04:00Z"),
+        ),
+        (
+            "subagent-stop",
+            base(
+                "SubagentStop",
+                "b2",
+                "test-engineer",
+                "2026-11-20T10:06:00Z",
+            ),
+        ), // stop without start
     ]);
     let s = env.analyze_json(&["summary", "--sort", "agent"]);
-    let agents: Vec<&str> = s["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
-    assert_eq!(agents, vec!["code-reviewer", "test-engineer"], "internal agents excluded");
+    let agents: Vec<&str> = s["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        agents,
+        vec!["code-reviewer", "test-engineer"],
+        "internal agents excluded"
+    );
     let reviewer = &s["agents"][0];
     assert_eq!(reviewer["runs"], 1);
-    assert_eq!(reviewer["p50_duration_ms"], 60000.0, "the first stop ends the run");
+    assert_eq!(
+        reviewer["p50_duration_ms"], 60000.0,
+        "the first stop ends the run"
+    );
     assert_eq!(s["agents"][1]["success"], 1);
 }
 
@@ -252,7 +391,9 @@ fn parallel_same_type_delegations_are_matched_by_the_tool_result() {
     let common = serde_json::json!({"session_id": "s", "transcript_path": "/nonexistent/s.jsonl", "cwd": "/p", "prompt_id": "p"});
     let with = |extra: serde_json::Value| {
         let mut v = common.clone();
-        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         ev(v)
     };
     env.record(&[
@@ -265,7 +406,13 @@ fn parallel_same_type_delegations_are_matched_by_the_tool_result() {
     ]);
     env.analyze_json(&["summary"]);
     let desc = |id: &str| -> String {
-        env.conn().query_row("SELECT description FROM agent_runs WHERE agent_id = ?1", [id], |r| r.get(0)).unwrap()
+        env.conn()
+            .query_row(
+                "SELECT description FROM agent_runs WHERE agent_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
     };
     assert_eq!(desc("A"), "Review auth");
     assert_eq!(desc("B"), "Review billing");

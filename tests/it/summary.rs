@@ -10,17 +10,83 @@ fn history() -> Env {
     let env = Env::new();
     let mut runs = vec![
         // backend-architect: durations 60s, 120s, 180s, 600s (all success), one failure of 30s.
-        Run::new("b1", "backend-architect", "Implement orders API", "2026-11-20T10:00:00Z", "2026-11-20T10:01:00Z"),
-        Run::new("b2", "backend-architect", "Implement users API", "2026-11-20T11:00:00Z", "2026-11-20T11:02:00Z"),
-        Run::new("b3", "backend-architect", "Refactor billing", "2026-11-20T12:00:00Z", "2026-11-20T12:03:00Z"),
-        Run::new("b4", "backend-architect", "Migrate database schema", "2026-11-20T13:00:00Z", "2026-11-20T13:10:00Z"),
-        Run { end_kind: End::Failure("API Error: 500".into()), ..Run::new("b5", "backend-architect", "Fix typo in docs", "2026-11-20T14:00:00Z", "2026-11-20T14:00:30Z") },
+        Run::new(
+            "b1",
+            "backend-architect",
+            "Implement orders API",
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:01:00Z",
+        ),
+        Run::new(
+            "b2",
+            "backend-architect",
+            "Implement users API",
+            "2026-11-20T11:00:00Z",
+            "2026-11-20T11:02:00Z",
+        ),
+        Run::new(
+            "b3",
+            "backend-architect",
+            "Refactor billing",
+            "2026-11-20T12:00:00Z",
+            "2026-11-20T12:03:00Z",
+        ),
+        Run::new(
+            "b4",
+            "backend-architect",
+            "Migrate database schema",
+            "2026-11-20T13:00:00Z",
+            "2026-11-20T13:10:00Z",
+        ),
+        Run {
+            end_kind: End::Failure("API Error: 500".into()),
+            ..Run::new(
+                "b5",
+                "backend-architect",
+                "Fix typo in docs",
+                "2026-11-20T14:00:00Z",
+                "2026-11-20T14:00:30Z",
+            )
+        },
         // code-reviewer: one success of 40s, one cancelled of 20s, one lost (started 5h before NOW),
         // one running (started 10 min before NOW).
-        Run::new("r1", "code-reviewer", "Review auth", "2026-11-20T09:00:00Z", "2026-11-20T09:00:40Z"),
-        Run { end_kind: End::Cancelled, ..Run::new("r2", "code-reviewer", "Review cache", "2026-11-20T09:10:00Z", "2026-11-20T09:10:20Z") },
-        Run { end_kind: End::Running, ..Run::new("r3", "code-reviewer", "Review db", "2026-11-21T07:00:00Z", "") },
-        Run { end_kind: End::Running, ..Run::new("r4", "code-reviewer", "Review ui", "2026-11-21T11:50:00Z", "") },
+        Run::new(
+            "r1",
+            "code-reviewer",
+            "Review auth",
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T09:00:40Z",
+        ),
+        Run {
+            end_kind: End::Cancelled,
+            ..Run::new(
+                "r2",
+                "code-reviewer",
+                "Review cache",
+                "2026-11-20T09:10:00Z",
+                "2026-11-20T09:10:20Z",
+            )
+        },
+        Run {
+            end_kind: End::Running,
+            ..Run::new(
+                "r3",
+                "code-reviewer",
+                "Review db",
+                "2026-11-21T07:00:00Z",
+                "",
+            )
+        },
+        Run {
+            end_kind: End::Running,
+            ..Run::new(
+                "r4",
+                "code-reviewer",
+                "Review ui",
+                "2026-11-21T11:50:00Z",
+                "",
+            )
+        },
     ];
     for (i, r) in runs.iter_mut().enumerate() {
         r.prompt_id = format!("p{i}");
@@ -30,7 +96,12 @@ fn history() -> Env {
 }
 
 fn agent<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    v["agents"].as_array().unwrap().iter().find(|a| a["agent"] == name).unwrap_or_else(|| panic!("{name} in {v}"))
+    v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent"] == name)
+        .unwrap_or_else(|| panic!("{name} in {v}"))
 }
 
 fn close(a: &serde_json::Value, b: f64) -> bool {
@@ -44,12 +115,18 @@ fn figures_match_hand_computed_values_on_both_paths() {
     assert_eq!(code, 0, "{err}");
     let fast: serde_json::Value = serde_json::from_str(&fast).unwrap();
     // --since far in the past selects the same runs through the filtered path.
-    let (_, slow, _) = env.analyze_at(NOW, &["summary", "--format", "json", "--since", "2020-01-01"]);
+    let (_, slow, _) = env.analyze_at(
+        NOW,
+        &["summary", "--format", "json", "--since", "2020-01-01"],
+    );
     let slow: serde_json::Value = serde_json::from_str(&slow).unwrap();
     for v in [&fast, &slow] {
         let b = agent(v, "backend-architect");
         assert_eq!(b["runs"], 5);
-        assert_eq!((b["success"].as_i64(), b["failure"].as_i64()), (Some(4), Some(1)));
+        assert_eq!(
+            (b["success"].as_i64(), b["failure"].as_i64()),
+            (Some(4), Some(1))
+        );
         // success rate = 4 / (4 + 1 + 0) = 0.8
         assert!(close(&b["success_rate"], 0.8), "{b}");
         // durations sorted: 30, 60, 120, 180, 600 s; p50: h = 4·0.5 = 2 → 120 s
@@ -64,7 +141,16 @@ fn figures_match_hand_computed_values_on_both_paths() {
 
         let r = agent(v, "code-reviewer");
         assert_eq!(r["runs"], 4);
-        assert_eq!((r["success"].as_i64(), r["cancelled"].as_i64(), r["lost"].as_i64(), r["running"].as_i64()), (Some(1), Some(1), Some(1), Some(1)), "{r}");
+        assert_eq!(
+            (
+                r["success"].as_i64(),
+                r["cancelled"].as_i64(),
+                r["lost"].as_i64(),
+                r["running"].as_i64()
+            ),
+            (Some(1), Some(1), Some(1), Some(1)),
+            "{r}"
+        );
         // success rate = 1 / (1 + 0 + 1 lost) = 0.5; cancelled and running are excluded
         assert!(close(&r["success_rate"], 0.5), "{r}");
         // durations: 20 s (cancelled), 40 s → p50 = 30 s
@@ -83,14 +169,27 @@ fn figures_match_hand_computed_values_on_both_paths() {
 #[test]
 fn agent_filter_and_sorting() {
     let env = history();
-    let (_, out, _) = env.analyze_at(NOW, &["summary", "--format", "json", "--agent", "code-reviewer"]);
+    let (_, out, _) = env.analyze_at(
+        NOW,
+        &["summary", "--format", "json", "--agent", "code-reviewer"],
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["agents"].as_array().unwrap().len(), 1);
     assert_eq!(v["totals"]["runs"], 4);
     let (_, out, _) = env.analyze_at(NOW, &["summary", "--format", "json", "--sort", "success"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["agents"][0]["agent"], "backend-architect");
-    let (_, out, _) = env.analyze_at(NOW, &["summary", "--format", "json", "--sort", "success", "--reverse"]);
+    let (_, out, _) = env.analyze_at(
+        NOW,
+        &[
+            "summary",
+            "--format",
+            "json",
+            "--sort",
+            "success",
+            "--reverse",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["agents"][0]["agent"], "code-reviewer");
 }
