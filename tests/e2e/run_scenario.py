@@ -463,8 +463,10 @@ def load_agents(spec):
 
 
 def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followups=None,
-        timeout=None, claude=None, keep_home=False, pre_cmd=None, quiet=False, env_overrides=None):
-    """Run one scenario; return a summary dict (see keys below)."""
+        timeout=None, claude=None, keep_home=False, pre_cmd=None, quiet=False, env_overrides=None,
+        post_check=None):
+    """Run one scenario; return a summary dict (see keys below). post_check(scenario=, home=, proj=,
+    runs=, hooks=, reqs=) -> (problems, info) runs after the built-in checks, before HOME is removed."""
     with open(scenario_path) as f:
         scenario = json.load(f)
     name = scenario.get("name") or os.path.splitext(os.path.basename(scenario_path))[0]
@@ -476,8 +478,18 @@ def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followu
     hook_log = os.path.join(home, ".e2e", "hooks.jsonl")
     if os.path.exists(hook_log):  # a reused HOME: start this run's hook log afresh
         os.replace(hook_log, hook_log + ".previous")
+    pre_output = None
     if pre_cmd:  # e.g. the project's ./install.sh against this HOME, before our hooks are merged in
-        subprocess.run(pre_cmd, shell=True, check=True, env=dict(os.environ, HOME=home))
+        p = subprocess.run(pre_cmd, shell=True, env=dict(os.environ, HOME=home), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        pre_output = p.stdout
+        if p.returncode != 0:
+            if own_home and not keep_home:
+                shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+            raise RuntimeError("--pre-cmd %r exited %d:\n%s" % (pre_cmd, p.returncode, p.stdout[-3000:]))
+        if not quiet and pre_output:
+            sys.stderr.write(pre_output)
     if log_hooks:
         cmd, hook_log = install_log_hook(home)
         merge_log_hooks(home, cmd)
@@ -511,6 +523,14 @@ def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followu
     reqs = standin.requests()
     hooks = read_hooks(hook_log)
     problems, counts = check(scenario, runs, hooks, reqs)
+    extra = {}
+    if post_check:  # more checks against the HOME before it is removed (check.py: the telemetry)
+        try:
+            more, extra = post_check(scenario=scenario, home=home, proj=proj, runs=runs, hooks=hooks, reqs=reqs)
+        except Exception as e:  # report, never hide
+            import traceback
+            more = ["post-check crashed: %r\n%s" % (e, traceback.format_exc())]
+        problems += more
     if out:
         write_recording(out, home, scenario, runs, hooks, reqs)
     unknown = [l for l in open(standin.err_path) if l.strip()]
@@ -520,6 +540,7 @@ def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followu
         "results": [r["result"] for r in runs],
         "hook_counts": counts, "requests": len(reqs), "standin_stderr": unknown,
         "home": home if keep_home or not own_home else None,
+        "pre_cmd_output": pre_output, "extra": extra,
     }
     if not quiet:
         for r in runs:

@@ -31,6 +31,9 @@ class StandinTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.srv.shutdown()
+        cls.srv.server_close()
+        if cls.srv.RequestHandlerClass.state.log_file:
+            cls.srv.RequestHandlerClass.state.log_file.close()
 
     def post(self, path, body):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -115,7 +118,8 @@ class StandinTest(unittest.TestCase):
         self.assertGreater(json.loads(text)["input_tokens"], 0)
         status, _, _ = self.post("/api/whatever", {})
         self.assertEqual(status, 200)
-        recs = [json.loads(l) for l in open(self.log)]
+        with open(self.log) as f:
+            recs = [json.loads(l) for l in f]
         self.assertTrue(any(r.get("side_request") for r in recs))
         self.assertTrue(any(r.get("kind") == "unknown" for r in recs))
 
