@@ -14,8 +14,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long a hook waits for a lock before it spools the payload instead.
-pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long a hook waits for a lock before it spools the payload instead. Uncontended, a hook
+/// holds the lock for well under a millisecond; this only matters when hundreds start at once.
+pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(3000);
 /// Readers wait longer: they are run by a person, not in Claude Code's hot path.
 pub const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Hooks checkpoint (passively, on commit) once the WAL holds this many pages. They do not
@@ -138,10 +139,7 @@ impl Store {
     }
 
     fn prepare_schema(&self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.corrupt(e))?;
+        let (version, app, tables) = self.schema_snapshot().map_err(|e| self.corrupt(e))?;
         if version > schema::CURRENT_VERSION {
             return Err(Error::NewerSchema {
                 found: version,
@@ -153,7 +151,7 @@ impl Store {
             return Ok(());
         }
         if version == 0 {
-            self.check_is_ours()?;
+            self.check_is_ours(app, tables)?;
             // journal_mode=WAL is persistent; switching needs a moment alone with the file.
             let mode: String = self
                 .conn
@@ -169,15 +167,26 @@ impl Store {
         self.migrate()
     }
 
+    /// Schema version, application id and table count, read in one transaction: a consistent
+    /// snapshot even while another process is creating the schema.
+    fn schema_snapshot(&self) -> rusqlite::Result<(i64, i64, i64)> {
+        self.conn.execute_batch("BEGIN")?;
+        let read = (|| {
+            Ok((
+                self.conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))?,
+                self.conn
+                    .query_row("PRAGMA application_id", [], |r| r.get(0))?,
+                self.conn
+                    .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?,
+            ))
+        })();
+        let _ = self.conn.execute_batch("COMMIT");
+        read
+    }
+
     /// A version-0 file must be empty (brand new) or already carry our application id.
-    fn check_is_ours(&self) -> Result<()> {
-        let app: i64 = self
-            .conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        let tables: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(|e| self.corrupt(e))?;
+    fn check_is_ours(&self, app: i64, tables: i64) -> Result<()> {
         if app != 0 && app != schema::APPLICATION_ID || app == 0 && tables > 0 {
             return Err(Error::CorruptDatabase {
                 path: self.path.clone(),
