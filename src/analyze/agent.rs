@@ -1,8 +1,15 @@
-//! `analyze agent` (being implemented).
+//! `analyze agent NAME`: everything about one agent type — status counts, duration
+//! percentiles, tokens by kind, cost, a daily trend, the tools it uses, who delegates to it and
+//! whom it delegates to, and its last errors. Definitions: docs/metrics.md (`agent`).
 
-use super::{Ctx, Filter};
-use crate::error::{Error, Result};
-use crate::render::Format;
+use super::errors::{self, ErrorRow};
+use super::{indexed_percentile, percentile, summary, Ctx, Filter};
+use crate::error::Result;
+use crate::render::{self, Grid, Report};
+use rusqlite::params_from_iter;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// Arguments of `analyze agent`.
 #[derive(clap::Args, Debug, Clone)]
@@ -12,9 +19,464 @@ pub struct AgentArgs {
     /// How many recent errors to list.
     #[arg(long, default_value_t = 5)]
     pub errors: usize,
+    /// How many days (the most recent with runs) the daily trend shows.
+    #[arg(long, default_value_t = 30)]
+    pub trend_days: usize,
+}
+
+/// The filter narrowed to one agent type named on the command line, checked like `--agent`
+/// (an unknown name is an error with suggestions). The name replaces any `--agent`.
+pub(crate) fn narrowed(ctx: &Ctx, filter: &Filter, name: &str) -> Result<Filter> {
+    ctx.check_agents(&[name.to_string()])?;
+    let mut f = filter.clone();
+    f.agents = vec![name.to_string()];
+    Ok(f)
+}
+
+/// Duration figures over the runs that have a duration (ms).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Durations {
+    /// Runs with a duration.
+    pub n: i64,
+    pub avg_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// Token sums by kind, and the average per run (all runs of the agent).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Tokens {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub total: i64,
+    pub avg_per_run: Option<f64>,
+}
+
+/// One UTC day of the agent's runs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Day {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub runs: i64,
+    pub success_rate: Option<f64>,
+    pub avg_duration_ms: Option<f64>,
+    pub cost_usd: f64,
+}
+
+/// A tool the agent's runs called (from their transcripts).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ToolUse {
+    pub tool: String,
+    pub calls: i64,
+    pub errors: i64,
+    /// calls ÷ all tool calls of the agent's runs.
+    pub share: f64,
+    /// Runs that called it.
+    pub runs: i64,
+}
+
+/// An agent type (or `main agent`) and how many runs it accounts for.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Count {
+    pub agent: String,
+    pub runs: i64,
+}
+
+/// The `agent` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentReport {
+    pub agent: String,
+    pub category: String,
+    pub runs: i64,
+    pub success: i64,
+    pub failure: i64,
+    pub cancelled: i64,
+    pub running: i64,
+    pub lost: i64,
+    /// success ÷ (success + failure + lost).
+    pub success_rate: Option<f64>,
+    pub duration: Durations,
+    pub tokens: Tokens,
+    /// Σ cost of the runs (runs of unpriced models add 0).
+    pub cost_usd: f64,
+    /// cost_usd ÷ runs.
+    pub avg_cost_usd: Option<f64>,
+    /// Runs with tokens but no known price (their cost is not in cost_usd).
+    pub unpriced_runs: i64,
+    pub avg_complexity: Option<f64>,
+    pub efficiency: Option<f64>,
+    /// The most recent days with runs, oldest first.
+    pub daily: Vec<Day>,
+    pub tools: Vec<ToolUse>,
+    /// Who started this agent's runs: parent runs' agent types, `main agent` at depth 1.
+    pub delegated_by: Vec<Count>,
+    /// The agent types this agent's runs started.
+    pub delegates_to: Vec<Count>,
+    pub recent_errors: Vec<ErrorRow>,
+}
+
+/// Sums over a group of runs, in the order of the grouped query's columns.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    runs: i64,
+    success: i64,
+    failure: i64,
+    cancelled: i64,
+    running: i64,
+    lost: i64,
+    dur_n: i64,
+    dur_sum: i64,
+    complexity: i64,
+    input: i64,
+    output: i64,
+    cache_read: i64,
+    cache_write: i64,
+    unpriced: i64,
+    cost: f64,
+}
+
+impl Sums {
+    fn add(&mut self, o: &Sums) {
+        self.runs += o.runs;
+        self.success += o.success;
+        self.failure += o.failure;
+        self.cancelled += o.cancelled;
+        self.running += o.running;
+        self.lost += o.lost;
+        self.dur_n += o.dur_n;
+        self.dur_sum += o.dur_sum;
+        self.complexity += o.complexity;
+        self.input += o.input;
+        self.output += o.output;
+        self.cache_read += o.cache_read;
+        self.cache_write += o.cache_write;
+        self.unpriced += o.unpriced;
+        self.cost += o.cost;
+    }
+    fn success_rate(&self) -> Option<f64> {
+        let decided = self.success + self.failure + self.lost;
+        (decided > 0).then(|| self.success as f64 / decided as f64)
+    }
+    fn avg_duration(&self) -> Option<f64> {
+        (self.dur_n > 0).then(|| self.dur_sum as f64 / self.dur_n as f64)
+    }
+}
+
+/// Computes the report; None when no run of the agent matches the filter.
+///
+/// One grouped pass (per UTC day × delegating agent type) gives the totals, the daily trend and
+/// "delegated by"; tools and children take one pass each; errors and (unfiltered) percentiles
+/// come from indexes.
+pub fn compute(
+    ctx: &Ctx,
+    filter: &Filter,
+    name: &str,
+    errors_n: usize,
+    days_n: usize,
+) -> Result<Option<AgentReport>> {
+    let c = ctx.store.conn();
+    let (w, p) = filter.runs_where();
+    let st = ctx.status_sql();
+    let sql = format!(
+        "SELECT coalesce(r.start_ms, 0) / 86400000 AS day,
+                CASE WHEN r.parent_agent_id IS NULL THEN 'main agent' ELSE coalesce(pr.agent_type, 'unknown') END AS who,
+                count(*), sum({st} = 'success'), sum({st} = 'failure'), sum({st} = 'cancelled'), sum({st} = 'running'),
+                sum({st} = 'lost'), count(r.duration_ms), coalesce(sum(r.duration_ms), 0), sum(r.complexity),
+                sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
+                sum(r.cost_usd IS NULL AND r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens > 0),
+                coalesce(sum(r.cost_usd), 0.0), max(r.category)
+         FROM agent_runs r LEFT JOIN agent_runs pr ON pr.agent_id = r.parent_agent_id
+         WHERE {w} GROUP BY day, who"
+    );
+    let mut total = Sums::default();
+    let mut by_day: BTreeMap<i64, Sums> = BTreeMap::new();
+    let mut by_who: BTreeMap<String, i64> = BTreeMap::new();
+    let mut category: Option<String> = None;
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        let mut v = [0i64; 14];
+        for (i, x) in v.iter_mut().enumerate() {
+            *x = r.get(i + 2)?;
+        }
+        let [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read, cache_write, unpriced] = v;
+        let sums = Sums {
+            runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read,
+            cache_write, unpriced, cost: r.get(16)?,
+        };
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, sums, r.get::<_, Option<String>>(17)?))
+    })?;
+    for row in rows {
+        let (day, who, sums, cat) = row?;
+        total.add(&sums);
+        by_day.entry(day).or_default().add(&sums);
+        *by_who.entry(who).or_default() += sums.runs;
+        category = category.or(cat);
+    }
+    if total.runs == 0 {
+        return Ok(None);
+    }
+    let runs = total.runs;
+    let success_rate = total.success_rate();
+    let avg_ms = total.avg_duration();
+
+    // Percentiles: straight from the (agent_type, duration_ms) index when nothing but the agent
+    // narrows the runs; else from the matching durations.
+    let ps = [0.5, 0.95, 0.99, 0.0, 1.0];
+    let mut q = [None; 5];
+    if filter.only_agents() {
+        for (slot, pct) in q.iter_mut().zip(ps) {
+            *slot = indexed_percentile(&ctx.store, Some(name), total.dur_n, pct)?;
+        }
+    } else {
+        let mut stmt =
+            c.prepare(&format!("SELECT r.duration_ms FROM agent_runs r WHERE {w} AND r.duration_ms IS NOT NULL ORDER BY r.duration_ms"))?;
+        let ds: Vec<i64> = stmt
+            .query_map(params_from_iter(p.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (slot, pct) in q.iter_mut().zip(ps) {
+            *slot = percentile(&ds, pct);
+        }
+    }
+    let [p50_ms, p95_ms, p99_ms, min_ms, max_ms] = q;
+    let tokens = total.input + total.output + total.cache_read + total.cache_write;
+    let daily = by_day
+        .iter()
+        .rev()
+        .take(days_n)
+        .rev()
+        .map(|(day, s)| Day {
+            day: crate::timeparse::format_ms(day * 86_400_000)
+                .chars()
+                .take(10)
+                .collect(),
+            runs: s.runs,
+            success_rate: s.success_rate(),
+            avg_duration_ms: s.avg_duration(),
+            cost_usd: s.cost,
+        })
+        .collect();
+    let mut delegated_by: Vec<Count> = by_who
+        .into_iter()
+        .map(|(agent, runs)| Count { agent, runs })
+        .collect();
+    delegated_by.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
+
+    Ok(Some(AgentReport {
+        agent: name.to_string(),
+        category: category.unwrap_or_else(|| "general".into()),
+        runs,
+        success: total.success,
+        failure: total.failure,
+        cancelled: total.cancelled,
+        running: total.running,
+        lost: total.lost,
+        success_rate,
+        duration: Durations { n: total.dur_n, avg_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms },
+        tokens: Tokens {
+            input: total.input,
+            output: total.output,
+            cache_read: total.cache_read,
+            cache_write: total.cache_write,
+            total: tokens,
+            avg_per_run: Some(tokens as f64 / runs as f64),
+        },
+        cost_usd: total.cost,
+        avg_cost_usd: Some(total.cost / runs as f64),
+        unpriced_runs: total.unpriced,
+        avg_complexity: Some(total.complexity as f64 / runs as f64),
+        efficiency: summary::efficiency(success_rate, avg_ms),
+        daily,
+        tools: tools(ctx, &w, &p)?,
+        delegated_by,
+        delegates_to: counts_of(
+            ctx,
+            &format!(
+                "SELECT ch.agent_type, count(*) FROM agent_runs r JOIN agent_runs ch ON ch.parent_agent_id = r.agent_id
+                 WHERE {w} AND ch.internal = 0 GROUP BY ch.agent_type ORDER BY 2 DESC, 1"
+            ),
+            &p,
+        )?,
+        recent_errors: errors::compute(ctx, filter, errors_n)?.errors,
+    }))
+}
+
+fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse>> {
+    let sql = format!(
+        "SELECT t.tool, sum(t.calls), sum(t.errors), count(*) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
+         WHERE {w} GROUP BY t.tool ORDER BY 2 DESC, 1"
+    );
+    let mut stmt = ctx.store.conn().prepare(&sql)?;
+    let mut rows: Vec<ToolUse> = stmt
+        .query_map(params_from_iter(p.iter()), |r| {
+            Ok(ToolUse {
+                tool: r.get(0)?,
+                calls: r.get(1)?,
+                errors: r.get(2)?,
+                share: 0.0,
+                runs: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let all: i64 = rows.iter().map(|t| t.calls).sum();
+    for t in &mut rows {
+        t.share = if all > 0 {
+            t.calls as f64 / all as f64
+        } else {
+            0.0
+        };
+    }
+    Ok(rows)
+}
+
+fn counts_of(ctx: &Ctx, sql: &str, p: &[rusqlite::types::Value]) -> Result<Vec<Count>> {
+    let mut stmt = ctx.store.conn().prepare(sql)?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok(Count {
+            agent: r.get(0)?,
+            runs: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl Report for AgentReport {
+    fn command(&self) -> &'static str {
+        "agent"
+    }
+    fn json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_else(|_| json!({}))
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let d = &self.duration;
+        let t = &self.tokens;
+        let mut overview = Grid::new(&["Figure", "Value"])
+            .titled(format!("Agent {} ({})", self.agent, self.category));
+        let status = format!(
+            "{} success, {} failure, {} cancelled, {} running, {} lost",
+            self.success, self.failure, self.cancelled, self.running, self.lost
+        );
+        overview.rows = vec![
+            vec!["Runs".into(), render::int(self.runs)],
+            vec!["Status".into(), status],
+            vec!["Success rate".into(), render::pct(self.success_rate)],
+            vec!["Duration avg".into(), render::dur(d.avg_ms)],
+            vec![
+                "Duration p50 / p95 / p99".into(),
+                format!(
+                    "{} / {} / {}",
+                    render::dur(d.p50_ms),
+                    render::dur(d.p95_ms),
+                    render::dur(d.p99_ms)
+                ),
+            ],
+            vec![
+                "Duration min / max".into(),
+                format!("{} / {}", render::dur(d.min_ms), render::dur(d.max_ms)),
+            ],
+            vec!["Tokens total".into(), render::int(t.total)],
+            vec![
+                "Tokens per run".into(),
+                t.avg_per_run
+                    .map(|x| render::int(x.round() as i64))
+                    .unwrap_or_else(|| "-".into()),
+            ],
+            vec![
+                "Tokens in / out / cache read / cache write".into(),
+                format!(
+                    "{} / {} / {} / {}",
+                    render::int(t.input),
+                    render::int(t.output),
+                    render::int(t.cache_read),
+                    render::int(t.cache_write)
+                ),
+            ],
+            vec!["Cost total".into(), render::usd(Some(self.cost_usd))],
+            vec!["Cost per run".into(), render::usd(self.avg_cost_usd)],
+            vec!["Avg complexity".into(), render::num(self.avg_complexity, 1)],
+            vec!["Efficiency".into(), render::num(self.efficiency, 2)],
+        ];
+        let mut daily = Grid::new(&["Day (UTC)", "Runs", "Success", "Avg duration", "Cost"])
+            .numeric(&[1, 2, 3, 4])
+            .titled("Daily");
+        daily.rows = self
+            .daily
+            .iter()
+            .map(|x| {
+                vec![
+                    x.day.clone(),
+                    render::int(x.runs),
+                    render::pct(x.success_rate),
+                    render::dur(x.avg_duration_ms),
+                    render::usd(Some(x.cost_usd)),
+                ]
+            })
+            .collect();
+        let mut tools = Grid::new(&["Tool", "Calls", "Errors", "Share", "Runs"])
+            .numeric(&[1, 2, 3, 4])
+            .titled("Tools");
+        tools.rows = self
+            .tools
+            .iter()
+            .map(|x| {
+                vec![
+                    x.tool.clone(),
+                    render::int(x.calls),
+                    render::int(x.errors),
+                    render::pct(Some(x.share)),
+                    render::int(x.runs),
+                ]
+            })
+            .collect();
+        let count_rows = |v: &[Count]| {
+            v.iter()
+                .map(|x| vec![x.agent.clone(), render::int(x.runs)])
+                .collect::<Vec<_>>()
+        };
+        let mut by = Grid::new(&["Delegated by", "Runs"])
+            .numeric(&[1])
+            .titled("Who delegates to it");
+        by.rows = count_rows(&self.delegated_by);
+        let mut to = Grid::new(&["Delegates to", "Runs"])
+            .numeric(&[1])
+            .titled("Whom it delegates to");
+        to.rows = count_rows(&self.delegates_to);
+        let mut errs =
+            Grid::new(&["Time (UTC)", "Status", "Description", "Error"]).titled("Recent errors");
+        errs.rows = self
+            .recent_errors
+            .iter()
+            .map(|e| errors::error_cells(e, false))
+            .collect();
+        vec![overview, daily, tools, by, to, errs]
+    }
+    fn notes(&self) -> Vec<String> {
+        let mut n = Vec::new();
+        if self.unpriced_runs > 0 {
+            n.push(format!(
+                "{} run(s) used a model without a known price: their cost is not included.",
+                self.unpriced_runs
+            ));
+        }
+        n
+    }
 }
 
 /// Runs `analyze agent`; `Ok(false)` = nothing found.
-pub fn run(_ctx: &Ctx, _filter: &Filter, _args: &AgentArgs, _format: Format) -> Result<bool> {
-    Err(Error::InvalidArgument("analyze agent is not implemented yet".into()))
+pub fn run(ctx: &Ctx, filter: &Filter, args: &AgentArgs, format: render::Format) -> Result<bool> {
+    let f = narrowed(ctx, filter, &args.name)?;
+    match compute(ctx, &f, &args.name, args.errors, args.trend_days)? {
+        Some(report) => {
+            render::print(&report, format)?;
+            Ok(true)
+        }
+        None => {
+            eprintln!("analyze: no runs of '{}' match the filters", args.name);
+            Ok(false)
+        }
+    }
 }

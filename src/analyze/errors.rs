@@ -1,19 +1,167 @@
-//! `analyze errors` (being implemented).
+//! `analyze errors`: recent failures, newest first. Failed runs carry their error message
+//! (redacted when it was stored); lost runs (started, never stopped) are listed too, marked as
+//! such, because to the user they are failures just the same.
 
 use super::{Ctx, Filter};
-use crate::error::{Error, Result};
-use crate::render::Format;
+use crate::error::Result;
+use crate::render::{self, Grid, Report};
+use rusqlite::params_from_iter;
+use serde::Serialize;
+use serde_json::{json, Value};
 
 /// Arguments of `analyze errors`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ErrorsArgs {
     /// One agent type (default: every agent).
     pub agent: Option<String>,
+    /// How many failures to list.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
 }
 
+/// One failed or lost run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ErrorRow {
+    /// When it failed (the run's end), or for a lost run when it started.
+    pub time: String,
+    #[serde(skip)]
+    pub time_ms: i64,
+    pub agent: String,
+    /// `failure` or `lost`.
+    pub status: String,
+    pub description: Option<String>,
+    /// The error message as stored (redacted at store time); None for lost runs.
+    pub error: Option<String>,
+    pub session: Option<String>,
+    pub agent_id: String,
+}
+
+/// The errors report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Errors {
+    pub errors: Vec<ErrorRow>,
+}
+
+/// `2026-11-20T14:03:07.123Z` → `2026-11-20 14:03:07`, for tables.
+pub(crate) fn short_time(ms: i64) -> String {
+    crate::timeparse::format_ms(ms)
+        .replace('T', " ")
+        .chars()
+        .take(19)
+        .collect()
+}
+
+/// The first line of `s`, cut to `max` characters (tables; JSON keeps the whole text).
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max - 1).collect::<String>())
+    } else if line.len() < s.trim_end().len() {
+        format!("{line} …")
+    } else {
+        line.to_string()
+    }
+}
+
+/// The `limit` most recent failed or lost runs matching `filter`, newest first.
+///
+/// Two index-backed queries (`runs_failed` by end time, `runs_open` by start time), each
+/// limited, merged here: never a pass over every run.
+pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
+    let c = ctx.store.conn();
+    let (w, p) = filter.runs_where();
+    let cols = "r.agent_id, r.agent_type, r.description, r.error, r.session_id";
+    let failed = format!(
+        "SELECT {cols}, coalesce(r.end_ms, r.start_ms, 0) FROM agent_runs r
+         WHERE r.status = 'failure' AND {w} ORDER BY r.end_ms DESC, r.id DESC LIMIT {limit}"
+    );
+    let lost = format!(
+        "SELECT {cols}, coalesce(r.start_ms, 0) FROM agent_runs r
+         WHERE r.end_ms IS NULL AND r.status = 'running' AND (r.start_ms < {lb} OR r.start_ms IS NULL) AND {w}
+         ORDER BY r.start_ms DESC, r.id DESC LIMIT {limit}",
+        lb = ctx.lost_before()
+    );
+    let mut errors = Vec::new();
+    for (sql, status) in [(failed, "failure"), (lost, "lost")] {
+        let mut stmt = c.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+            let time_ms: i64 = r.get(5)?;
+            Ok(ErrorRow {
+                time: crate::timeparse::format_ms(time_ms),
+                time_ms,
+                agent: r.get(1)?,
+                status: status.to_string(),
+                description: r.get(2)?,
+                error: r.get(3)?,
+                session: r.get(4)?,
+                agent_id: r.get(0)?,
+            })
+        })?;
+        for row in rows {
+            errors.push(row?);
+        }
+    }
+    errors.sort_by(|a, b| {
+        b.time_ms
+            .cmp(&a.time_ms)
+            .then_with(|| a.agent_id.cmp(&b.agent_id))
+    });
+    errors.truncate(limit);
+    Ok(Errors { errors })
+}
+
+/// Table rows shared with `analyze agent` (which leaves out the agent column).
+pub(crate) fn error_cells(e: &ErrorRow, with_agent: bool) -> Vec<String> {
+    let message = match (&e.error, e.status.as_str()) {
+        (_, "lost") => "(lost: never stopped)".to_string(),
+        (Some(m), _) => clip(m, 90),
+        (None, _) => "-".to_string(),
+    };
+    let mut cells = vec![short_time(e.time_ms)];
+    if with_agent {
+        cells.push(e.agent.clone());
+    }
+    cells.push(e.status.clone());
+    cells.push(clip(e.description.as_deref().unwrap_or(""), 40));
+    cells.push(message);
+    if with_agent {
+        cells.push(e.session.as_deref().unwrap_or("").chars().take(8).collect());
+    }
+    cells
+}
+
+impl Report for Errors {
+    fn command(&self) -> &'static str {
+        "errors"
+    }
+    fn json(&self) -> Value {
+        json!({ "errors": self.errors })
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let mut g = Grid::new(&[
+            "Time (UTC)",
+            "Agent",
+            "Status",
+            "Description",
+            "Error",
+            "Session",
+        ]);
+        g.rows = self.errors.iter().map(|e| error_cells(e, true)).collect();
+        vec![g]
+    }
+}
+
 /// Runs `analyze errors`; `Ok(false)` = nothing found.
-pub fn run(_ctx: &Ctx, _filter: &Filter, _args: &ErrorsArgs, _format: Format) -> Result<bool> {
-    Err(Error::InvalidArgument("analyze errors is not implemented yet".into()))
+pub fn run(ctx: &Ctx, filter: &Filter, args: &ErrorsArgs, format: render::Format) -> Result<bool> {
+    let filter = match &args.agent {
+        Some(a) => super::agent::narrowed(ctx, filter, a)?,
+        None => filter.clone(),
+    };
+    let report = compute(ctx, &filter, args.limit)?;
+    if report.errors.is_empty() {
+        eprintln!("analyze: no failed or lost runs match");
+        return Ok(false);
+    }
+    render::print(&report, format)?;
+    Ok(true)
 }

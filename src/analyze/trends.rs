@@ -1,8 +1,15 @@
-//! `analyze trends` (being implemented).
+//! `analyze trends`: per agent, the last 7 days against the rest of the window (default 30
+//! days): success rate and average duration of each period, and a verdict. The verdict is a
+//! two-proportion z-test on success rate, so a handful of runs cannot make an agent look
+//! better or worse than noise allows. Rule and thresholds: docs/metrics.md (`trends`).
 
 use super::{Ctx, Filter};
-use crate::error::{Error, Result};
-use crate::render::Format;
+use crate::error::Result;
+use crate::render::{self, Grid, Report};
+use rusqlite::params_from_iter;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// Arguments of `analyze trends`.
 #[derive(clap::Args, Debug, Clone)]
@@ -11,7 +18,293 @@ pub struct TrendsArgs {
     pub agent: Option<String>,
 }
 
+/// The recent period: the last 7 days of the window.
+pub const RECENT_MS: i64 = 7 * 86_400_000;
+/// The window when neither --days nor --since gives one.
+pub const DEFAULT_WINDOW_MS: i64 = 30 * 86_400_000;
+/// |z| at or above this is a change (two-sided 5% level).
+pub const Z_CRITICAL: f64 = 1.96;
+/// Decided runs (success + failure + lost) needed in each period for a verdict.
+pub const MIN_DECIDED: i64 = 5;
+/// Runs with a duration needed in each period to judge the duration.
+pub const MIN_DURATIONS: i64 = 5;
+/// A duration change "a lot": the recent average is at least this factor slower or faster.
+pub const DURATION_FACTOR: f64 = 1.5;
+
+/// One period's figures.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Period {
+    pub runs: i64,
+    pub success: i64,
+    /// success + failure + lost.
+    pub decided: i64,
+    pub success_rate: Option<f64>,
+    /// Runs with a duration.
+    pub durations: i64,
+    pub avg_duration_ms: Option<f64>,
+    #[serde(skip)]
+    dur_sum: i64,
+}
+
+impl Period {
+    fn finish(&mut self) {
+        self.success_rate = (self.decided > 0).then(|| self.success as f64 / self.decided as f64);
+        self.avg_duration_ms =
+            (self.durations > 0).then(|| self.dur_sum as f64 / self.durations as f64);
+    }
+}
+
+/// One agent's trend.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Trend {
+    pub agent: String,
+    pub recent: Period,
+    pub earlier: Period,
+    /// recent − earlier success rate (a fraction: 0.25 = 25 percentage points).
+    pub success_change: Option<f64>,
+    /// recent ÷ earlier average duration − 1 (0.5 = 50% slower).
+    pub duration_change: Option<f64>,
+    /// The two-proportion z statistic on success rate (recent − earlier); None without a verdict.
+    pub z: Option<f64>,
+    /// improving | stable | declining | insufficient data.
+    pub verdict: String,
+    /// slower | faster when the average duration changed by the factor or more, else None.
+    pub duration_verdict: Option<String>,
+}
+
+/// The trends report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trends {
+    pub window_start: String,
+    pub recent_start: String,
+    pub window_end: String,
+    pub min_decided: i64,
+    pub z_critical: f64,
+    pub agents: Vec<Trend>,
+}
+
+/// Two-proportion z statistic with a pooled proportion: (p₁ − p₂) / √(p(1 − p)(1/n₁ + 1/n₂)).
+/// 0 when the pooled proportion is 0 or 1 (both periods identical).
+pub fn two_proportion_z(s1: i64, n1: i64, s2: i64, n2: i64) -> Option<f64> {
+    if n1 <= 0 || n2 <= 0 {
+        return None;
+    }
+    let (p1, p2) = (s1 as f64 / n1 as f64, s2 as f64 / n2 as f64);
+    let p = (s1 + s2) as f64 / (n1 + n2) as f64;
+    let se = (p * (1.0 - p) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+    Some(if se > 0.0 { (p1 - p2) / se } else { 0.0 })
+}
+
+/// The verdict and z for two periods (docs/metrics.md).
+pub fn verdict(recent: &Period, earlier: &Period) -> (String, Option<f64>) {
+    if recent.decided < MIN_DECIDED || earlier.decided < MIN_DECIDED {
+        return ("insufficient data".into(), None);
+    }
+    let z = two_proportion_z(
+        recent.success,
+        recent.decided,
+        earlier.success,
+        earlier.decided,
+    );
+    let v = match z {
+        Some(z) if z >= Z_CRITICAL => "improving",
+        Some(z) if z <= -Z_CRITICAL => "declining",
+        _ => "stable",
+    };
+    (v.into(), z)
+}
+
+fn duration_verdict(recent: &Period, earlier: &Period) -> Option<String> {
+    if recent.durations < MIN_DURATIONS || earlier.durations < MIN_DURATIONS {
+        return None;
+    }
+    let (r, e) = (recent.avg_duration_ms?, earlier.avg_duration_ms?);
+    if e <= 0.0 || r <= 0.0 {
+        return None;
+    }
+    if r >= e * DURATION_FACTOR {
+        Some("slower".into())
+    } else if r * DURATION_FACTOR <= e {
+        Some("faster".into())
+    } else {
+        None
+    }
+}
+
+/// Computes the trends over the window [since or end − 30 days, until or now).
+pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
+    let end = filter.until.unwrap_or(ctx.now);
+    let start = filter.since.unwrap_or(end - DEFAULT_WINDOW_MS);
+    let split = (end - RECENT_MS).max(start);
+    let (w, p) = filter.runs_where();
+    let st = ctx.status_sql();
+    let sql = format!(
+        "SELECT r.agent_type, r.start_ms >= {split} AS recent, count(*), sum({st} = 'success'),
+                sum({st} IN ('success', 'failure', 'lost')), count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
+         FROM agent_runs r WHERE {w} AND r.start_ms >= {start} AND r.start_ms < {end}
+         GROUP BY r.agent_type, recent"
+    );
+    let mut by: BTreeMap<String, (Period, Period)> = BTreeMap::new();
+    let mut stmt = ctx.store.conn().prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, bool>(1)?,
+            Period {
+                runs: r.get(2)?,
+                success: r.get(3)?,
+                decided: r.get(4)?,
+                durations: r.get(5)?,
+                dur_sum: r.get(6)?,
+                ..Default::default()
+            },
+        ))
+    })?;
+    for row in rows {
+        let (agent, recent, period) = row?;
+        let e = by.entry(agent).or_default();
+        if recent {
+            e.0 = period;
+        } else {
+            e.1 = period;
+        }
+    }
+    let mut agents: Vec<Trend> = by
+        .into_iter()
+        .map(|(agent, (mut recent, mut earlier))| {
+            recent.finish();
+            earlier.finish();
+            let (verdict, z) = verdict(&recent, &earlier);
+            let success_change = match (recent.success_rate, earlier.success_rate) {
+                (Some(a), Some(b)) => Some(a - b),
+                _ => None,
+            };
+            let duration_change = match (recent.avg_duration_ms, earlier.avg_duration_ms) {
+                (Some(a), Some(b)) if b > 0.0 => Some(a / b - 1.0),
+                _ => None,
+            };
+            let duration_verdict = duration_verdict(&recent, &earlier);
+            Trend {
+                agent,
+                recent,
+                earlier,
+                success_change,
+                duration_change,
+                z,
+                verdict,
+                duration_verdict,
+            }
+        })
+        .collect();
+    agents.sort_by(|a, b| {
+        (b.recent.runs + b.earlier.runs)
+            .cmp(&(a.recent.runs + a.earlier.runs))
+            .then_with(|| a.agent.cmp(&b.agent))
+    });
+    Ok(Trends {
+        window_start: crate::timeparse::format_ms(start),
+        recent_start: crate::timeparse::format_ms(split),
+        window_end: crate::timeparse::format_ms(end),
+        min_decided: MIN_DECIDED,
+        z_critical: Z_CRITICAL,
+        agents,
+    })
+}
+
+fn signed_pp(v: Option<f64>) -> String {
+    v.map(|x| format!("{:+.1} pp", x * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn signed_pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:+.0}%", x * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+impl Report for Trends {
+    fn command(&self) -> &'static str {
+        "trends"
+    }
+    fn json(&self) -> Value {
+        json!({
+            "window_start": self.window_start, "recent_start": self.recent_start, "window_end": self.window_end,
+            "min_decided": self.min_decided, "z_critical": self.z_critical, "agents": self.agents,
+        })
+    }
+    fn grids(&self) -> Vec<Grid> {
+        let mut g = Grid::new(&[
+            "Agent",
+            "Runs",
+            "Success",
+            "Change",
+            "z",
+            "Avg duration",
+            "Change",
+            "Verdict",
+        ])
+        .numeric(&[1, 2, 3, 4, 5, 6]);
+        g.rows = self
+            .agents
+            .iter()
+            .map(|t| {
+                let verdict = match &t.duration_verdict {
+                    Some(d) => format!("{}, {d}", t.verdict),
+                    None => t.verdict.clone(),
+                };
+                vec![
+                    t.agent.clone(),
+                    format!("{} → {}", t.earlier.runs, t.recent.runs),
+                    format!(
+                        "{} → {}",
+                        render::pct(t.earlier.success_rate),
+                        render::pct(t.recent.success_rate)
+                    ),
+                    signed_pp(t.success_change),
+                    render::num(t.z, 2),
+                    format!(
+                        "{} → {}",
+                        render::dur(t.earlier.avg_duration_ms),
+                        render::dur(t.recent.avg_duration_ms)
+                    ),
+                    signed_pct(t.duration_change),
+                    verdict,
+                ]
+            })
+            .collect();
+        vec![g]
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![
+            format!(
+                "earlier → recent: earlier = {} to {}, recent = {} to {} (UTC).",
+                &self.window_start[..16].replace('T', " "),
+                &self.recent_start[..16].replace('T', " "),
+                &self.recent_start[..16].replace('T', " "),
+                &self.window_end[..16].replace('T', " "),
+            ),
+            format!(
+                "Verdict: two-proportion z-test on success rate, |z| ≥ {} with at least {} decided runs in each period; slower / faster: average duration changed by ×{} or more.",
+                self.z_critical, self.min_decided, DURATION_FACTOR
+            ),
+        ]
+    }
+}
+
 /// Runs `analyze trends`; `Ok(false)` = nothing found.
-pub fn run(_ctx: &Ctx, _filter: &Filter, _args: &TrendsArgs, _format: Format) -> Result<bool> {
-    Err(Error::InvalidArgument("analyze trends is not implemented yet".into()))
+pub fn run(ctx: &Ctx, filter: &Filter, args: &TrendsArgs, format: render::Format) -> Result<bool> {
+    let filter = match &args.agent {
+        Some(a) => super::agent::narrowed(ctx, filter, a)?,
+        None => filter.clone(),
+    };
+    let t = compute(ctx, &filter)?;
+    if t.agents.is_empty() {
+        eprintln!(
+            "analyze: no agent runs in the trend window ({} to {})",
+            &t.window_start[..10],
+            &t.window_end[..10]
+        );
+        return Ok(false);
+    }
+    render::print(&t, format)?;
+    Ok(true)
 }

@@ -196,7 +196,8 @@ CREATE TABLE agent_daily (
 
 /// Version 2: per (agent type, task description, complexity) outcome counts, kept exact by
 /// triggers, so `query-best-agent` reads thousands of rows instead of millions of runs
-/// (docs/recommend.md). The update triggers fire only when a counted column changes.
+/// (docs/recommend.md). The update triggers are compiled only into statements that set a
+/// counted column, and do work only when one changes. Lost runs are counted at read time.
 const V2: &str = r#"
 CREATE TABLE agent_task_stats (
     agent_type  TEXT    NOT NULL,
@@ -206,53 +207,42 @@ CREATE TABLE agent_task_stats (
     success     INTEGER NOT NULL DEFAULT 0,
     failure     INTEGER NOT NULL DEFAULT 0,
     cancelled   INTEGER NOT NULL DEFAULT 0,
-    open        INTEGER NOT NULL DEFAULT 0,
-    dur_n       INTEGER NOT NULL DEFAULT 0,
-    dur_sum     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (agent_type, description, complexity)
 ) WITHOUT ROWID;
 
-INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled, open, dur_n, dur_sum)
+INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled)
 SELECT agent_type, coalesce(description, ''), complexity, count(*), sum(status = 'success'), sum(status = 'failure'),
-       sum(status = 'cancelled'), sum(end_ms IS NULL), count(duration_ms), coalesce(sum(duration_ms), 0)
+       sum(status = 'cancelled')
 FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3;
 
 CREATE TRIGGER runs_task_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
   INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
-      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled', NEW.end_ms IS NULL,
-      NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
   ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
-      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
-      open = open + excluded.open, dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
 END;
 
 CREATE TRIGGER runs_task_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
   UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
-      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
-      open = open - (OLD.end_ms IS NULL), dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0)
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled')
   WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
 END;
 
-CREATE TRIGGER runs_task_upd_old AFTER UPDATE OF agent_type, description, complexity, status, end_ms, duration_ms, internal
-ON agent_runs WHEN OLD.internal = 0 AND (NEW.internal <> 0 OR OLD.agent_type IS NOT NEW.agent_type
-    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status
-    OR (OLD.end_ms IS NULL) <> (NEW.end_ms IS NULL) OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+CREATE TRIGGER runs_task_upd_old AFTER UPDATE OF agent_type, description, complexity, status, internal ON agent_runs
+WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status) BEGIN
   UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
-      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
-      open = open - (OLD.end_ms IS NULL), dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0)
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled')
   WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
 END;
 
-CREATE TRIGGER runs_task_upd_new AFTER UPDATE OF agent_type, description, complexity, status, end_ms, duration_ms, internal
-ON agent_runs WHEN NEW.internal = 0 AND (OLD.internal <> 0 OR OLD.agent_type IS NOT NEW.agent_type
-    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status
-    OR (OLD.end_ms IS NULL) <> (NEW.end_ms IS NULL) OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+CREATE TRIGGER runs_task_upd_new AFTER UPDATE OF agent_type, description, complexity, status, internal ON agent_runs
+WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status) BEGIN
   INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
-      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled', NEW.end_ms IS NULL,
-      NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
   ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
-      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
-      open = open + excluded.open, dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
 END;
 "#;
 
