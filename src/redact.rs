@@ -11,9 +11,9 @@ use std::sync::OnceLock;
 /// The marker that replaces a secret.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Lower-case substrings of which at least one occurs in any text a pattern can match.
-const TRIGGERS: &[&str] = &[
-    "sk-",
+/// Lower-case substrings of which at least one occurs in any text a shaped secret matches.
+/// (`sk-` is checked separately: it must start a word, `task-` is not a key.)
+const SHAPED_TRIGGERS: &[&str] = &[
     "ghp_",
     "gho_",
     "ghu_",
@@ -22,16 +22,28 @@ const TRIGGERS: &[&str] = &[
     "github_pat_",
     "akia",
     "asia",
-    "bearer",
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "key",
     "xox",
     "aiza",
     "eyj",
-    "auth",
+    "private key",
+    "bearer",
+];
+
+/// Names whose `name = value` / `"name": "value"` pairs hold secrets (lower case).
+const PAIR_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "access_key",
+    "access-key",
+    "private_key",
+    "private-key",
 ];
 
 struct Rules {
@@ -47,8 +59,8 @@ fn rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
     RULES.get_or_init(|| {
         let shaped = [
-            r"sk-ant-[A-Za-z0-9_\-]{16,}",
-            r"sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}",
+            r"\bsk-ant-[A-Za-z0-9_\-]{16,}",
+            r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}",
             r"\bgh[pousr]_[A-Za-z0-9]{20,}",
             r"\bgithub_pat_[A-Za-z0-9_]{20,}",
             r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
@@ -71,7 +83,12 @@ fn rules() -> &'static Rules {
 
 /// Returns `text` with secrets replaced by [`REDACTED`]; borrows when nothing matched.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    if !may_contain_secret(text) {
+    // Most payloads hold no secret: two cheap scans decide, so the regexes are compiled only
+    // when a secret is plausible (compiling them costs more than the rest of a hook).
+    if !contains_any(text, SHAPED_TRIGGERS)
+        && !has_word_prefix(text, b"sk-")
+        && !has_pair_candidate(text)
+    {
         return Cow::Borrowed(text);
     }
     let r = rules();
@@ -96,13 +113,40 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     out
 }
 
-fn may_contain_secret(text: &str) -> bool {
-    // ASCII-case-insensitive search without allocating a lower-cased copy.
+fn contains_any(text: &str, needles: &[&str]) -> bool {
     let hay = text.as_bytes();
-    TRIGGERS.iter().any(|t| {
+    needles.iter().any(|t| {
         let needle = t.as_bytes();
         hay.windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+/// `prefix` at the start of a word (not preceded by a letter, digit or `_`).
+fn has_word_prefix(text: &str, prefix: &[u8]) -> bool {
+    let hay = text.as_bytes();
+    hay.windows(prefix.len()).enumerate().any(|(i, w)| {
+        w == prefix && (i == 0 || !(hay[i - 1].is_ascii_alphanumeric() || hay[i - 1] == b'_'))
+    })
+}
+
+/// A secret name followed (after optional quotes, backslashes, spaces) by `:` or `=`.
+/// `input_tokens": 5` is not a candidate (`s` follows `token`), `"password": "x"` is.
+fn has_pair_candidate(text: &str) -> bool {
+    let hay = text.as_bytes();
+    PAIR_NAMES.iter().any(|name| {
+        let n = name.as_bytes();
+        hay.windows(n.len()).enumerate().any(|(i, w)| {
+            if !w.eq_ignore_ascii_case(n) {
+                return false;
+            }
+            let rest = &hay[i + n.len()..];
+            let skip = rest
+                .iter()
+                .take_while(|b| matches!(b, b'"' | b'\\' | b'\'' | b' ' | b'\t'))
+                .count();
+            matches!(rest.get(skip), Some(b':' | b'='))
+        })
     })
 }
 
@@ -149,5 +193,19 @@ mod tests {
     #[test]
     fn borrows_when_clean() {
         assert!(matches!(redact("nothing to see"), Cow::Borrowed(_)));
+        // Everyday hook payloads: no regex work at all.
+        let payload = r#"{"permission_mode":"bypassPermissions","usage":{"input_tokens":2000,"output_tokens":400},"totalTokens":2400,"tool_input":{"description":"task-notification handler for the web-socket-reconnection-logic"}}"#;
+        assert!(matches!(redact(payload), Cow::Borrowed(_)));
+        assert!(
+            !contains_any(payload, SHAPED_TRIGGERS)
+                && !has_word_prefix(payload, b"sk-")
+                && !has_pair_candidate(payload)
+        );
+    }
+
+    #[test]
+    fn long_hyphenated_words_are_not_keys() {
+        let t = "see task-notification-handler-service-registry";
+        assert_eq!(redact(t), t);
     }
 }

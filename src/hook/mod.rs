@@ -176,6 +176,7 @@ fn with_store(
     let result = Store::open_for_hook(db).and_then(|s| {
         replay_spool_if_any(&s, db);
         s.write_tx(f)?;
+        s.truncate_wal_if_large();
         Ok(())
     });
     if let Err(e) = result {

@@ -19,10 +19,12 @@ use std::time::{Duration, Instant};
 pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(3000);
 /// Readers wait longer: they are run by a person, not in Claude Code's hot path.
 pub const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Hooks checkpoint (passively, on commit) once the WAL holds this many pages. They do not
-/// checkpoint on close, so the next hook rebuilds the WAL index from the WAL: keeping it short
-/// bounds that work, and the checkpoint's two fsyncs are paid by one hook in a few dozen.
-const HOOK_WAL_AUTOCHECKPOINT_PAGES: u32 = 64;
+/// Hooks do not checkpoint on close (that costs four fsyncs every time). The next process then
+/// rebuilds the WAL index from the WAL — SQLite resets the shared-memory index when no other
+/// connection is open, forgetting how much was checkpointed — so its cost grows with the WAL.
+/// Past this size a hook checkpoints with TRUNCATE, emptying the WAL: one hook in a few dozen
+/// pays the fsyncs, every other one reads a short WAL.
+const HOOK_WAL_TRUNCATE_BYTES: u64 = 256 * 1024;
 
 /// An open database.
 pub struct Store {
@@ -90,9 +92,9 @@ impl Store {
                     store
                         .conn
                         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-                    store.conn.execute_batch(&format!(
-                        "PRAGMA wal_autocheckpoint = {HOOK_WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 4194304"
-                    ))?;
+                    store
+                        .conn
+                        .execute_batch(&format!("PRAGMA wal_autocheckpoint = 0"))?;
                     return Ok(store);
                 }
                 Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => {
@@ -357,6 +359,24 @@ impl Store {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 Err(e)
             }
+        }
+    }
+
+    /// Empties the WAL into the database once it has passed [`HOOK_WAL_TRUNCATE_BYTES`]. Waits at
+    /// most 50 ms for other connections (a reader mid-query): if they do not finish, the next
+    /// hook tries again. Never fails the caller.
+    pub fn truncate_wal_if_large(&self) {
+        let mut wal = self.path.as_os_str().to_os_string();
+        wal.push("-wal");
+        if fs::metadata(&wal)
+            .map(|m| m.len() > HOOK_WAL_TRUNCATE_BYTES)
+            .unwrap_or(false)
+        {
+            let _ = self.conn.busy_timeout(Duration::from_millis(50));
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let _ = self.conn.busy_timeout(HOOK_BUSY_TIMEOUT);
         }
     }
 
