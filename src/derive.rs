@@ -64,6 +64,8 @@ impl Ev {
 /// Applies every event appended since the last refresh. Cheap when nothing is new.
 pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
     let conn = store.conn();
+    // The rollups are kept by TEMP triggers of this connection (schema version 5).
+    conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
     let mut done = Refreshed::default();
     loop {
         let cursor: i64 = conn
@@ -109,10 +111,14 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
 
 /// Clears every projection and re-derives it from the log.
 pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+    // Without the rollup triggers: the rollups are cleared too, no need to subtract row by row.
+    store
+        .conn()
+        .execute_batch(crate::store::schema::DROP_TEMP_ROLLUP_TRIGGERS)?;
     store.write_tx(|s| {
         s.conn().execute_batch(
             "DELETE FROM agent_runs; DELETE FROM run_tools; DELETE FROM workflows; DELETE FROM handoffs;
-             DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM derive_state;",
+             DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM derive_state;",
         )?;
         Ok(())
     })?;

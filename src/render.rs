@@ -78,6 +78,7 @@ pub fn render(report: &dyn Report, format: Format, width: Option<u16>) -> String
             if let (Value::Object(env), Value::Object(body)) = (&mut v, report.json()) {
                 env.extend(body);
             }
+            round_floats(&mut v);
             let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
             s.push('\n');
             s
@@ -106,6 +107,26 @@ pub fn render(report: &dyn Report, format: Format, width: Option<u16>) -> String
             }
             s
         }
+    }
+}
+
+/// Rounds every float to 12 significant digits: sums of prices carry binary noise
+/// (0.027000000000000003) that depends on summation order, not on the data.
+fn round_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.is_finite() && *f != 0.0) {
+                let digits = 11 - f.abs().log10().floor() as i32;
+                let scale = 10f64.powi(digits.clamp(-300, 300));
+                let r = (f * scale).round() / scale;
+                if let Some(m) = serde_json::Number::from_f64(r) {
+                    *n = m;
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(round_floats),
+        Value::Object(o) => o.values_mut().for_each(round_floats),
+        _ => {}
     }
 }
 
@@ -246,5 +267,11 @@ mod tests {
         assert_eq!(pct(Some(0.8333)), "83.3%");
         assert_eq!(usd(Some(0.0284)), "$0.0284");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        let mut v = json!({"a": 0.027000000000000003, "b": [0.000030000000000000004, 3.0, 188571.42857142858], "c": 2});
+        round_floats(&mut v);
+        assert_eq!(
+            v,
+            json!({"a": 0.027, "b": [0.00003, 3.0, 188571.428571], "c": 2})
+        );
     }
 }

@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -303,3 +303,40 @@ const V4: &str = r#"
 CREATE INDEX runs_type_start ON agent_runs(agent_type, start_ms, category, status, end_ms, duration_ms, has_summary)
     WHERE internal = 0;
 "#;
+
+/// Version 5: the rollup triggers leave the schema. Every process parses the whole schema when
+/// it opens the file, and the eight trigger programs were half of it: measured, they doubled the
+/// hooks' open cost. The readers that write `agent_runs` (derive) install the same triggers as
+/// TEMP triggers on their own connection instead ([`temp_rollup_triggers`]).
+const V5: &str = r#"
+DROP TRIGGER IF EXISTS runs_rollup_ins;
+DROP TRIGGER IF EXISTS runs_rollup_del;
+DROP TRIGGER IF EXISTS runs_rollup_upd_old;
+DROP TRIGGER IF EXISTS runs_rollup_upd_new;
+DROP TRIGGER IF EXISTS runs_task_ins;
+DROP TRIGGER IF EXISTS runs_task_del;
+DROP TRIGGER IF EXISTS runs_task_upd_old;
+DROP TRIGGER IF EXISTS runs_task_upd_new;
+"#;
+
+/// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
+pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
+DROP TRIGGER IF EXISTS temp.runs_rollup_ins; DROP TRIGGER IF EXISTS temp.runs_rollup_del;
+DROP TRIGGER IF EXISTS temp.runs_rollup_upd_old; DROP TRIGGER IF EXISTS temp.runs_rollup_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task_del;
+DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;";
+
+/// The triggers that keep `agent_daily` and `agent_task_stats` exact, as TEMP triggers for the
+/// connection that derives (they are invisible to every other connection and to the file).
+pub fn temp_rollup_triggers() -> String {
+    let task = &V2[V2.find("CREATE TRIGGER").expect("V2 has triggers")..];
+    format!("{}\n{}", rollup_triggers(), task)
+        .replace(
+            "CREATE TRIGGER IF NOT EXISTS ",
+            "CREATE TEMP TRIGGER IF NOT EXISTS ",
+        )
+        .replace(
+            "CREATE TRIGGER runs_task_",
+            "CREATE TEMP TRIGGER IF NOT EXISTS runs_task_",
+        )
+}
