@@ -7,5 +7,6 @@ mod analyze_b;
 mod install;
 mod recommend;
 mod hooks;
+mod import;
 mod readers;
 mod summary;
