@@ -66,6 +66,7 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
     let conn = store.conn();
     // The rollups are kept by TEMP triggers of this connection (schema version 5).
     conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
+    conn.set_prepared_statement_cache_capacity(256);
     let mut done = Refreshed::default();
     loop {
         let cursor: i64 = conn
@@ -159,6 +160,12 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 impl Deriver<'_> {
+    /// Runs one statement through the statement cache: each `UPDATE agent_runs` carries the
+    /// rollup triggers, and re-preparing them per event was most of the derivation's time.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        Ok(self.s.conn().prepare_cached(sql)?.execute(params)?)
+    }
+
     fn apply(&self, e: &Ev) -> Result<()> {
         if e.source == "claude-code" || e.source == crate::import::SOURCE {
             if let Some(sid) = &e.session_id {
@@ -209,7 +216,7 @@ impl Deriver<'_> {
             .get("reason")
             .and_then(Value::as_str)
             .map(str::to_string);
-        self.s.conn().execute(
+        self.exec(
             "UPDATE sessions SET end_ms = max(coalesce(end_ms, 0), ?2), end_reason = ?3 WHERE session_id = ?1",
             params![e.session_id, e.ts, reason],
         )?;
@@ -228,7 +235,7 @@ impl Deriver<'_> {
             "turn"
         };
         let cwd = v.get("cwd").and_then(Value::as_str);
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (workflow_id) DO UPDATE SET kind = excluded.kind, prompt = excluded.prompt,
                start_ms = min(coalesce(workflows.start_ms, excluded.start_ms), excluded.start_ms),
@@ -244,7 +251,7 @@ impl Deriver<'_> {
         };
         let v = e.json();
         let cwd = v.get("cwd").and_then(Value::as_str);
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms) VALUES (?1, 'turn', ?2, ?3, ?4, ?4)
              ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms)",
             params![pid, e.session_id, cwd, e.ts],
@@ -257,7 +264,7 @@ impl Deriver<'_> {
             .flatten()
         {
             if let Some(id) = t.get("id").and_then(Value::as_str) {
-                self.s.conn().execute(
+                self.exec(
                     "UPDATE agent_runs SET background = 1 WHERE agent_id = ?1",
                     [id],
                 )?;
@@ -282,7 +289,7 @@ impl Deriver<'_> {
             .subagent_type
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "general-purpose".into());
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tool_use_id) DO NOTHING",
             params![
@@ -311,7 +318,7 @@ impl Deriver<'_> {
         let given_type = e.agent_type.clone().filter(|t| !t.is_empty());
         let run = match self.run(aid)? {
             Some(r) => {
-                self.s.conn().execute(
+                self.exec(
                     "UPDATE agent_runs SET start_ms = min(coalesce(start_ms, ?2), ?2) WHERE id = ?1",
                     params![r.id, e.ts],
                 )?;
@@ -371,8 +378,7 @@ impl Deriver<'_> {
         }
         match resp.status.as_deref() {
             Some("completed") => {
-                let c = self.s.conn();
-                c.execute(
+                self.exec(
                     "UPDATE agent_runs SET end_ms = coalesce(end_ms, ?2),
                         duration_ms = coalesce(?3, duration_ms),
                         status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
@@ -381,7 +387,7 @@ impl Deriver<'_> {
                 )?;
                 if !run.has_summary {
                     let ts = resp.tool_stats.unwrap_or_default();
-                    c.execute(
+                    self.exec(
                         "UPDATE agent_runs SET tool_calls = coalesce(?2, tool_calls), lines_added = coalesce(?3, lines_added),
                             lines_removed = coalesce(?4, lines_removed) WHERE id = ?1",
                         params![run.id, resp.total_tool_use_count, ts.lines_added, ts.lines_removed],
@@ -390,7 +396,7 @@ impl Deriver<'_> {
                 self.fill_duration(run.id)?;
             }
             Some("async_launched") => {
-                self.s.conn().execute(
+                self.exec(
                     "UPDATE agent_runs SET background = 1 WHERE id = ?1",
                     [run.id],
                 )?;
@@ -418,13 +424,13 @@ impl Deriver<'_> {
             // No agent ever started (e.g. an unknown agent type): Claude Code does not count it
             // as spawned, so neither do we; the delegation keeps the failure in case a transcript
             // sidecar later names an agent for it.
-            self.s.conn().execute(
+            self.exec(
                 "UPDATE delegations SET status = ?2, error = ?3, end_ms = ?4 WHERE tool_use_id = ?1",
                 params![tu, status, error, e.ts],
             )?;
             return Ok(());
         };
-        self.s.conn().execute(
+        self.exec(
             "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error), end_ms = coalesce(end_ms, ?4) WHERE id = ?1",
             params![run.id, status, error, e.ts],
         )?;
@@ -434,11 +440,11 @@ impl Deriver<'_> {
 
     fn tool_failed(&self, e: &Ev) -> Result<()> {
         if let Some(aid) = &e.agent_id {
-            self.s.conn().execute(
+            self.exec(
                 "UPDATE agent_runs SET hook_tool_errors = hook_tool_errors + 1 WHERE agent_id = ?1",
                 [aid],
             )?;
-            self.s.conn().execute(
+            self.exec(
                 "UPDATE agent_runs SET tool_errors = hook_tool_errors WHERE agent_id = ?1 AND has_summary = 0",
                 [aid],
             )?;
@@ -471,7 +477,7 @@ impl Deriver<'_> {
             }
         };
         // SubagentStop may fire twice: the first one ends the run.
-        self.s.conn().execute(
+        self.exec(
             "UPDATE agent_runs SET stops = stops + 1, end_ms = coalesce(end_ms, ?2),
                 status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
                 outcome = coalesce(outcome, ?3) WHERE id = ?1",
@@ -513,11 +519,11 @@ impl Deriver<'_> {
                 };
                 match placeholder {
                     Some(p) => {
-                        self.s.conn().execute(
+                        self.exec(
                             "UPDATE agent_runs SET agent_id = ?2 WHERE id = ?1",
                             params![p.id, aid],
                         )?;
-                        self.s.conn().execute(
+                        self.exec(
                             "UPDATE delegations SET agent_id = ?2 WHERE agent_id = ?1",
                             params![format!("tool:{}", meta_tu.as_deref().unwrap_or("")), aid],
                         )?;
@@ -531,7 +537,7 @@ impl Deriver<'_> {
                         let r = self.insert_run(aid, "claude-code", e, &t, summary.first_ts)?;
                         if let Some(tu) = &meta_tu {
                             // The Agent tool failed before we knew this agent: apply it now.
-                            self.s.conn().execute(
+                            self.exec(
                                 "UPDATE agent_runs SET (status, error, end_ms) =
                                    (SELECT d.status, d.error, d.end_ms FROM delegations d WHERE d.tool_use_id = ?2)
                                  WHERE id = ?1 AND EXISTS (SELECT 1 FROM delegations d WHERE d.tool_use_id = ?2 AND d.status IS NOT NULL)",
@@ -550,17 +556,16 @@ impl Deriver<'_> {
                 }
             }
             // The sidecar is Claude Code's own word on the hierarchy.
-            self.s.conn().execute(
+            self.exec(
                 "UPDATE agent_runs SET parent_agent_id = coalesce(?2, parent_agent_id), depth = coalesce(?3, depth),
                     description = coalesce(description, ?4), finished = ?5,
                     background = CASE WHEN ?6 = 'background' THEN 1 ELSE background END WHERE id = ?1",
                 params![run.id, m.parent_agent_id, m.spawn_depth, m.description, m.finished, m.request_shape],
             )?;
         }
-        let c = self.s.conn();
-        c.execute("DELETE FROM run_tools WHERE run_id = ?1", [run.id])?;
+        self.exec("DELETE FROM run_tools WHERE run_id = ?1", [run.id])?;
         for (tool, n) in &summary.tools {
-            c.execute(
+            self.exec(
                 "INSERT INTO run_tools (run_id, tool, calls, errors) VALUES (?1, ?2, ?3, ?4)",
                 params![run.id, tool, n.calls, n.errors],
             )?;
@@ -570,7 +575,7 @@ impl Deriver<'_> {
         } else {
             Some(summary.models.join(","))
         };
-        c.execute(
+        self.exec(
             "UPDATE agent_runs SET has_summary = 1, tool_calls = ?2, tool_errors = ?3, lines_added = ?4, lines_removed = ?5,
                 api_errors = ?6, model = coalesce(?7, model), start_ms = coalesce(start_ms, ?8) WHERE id = ?1",
             params![
@@ -585,7 +590,7 @@ impl Deriver<'_> {
             ],
         )?;
         if summary.ended_in_api_error && (run.status == "running" || run.status == "success") {
-            c.execute(
+            self.exec(
                 "UPDATE agent_runs SET status = 'failure', error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE id = ?1",
                 params![run.id, summary.api_errors.last(), summary.last_ts.unwrap_or(e.ts)],
             )?;
@@ -643,7 +648,7 @@ impl Deriver<'_> {
                 c.to_string()
             }
         });
-        self.s.conn().execute(
+        self.exec(
             "UPDATE agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
                 workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = coalesce(start_ms, ?9), prompt = ?10 WHERE id = ?1",
             params![
@@ -704,7 +709,7 @@ impl Deriver<'_> {
                 .map(|p| p.cost(input, output, cread, cwrite, 0)),
             _ => None,
         };
-        self.s.conn().execute(
+        self.exec(
             "UPDATE agent_runs SET status = ?2, error = ?3, outcome = ?4, end_ms = ?5, model = coalesce(?6, model),
                 input_tokens = ?7, output_tokens = ?8, cache_read_tokens = ?9, cache_write_tokens = ?10, cost_usd = ?11,
                 stops = stops + 1 WHERE id = ?1",
@@ -723,7 +728,7 @@ impl Deriver<'_> {
             .and_then(Value::as_f64)
             .map(|s| (s * 1000.0) as i64);
         let project = v.get("project").and_then(Value::as_str);
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO workflows (workflow_id, kind, project, plan, estimated_ms, start_ms) VALUES (?1, 'explicit', ?2, ?3, ?4, ?5)
              ON CONFLICT (workflow_id) DO UPDATE SET project = coalesce(excluded.project, project), plan = excluded.plan,
                estimated_ms = coalesce(excluded.estimated_ms, estimated_ms), start_ms = excluded.start_ms",
@@ -735,11 +740,11 @@ impl Deriver<'_> {
     fn handoff(&self, e: &Ev) -> Result<()> {
         let v = e.json();
         let id = e.session_id.clone().unwrap_or_default();
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO workflows (workflow_id, kind, start_ms) VALUES (?1, 'explicit', ?2) ON CONFLICT (workflow_id) DO NOTHING",
             params![id, e.ts],
         )?;
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO handoffs (workflow_id, ts, from_agent, to_agent, artifacts) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 id,
@@ -761,7 +766,7 @@ impl Deriver<'_> {
             .map(|s| (s * 1000.0) as i64);
         let success = v.get("success").and_then(wire::as_bool);
         let agents = v.get("agents").map(|a| a.to_string());
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO workflows (workflow_id, kind, start_ms, end_ms, reported_ms, reported_success, reported_agents)
              VALUES (?1, 'explicit', ?2 - coalesce(?3, 0), ?2, ?3, ?4, ?5)
              ON CONFLICT (workflow_id) DO UPDATE SET end_ms = excluded.end_ms, reported_ms = excluded.reported_ms,
@@ -787,7 +792,7 @@ impl Deriver<'_> {
             .get("cwd")
             .and_then(Value::as_str)
             .map(str::to_string);
-        self.s.conn().execute(
+        self.exec(
             "INSERT INTO agent_runs (agent_id, source, session_id, workflow_id, agent_type, category, start_ms, internal, cwd, complexity)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
@@ -877,13 +882,13 @@ impl Deriver<'_> {
                 r.get(0)
             })?;
         let Some((caller, sub_type, desc, prompt, bg, prompt_id)) = d else {
-            c.execute(
+            self.exec(
                 "UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1",
                 params![id, tu],
             )?;
             return Ok(());
         };
-        c.execute(
+        self.exec(
             "UPDATE delegations SET agent_id = ?2 WHERE tool_use_id = ?1",
             params![tu, aid],
         )?;
@@ -903,7 +908,7 @@ impl Deriver<'_> {
         if complexity == classify::DEFAULT_COMPLEXITY && desc_text.trim().is_empty() {
             complexity = classify::complexity(self.cfg, prompt.as_deref().unwrap_or(""));
         }
-        c.execute(
+        self.exec(
             "UPDATE agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
                 prompt = coalesce(?6, prompt), background = max(background, ?7), workflow_id = coalesce(?8, workflow_id),
                 complexity = ?9,
@@ -911,7 +916,7 @@ impl Deriver<'_> {
              WHERE id = ?1",
             params![id, tu, caller, parent_depth + 1, desc, prompt, bg, prompt_id, complexity, sub_type],
         )?;
-        c.execute(
+        self.exec(
             "UPDATE agent_runs SET category = ?2 WHERE id = ?1",
             params![
                 id,
@@ -932,23 +937,22 @@ impl Deriver<'_> {
     fn relink(&self, run: &RunRef, tu: &str) -> Result<()> {
         let holder = self.run_by_tool_use(tu)?;
         let old = run.tool_use_id.clone();
-        let c = self.s.conn();
-        c.execute(
+        self.exec(
             "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
             [run.id],
         )?;
         if let Some(old) = &old {
-            c.execute(
+            self.exec(
                 "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
                 [old],
             )?;
         }
         if let Some(h) = holder.filter(|h| h.id != run.id) {
-            c.execute(
+            self.exec(
                 "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
                 [h.id],
             )?;
-            c.execute(
+            self.exec(
                 "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
                 [tu],
             )?;
@@ -964,7 +968,7 @@ impl Deriver<'_> {
         let r = self.run_by_id(id)?;
         if r.duration_ms.is_none() {
             if let (Some(s), Some(e)) = (r.start_ms, r.end_ms) {
-                self.s.conn().execute(
+                self.exec(
                     "UPDATE agent_runs SET duration_ms = ?2 WHERE id = ?1",
                     params![id, (e - s).max(0)],
                 )?;
@@ -984,7 +988,7 @@ impl Deriver<'_> {
         if t.responses == 0 {
             return Ok(());
         }
-        self.s.conn().execute(
+        self.exec(
             "UPDATE agent_runs SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4, cache_write_tokens = ?5, cost_usd = ?6 WHERE id = ?1",
             params![id, t.input, t.output, t.cache_read, t.cache_write, t.cost_usd],
         )?;

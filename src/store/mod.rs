@@ -94,7 +94,7 @@ impl Store {
                         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
                     store
                         .conn
-                        .execute_batch(&format!("PRAGMA wal_autocheckpoint = 0"))?;
+                        .execute_batch("PRAGMA wal_autocheckpoint = 0")?;
                     return Ok(store);
                 }
                 Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => {
