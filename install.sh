@@ -253,6 +253,19 @@ rc=0
 if [ "$existed" = 1 ]; then say "database: $db_path (kept)"; else say "created the database $db_path"; fi
 
 # ── Import past runs ─────────────────────────────────────────────────────────────────────────
+# Claude Code deletes transcripts after 30 days: offer to turn existing history into runs now.
+claude_dir="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
+claude_dir="${claude_dir%%,*}"
+if [ "$import" = 0 ] && ! dry && [ -d "$claude_dir/projects" ] \
+    && [ -n "$(find "$claude_dir/projects" -maxdepth 2 -name '*.jsonl' -print -quit 2>/dev/null)" ]; then
+    if [ -t 0 ] && [ -t 1 ]; then
+        printf 'Found Claude Code history in %s/projects. Import it now (analyze import)? [y/N] ' "$claude_dir"
+        read -r answer || answer=""
+        case "$answer" in [yY]*) import=1 ;; esac
+    else
+        say "found Claude Code history in $claude_dir/projects: run 'analyze import' (or ./install.sh --import) to keep it as agent runs before Claude Code deletes it (after 30 days)"
+    fi
+fi
 if [ "$import" = 1 ]; then
     if "$bindir/analyze" import --help >/dev/null 2>&1; then
         say "importing past runs from Claude Code transcripts (analyze import)"

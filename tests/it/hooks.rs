@@ -368,3 +368,36 @@ fn parallel_same_type_delegations_are_matched_by_the_tool_result() {
     assert_eq!(desc("A"), "Review auth");
     assert_eq!(desc("B"), "Review billing");
 }
+
+#[test]
+fn the_older_task_tool_name_is_an_agent_delegation_too() {
+    let env = Env::new();
+    let base = serde_json::json!({"session_id": "s", "transcript_path": "/nonexistent/s.jsonl", "cwd": "/p", "prompt_id": "p"});
+    let with = |extra: serde_json::Value| {
+        let mut v = base.clone();
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v.to_string()
+    };
+    env.record(&[
+        ("subagent-start", with(serde_json::json!({"hook_event_name": "PreToolUse", "tool_name": "Task", "tool_use_id": "t1", "timestamp": "2026-11-20T10:00:00Z", "tool_input": {"description": "Write release notes", "prompt": "x", "subagent_type": "docs-writer"}}))),
+        ("subagent-start", with(serde_json::json!({"hook_event_name": "SubagentStart", "agent_id": "a7f3c21", "agent_type": "docs-writer", "timestamp": "2026-11-20T10:00:01Z"}))),
+        ("subagent-stop", with(serde_json::json!({"hook_event_name": "PostToolUseFailure", "tool_name": "Task", "tool_use_id": "t1", "timestamp": "2026-11-20T10:00:31Z", "error": "Interrupted", "is_interrupt": true}))),
+    ]);
+    let s = env.analyze_json(&["summary"]);
+    let a = &s["agents"][0];
+    assert_eq!(
+        (a["agent"].as_str(), a["cancelled"].as_i64()),
+        (Some("docs-writer"), Some(1))
+    );
+    let desc: String = env
+        .conn()
+        .query_row(
+            "SELECT description FROM agent_runs WHERE agent_id = 'a7f3c21'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(desc, "Write release notes");
+}

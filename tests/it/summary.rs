@@ -211,3 +211,24 @@ fn rebuild_reproduces_the_projection() {
     let (_, after, _) = env.analyze_at(NOW, &["summary", "--format", "json"]);
     assert_eq!(before, after);
 }
+
+#[test]
+fn sessions_snapshots() {
+    let env = Env::new();
+    let rec = load_recording(&shared_fixtures().join("parallel-and-nested-agents"), &env);
+    replay(&env, &rec);
+    let (code, json, err) = env.analyze_at(NOW, &["sessions", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // Start/end are the replay's clock: blank them for a stable snapshot.
+    v["sessions"][0]["start"] = serde_json::Value::Null;
+    v["sessions"][0]["end"] = serde_json::Value::Null;
+    insta::assert_json_snapshot!("sessions_json", v);
+    let (_, table, _) = env.analyze_at(NOW, &["sessions", "--format", "csv"]);
+    let first_row: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
+    // Session, Project, Started, Turns, Agents, Failed, Main tokens, Main cost, Agent tokens, Agent cost, Total cost
+    assert_eq!(
+        &first_row[3..],
+        &["1", "3", "0", "240", "$0.0016", "720", "$0.0048", "$0.0064"]
+    );
+}
