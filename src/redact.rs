@@ -85,9 +85,10 @@ fn rules() -> &'static Rules {
 pub fn redact(text: &str) -> Cow<'_, str> {
     // Most payloads hold no secret: two cheap scans decide, so the regexes are compiled only
     // when a secret is plausible (compiling them costs more than the rest of a hook).
-    if !contains_any(text, SHAPED_TRIGGERS)
-        && !has_word_prefix(text, b"sk-")
-        && !has_pair_candidate(text)
+    let lower = text.to_ascii_lowercase();
+    if !contains_any(&lower, SHAPED_TRIGGERS)
+        && !has_word_prefix(&lower, "sk-")
+        && !has_pair_candidate(&lower)
     {
         return Cow::Borrowed(text);
     }
@@ -113,34 +114,27 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     out
 }
 
-fn contains_any(text: &str, needles: &[&str]) -> bool {
-    let hay = text.as_bytes();
-    needles.iter().any(|t| {
-        let needle = t.as_bytes();
-        hay.windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    })
+/// Whether `lower` (lower-cased text) contains any of `needles` (lower case). `str::contains`
+/// uses a two-way search: many times faster than comparing every window.
+fn contains_any(lower: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| lower.contains(n))
 }
 
 /// `prefix` at the start of a word (not preceded by a letter, digit or `_`).
-fn has_word_prefix(text: &str, prefix: &[u8]) -> bool {
-    let hay = text.as_bytes();
-    hay.windows(prefix.len()).enumerate().any(|(i, w)| {
-        w == prefix && (i == 0 || !(hay[i - 1].is_ascii_alphanumeric() || hay[i - 1] == b'_'))
-    })
+fn has_word_prefix(lower: &str, prefix: &str) -> bool {
+    let hay = lower.as_bytes();
+    lower
+        .match_indices(prefix)
+        .any(|(i, _)| i == 0 || !(hay[i - 1].is_ascii_alphanumeric() || hay[i - 1] == b'_'))
 }
 
 /// A secret name followed (after optional quotes, backslashes, spaces) by `:` or `=`.
 /// `input_tokens": 5` is not a candidate (`s` follows `token`), `"password": "x"` is.
-fn has_pair_candidate(text: &str) -> bool {
-    let hay = text.as_bytes();
+fn has_pair_candidate(lower: &str) -> bool {
+    let hay = lower.as_bytes();
     PAIR_NAMES.iter().any(|name| {
-        let n = name.as_bytes();
-        hay.windows(n.len()).enumerate().any(|(i, w)| {
-            if !w.eq_ignore_ascii_case(n) {
-                return false;
-            }
-            let rest = &hay[i + n.len()..];
+        lower.match_indices(name).any(|(i, _)| {
+            let rest = &hay[i + name.len()..];
             let skip = rest
                 .iter()
                 .take_while(|b| matches!(b, b'"' | b'\\' | b'\'' | b' ' | b'\t'))
@@ -196,10 +190,11 @@ mod tests {
         // Everyday hook payloads: no regex work at all.
         let payload = r#"{"permission_mode":"bypassPermissions","usage":{"input_tokens":2000,"output_tokens":400},"totalTokens":2400,"tool_input":{"description":"task-notification handler for the web-socket-reconnection-logic"}}"#;
         assert!(matches!(redact(payload), Cow::Borrowed(_)));
+        let lower = payload.to_ascii_lowercase();
         assert!(
-            !contains_any(payload, SHAPED_TRIGGERS)
-                && !has_word_prefix(payload, b"sk-")
-                && !has_pair_candidate(payload)
+            !contains_any(&lower, SHAPED_TRIGGERS)
+                && !has_word_prefix(&lower, "sk-")
+                && !has_pair_candidate(&lower)
         );
     }
 
