@@ -92,9 +92,7 @@ impl Store {
                     store
                         .conn
                         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-                    store
-                        .conn
-                        .execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+                    store.conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
                     return Ok(store);
                 }
                 Err(e @ (Error::NewerSchema { .. } | Error::CorruptDatabase { .. })) => {

@@ -1,12 +1,12 @@
 //! The one integration-test binary: modules by area, sharing helpers in `common`.
 
-mod common;
-mod fixtures;
 mod analyze_a;
 mod analyze_b;
-mod install;
-mod recommend;
+mod common;
+mod fixtures;
 mod hooks;
 mod import;
+mod install;
 mod readers;
+mod recommend;
 mod summary;
