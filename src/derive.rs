@@ -38,6 +38,8 @@ struct Ev {
     tool_name: Option<String>,
     tool_use_id: Option<String>,
     payload: String,
+    /// The payload parsed once (several rules read it).
+    parsed: std::cell::OnceCell<Value>,
 }
 
 impl Ev {
@@ -54,10 +56,11 @@ impl Ev {
             tool_name: r.get(8)?,
             tool_use_id: r.get(9)?,
             payload: r.get(10)?,
+            parsed: std::cell::OnceCell::new(),
         })
     }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.payload).unwrap_or(Value::Null)
+    fn json(&self) -> &Value {
+        self.parsed.get_or_init(|| serde_json::from_str(&self.payload).unwrap_or(Value::Null))
     }
 }
 
@@ -335,15 +338,19 @@ impl Deriver<'_> {
         if run.tool_use_id.is_none() && !run.internal {
             // SubagentStart carries no tool_use_id: match the oldest open delegation of this
             // type in the session (PostToolUse or the transcript sidecar corrects it later).
+            // Written so the partial index delegations_open (session, type, ts) serves both forms.
+            let sql = if given_type.is_some() {
+                "SELECT tool_use_id FROM delegations WHERE session_id = ?1 AND subagent_type = ?2
+                   AND agent_id IS NULL ORDER BY ts, rowid LIMIT 1"
+            } else {
+                "SELECT tool_use_id FROM delegations WHERE session_id = ?1 AND ?2 IS NULL
+                   AND agent_id IS NULL ORDER BY ts, rowid LIMIT 1"
+            };
             let tu: Option<String> = self
                 .s
                 .conn()
-                .query_row(
-                    "SELECT tool_use_id FROM delegations WHERE session_id IS ?1 AND agent_id IS NULL
-                       AND (?2 IS NULL OR subagent_type = ?2) ORDER BY ts, rowid LIMIT 1",
-                    params![e.session_id, given_type],
-                    |r| r.get(0),
-                )
+                .prepare_cached(sql)?
+                .query_row(params![e.session_id, given_type], |r| r.get(0))
                 .optional()?;
             if let Some(tu) = tu {
                 self.link(run.id, &tu)?;
