@@ -60,7 +60,8 @@ impl Ev {
         })
     }
     fn json(&self) -> &Value {
-        self.parsed.get_or_init(|| serde_json::from_str(&self.payload).unwrap_or(Value::Null))
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.payload).unwrap_or(Value::Null))
     }
 }
 

@@ -5,7 +5,7 @@ use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 
-/// The JSON output's schema version; bumped on any incompatible change, documented in docs/json.md.
+/// The JSON output's schema version; bumped on any incompatible change (field meanings: docs/metrics.md).
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
 /// Output format.

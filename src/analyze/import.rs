@@ -72,6 +72,7 @@ pub fn run(
     }
     let path = crate::paths::db_path(db);
     let store = Store::create(&path)?;
+    store.tune_for_reading()?;
     let cfg = Config::load(&path)?;
     let prices = Prices::load(&path)?;
     store.replay_spool(crate::hook::replay_spooled)?;
