@@ -25,3 +25,16 @@ pub enum Error {
 
 /// Shorthand for results carrying [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Parses a reader's command line. `--help`/`--version` exit 0; a usage error prints clap's
+/// message and exits 2 (readers are run by people; only hooks must never exit 2).
+pub fn parse_reader_args<T: clap::Parser>() -> std::result::Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            std::process::ExitCode::from(2)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    })
+}

@@ -102,16 +102,9 @@ pub enum Command {
 
 /// Parses the command line and runs it; maps the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+    let cli: Cli = match crate::error::parse_reader_args() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,

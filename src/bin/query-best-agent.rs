@@ -42,16 +42,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+    let args: Args = match agent_telemetry::error::parse_reader_args() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
     match run(args) {
         Ok(true) => ExitCode::SUCCESS,

@@ -2,79 +2,6 @@
 //! derived agent runs against Claude Code's own `subagent_stats` and `total_cost_usd`.
 
 use crate::common::*;
-use std::collections::BTreeMap;
-
-fn recordings() -> Vec<std::path::PathBuf> {
-    let mut dirs = Vec::new();
-    // The shared recordings, and the project's own (tests/e2e/recordings, made by the e2e harness).
-    for root in [
-        shared_fixtures(),
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/recordings"),
-    ] {
-        let mut found: Vec<_> = std::fs::read_dir(&root)
-            .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.join("result.json").exists())
-            .collect();
-        found.sort();
-        dirs.extend(found);
-    }
-    assert!(
-        dirs.len() >= 18,
-        "expected the 5 shared and 13 project recordings, found {dirs:?}"
-    );
-    dirs
-}
-
-/// Claude Code's own figures for a recording: a `--resume`d session has one result per process;
-/// `subagent_stats` cover each process, `total_cost_usd` and `modelUsage` are cumulative.
-struct Expected {
-    by_type: BTreeMap<String, i64>,
-    completed: i64,
-    failed: i64,
-    max_depth: i64,
-    cost: f64,
-    model_usage: serde_json::Value,
-}
-
-fn expected(dir: &std::path::Path) -> Expected {
-    let mut results: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("result")
-        })
-        .collect();
-    results.sort();
-    let mut e = Expected {
-        by_type: BTreeMap::new(),
-        completed: 0,
-        failed: 0,
-        max_depth: 0,
-        cost: 0.0,
-        model_usage: serde_json::Value::Null,
-    };
-    for r in results {
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&r).unwrap()).unwrap();
-        let stats = &v["subagent_stats"];
-        for (k, n) in stats["by_type"].as_object().unwrap() {
-            *e.by_type.entry(k.clone()).or_insert(0) += n.as_i64().unwrap();
-        }
-        e.completed += stats["completed"].as_i64().unwrap();
-        e.failed += stats["failed"].as_i64().unwrap();
-        e.max_depth = e.max_depth.max(stats["max_depth"].as_i64().unwrap());
-        let cost = v["total_cost_usd"].as_f64().unwrap();
-        if cost >= e.cost {
-            e.cost = cost;
-            e.model_usage = v["modelUsage"].clone();
-        }
-    }
-    e
-}
 
 #[test]
 fn replayed_recordings_match_claude_codes_subagent_stats() {
@@ -84,42 +11,8 @@ fn replayed_recordings_match_claude_codes_subagent_stats() {
         replay(&env, &rec);
         let want = expected(&dir);
         let sessions = env.analyze_json(&["sessions"]);
-        let s = &sessions["sessions"][0];
         let name = dir.file_name().unwrap().to_string_lossy();
-        let got: BTreeMap<String, i64> =
-            serde_json::from_value(s["agents_by_type"].clone()).unwrap();
-        assert_eq!(got, want.by_type, "{name}: by_type");
-        assert_eq!(s["agents_completed"], want.completed, "{name}: completed");
-        assert_eq!(s["agents_failed"], want.failed, "{name}: failed");
-        assert_eq!(s["max_depth"], want.max_depth, "{name}: max_depth");
-        let cost = s["total_cost_usd"].as_f64().unwrap();
-        assert!(
-            (cost - want.cost).abs() < 1e-5,
-            "{name}: cost {cost} vs Claude Code's {}",
-            want.cost
-        );
-        for (model, u) in want.model_usage.as_object().unwrap() {
-            let m = &s["models"][model];
-            assert_eq!(m["input_tokens"], u["inputTokens"], "{name}: {model} input");
-            assert_eq!(
-                m["output_tokens"], u["outputTokens"],
-                "{name}: {model} output"
-            );
-            assert_eq!(
-                m["cache_read_tokens"], u["cacheReadInputTokens"],
-                "{name}: {model} cache read"
-            );
-            assert_eq!(
-                m["cache_write_tokens"], u["cacheCreationInputTokens"],
-                "{name}: {model} cache write"
-            );
-            let mc = m["cost_usd"].as_f64().unwrap();
-            assert!(
-                (mc - u["costUSD"].as_f64().unwrap()).abs() < 1e-5,
-                "{name}: {model} cost {mc} vs {}",
-                u["costUSD"]
-            );
-        }
+        check_session(&name, &sessions["sessions"][0], &want);
     }
 }
 
