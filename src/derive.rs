@@ -86,6 +86,9 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         if max <= cursor {
             return Ok(done);
         }
+        if done.events == 0 && max - cursor > BATCH {
+            store.tune_for_reading()?;
+        }
         let n = store.write_tx(|s| {
             // Re-read the cursor under the write lock: another reader may have advanced it.
             let cursor: i64 = s

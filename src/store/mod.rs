@@ -112,14 +112,12 @@ impl Store {
         if !path.exists() {
             return Err(Error::MissingDatabase(path.to_path_buf()));
         }
-        let store = Self::try_open_writer(path, READER_BUSY_TIMEOUT)?;
-        store.tune_for_reading()?;
-        Ok(store)
+        Self::try_open_writer(path, READER_BUSY_TIMEOUT)
     }
 
-    /// Readers (and the derivation they run) touch far more pages than a hook: a 64 MB page
-    /// cache and memory-mapped reads spare them a `pread` per page (measured: a third of the
-    /// derivation's time was system time before this).
+    /// For bulk work (deriving many events, importing): a 64 MB page cache and memory-mapped
+    /// reads spare a `pread` per page (measured: a third of a large derivation's time was system
+    /// time without them). Not for everyday queries: mapping cost `query-best-agent` ~40 ms.
     pub fn tune_for_reading(&self) -> Result<()> {
         self.conn.execute_batch(
             "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
