@@ -118,10 +118,10 @@ impl Store {
     /// For bulk work (deriving many events, importing): a 64 MB page cache and memory-mapped
     /// reads spare a `pread` per page (measured: a third of a large derivation's time was system
     /// time without them). Not for everyday queries: mapping cost `query-best-agent` ~40 ms.
+    /// (No `temp_store` change here: changing it drops the TEMP rollup triggers.)
     pub fn tune_for_reading(&self) -> Result<()> {
-        self.conn.execute_batch(
-            "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
-        )?;
+        self.conn
+            .execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")?;
         Ok(())
     }
 

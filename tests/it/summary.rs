@@ -232,3 +232,49 @@ fn sessions_snapshots() {
         &["1", "3", "0", "240", "$0.0016", "720", "$0.0048", "$0.0064"]
     );
 }
+
+#[test]
+fn rollups_stay_exact_through_a_bulk_derivation() {
+    // More events than one derivation batch (20,000), so the bulk path is taken: the rollups the
+    // fast path reads must still equal a direct aggregation of the runs.
+    let env = Env::new();
+    let runs: Vec<Run> = (0..5_200)
+        .map(|i| {
+            let kind = ["backend-architect", "code-reviewer", "test-engineer"][i % 3];
+            let (start, end) = (i * 60, i * 60 + 10 + (i % 7) * 5);
+            let ts = |s: usize| {
+                format!(
+                    "2026-11-1{}T{:02}:{:02}:{:02}Z",
+                    1 + s / 86_400 % 9,
+                    s / 3600 % 24,
+                    s / 60 % 60,
+                    s % 60
+                )
+            };
+            let mut r = Run::new(
+                &format!("bulk{i}"),
+                kind,
+                "Implement feature",
+                &ts(start),
+                &ts(end),
+            );
+            if i % 10 == 0 {
+                r.end_kind = End::Failure("boom".into());
+            }
+            r.prompt_id = format!("p{}", i / 4);
+            r
+        })
+        .collect();
+    env.record_runs(&runs);
+    let (_, fast, _) = env.analyze_at(NOW, &["summary", "--format", "json"]);
+    let (_, slow, _) = env.analyze_at(
+        NOW,
+        &["summary", "--format", "json", "--since", "2020-01-01"],
+    );
+    let (fast, slow): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&fast).unwrap(),
+        serde_json::from_str(&slow).unwrap(),
+    );
+    assert_eq!(fast["totals"]["runs"], 5_200);
+    assert_eq!(fast, slow, "rollup path and direct aggregation agree");
+}
