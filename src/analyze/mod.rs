@@ -49,6 +49,44 @@ impl Filter {
             && self.session.is_none()
     }
 
+    /// A WHERE clause over `sessions` aliased `s` (time bounds apply to the session's start;
+    /// `--agent` keeps sessions with a user run of that type), with its parameters.
+    pub fn sessions_where(&self) -> (String, Vec<SqlValue>) {
+        let mut w = vec!["1 = 1".to_string()];
+        let mut p: Vec<SqlValue> = Vec::new();
+        if let Some(s) = self.since {
+            p.push(s.into());
+            w.push(format!("s.start_ms >= ?{}", p.len()));
+        }
+        if let Some(u) = self.until {
+            p.push(u.into());
+            w.push(format!("s.start_ms < ?{}", p.len()));
+        }
+        if let Some(proj) = &self.project {
+            p.push(proj.trim_end_matches('/').to_string().into());
+            w.push(format!(
+                "(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')",
+                n = p.len()
+            ));
+        }
+        if let Some(id) = &self.session {
+            p.push(id.clone().into());
+            w.push(format!("s.session_id = ?{}", p.len()));
+        }
+        if !self.agents.is_empty() {
+            let mut marks = Vec::new();
+            for a in &self.agents {
+                p.push(a.clone().into());
+                marks.push(format!("?{}", p.len()));
+            }
+            w.push(format!(
+                "EXISTS (SELECT 1 FROM agent_runs r WHERE r.session_id = s.session_id AND r.internal = 0 AND r.agent_type IN ({}))",
+                marks.join(", ")
+            ));
+        }
+        (w.join(" AND "), p)
+    }
+
     /// A WHERE clause over `agent_runs` aliased `r` (user agents only), with its parameters.
     pub fn runs_where(&self) -> (String, Vec<SqlValue>) {
         let mut w = vec!["r.internal = 0".to_string()];

@@ -58,45 +58,10 @@ fn add_cost(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// Sessions matching the filter (time bounds apply to the session's start), newest first.
 pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
     let c = ctx.store.conn();
-    let mut w = vec!["1 = 1".to_string()];
-    let mut p: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(s) = filter.since {
-        p.push(s.into());
-        w.push(format!("s.start_ms >= ?{}", p.len()));
-    }
-    if let Some(u) = filter.until {
-        p.push(u.into());
-        w.push(format!("s.start_ms < ?{}", p.len()));
-    }
-    if let Some(proj) = &filter.project {
-        p.push(proj.trim_end_matches('/').to_string().into());
-        w.push(format!(
-            "(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')",
-            n = p.len()
-        ));
-    }
-    if let Some(id) = &filter.session {
-        p.push(id.clone().into());
-        w.push(format!("s.session_id = ?{}", p.len()));
-    }
-    if !filter.agents.is_empty() {
-        let marks: Vec<String> = filter
-            .agents
-            .iter()
-            .map(|a| {
-                p.push(a.clone().into());
-                format!("?{}", p.len())
-            })
-            .collect();
-        w.push(format!(
-            "EXISTS (SELECT 1 FROM agent_runs r WHERE r.session_id = s.session_id AND r.agent_type IN ({}))",
-            marks.join(", ")
-        ));
-    }
+    let (w, p) = filter.sessions_where();
     let sql = format!(
-        "SELECT s.session_id, s.cwd, s.start_ms, coalesce(s.end_ms, s.last_ms) FROM sessions s WHERE {}
-         ORDER BY s.start_ms DESC LIMIT {limit}",
-        w.join(" AND ")
+        "SELECT s.session_id, s.cwd, s.start_ms, coalesce(s.end_ms, s.last_ms) FROM sessions s WHERE {w}
+         ORDER BY s.start_ms DESC LIMIT {limit}"
     );
     let mut stmt = c.prepare(&sql)?;
     type Head = (String, Option<String>, Option<i64>, Option<i64>);

@@ -6,7 +6,6 @@ use super::workflows::{self, Loaded, Span, Status};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Grid, Report};
-use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -142,37 +141,9 @@ fn resolve(ctx: &Ctx, table: &str, column: &str, id: &str) -> Result<Option<Stri
 
 /// The most recent session matching the global filters.
 fn latest_session(ctx: &Ctx, filter: &Filter) -> Result<Option<String>> {
-    let mut w = vec!["1 = 1".to_string()];
-    let mut p: Vec<SqlValue> = Vec::new();
-    if let Some(s) = filter.since {
-        p.push(s.into());
-        w.push(format!("s.start_ms >= ?{}", p.len()));
-    }
-    if let Some(u) = filter.until {
-        p.push(u.into());
-        w.push(format!("s.start_ms < ?{}", p.len()));
-    }
-    if let Some(proj) = &filter.project {
-        p.push(proj.trim_end_matches('/').to_string().into());
-        w.push(format!(
-            "(s.cwd = ?{n} OR substr(s.cwd, 1, length(?{n}) + 1) = ?{n} || '/')",
-            n = p.len()
-        ));
-    }
-    if !filter.agents.is_empty() {
-        let mut marks = Vec::new();
-        for a in &filter.agents {
-            p.push(a.clone().into());
-            marks.push(format!("?{}", p.len()));
-        }
-        w.push(format!(
-            "EXISTS (SELECT 1 FROM agent_runs r WHERE r.session_id = s.session_id AND r.internal = 0 AND r.agent_type IN ({}))",
-            marks.join(", ")
-        ));
-    }
+    let (w, p) = filter.sessions_where();
     let sql = format!(
-        "SELECT s.session_id FROM sessions s WHERE {} ORDER BY s.start_ms DESC, s.session_id LIMIT 1",
-        w.join(" AND ")
+        "SELECT s.session_id FROM sessions s WHERE {w} ORDER BY s.start_ms DESC, s.session_id LIMIT 1"
     );
     Ok(ctx
         .store
