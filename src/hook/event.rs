@@ -48,7 +48,7 @@ impl Incoming {
 }
 
 /// Parses payload text: one JSON object, or JSON lines (one event per line).
-pub fn parse(binary: Binary, text: &str, recorded_at: i64, _print_id: bool) -> Vec<Incoming> {
+pub fn parse(binary: Binary, text: &str, recorded_at: i64) -> Vec<Incoming> {
     let wrap = |parsed| Incoming { binary, parsed };
     match serde_json::from_str::<Value>(text) {
         Ok(v) => vec![wrap(classify(binary, v, text, recorded_at))],

@@ -30,6 +30,16 @@ impl Binary {
             Binary::WorkflowEvent => "workflow-event",
         }
     }
+
+    /// The binary of a [`Binary::name`]; anything else is `workflow-event` (the one binary whose
+    /// generic events need no start/stop meaning).
+    pub fn from_name(name: &str) -> Binary {
+        match name {
+            "subagent-start" => Binary::SubagentStart,
+            "subagent-stop" => Binary::SubagentStop,
+            _ => Binary::WorkflowEvent,
+        }
+    }
 }
 
 /// Payloads above this size are stored truncated in quarantine rather than parsed.
@@ -155,7 +165,7 @@ fn process(
         args: args.clone(),
         raw: redacted.clone(),
     };
-    let incoming = event::parse(binary, &redacted, recorded_at, opts.print_id);
+    let incoming = event::parse(binary, &redacted, recorded_at);
     if opts.print_id {
         if let Some(id) = incoming.iter().find_map(|i| i.generic_start_id()) {
             println!("{id}");
@@ -224,11 +234,7 @@ pub fn record_payload(
     text: &str,
     recorded_at: i64,
 ) -> crate::error::Result<()> {
-    let redacted = crate::redact::redact(text);
-    let prepared: Vec<Prepared> = event::parse(binary, &redacted, recorded_at, false)
-        .into_iter()
-        .map(prepare)
-        .collect();
+    let prepared = prepare_all(binary, &crate::redact::redact(text), recorded_at);
     let s = Store::open_for_hook(db)?;
     s.write_tx(|s| store_prepared(s, &prepared))
 }
@@ -237,11 +243,7 @@ pub fn record_payload(
 pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::error::Result<()> {
     store.write_tx(|s| {
         for (binary, text, recorded_at) in items {
-            let redacted = crate::redact::redact(text);
-            let prepared: Vec<Prepared> = event::parse(*binary, &redacted, *recorded_at, false)
-                .into_iter()
-                .map(prepare)
-                .collect();
+            let prepared = prepare_all(*binary, &crate::redact::redact(text), *recorded_at);
             store_prepared(s, &prepared)?;
         }
         Ok(())
@@ -250,15 +252,8 @@ pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::err
 
 /// Stores one spooled payload exactly as the hook that spooled it would have.
 pub fn replay_spooled(s: &Store, p: SpooledPayload) -> crate::error::Result<()> {
-    let binary = match p.binary.as_str() {
-        "subagent-start" => Binary::SubagentStart,
-        "subagent-stop" => Binary::SubagentStop,
-        _ => Binary::WorkflowEvent,
-    };
-    let prepared: Vec<Prepared> = event::parse(binary, &p.raw, p.recorded_at, false)
-        .into_iter()
-        .map(prepare)
-        .collect();
+    // Spooled text is already redacted.
+    let prepared = prepare_all(Binary::from_name(&p.binary), &p.raw, p.recorded_at);
     store_prepared(s, &prepared)
 }
 
@@ -266,6 +261,14 @@ pub fn replay_spooled(s: &Store, p: SpooledPayload) -> crate::error::Result<()> 
 pub(crate) struct Prepared {
     incoming: Incoming,
     transcript: Option<event::TranscriptRead>,
+}
+
+/// Parses redacted payload text and reads the transcripts its events point at.
+fn prepare_all(binary: Binary, redacted: &str, recorded_at: i64) -> Vec<Prepared> {
+    event::parse(binary, redacted, recorded_at)
+        .into_iter()
+        .map(prepare)
+        .collect()
 }
 
 fn prepare(incoming: Incoming) -> Prepared {

@@ -329,12 +329,11 @@ impl Env {
         let items: Vec<(agent_telemetry::hook::Binary, String, i64)> = payloads
             .iter()
             .map(|(bin, text)| {
-                let b = match *bin {
-                    "subagent-start" => agent_telemetry::hook::Binary::SubagentStart,
-                    "subagent-stop" => agent_telemetry::hook::Binary::SubagentStop,
-                    _ => agent_telemetry::hook::Binary::WorkflowEvent,
-                };
-                (b, text.clone(), 0)
+                (
+                    agent_telemetry::hook::Binary::from_name(bin),
+                    text.clone(),
+                    0,
+                )
             })
             .collect();
         agent_telemetry::hook::record_many(&store, &items).expect("record");
