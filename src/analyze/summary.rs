@@ -69,14 +69,6 @@ pub const SORT_KEYS: &[&str] = &[
     "efficiency",
 ];
 
-#[derive(Default)]
-struct Acc {
-    f: Option<AgentFigures>,
-    dur_n: i64,
-    dur_sum: i64,
-    complexity_sum: i64,
-}
-
 /// Computes the summary. Without filters it reads the per-day rollups and the duration index
 /// (fast at millions of runs); with filters it aggregates the matching runs directly.
 pub fn compute(ctx: &Ctx, filter: &Filter, sort: &str, reverse: bool) -> Result<Summary> {
@@ -110,88 +102,24 @@ fn blank(agent: &str) -> AgentFigures {
 }
 
 fn from_rollups(ctx: &Ctx) -> Result<Summary> {
-    let c = ctx.store.conn();
-    let mut lost: HashMap<String, i64> = HashMap::new();
-    {
-        let mut stmt = c.prepare(
-            "SELECT agent_type, count(*) FROM agent_runs INDEXED BY runs_open
-             WHERE end_ms IS NULL AND internal = 0 AND coalesce(start_ms, 0) < ?1 GROUP BY agent_type",
-        )?;
-        for r in stmt.query_map([ctx.lost_before()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })? {
-            let (a, n) = r?;
-            lost.insert(a, n);
-        }
-    }
-    let mut stmt = c.prepare(
-        "SELECT agent_type, sum(runs), sum(success), sum(failure), sum(cancelled), sum(open), sum(dur_n), sum(dur_sum),
-                sum(complexity_sum), sum(tokens), sum(cost)
-         FROM agent_daily GROUP BY agent_type HAVING sum(runs) > 0",
+    // Per-day sums from the rollup; lost runs (never ended, started before the threshold) are
+    // decided now, from the index of open runs.
+    let mut stmt = ctx.store.conn().prepare(
+        "SELECT d.agent_type, sum(d.runs), sum(d.success), sum(d.failure), sum(d.cancelled),
+                sum(d.open) - coalesce(max(l.n), 0), coalesce(max(l.n), 0), sum(d.dur_n), sum(d.dur_sum),
+                sum(d.complexity_sum), sum(d.tokens), sum(d.cost)
+         FROM agent_daily d LEFT JOIN (
+             SELECT agent_type, count(*) AS n FROM agent_runs INDEXED BY runs_open
+             WHERE end_ms IS NULL AND internal = 0 AND coalesce(start_ms, 0) < ?1 GROUP BY agent_type
+         ) l ON l.agent_type = d.agent_type
+         GROUP BY d.agent_type HAVING sum(d.runs) > 0",
     )?;
-    let mut agents = Vec::new();
-    let mut t = Acc {
-        f: Some(blank("TOTAL")),
-        ..Default::default()
-    };
-    let rows = stmt.query_map([], |r| {
+    assemble(&mut stmt, [ctx.lost_before()], |agent, dur_n| {
         Ok((
-            r.get::<_, String>(0)?,
-            [
-                r.get::<_, i64>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ],
-            r.get::<_, f64>(10)?,
+            indexed_percentile(&ctx.store, agent, dur_n, 0.5)?,
+            indexed_percentile(&ctx.store, agent, dur_n, 0.95)?,
         ))
-    })?;
-    for row in rows {
-        let (agent, [runs, success, failure, cancelled, open, dur_n, dur_sum, cx, tokens], cost) =
-            row?;
-        let l = lost.get(&agent).copied().unwrap_or(0);
-        let mut f = AgentFigures {
-            runs,
-            success,
-            failure,
-            cancelled,
-            running: open - l,
-            lost: l,
-            tokens,
-            cost_usd: cost,
-            ..blank(&agent)
-        };
-        f.p50_duration_ms = indexed_percentile(&ctx.store, Some(&agent), dur_n, 0.5)?;
-        f.p95_duration_ms = indexed_percentile(&ctx.store, Some(&agent), dur_n, 0.95)?;
-        f.finish(dur_n, dur_sum, cx);
-        add(&mut t, &f, dur_n, dur_sum, cx);
-        agents.push(f);
-    }
-    let mut totals = t.f.take().expect("totals");
-    totals.p50_duration_ms = indexed_percentile(&ctx.store, None, t.dur_n, 0.5)?;
-    totals.p95_duration_ms = indexed_percentile(&ctx.store, None, t.dur_n, 0.95)?;
-    totals.finish(t.dur_n, t.dur_sum, t.complexity_sum);
-    Ok(Summary { agents, totals })
-}
-
-fn add(t: &mut Acc, f: &AgentFigures, dur_n: i64, dur_sum: i64, cx: i64) {
-    let tf = t.f.as_mut().expect("totals");
-    tf.runs += f.runs;
-    tf.success += f.success;
-    tf.failure += f.failure;
-    tf.cancelled += f.cancelled;
-    tf.running += f.running;
-    tf.lost += f.lost;
-    tf.tokens += f.tokens;
-    tf.cost_usd += f.cost_usd;
-    t.dur_n += dur_n;
-    t.dur_sum += dur_sum;
-    t.complexity_sum += cx;
+    })
 }
 
 fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
@@ -206,13 +134,6 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
     };
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
-    let sql = format!(
-        "SELECT r.agent_type, count(*), sum({st} = 'success'), sum({st} = 'failure'), sum({st} = 'cancelled'),
-                sum({st} = 'running'), sum({st} = 'lost'), count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
-                sum(r.complexity), sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens),
-                sum(coalesce(r.cost_usd, 0))
-         FROM agent_runs r {hint} WHERE {w} GROUP BY r.agent_type"
-    );
     let mut durations: HashMap<String, Vec<i64>> = HashMap::new();
     let mut all: Vec<i64> = Vec::new();
     {
@@ -228,13 +149,31 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
         }
     }
     all.sort_unstable();
-    let mut stmt = c.prepare(&sql)?;
-    let mut agents = Vec::new();
-    let mut t = Acc {
-        f: Some(blank("TOTAL")),
-        ..Default::default()
-    };
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+    let mut stmt = c.prepare(&format!(
+        "SELECT r.agent_type, count(*), sum({st} = 'success'), sum({st} = 'failure'), sum({st} = 'cancelled'),
+                sum({st} = 'running'), sum({st} = 'lost'), count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
+                sum(r.complexity), sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens),
+                sum(coalesce(r.cost_usd, 0))
+         FROM agent_runs r {hint} WHERE {w} GROUP BY r.agent_type"
+    ))?;
+    assemble(&mut stmt, params_from_iter(p.iter()), |agent, _| {
+        let d = match agent {
+            Some(a) => durations.get(a).map(Vec::as_slice).unwrap_or(&[]),
+            None => &all,
+        };
+        Ok((percentile(d, 0.5), percentile(d, 0.95)))
+    })
+}
+
+/// Builds the report from rows of (agent, runs, success, failure, cancelled, running, lost,
+/// durations counted, duration sum, complexity sum, tokens, cost) — the columns both paths
+/// select. `p50_p95(agent, durations counted)` gives an agent's percentiles (`None`: all agents).
+fn assemble(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+    mut p50_p95: impl FnMut(Option<&str>, i64) -> Result<(Option<f64>, Option<f64>)>,
+) -> Result<Summary> {
+    let rows = stmt.query_map(params, |r| {
         Ok((
             r.get::<_, String>(0)?,
             [
@@ -252,6 +191,9 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
             r.get::<_, f64>(11)?,
         ))
     })?;
+    let mut agents = Vec::new();
+    let mut totals = blank("TOTAL");
+    let (mut all_dur_n, mut all_dur_sum, mut all_cx) = (0, 0, 0);
     for row in rows {
         let (
             agent,
@@ -269,17 +211,23 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
             cost_usd: cost,
             ..blank(&agent)
         };
-        let d = durations.get(&agent).map(Vec::as_slice).unwrap_or(&[]);
-        f.p50_duration_ms = percentile(d, 0.5);
-        f.p95_duration_ms = percentile(d, 0.95);
+        (f.p50_duration_ms, f.p95_duration_ms) = p50_p95(Some(&agent), dur_n)?;
         f.finish(dur_n, dur_sum, cx);
-        add(&mut t, &f, dur_n, dur_sum, cx);
+        totals.runs += f.runs;
+        totals.success += f.success;
+        totals.failure += f.failure;
+        totals.cancelled += f.cancelled;
+        totals.running += f.running;
+        totals.lost += f.lost;
+        totals.tokens += f.tokens;
+        totals.cost_usd += f.cost_usd;
+        all_dur_n += dur_n;
+        all_dur_sum += dur_sum;
+        all_cx += cx;
         agents.push(f);
     }
-    let mut totals = t.f.take().expect("totals");
-    totals.p50_duration_ms = percentile(&all, 0.5);
-    totals.p95_duration_ms = percentile(&all, 0.95);
-    totals.finish(t.dur_n, t.dur_sum, t.complexity_sum);
+    (totals.p50_duration_ms, totals.p95_duration_ms) = p50_p95(None, all_dur_n)?;
+    totals.finish(all_dur_n, all_dur_sum, all_cx);
     Ok(Summary { agents, totals })
 }
 
