@@ -68,9 +68,6 @@ impl Ev {
 /// Applies every event appended since the last refresh. Cheap when nothing is new.
 pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
     let conn = store.conn();
-    // The rollups are kept by TEMP triggers of this connection (schema version 5).
-    conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
-    conn.set_prepared_statement_cache_capacity(256);
     let mut done = Refreshed::default();
     loop {
         let cursor: i64 = conn
@@ -86,8 +83,15 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         if max <= cursor {
             return Ok(done);
         }
-        if done.events == 0 && max - cursor > BATCH {
-            store.tune_for_reading()?;
+        if done.events == 0 {
+            // Only when there is work: most reader opens find nothing new.
+            if max - cursor > BATCH {
+                store.tune_for_reading()?;
+            }
+            // The rollups are kept by TEMP triggers of this connection (schema version 5),
+            // installed after the tuning above, which must not touch the temp schema.
+            conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
+            conn.set_prepared_statement_cache_capacity(256);
         }
         let n = store.write_tx(|s| {
             // Re-read the cursor under the write lock: another reader may have advanced it.
