@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rustc -O -o "$work/readstdin" "$root/scripts/bench/readstdin.rs"
 rustc -O -o "$work/hookbench" "$root/scripts/bench/hookbench.rs"
-python3 "$root/scripts/bench/make_payloads.py" "$work/p" "$root/../shared/fixtures/claude-code-2.1.330" >&2
+python3 "$root/scripts/bench/make_payloads.py" "$work/p" "$root/tests/fixtures/claude-code-2.1.330" >&2
 export AGENT_TELEMETRY_DB="$work/data/telemetry.db"
 "$bin/subagent-start" < "$work/p/subagent-start.json" # create the database first
 p="$work/p"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates a Claude Code `projects/` tree for benchmarking `analyze import` (docs/import.md).
 
-Replicates the transcript trees of the real Claude Code 2.1.330 recordings (the shared fixtures
+Replicates the transcript trees of the real Claude Code 2.1.330 recordings (tests/fixtures/claude-code-2.1.330
 and tests/e2e/recordings) and the hand-written old-layout fixtures (tests/fixtures/transcripts)
 until the tree reaches the requested size. Every copy gets fresh ids: session ids (and so file
 names), agent ids, tool_use ids, message ids, request ids, prompt ids and line uuids, consistently
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = [REPO.parent / "shared/fixtures/claude-code-2.1.330", REPO / "tests/e2e/recordings"]
+SOURCES = [REPO / "tests/fixtures/claude-code-2.1.330", REPO / "tests/e2e/recordings"]
 OLD_LAYOUTS = REPO / "tests/fixtures/transcripts"
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -955,7 +955,7 @@ fn turn_ids(tree: &Value) -> Vec<String> {
 #[test]
 fn recorded_parallel_and_nested_agents_tree() {
     let env = Env::new();
-    let rec = load_recording(&shared_fixtures().join("parallel-and-nested-agents"), &env);
+    let rec = load_recording(&cc_fixtures().join("parallel-and-nested-agents"), &env);
     replay(&env, &rec);
     let v = env.analyze_json(&["tree"]);
     let turns = v["turns"].as_array().unwrap();
@@ -998,7 +998,7 @@ fn recorded_parallel_and_nested_agents_tree() {
 #[test]
 fn recorded_background_agent_belongs_to_its_launching_turn() {
     let env = Env::new();
-    let rec = load_recording(&shared_fixtures().join("background-agent"), &env);
+    let rec = load_recording(&cc_fixtures().join("background-agent"), &env);
     replay(&env, &rec);
     let launching = "bc1a134e-6adf-4f49-b39b-e0c3446b1c4a";
     let notification = "0c37cc12-73f9-45e8-bbbd-58651c9dc7df";

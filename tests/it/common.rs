@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The shared ground truth, beside this checkout.
-pub fn shared_fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/claude-code-2.1.330")
+/// The first recordings of the real Claude Code 2.1.330, kept in this repository
+/// (tests/fixtures/claude-code-2.1.330/README.md says how they were made).
+pub fn cc_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330")
 }
 
 /// Test data kept in this repository.
@@ -361,11 +362,11 @@ impl Env {
 
 // ── Claude Code's own figures for the recordings ─────────────────────────────────────────
 
-/// Every real Claude Code recording: the shared ones and the project's own (tests/e2e).
+/// Every real Claude Code recording in this repository: the first five and the e2e ones.
 pub fn recordings() -> Vec<std::path::PathBuf> {
     let mut dirs = Vec::new();
     for root in [
-        shared_fixtures(),
+        cc_fixtures(),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/recordings"),
     ] {
         let mut found: Vec<_> = std::fs::read_dir(&root)
@@ -378,7 +379,7 @@ pub fn recordings() -> Vec<std::path::PathBuf> {
     }
     assert!(
         dirs.len() >= 18,
-        "expected the 5 shared and 13 project recordings, found {dirs:?}"
+        "expected the 5 fixture and 13+ e2e recordings, found {dirs:?}"
     );
     dirs
 }
@@ -391,6 +392,8 @@ pub struct Expected {
     pub by_type: std::collections::BTreeMap<String, i64>,
     pub completed: i64,
     pub failed: i64,
+    /// `subagent_stats.killed`: a number before 2.1.332, then `{parent, user, system}` (summed).
+    pub killed: i64,
     pub max_depth: i64,
     pub cost: f64,
     pub model_usage: serde_json::Value,
@@ -413,6 +416,7 @@ pub fn expected(dir: &std::path::Path) -> Expected {
         by_type: std::collections::BTreeMap::new(),
         completed: 0,
         failed: 0,
+        killed: 0,
         max_depth: 0,
         cost: 0.0,
         model_usage: serde_json::Value::Null,
@@ -427,6 +431,10 @@ pub fn expected(dir: &std::path::Path) -> Expected {
         }
         e.completed += stats["completed"].as_i64().unwrap();
         e.failed += stats["failed"].as_i64().unwrap();
+        e.killed += match &stats["killed"] {
+            serde_json::Value::Object(by) => by.values().filter_map(|n| n.as_i64()).sum(),
+            n => n.as_i64().unwrap_or(0),
+        };
         e.max_depth = e.max_depth.max(stats["max_depth"].as_i64().unwrap());
         let cost = v["total_cost_usd"].as_f64().unwrap();
         if cost >= e.cost {
@@ -444,6 +452,10 @@ pub fn check_session(name: &str, s: &serde_json::Value, want: &Expected) {
     assert_eq!(got, want.by_type, "{name}: by_type");
     assert_eq!(s["agents_completed"], want.completed, "{name}: completed");
     assert_eq!(s["agents_failed"], want.failed, "{name}: failed");
+    assert_eq!(
+        s["agents_cancelled"], want.killed,
+        "{name}: cancelled = killed"
+    );
     assert_eq!(s["max_depth"], want.max_depth, "{name}: max_depth");
     let cost = s["total_cost_usd"].as_f64().unwrap();
     assert!(

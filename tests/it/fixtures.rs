@@ -19,7 +19,7 @@ fn replayed_recordings_match_claude_codes_subagent_stats() {
 #[test]
 fn parents_and_task_descriptions_are_right() {
     let env = Env::new();
-    let rec = load_recording(&shared_fixtures().join("parallel-and-nested-agents"), &env);
+    let rec = load_recording(&cc_fixtures().join("parallel-and-nested-agents"), &env);
     replay(&env, &rec);
     let conn = env.conn();
     // Refresh the projection through a reader first.
@@ -88,7 +88,7 @@ fn parents_and_task_descriptions_are_right() {
 #[test]
 fn api_error_agent_is_a_failure_with_its_message_and_tokens() {
     let env = Env::new();
-    let rec = load_recording(&shared_fixtures().join("agent-api-error"), &env);
+    let rec = load_recording(&cc_fixtures().join("agent-api-error"), &env);
     replay(&env, &rec);
     env.analyze_json(&["summary"]);
     let (status, error, input, output, desc): (String, String, i64, i64, String) = env
@@ -108,7 +108,7 @@ fn api_error_agent_is_a_failure_with_its_message_and_tokens() {
 #[test]
 fn replaying_twice_changes_no_figure() {
     let env = Env::new();
-    let rec = load_recording(&shared_fixtures().join("foreground-agent"), &env);
+    let rec = load_recording(&cc_fixtures().join("foreground-agent"), &env);
     replay(&env, &rec);
     let first = env.analyze_json(&["sessions"]);
     replay(&env, &rec);

@@ -517,7 +517,7 @@ fn layout_2_1_39_progress_copies_are_not_counted_twice() {
 #[test]
 fn malformed_lines_and_unreadable_files_are_reported_and_skipped() {
     let env = Env::new();
-    let rec = shared_fixtures().join("foreground-agent");
+    let rec = cc_fixtures().join("foreground-agent");
     let dir = claude_dir(&env, std::slice::from_ref(&rec));
     let proj = dir.join("projects/-home-dev-proj");
     let sub = proj.join("8af4ae43-26fb-42c3-aac0-62e6a2d826c7/subagents");
@@ -610,7 +610,7 @@ fn nothing_to_import_without_a_claude_directory() {
     assert_eq!(code, 2);
     assert!(err.contains("no such directory"), "{err}");
     // CLAUDE_CONFIG_DIR is where Claude Code keeps its projects when set.
-    let recs = [shared_fixtures().join("background-agent")];
+    let recs = [cc_fixtures().join("background-agent")];
     let dir = claude_dir(&env, &recs);
     let out = env.run_env(
         "analyze",

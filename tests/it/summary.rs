@@ -215,7 +215,7 @@ fn rebuild_reproduces_the_projection() {
 #[test]
 fn sessions_snapshots() {
     let env = Env::new();
-    let rec = load_recording(&shared_fixtures().join("parallel-and-nested-agents"), &env);
+    let rec = load_recording(&cc_fixtures().join("parallel-and-nested-agents"), &env);
     replay(&env, &rec);
     let (code, json, err) = env.analyze_at(NOW, &["sessions", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
