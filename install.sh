@@ -191,7 +191,7 @@ for b in "${BINARIES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     if dry && [ "$build" = 1 ] && [ -z "${AGENT_TELEMETRY_BIN_SOURCE:-}" ]; then
-        say "dry run: not built yet, so the settings change cannot be shown; it registers the 9 hooks listed in docs/install.md in $settings_file"
+        say "dry run: not built yet, so the settings change cannot be shown; it registers the 10 hooks listed in docs/install.md in $settings_file"
         for b in "${BINARIES[@]}"; do say "would copy $src/$b -> $bindir/$b"; done
         say "would create the database $db_path"
         exit 0

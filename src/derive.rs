@@ -20,6 +20,12 @@ use serde_json::Value;
 /// Events applied per transaction.
 const BATCH: i64 = 20_000;
 
+/// The version of the rules below. A database derived under older rules is re-derived from its
+/// log by the next reader (the log is the truth; the projection is a cache of these rules).
+/// 2: turns keep their background notifications, StopFailure, remote agents, Agent input and
+/// result fields of Claude Code 2.1.332.
+pub const RULES: i64 = 2;
+
 /// What a refresh did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Refreshed {
@@ -66,7 +72,21 @@ impl Ev {
 }
 
 /// Applies every event appended since the last refresh. Cheap when nothing is new.
+/// A projection made by older rules ([`RULES`]) is rebuilt first.
 pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+    let (cursor, rules): (i64, i64) = store.conn().query_row(
+        "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0),
+                coalesce((SELECT value FROM derive_state WHERE key = 'rules'), 1)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if rules < RULES && cursor > 0 {
+        return rebuild(store, cfg, prices);
+    }
+    apply_new(store, cfg, prices)
+}
+
+fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
     let conn = store.conn();
     let mut done = Refreshed::default();
     loop {
@@ -112,8 +132,9 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
                 last = e.id;
             }
             s.conn().execute(
-                "INSERT INTO derive_state (key, value) VALUES ('events', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [last],
+                "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [last, RULES],
             )?;
             Ok(events.len() as u64)
         })?;
@@ -134,7 +155,7 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         )?;
         Ok(())
     })?;
-    refresh(store, cfg, prices)
+    apply_new(store, cfg, prices)
 }
 
 struct Deriver<'a> {
@@ -157,6 +178,38 @@ struct RunRef {
 
 fn is_agent_tool(name: Option<&str>) -> bool {
     matches!(name, Some("Agent") | Some("Task"))
+}
+
+/// A prompt Claude Code submitted itself for a background agent's completion: `source: system`
+/// where Claude Code sends a source (2.1.33x), else the `<task-notification>` text.
+fn is_notification(v: &Value, prompt: &str) -> bool {
+    match v.get("source").and_then(Value::as_str) {
+        Some(source) => source == "system",
+        None => prompt.trim_start().starts_with("<task-notification>"),
+    }
+}
+
+/// What a StopFailure says went wrong: the API error text Claude Code shows (`last_assistant_message`,
+/// e.g. "API Error: 400 …"), else `error_details`, else `error`.
+fn stop_failure_error(v: &Value) -> Option<String> {
+    let text = |k: &str| {
+        v.get(k).and_then(|x| match x {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Null | Value::String(_) => None,
+            other => Some(other.to_string()),
+        })
+    };
+    text("last_assistant_message")
+        .filter(|m| m.starts_with("API Error"))
+        .or_else(|| text("error_details"))
+        .or_else(|| text("error"))
+        .or_else(|| text("last_assistant_message"))
+        .map(|s| truncate(&s, 2000))
+}
+
+/// Models as stored in `agent_runs.model`: comma-separated, None when there are none.
+fn models_text(models: &[String]) -> Option<String> {
+    (!models.is_empty()).then(|| models.join(","))
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -187,6 +240,7 @@ impl Deriver<'_> {
             "SessionEnd" => self.session_end(e),
             "UserPromptSubmit" => self.prompt_submitted(e),
             "Stop" => self.turn_stopped(e),
+            "StopFailure" => self.stop_failed(e),
             "PreToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.delegation_requested(e),
             "SubagentStart" => self.subagent_started(e),
             "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.agent_tool_returned(e),
@@ -240,18 +294,57 @@ impl Deriver<'_> {
         };
         let v = e.json();
         let prompt = v.get("prompt").and_then(Value::as_str).unwrap_or("");
-        let kind = if prompt.trim_start().starts_with("<task-notification>") {
-            "notification"
-        } else {
-            "turn"
-        };
         let cwd = v.get("cwd").and_then(Value::as_str);
+        if is_notification(v, prompt) {
+            // A background agent's completion, submitted by Claude Code itself. `claude -p` gives
+            // it the launching turn's prompt id: it is then part of that turn and changes nothing
+            // (the turn's Stop after it extends the turn). With a new id (interactive sessions)
+            // it is a notification turn of its own, which is not a workflow.
+            self.exec(
+                "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms)
+                 VALUES (?1, 'notification', ?2, ?3, ?4, ?5) ON CONFLICT (workflow_id) DO NOTHING",
+                params![pid, e.session_id, cwd, truncate(prompt, 2000), e.ts],
+            )?;
+            return Ok(());
+        }
+        let kind = "turn";
         self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (workflow_id) DO UPDATE SET kind = excluded.kind, prompt = excluded.prompt,
                start_ms = min(coalesce(workflows.start_ms, excluded.start_ms), excluded.start_ms),
                project = coalesce(workflows.project, excluded.project)",
             params![pid, kind, e.session_id, cwd, truncate(prompt, 2000), e.ts],
+        )?;
+        Ok(())
+    }
+
+    /// `StopFailure` fires instead of `Stop` when a conversation ends on an API error. With an
+    /// `agent_id` it is that subagent's (the only word on a background agent that died); without
+    /// one it ends the prompt turn, which failed.
+    fn stop_failed(&self, e: &Ev) -> Result<()> {
+        let v = e.json();
+        let error = stop_failure_error(v);
+        if let Some(aid) = &e.agent_id {
+            // Never a run from this alone (tool events can carry ids of agents that never start).
+            self.exec(
+                "UPDATE agent_runs SET status = CASE WHEN status IN ('running', 'success') THEN 'failure' ELSE status END,
+                    error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE agent_id = ?1",
+                params![aid, error, e.ts],
+            )?;
+            if let Some(run) = self.run(aid)? {
+                self.fill_duration(run.id)?;
+            }
+            return Ok(());
+        }
+        let Some(pid) = &e.prompt_id else {
+            return Ok(());
+        };
+        let cwd = v.get("cwd").and_then(Value::as_str);
+        self.exec(
+            "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms, error) VALUES (?1, 'turn', ?2, ?3, ?4, ?4, ?5)
+             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms),
+               error = coalesce(workflows.error, excluded.error)",
+            params![pid, e.session_id, cwd, e.ts, error.unwrap_or_else(|| "API error".into())],
         )?;
         Ok(())
     }
@@ -296,13 +389,17 @@ impl Deriver<'_> {
             .cloned()
             .and_then(|i| serde_json::from_value(i).ok())
             .unwrap_or_default();
+        let effort = input.effort_level();
+        let name = input.name.as_ref().and_then(wire::as_string);
+        let isolation = input.isolation.as_ref().and_then(wire::as_string);
         let sub_type = input
             .subagent_type
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "general-purpose".into());
         self.exec(
-            "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tool_use_id) DO NOTHING",
+            "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts,
+                name, effort, isolation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (tool_use_id) DO NOTHING",
             params![
                 tu,
                 e.session_id,
@@ -312,7 +409,10 @@ impl Deriver<'_> {
                 input.description,
                 input.prompt.as_deref().map(|p| truncate(p, 4000)),
                 input.run_in_background.unwrap_or(false),
-                e.ts
+                e.ts,
+                name,
+                effort,
+                isolation
             ],
         )?;
         // The agent may already be known (events out of order): link it now.
@@ -377,6 +477,9 @@ impl Deriver<'_> {
             .cloned()
             .and_then(|r| serde_json::from_value(r).ok())
             .unwrap_or_default();
+        if resp.status.as_deref() == Some("remote_launched") {
+            return self.remote_launched(e, tu, &resp);
+        }
         let Some(aid) = resp.agent_id.clone() else {
             return Ok(());
         };
@@ -397,8 +500,16 @@ impl Deriver<'_> {
                     "UPDATE agent_runs SET end_ms = coalesce(end_ms, ?2),
                         duration_ms = coalesce(?3, duration_ms),
                         status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
-                        model = coalesce(model, ?4) WHERE id = ?1",
-                    params![run.id, e.ts, resp.total_duration_ms, resp.resolved_model],
+                        model = coalesce(model, ?4), worktree_path = coalesce(?5, worktree_path),
+                        thinking_tokens = coalesce(?6, thinking_tokens) WHERE id = ?1",
+                    params![
+                        run.id,
+                        e.ts,
+                        resp.total_duration_ms,
+                        models_text(&resp.models()).or(resp.resolved_model.clone()),
+                        resp.worktree_path,
+                        resp.thinking_tokens()
+                    ],
                 )?;
                 if !run.has_summary {
                     let ts = resp.tool_stats.unwrap_or_default();
@@ -418,6 +529,35 @@ impl Deriver<'_> {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// An agent launched elsewhere (`isolation: remote`): no agent id, no SubagentStart or Stop,
+    /// and Claude Code never reports its outcome. It is a run of its own status, `remote`: never
+    /// running, never lost, in no success rate. Its end is the hand-off.
+    fn remote_launched(&self, e: &Ev, tu: &str, resp: &WireAgentResponse) -> Result<()> {
+        let task = resp.task_id.as_ref().and_then(wire::as_string);
+        let aid = format!("remote:{}", task.as_deref().unwrap_or(tu));
+        let run = match self.run(&aid)? {
+            Some(r) => r,
+            None => {
+                let start = self.delegation_ts(tu)?.unwrap_or(e.ts);
+                let t = resp
+                    .agent_type
+                    .clone()
+                    .or(self.delegation_type(tu)?)
+                    .unwrap_or_else(|| "unknown".into());
+                self.insert_run(&aid, "claude-code", e, &t, Some(start))?
+            }
+        };
+        if run.tool_use_id.as_deref() != Some(tu) {
+            self.relink(&run, tu)?;
+        }
+        self.exec(
+            "UPDATE agent_runs SET status = 'remote', end_ms = coalesce(end_ms, ?2), isolation = coalesce(isolation, 'remote'),
+                remote_task_id = ?3 WHERE id = ?1",
+            params![run.id, e.ts, task],
+        )?;
         Ok(())
     }
 
@@ -574,9 +714,30 @@ impl Deriver<'_> {
             self.exec(
                 "UPDATE agent_runs SET parent_agent_id = coalesce(?2, parent_agent_id), depth = coalesce(?3, depth),
                     description = coalesce(description, ?4), finished = ?5,
-                    background = CASE WHEN ?6 = 'background' THEN 1 ELSE background END WHERE id = ?1",
-                params![run.id, m.parent_agent_id, m.spawn_depth, m.description, m.finished, m.request_shape],
+                    background = CASE WHEN ?6 = 'background' THEN 1 ELSE background END,
+                    fork = max(fork, coalesce(?7, 0)), name = coalesce(name, ?8), effort = coalesce(effort, ?9),
+                    worktree_path = coalesce(worktree_path, ?10) WHERE id = ?1",
+                params![
+                    run.id,
+                    m.parent_agent_id,
+                    m.spawn_depth,
+                    m.description,
+                    m.finished,
+                    m.request_shape,
+                    m.is_fork,
+                    m.name,
+                    m.effort.as_ref().and_then(wire::effort_level),
+                    m.worktree_path
+                ],
             )?;
+            if m.stopped_by_user == Some(true) {
+                // Stopped by the user: no SubagentStop comes for a killed agent.
+                self.exec(
+                    "UPDATE agent_runs SET status = 'cancelled', end_ms = coalesce(end_ms, ?2)
+                     WHERE id = ?1 AND status IN ('running', 'success')",
+                    params![run.id, summary.last_ts.unwrap_or(e.ts)],
+                )?;
+            }
         }
         self.exec("DELETE FROM run_tools WHERE run_id = ?1", [run.id])?;
         for (tool, n) in &summary.tools {
@@ -861,6 +1022,19 @@ impl Deriver<'_> {
             .optional()?)
     }
 
+    fn delegation_type(&self, tu: &str) -> Result<Option<String>> {
+        Ok(self
+            .s
+            .conn()
+            .query_row(
+                "SELECT subagent_type FROM delegations WHERE tool_use_id = ?1",
+                [tu],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     fn delegation_ts(&self, tu: &str) -> Result<Option<i64>> {
         Ok(self
             .s
@@ -878,7 +1052,8 @@ impl Deriver<'_> {
         let c = self.s.conn();
         let d = c
             .query_row(
-                "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id FROM delegations WHERE tool_use_id = ?1",
+                "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id, name, effort, isolation
+                 FROM delegations WHERE tool_use_id = ?1",
                 [tu],
                 |r| {
                     Ok((
@@ -888,6 +1063,11 @@ impl Deriver<'_> {
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, bool>(4)?,
                         r.get::<_, Option<String>>(5)?,
+                        [
+                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, Option<String>>(7)?,
+                            r.get::<_, Option<String>>(8)?,
+                        ],
                     ))
                 },
             )
@@ -896,7 +1076,8 @@ impl Deriver<'_> {
             c.query_row("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| {
                 r.get(0)
             })?;
-        let Some((caller, sub_type, desc, prompt, bg, prompt_id)) = d else {
+        let Some((caller, sub_type, desc, prompt, bg, prompt_id, [name, effort, isolation])) = d
+        else {
             self.exec(
                 "UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1",
                 params![id, tu],
@@ -927,9 +1108,11 @@ impl Deriver<'_> {
             "UPDATE agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
                 prompt = coalesce(?6, prompt), background = max(background, ?7), workflow_id = coalesce(?8, workflow_id),
                 complexity = ?9,
-                agent_type = CASE WHEN agent_type IN ('unknown', '(fork)') AND ?10 IS NOT NULL THEN ?10 ELSE agent_type END
+                agent_type = CASE WHEN agent_type IN ('unknown', '(fork)') AND ?10 IS NOT NULL THEN ?10 ELSE agent_type END,
+                name = coalesce(?11, name), effort = coalesce(?12, effort), isolation = coalesce(?13, isolation),
+                fork = max(fork, ?10 IS 'fork')
              WHERE id = ?1",
-            params![id, tu, caller, parent_depth + 1, desc, prompt, bg, prompt_id, complexity, sub_type],
+            params![id, tu, caller, parent_depth + 1, desc, prompt, bg, prompt_id, complexity, sub_type, name, effort, isolation],
         )?;
         self.exec(
             "UPDATE agent_runs SET category = ?2 WHERE id = ?1",

@@ -58,7 +58,7 @@ const fn reg(event: &'static str, matcher: &'static str, binary: &'static str) -
 
 /// Every registration, in the order they are written. `PostToolUseFailure` matches every tool:
 /// other tools' failures count as tool errors of the agent that ran them.
-pub const REGISTRATIONS: [Registration; 9] = [
+pub const REGISTRATIONS: [Registration; 10] = [
     reg("SubagentStart", "*", "subagent-start"),
     reg("PreToolUse", "Agent|Task", "subagent-start"),
     reg("SubagentStop", "*", "subagent-stop"),
@@ -67,6 +67,7 @@ pub const REGISTRATIONS: [Registration; 9] = [
     reg("SessionStart", "*", "workflow-event"),
     reg("UserPromptSubmit", "*", "workflow-event"),
     reg("Stop", "*", "workflow-event"),
+    reg("StopFailure", "*", "workflow-event"),
     reg("SessionEnd", "*", "workflow-event"),
 ];
 
@@ -426,7 +427,7 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 // ── The merge ────────────────────────────────────────────────────────────────────────────────
 
-/// Adds (or updates) our nine registrations in settings text, commands under `bin_dir`.
+/// Adds (or updates) our ten registrations in settings text, commands under `bin_dir`.
 /// `Err` explains why the text cannot be changed safely.
 pub fn install_text(original: &str, bin_dir: &Path) -> std::result::Result<Edit, String> {
     let mut root = parse(original)?;

@@ -1,8 +1,9 @@
 //! `analyze agent NAME`: everything about one agent type — status counts, duration
 //! percentiles, tokens by kind, cost, a daily trend, the tools it uses, who delegates to it and
-//! whom it delegates to, and its last errors. Definitions: docs/metrics.md (`agent`).
+//! whom it delegates to, its last runs (with how they were launched) and its last errors. Definitions: docs/metrics.md (`agent`).
 
 use super::errors::{self, ErrorRow};
+use super::tree::RunTraits;
 use super::{indexed_percentile, percentile, summary, Ctx, Filter};
 use crate::error::Result;
 use crate::render::{self, Grid, Report};
@@ -22,6 +23,22 @@ pub struct AgentArgs {
     /// How many days (the most recent with runs) the daily trend shows.
     #[arg(long, default_value_t = 30)]
     pub trend_days: usize,
+    /// How many of the most recent runs to list.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+/// One of the agent's most recent runs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecentRun {
+    pub agent_id: String,
+    pub start: Option<String>,
+    /// Effective status, as in `tree`.
+    pub status: String,
+    pub duration_ms: Option<i64>,
+    pub description: Option<String>,
+    #[serde(flatten)]
+    pub traits: RunTraits,
 }
 
 /// The filter narrowed to one agent type named on the command line, checked like `--agent`
@@ -117,6 +134,8 @@ pub struct AgentReport {
     pub delegated_by: Vec<Count>,
     /// The agent types this agent's runs started.
     pub delegates_to: Vec<Count>,
+    /// The most recent runs, newest first, with how they were launched.
+    pub recent_runs: Vec<RecentRun>,
     pub recent_errors: Vec<ErrorRow>,
 }
 
@@ -178,6 +197,7 @@ pub fn compute(
     name: &str,
     errors_n: usize,
     days_n: usize,
+    runs_n: usize,
 ) -> Result<Option<AgentReport>> {
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
@@ -301,8 +321,36 @@ pub fn compute(
             ),
             &p,
         )?,
+        recent_runs: recent_runs(ctx, &w, &p, runs_n)?,
         recent_errors: errors::compute(ctx, filter, errors_n)?.errors,
     }))
+}
+
+/// The `n` newest runs by start (the `runs_type_start` index: no pass over the agent's runs).
+fn recent_runs(
+    ctx: &Ctx,
+    w: &str,
+    p: &[rusqlite::types::Value],
+    n: usize,
+) -> Result<Vec<RecentRun>> {
+    let st = ctx.status_sql();
+    let sql = format!(
+        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {} FROM agent_runs r
+         WHERE {w} ORDER BY r.start_ms DESC, r.id DESC LIMIT {n}",
+        RunTraits::SQL
+    );
+    let mut stmt = ctx.store.conn().prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok(RecentRun {
+            agent_id: r.get(0)?,
+            start: r.get::<_, Option<i64>>(1)?.map(crate::timeparse::format_ms),
+            status: r.get(2)?,
+            duration_ms: r.get(3)?,
+            description: r.get(4)?,
+            traits: RunTraits::from_row(r, 5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse>> {
@@ -445,6 +493,32 @@ impl Report for AgentReport {
             .numeric(&[1])
             .titled("Whom it delegates to");
         to.rows = count_rows(&self.delegates_to);
+        let mut recent = Grid::new(&[
+            "Started (UTC)",
+            "Status",
+            "Duration",
+            "Description",
+            "Launched",
+        ])
+        .numeric(&[2])
+        .titled("Recent runs");
+        recent.rows = self
+            .recent_runs
+            .iter()
+            .map(|r| {
+                vec![
+                    super::workflows::short_time(r.start.as_deref()),
+                    r.status.clone(),
+                    render::dur(r.duration_ms.map(|d| d as f64)),
+                    errors::clip(r.description.as_deref().unwrap_or(""), 40),
+                    r.traits
+                        .label()
+                        .trim_start_matches('(')
+                        .trim_end_matches(')')
+                        .to_string(),
+                ]
+            })
+            .collect();
         let mut errs =
             Grid::new(&["Time (UTC)", "Status", "Description", "Error"]).titled("Recent errors");
         errs.rows = self
@@ -452,7 +526,7 @@ impl Report for AgentReport {
             .iter()
             .map(|e| errors::error_cells(e, false))
             .collect();
-        vec![overview, daily, tools, by, to, errs]
+        vec![overview, daily, tools, by, to, recent, errs]
     }
     fn notes(&self) -> Vec<String> {
         let mut n = Vec::new();
@@ -469,7 +543,7 @@ impl Report for AgentReport {
 /// Runs `analyze agent`; `Ok(false)` = nothing found.
 pub fn run(ctx: &Ctx, filter: &Filter, args: &AgentArgs, format: render::Format) -> Result<bool> {
     let f = narrowed(ctx, filter, &args.name)?;
-    match compute(ctx, &f, &args.name, args.errors, args.trend_days)? {
+    match compute(ctx, &f, &args.name, args.errors, args.trend_days, args.runs)? {
         Some(report) => {
             render::print(&report, format)?;
             Ok(true)

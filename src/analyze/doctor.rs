@@ -32,7 +32,7 @@ pub struct DoctorArgs {
 }
 
 /// The hook event kinds Claude Code sends us: always listed, "never" when absent.
-pub const HOOK_KINDS: [&str; 9] = [
+pub const HOOK_KINDS: [&str; 10] = [
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
@@ -41,6 +41,7 @@ pub const HOOK_KINDS: [&str; 9] = [
     "PostToolUse",
     "PostToolUseFailure",
     "Stop",
+    "StopFailure",
     "SessionEnd",
 ];
 

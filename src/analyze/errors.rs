@@ -1,6 +1,7 @@
 //! `analyze errors`: recent failures, newest first. Failed runs carry their error message
 //! (redacted when it was stored); lost runs (started, never stopped) are listed too, marked as
-//! such, because to the user they are failures just the same.
+//! such, because to the user they are failures just the same. Prompt turns that ended on an API
+//! error (StopFailure) are listed beside them unless the report is narrowed to agents.
 
 use super::{Ctx, Filter};
 use crate::error::Result;
@@ -19,21 +20,28 @@ pub struct ErrorsArgs {
     pub limit: usize,
 }
 
-/// One failed or lost run.
+/// One failed or lost run, or a turn that ended on an API error.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ErrorRow {
+    /// `agent` (a run) or `turn` (a prompt turn's StopFailure).
+    pub kind: &'static str,
     /// When it failed (the run's end), or for a lost run when it started.
     pub time: String,
     #[serde(skip)]
     pub time_ms: i64,
+    /// The agent type; `(turn)` for a turn.
     pub agent: String,
     /// `failure` or `lost`.
     pub status: String,
+    /// The run's task description, or the turn's prompt (first 80 characters).
     pub description: Option<String>,
     /// The error message as stored (redacted at store time); None for lost runs.
     pub error: Option<String>,
     pub session: Option<String>,
-    pub agent_id: String,
+    /// The run's agent id (None for a turn).
+    pub agent_id: Option<String>,
+    /// The workflow (prompt id) the run or turn belongs to.
+    pub workflow_id: Option<String>,
 }
 
 /// The errors report.
@@ -70,7 +78,7 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
-    let cols = "r.agent_id, r.agent_type, r.description, r.error, r.session_id";
+    let cols = "r.agent_id, r.agent_type, r.description, r.error, r.session_id, r.workflow_id";
     let failed = format!(
         "SELECT {cols}, coalesce(r.end_ms, r.start_ms, 0) FROM agent_runs r
          WHERE r.status = 'failure' AND {w} ORDER BY r.end_ms DESC, r.id DESC LIMIT {limit}"
@@ -85,8 +93,9 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
     for (sql, status) in [(failed, "failure"), (lost, "lost")] {
         let mut stmt = c.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-            let time_ms: i64 = r.get(5)?;
+            let time_ms: i64 = r.get(6)?;
             Ok(ErrorRow {
+                kind: "agent",
                 time: crate::timeparse::format_ms(time_ms),
                 time_ms,
                 agent: r.get(1)?,
@@ -95,6 +104,34 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
                 error: r.get(3)?,
                 session: r.get(4)?,
                 agent_id: r.get(0)?,
+                workflow_id: r.get(5)?,
+            })
+        })?;
+        for row in rows {
+            errors.push(row?);
+        }
+    }
+    if filter.agents.is_empty() {
+        let (w, p) = super::workflows::workflows_where(filter);
+        let mut stmt = c.prepare(&format!(
+            "SELECT w.workflow_id, w.prompt, w.error, w.session_id, coalesce(w.end_ms, w.start_ms, 0) FROM workflows w
+             WHERE w.error IS NOT NULL AND {w} ORDER BY w.end_ms DESC LIMIT {limit}"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+            let time_ms: i64 = r.get(4)?;
+            Ok(ErrorRow {
+                kind: "turn",
+                time: crate::timeparse::format_ms(time_ms),
+                time_ms,
+                agent: "(turn)".into(),
+                status: "failure".into(),
+                description: r
+                    .get::<_, Option<String>>(1)?
+                    .map(|p| super::workflows::excerpt(&p, 80)),
+                error: r.get(2)?,
+                session: r.get(3)?,
+                agent_id: None,
+                workflow_id: r.get(0)?,
             })
         })?;
         for row in rows {
@@ -105,6 +142,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
         b.time_ms
             .cmp(&a.time_ms)
             .then_with(|| a.agent_id.cmp(&b.agent_id))
+            .then_with(|| a.workflow_id.cmp(&b.workflow_id))
     });
     errors.truncate(limit);
     Ok(Errors { errors })
@@ -159,7 +197,7 @@ pub fn run(ctx: &Ctx, filter: &Filter, args: &ErrorsArgs, format: render::Format
     };
     let report = compute(ctx, &filter, args.limit)?;
     if report.errors.is_empty() {
-        eprintln!("analyze: no failed or lost runs match");
+        eprintln!("analyze: no failed or lost runs (or failed turns) match");
         return Ok(false);
     }
     render::print(&report, format)?;

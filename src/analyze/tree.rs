@@ -25,14 +25,81 @@ pub struct AgentNode {
     pub agent_id: String,
     pub agent_type: String,
     pub description: Option<String>,
-    /// Effective status (success, failure, cancelled, running, lost).
+    /// Effective status (success, failure, cancelled, running, lost, remote).
     pub status: String,
     pub start: Option<String>,
     pub duration_ms: Option<i64>,
     pub tokens: i64,
     /// None: a model without a known price, or no usage recorded.
     pub cost_usd: Option<f64>,
+    #[serde(flatten)]
+    pub traits: RunTraits,
     pub children: Vec<AgentNode>,
+}
+
+/// How a run was launched and what it ran on, where Claude Code said so (docs/metrics.md, "Run
+/// traits"): shown by `tree` and `agent`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunTraits {
+    /// The model(s) the agent used, comma-separated.
+    pub model: Option<String>,
+    /// The name the caller gave the agent.
+    pub name: Option<String>,
+    pub effort: Option<String>,
+    /// `worktree` or `remote`.
+    pub isolation: Option<String>,
+    /// A fork of the calling agent.
+    pub fork: bool,
+    pub background: bool,
+    pub worktree_path: Option<String>,
+}
+
+impl RunTraits {
+    /// The SQL columns [`RunTraits::from_row`] reads, `r` aliased.
+    pub(crate) const SQL: &'static str =
+        "r.model, r.name, r.effort, r.isolation, r.fork, r.background, r.worktree_path";
+
+    /// Reads [`RunTraits::SQL`] starting at column `at`.
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RunTraits> {
+        Ok(RunTraits {
+            model: r.get(at)?,
+            name: r.get(at + 1)?,
+            effort: r.get(at + 2)?,
+            isolation: r.get(at + 3)?,
+            fork: r.get(at + 4)?,
+            background: r.get(at + 5)?,
+            worktree_path: r.get(at + 6)?,
+        })
+    }
+
+    /// A short bracketed label for a text line, e.g. `(claude-haiku-4-5, effort high, worktree,
+    /// background)`; empty when there is nothing to say.
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(n) = &self.name {
+            parts.push(format!("name {n}"));
+        }
+        if let Some(m) = &self.model {
+            parts.push(m.clone());
+        }
+        if let Some(e) = &self.effort {
+            parts.push(format!("effort {e}"));
+        }
+        if let Some(i) = &self.isolation {
+            parts.push(i.clone());
+        }
+        if self.fork {
+            parts.push("fork".into());
+        }
+        if self.background {
+            parts.push("background".into());
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("({})", parts.join(", "))
+        }
+    }
 }
 
 /// A prompt turn (or explicit workflow) and its top-level agents; `workflow_id` None is the
@@ -47,6 +114,8 @@ pub struct TurnNode {
     pub start: Option<String>,
     pub status: Option<Status>,
     pub duration_ms: Option<i64>,
+    /// The API error the turn ended on (StopFailure).
+    pub error: Option<String>,
     pub agents: Vec<AgentNode>,
 }
 
@@ -75,6 +144,7 @@ struct RunRow {
     status: String,
     tokens: i64,
     cost_usd: Option<f64>,
+    traits: RunTraits,
 }
 
 struct WfRow {
@@ -86,10 +156,11 @@ struct WfRow {
     end_ms: Option<i64>,
     reported_ms: Option<i64>,
     reported_success: Option<bool>,
+    error: Option<String>,
 }
 
 const WF_COLS: &str =
-    "workflow_id, kind, session_id, prompt, start_ms, end_ms, reported_ms, reported_success";
+    "workflow_id, kind, session_id, prompt, start_ms, end_ms, reported_ms, reported_success, error";
 
 fn wf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WfRow> {
     Ok(WfRow {
@@ -101,6 +172,7 @@ fn wf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WfRow> {
         end_ms: r.get(5)?,
         reported_ms: r.get(6)?,
         reported_success: r.get(7)?,
+        error: r.get(8)?,
     })
 }
 
@@ -183,8 +255,9 @@ fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
     let st = ctx.status_sql();
     let cols = format!(
         "r.agent_id, r.agent_type, r.description, r.parent_agent_id, r.workflow_id, r.depth, r.start_ms, r.end_ms,
-         r.duration_ms, {st}, {}, r.cost_usd",
-        workflows::TOKENS_SQL
+         r.duration_ms, {st}, {}, r.cost_usd, {}",
+        workflows::TOKENS_SQL,
+        RunTraits::SQL
     );
     let (sql, key) = match target {
         Target::Session(s) => (
@@ -219,6 +292,7 @@ fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
                 status: r.get(9)?,
                 tokens: r.get(10)?,
                 cost_usd: r.get(11)?,
+                traits: RunTraits::from_row(r, 12)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -236,6 +310,7 @@ fn node(runs: &[RunRow], children: &HashMap<usize, Vec<usize>>, i: usize) -> Age
         duration_ms: r.duration_ms,
         tokens: r.tokens,
         cost_usd: r.cost_usd,
+        traits: r.traits.clone(),
         children: children
             .get(&i)
             .map(|c| c.iter().map(|&j| node(runs, children, j)).collect())
@@ -254,6 +329,7 @@ fn turn_node(ctx: &Ctx, wf: &WfRow, runs: &[RunRow], agents: Vec<AgentNode>) -> 
         reported_ms: wf.reported_ms,
         reported_success: wf.reported_success,
         reported_agents: None,
+        error: wf.error.clone(),
         handoffs: Vec::new(),
         agents: runs
             .iter()
@@ -276,6 +352,7 @@ fn turn_node(ctx: &Ctx, wf: &WfRow, runs: &[RunRow], agents: Vec<AgentNode>) -> 
         start: wf.start_ms.map(crate::timeparse::format_ms),
         status: Some(loaded.status(ctx.lost_before())),
         duration_ms: loaded.duration_ms(),
+        error: wf.error.clone(),
         agents,
     }
 }
@@ -358,6 +435,7 @@ fn build(ctx: &Ctx, target: &Target, format: Format) -> Result<Tree> {
             start: None,
             status: None,
             duration_ms: None,
+            error: None,
             agents: rest.iter().map(|&i| node(&runs, &children, i)).collect(),
         });
     }
@@ -397,6 +475,11 @@ fn agent_line(a: &AgentNode) -> String {
         render::usd(a.cost_usd),
         workflows::short_id(&a.agent_id)
     ));
+    let traits = a.traits.label();
+    if !traits.is_empty() {
+        s.push_str("  ");
+        s.push_str(&traits);
+    }
     s
 }
 
@@ -422,6 +505,9 @@ fn turn_line(t: &TurnNode) -> String {
         t.status.map(Status::as_str).unwrap_or("-"),
         render::dur(t.duration_ms.map(|d| d as f64))
     ));
+    if let Some(e) = &t.error {
+        s.push_str(&format!("  — {}", workflows::excerpt(e, 100)));
+    }
     s
 }
 

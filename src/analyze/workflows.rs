@@ -82,6 +82,8 @@ pub(crate) struct Loaded {
     pub(crate) reported_success: Option<bool>,
     /// JSON array given to `workflow-event complete --agents`.
     pub(crate) reported_agents: Option<String>,
+    /// The API error a turn ended on (StopFailure).
+    pub(crate) error: Option<String>,
     /// (from, to) of the workflow's handoffs, in time order (explicit workflows only).
     pub(crate) handoffs: Vec<(Option<String>, Option<String>)>,
     pub(crate) agents: Vec<Span>,
@@ -99,10 +101,11 @@ impl Loaded {
                 return if ok { Status::Success } else { Status::Failure };
             }
         }
-        if self
-            .agents
-            .iter()
-            .any(|a| a.status == "failure" || a.status == "lost")
+        if self.error.is_some()
+            || self
+                .agents
+                .iter()
+                .any(|a| a.status == "failure" || a.status == "lost")
         {
             return Status::Failure;
         }
@@ -310,7 +313,8 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         })?
         .peekable();
     let mut ws = c.prepare(&format!(
-        "SELECT w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success, w.reported_agents
+        "SELECT w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success, w.reported_agents,
+                w.error
          FROM workflows w WHERE {w} ORDER BY w.workflow_id"
     ))?;
     let mut rows = ws.query(params_from_iter(p.iter()))?;
@@ -326,6 +330,7 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
             reported_ms: r.get(5)?,
             reported_success: r.get(6)?,
             reported_agents: r.get(7)?,
+            error: r.get(8)?,
             handoffs,
             agents,
             id,
@@ -394,6 +399,8 @@ pub struct WorkflowRow {
     pub sequence: Option<String>,
     /// The prompt's first 80 characters (turns).
     pub prompt: Option<String>,
+    /// The API error the turn ended on (StopFailure), else None.
+    pub error: Option<String>,
     #[serde(skip)]
     start_ms: Option<i64>,
 }
@@ -479,6 +486,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
                 cost_usd: wf.cost_usd(),
                 sequence,
                 prompt: None,
+                error: wf.error.clone(),
                 start_ms: wf.start_ms,
             });
             // Keep memory bounded at any number of workflows.
@@ -608,7 +616,7 @@ impl Report for Workflows {
     }
     fn notes(&self) -> Vec<String> {
         let t = &self.totals;
-        vec![
+        let mut notes = vec![
             String::new(),
             format!(
                 "Workflows: {} ({} prompt turns, {} explicit) · success {} ({} ok, {} failed, {} lost, {} running)",
@@ -629,6 +637,16 @@ impl Report for Workflows {
                 render::int(t.workflows),
                 render::usd(Some(t.cost_usd)),
             ),
-        ]
+        ];
+        for w in &self.recent {
+            if let Some(e) = &w.error {
+                notes.push(format!(
+                    "Turn {} ended on an API error: {}",
+                    short_id(&w.workflow_id),
+                    excerpt(e, 120)
+                ));
+            }
+        }
+        notes
     }
 }

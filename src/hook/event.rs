@@ -260,7 +260,7 @@ pub enum TranscriptRead {
         agent_id: String,
         path: PathBuf,
         summary: Box<Summary>,
-        meta: Option<wire::WireAgentMeta>,
+        meta: Option<Box<wire::WireAgentMeta>>,
     },
     /// The main session transcript, read from the stored cursor at Stop / SessionEnd.
     Main { path: PathBuf },
@@ -270,7 +270,9 @@ pub enum TranscriptRead {
 pub fn read_transcript_for(e: &StoredEvent) -> Option<TranscriptRead> {
     let session = e.session_id.as_deref().unwrap_or("");
     match e.kind.as_str() {
-        "SubagentStop" => {
+        // A subagent's end: SubagentStop, or StopFailure when it died on an API error (for a
+        // background agent the only word of it).
+        "SubagentStop" | "StopFailure" if e.agent_id.is_some() => {
             let agent_id = e.agent_id.clone()?;
             let path = match &e.agent_transcript_path {
                 Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -299,7 +301,7 @@ pub fn read_transcript_for(e: &StoredEvent) -> Option<TranscriptRead> {
             read_agent(session, agent_id, path)
         }
         // …and at the end of every turn and session, every subagent file that changed since.
-        "Stop" | "SessionEnd" => Some(TranscriptRead::Main {
+        "Stop" | "StopFailure" | "SessionEnd" => Some(TranscriptRead::Main {
             path: PathBuf::from(e.transcript_path.as_deref()?),
         }),
         _ => None,
@@ -319,7 +321,7 @@ fn read_agent(session: &str, agent_id: String, path: PathBuf) -> Option<Transcri
         agent_id,
         path,
         summary: Box::new(summary),
-        meta,
+        meta: meta.map(Box::new),
     })
 }
 
@@ -403,10 +405,18 @@ fn refresh_changed_agents(s: &Store, e: &StoredEvent, main: &Path) -> crate::err
         let key = path.to_string_lossy().into_owned();
         let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
         // Only files read before (at SubagentStop or a failure) and grown since: an agent still
-        // running is read at its own stop; history is `analyze import`'s job.
+        // running is read at its own stop; history is `analyze import`'s job. The exception is
+        // an agent the user stopped: no SubagentStop comes for it, only its sidecar says so.
         match s.transcript_cursor(&key)? {
             Some((seen, _)) if seen != len => {}
-            _ => continue,
+            Some(_) => continue,
+            None => {
+                let stopped = transcript::read_meta(&transcript::meta_path_for(&path))
+                    .is_some_and(|m| m.stopped_by_user == Some(true));
+                if !stopped {
+                    continue;
+                }
+            }
         }
         if let Some(t) = read_agent(
             e.session_id.as_deref().unwrap_or(""),

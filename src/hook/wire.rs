@@ -61,6 +61,27 @@ pub struct WireAgentInput {
     pub subagent_type: Option<String>,
     pub model: Option<String>,
     pub run_in_background: Option<bool>,
+    /// A name the caller gives the agent (2.1.332).
+    pub name: Option<Value>,
+    /// `low` / `medium` / `high` …, or `{"level": …}` as in hook payloads.
+    pub effort: Option<Value>,
+    /// `worktree` or `remote`.
+    pub isolation: Option<Value>,
+}
+
+impl WireAgentInput {
+    /// The effort level, whichever shape it came in.
+    pub fn effort_level(&self) -> Option<String> {
+        effort_level(self.effort.as_ref()?)
+    }
+}
+
+/// Reads an effort level: `"high"` or `{"level": "high"}`.
+pub fn effort_level(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m.get("level").and_then(as_string),
+        other => as_string(other),
+    }
 }
 
 /// The Agent/Task tool's response (foreground `completed` or background `async_launched`).
@@ -75,6 +96,46 @@ pub struct WireAgentResponse {
     pub total_tool_use_count: Option<i64>,
     pub resolved_model: Option<String>,
     pub tool_stats: Option<WireToolStats>,
+    /// Every model the agent used (2.1.332): names, or objects with a `model`/`id`.
+    pub models_used: Option<Value>,
+    pub worktree_path: Option<String>,
+    /// `remote_launched`: the remote task's id (there is no `agentId`).
+    pub task_id: Option<Value>,
+    /// The final API request's usage (not the whole run's).
+    pub usage: Option<Value>,
+}
+
+impl WireAgentResponse {
+    /// `modelsUsed` as model names, in order, without repeats.
+    pub fn models(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in self
+            .models_used
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = match m {
+                Value::Object(o) => ["model", "id", "name"]
+                    .iter()
+                    .find_map(|k| o.get(*k).and_then(as_string)),
+                other => as_string(other),
+            };
+            if let Some(n) = name.filter(|n| !out.contains(n)) {
+                out.push(n);
+            }
+        }
+        out
+    }
+    /// `usage.output_tokens_details.thinking_tokens` of the final request.
+    pub fn thinking_tokens(&self) -> Option<i64> {
+        self.usage
+            .as_ref()?
+            .get("output_tokens_details")?
+            .get("thinking_tokens")
+            .and_then(as_i64)
+    }
 }
 
 /// `tool_response.toolStats` of a completed foreground agent.
@@ -97,6 +158,12 @@ pub struct WireAgentMeta {
     pub request_shape: Option<String>,
     pub model: Option<String>,
     pub finished: Option<bool>,
+    /// The user stopped the agent (2.1.332): the run is cancelled.
+    pub stopped_by_user: Option<bool>,
+    pub is_fork: Option<bool>,
+    pub name: Option<String>,
+    pub effort: Option<Value>,
+    pub worktree_path: Option<String>,
 }
 
 /// Reads an integer that may arrive as a number or a numeric string.

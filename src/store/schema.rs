@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -317,6 +317,25 @@ DROP TRIGGER IF EXISTS runs_task_ins;
 DROP TRIGGER IF EXISTS runs_task_del;
 DROP TRIGGER IF EXISTS runs_task_upd_old;
 DROP TRIGGER IF EXISTS runs_task_upd_new;
+"#;
+
+/// Version 6 (Claude Code 2.1.330–2.1.332): a turn that ended on an API error (`StopFailure`), and
+/// what the Agent tool's newer inputs and results say about a run. Columns only: the projection
+/// is re-derived by the next reader because the derivation rules changed too
+/// ([`crate::derive::RULES`]).
+const V6: &str = r#"
+ALTER TABLE workflows ADD COLUMN error TEXT;            -- StopFailure: the API error that ended the turn
+ALTER TABLE agent_runs ADD COLUMN name TEXT;            -- Agent input `name`
+ALTER TABLE agent_runs ADD COLUMN effort TEXT;          -- Agent input `effort`
+ALTER TABLE agent_runs ADD COLUMN isolation TEXT;       -- Agent input `isolation`: worktree | remote
+ALTER TABLE agent_runs ADD COLUMN fork INTEGER NOT NULL DEFAULT 0;  -- subagent_type "fork" / sidecar isFork
+ALTER TABLE agent_runs ADD COLUMN worktree_path TEXT;   -- result / sidecar `worktreePath`
+ALTER TABLE agent_runs ADD COLUMN thinking_tokens INTEGER;  -- result usage.output_tokens_details.thinking_tokens
+ALTER TABLE agent_runs ADD COLUMN remote_task_id TEXT;  -- `remote_launched`: the remote task's id
+ALTER TABLE delegations ADD COLUMN name TEXT;
+ALTER TABLE delegations ADD COLUMN effort TEXT;
+ALTER TABLE delegations ADD COLUMN isolation TEXT;
+-- agent_runs.status gains `remote`: launched with isolation remote; its outcome is never reported.
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).

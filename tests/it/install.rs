@@ -130,7 +130,7 @@ fn entries(v: &Value) -> Vec<(String, String, String, Option<u64>)> {
     out
 }
 
-/// Asserts the nine registrations, each exactly once, with absolute commands under `bin_dir`.
+/// Asserts the ten registrations, each exactly once, with absolute commands under `bin_dir`.
 fn assert_registered(v: &Value, bin_dir: &Path) {
     let all = entries(v);
     for r in REGISTRATIONS {
@@ -151,7 +151,7 @@ fn assert_registered(v: &Value, bin_dir: &Path) {
         assert_eq!(found[0].3, Some(10));
     }
     let ours = all.iter().filter(|e| our_command(&e.2).is_some()).count();
-    assert_eq!(ours, 9, "{all:?}");
+    assert_eq!(ours, 10, "{all:?}");
 }
 
 // ── install.sh, for real ────────────────────────────────────────────────────────────────────
@@ -163,7 +163,7 @@ fn fresh_home_install_reinstall_project_doctor_uninstall() {
 
     let out = h.install(&[]);
     let stdout = ok(&out);
-    assert!(stdout.contains("registered 9 hook(s)"), "{stdout}");
+    assert!(stdout.contains("registered 10 hook(s)"), "{stdout}");
     assert!(
         stdout.contains("no agent runs yet — use Claude Code as usual"),
         "{stdout}"
@@ -227,7 +227,7 @@ fn fresh_home_install_reinstall_project_doctor_uninstall() {
     let user = &d["hooks"]["files"][0];
     assert_eq!(user["scope"], "user");
     let hooks = user["hooks"].as_array().unwrap();
-    assert_eq!(hooks.len(), 9);
+    assert_eq!(hooks.len(), 10);
     for r in REGISTRATIONS {
         assert!(
             hooks.iter().any(|x| x["event"] == r.event
@@ -274,7 +274,7 @@ fn fresh_home_install_reinstall_project_doctor_uninstall() {
 
     // --uninstall: our hooks gone (nothing else was there), binaries removed, database kept.
     let stdout = ok(&h.install(&["--uninstall"]));
-    assert!(stdout.contains("removed 9 hook(s)"), "{stdout}");
+    assert!(stdout.contains("removed 10 hook(s)"), "{stdout}");
     assert_eq!(read_json(&h.settings()), json!({}));
     for b in BINARIES {
         assert!(!bin_dir.join(b).exists(), "{b} still installed");
@@ -334,7 +334,7 @@ fn existing_settings_kept_backed_up_and_restored_by_uninstall() {
     assert_eq!(fs::read_dir(&config).unwrap().count(), 1);
 
     let stdout = ok(&h.install_env(&["--prefix", prefix.to_str().unwrap()], &env));
-    assert!(stdout.contains("registered 9 hook(s)"), "{stdout}");
+    assert!(stdout.contains("registered 10 hook(s)"), "{stdout}");
     // CLAUDE_CONFIG_DIR respected: ~/.claude never created.
     assert!(!h.home().join(".claude").exists());
     let after = read_json(&settings);
@@ -381,7 +381,7 @@ fn existing_settings_kept_backed_up_and_restored_by_uninstall() {
 
     // Uninstall: the original JSON again; binaries gone from the prefix; a second backup.
     let stdout = ok(&h.install_env(&["--uninstall", "--prefix", prefix.to_str().unwrap()], &env));
-    assert!(stdout.contains("removed 9 hook(s)"), "{stdout}");
+    assert!(stdout.contains("removed 10 hook(s)"), "{stdout}");
     assert_eq!(read_json(&settings), orig);
     for b in BINARIES {
         assert!(!bin_dir.join(b).exists(), "{b}");
@@ -511,7 +511,7 @@ fn hooks_subcommands_on_files() {
     let out = h.run(&analyze, &["hooks", "status", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let st: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(st["missing"].as_array().unwrap().len(), 9, "{st:#}");
+    assert_eq!(st["missing"].as_array().unwrap().len(), 10, "{st:#}");
 
     // Uninstall with a different --bin-dir removes nothing; with ours, everything.
     let out = h.run(
@@ -587,7 +587,7 @@ fn merge_without_hooks_key_appends_it_and_keeps_order() {
     )
     .unwrap();
     assert!(e.changed);
-    assert_eq!(e.added, 9);
+    assert_eq!(e.added, 10);
     assert!(e.text.ends_with('\n'));
     let keys: Vec<usize> = ["\"b\"", "\"a\"", "\"z\"", "\"y\"", "\"hooks\""]
         .iter()
@@ -620,7 +620,7 @@ fn merge_updates_our_entry_in_place() {
     let e = install_text(s, Path::new("/bin")).unwrap();
     let v = parse(&e.text);
     assert_registered(&v, Path::new("/bin"));
-    assert_eq!(e.added, 7, "{e:?}");
+    assert_eq!(e.added, 8, "{e:?}");
     assert_eq!(e.updated, 2, "{e:?}");
     let stop = &v["hooks"]["SubagentStop"];
     assert_eq!(stop.as_array().unwrap().len(), 1, "no second group: {stop}");
@@ -638,7 +638,7 @@ fn merge_updates_our_entry_in_place() {
     // A reinstall from another directory replaces, never duplicates.
     let moved = install_text(&e.text, Path::new("/new/bin")).unwrap();
     assert_registered(&parse(&moved.text), Path::new("/new/bin"));
-    assert_eq!((moved.added, moved.updated), (0, 9));
+    assert_eq!((moved.added, moved.updated), (0, 10));
 }
 
 #[test]
@@ -663,7 +663,7 @@ fn merge_shares_matcher_groups_and_uninstall_leaves_them() {
 
     // Uninstall restores the original JSON, including the pre-existing empty group.
     let u = uninstall_text(&e.text, Some(Path::new("/bin"))).unwrap();
-    assert_eq!(u.removed, 9);
+    assert_eq!(u.removed, 10);
     assert_eq!(parse(&u.text), parse(s));
     // Nothing of ours: unchanged text.
     let u2 = uninstall_text(s, None).unwrap();
@@ -772,7 +772,7 @@ fn recognises_our_commands() {
         e.text
     );
     let u = uninstall_text(&e.text, Some(Path::new("/my dir/bin"))).unwrap();
-    assert_eq!(u.removed, 9);
+    assert_eq!(u.removed, 10);
 }
 
 #[test]
@@ -785,10 +785,10 @@ fn shipped_hook_files_match_the_registrations() {
             .unwrap()
             .text
     );
-    // The plugin's hooks.json: the same nine, binaries by name (on PATH), synchronous.
+    // The plugin's hooks.json: the same ten, binaries by name (on PATH), synchronous.
     let plugin = read_json(&repo().join("hooks/hooks.json"));
     let all = entries(&plugin);
-    assert_eq!(all.len(), 9);
+    assert_eq!(all.len(), 10);
     for r in REGISTRATIONS {
         assert!(
             all.contains(&(

@@ -2,6 +2,7 @@
 
 mod analyze_a;
 mod analyze_b;
+mod client;
 mod common;
 mod fixtures;
 mod hooks;
