@@ -122,7 +122,7 @@ done
 
 # ── 4. Unit tests of the stand-in ────────────────────────────────────────────────────────────
 step "stand-in unit tests (test_standin.py)"
-if (cd "$here" && python3 -m unittest -q test_standin 2>&1 | sed 's/^/    /'; exit "${PIPESTATUS[0]}"); then
+if (cd "$here" && python3 -m unittest -q test_standin test_interactive 2>&1 | sed 's/^/    /'; exit "${PIPESTATUS[0]}"); then
     passed=$((passed + 1)); echo "ok   standin unit tests"
 else
     failed=$((failed + 1)); echo "FAIL standin unit tests"
