@@ -446,6 +446,14 @@ impl Deriver<'_> {
         let given_type = e.agent_type.clone().filter(|t| !t.is_empty());
         let run = match self.run(aid)? {
             Some(r) => {
+                // Started again after it stopped: resumed (the TUI resumes a background agent
+                // when the agents it delegated finish, seen with 2.1.330 and 2.1.332). It runs
+                // until its next SubagentStop; its start stays the first.
+                self.exec(
+                    "UPDATE agent_runs SET end_ms = NULL, duration_ms = NULL, status = 'running', ended_by = NULL
+                     WHERE id = ?1 AND status = 'success' AND end_ms IS NOT NULL AND ?2 > end_ms",
+                    params![r.id, e.ts],
+                )?;
                 self.exec(
                     "UPDATE agent_runs SET start_ms = min(coalesce(start_ms, ?2), ?2) WHERE id = ?1",
                     params![r.id, e.ts],

@@ -662,3 +662,62 @@ fn session_end_cancels_what_is_open_and_a_later_stop_still_wins() {
     assert_eq!(w["totals"]["success"], 1);
     assert_eq!(w["totals"]["success_rate"], 1.0, "1 ÷ 1 decided");
 }
+
+/// The interactive client (real recording: tests/e2e/interactive.py, nested-three-deep on
+/// 2.1.332) runs every agent in the background and resumes a parent when its child finishes:
+/// SubagentStart and SubagentStop fire again for it. A run ends at its last stop, and the turn
+/// (whose notification has a new prompt id) lasts until then and holds all three agents.
+#[test]
+fn interactive_resumed_agents_end_at_their_last_stop() {
+    let env = Env::new();
+    let rec = load_recording(&e2e_recording("interactive-nested-three-deep"), &env);
+    replay(&env, &rec);
+    let last_stop = |id: &str| -> i64 {
+        env.conn()
+            .query_row(
+                "SELECT max(ts) FROM events WHERE kind = 'SubagentStop' AND agent_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let tree = env.analyze_json(&["tree"]);
+    assert_eq!(turns(&tree).len(), 1, "{tree:#}");
+    let turn = &turns(&tree)[0];
+    let top = &turn["agents"][0];
+    assert_eq!(top["agent_type"], "backend-architect");
+    let mid = &top["children"][0];
+    assert_eq!(mid["agent_type"], "security-auditor");
+    assert_eq!(mid["children"][0]["agent_type"], "data-engineer");
+    for a in [top, mid, &mid["children"][0]] {
+        assert_eq!(a["status"], "success");
+        assert_eq!(a["background"], true);
+        let id = a["agent_id"].as_str().unwrap();
+        let (start, end): (i64, i64) = env
+            .conn()
+            .query_row(
+                "SELECT start_ms, end_ms FROM agent_runs WHERE agent_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(end, last_stop(id), "{id} ends at its last SubagentStop");
+        assert_eq!(a["duration_ms"], end - start);
+    }
+    // The parents were resumed: each has two SubagentStop events.
+    let stops = env.count(&format!(
+        "SELECT count(*) FROM events WHERE kind = 'SubagentStop' AND agent_id = '{}'",
+        top["agent_id"].as_str().unwrap()
+    ));
+    assert_eq!(stops, 2);
+    let (start, top_end): (i64, i64) = env
+        .conn()
+        .query_row(
+            "SELECT w.start_ms, r.end_ms FROM workflows w JOIN agent_runs r ON r.workflow_id = w.workflow_id
+             WHERE r.agent_id = ?1",
+            [top["agent_id"].as_str().unwrap()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(turn["duration_ms"].as_i64().unwrap() >= top_end - start);
+}

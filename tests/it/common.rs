@@ -151,8 +151,10 @@ pub fn load_recording(src: &Path, env: &Env) -> Recording {
             (event, text)
         })
         .collect();
-    let result =
-        serde_json::from_str(&std::fs::read_to_string(src.join("result.json")).unwrap()).unwrap();
+    // Interactive recordings have no result JSON.
+    let result = std::fs::read_to_string(src.join("result.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null);
     Recording { hooks, result }
 }
 
