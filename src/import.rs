@@ -44,8 +44,10 @@ pub const SOURCE: &str = "import";
 
 /// At most this many problems (malformed lines, unreadable files) are kept with their details.
 const MAX_PROBLEMS: usize = 100;
-/// A writer transaction holds at most this many events, so hooks never wait long for the lock.
-const BATCH_EVENTS: usize = 4000;
+/// A writer transaction holds at most this many events, so a hook waits for the lock (at most
+/// ~100 ms, then it spools) only briefly: ~10 ms at the rates in docs/performance.md.
+const BATCH_EVENTS: usize = 1000;
+
 /// Longest prompt text kept in a UserPromptSubmit / PreToolUse payload (derive keeps less).
 const MAX_TEXT: usize = 8000;
 
@@ -1401,7 +1403,11 @@ impl AgentRec {
 }
 
 fn read_whole(f: &FileRef, stats: &mut Outcome) -> Option<Vec<u8>> {
-    match std::fs::read(&f.path) {
+    let read = crate::transcript::open_regular(&f.path).and_then(|mut file| {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut b).map(|_| b)
+    });
+    match read {
         Ok(b) => {
             stats.files_read += 1;
             stats.bytes_read += b.len() as u64;
@@ -1421,6 +1427,7 @@ fn summarize(buf: &[u8], session: &str, agent: Option<&str>) -> Summary {
         agent_id: agent,
         offset: 0,
         prompt_id: None,
+        budget: None,
     };
     // Reading from memory cannot fail.
     transcript::summarize_reader(buf, &spec).unwrap_or_default()
