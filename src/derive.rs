@@ -302,6 +302,22 @@ impl Deriver<'_> {
             "UPDATE sessions SET end_ms = max(coalesce(end_ms, 0), ?2), end_reason = ?3 WHERE session_id = ?1",
             params![e.session_id, e.ts, reason],
         )?;
+        // Claude Code stops every agent still running when its session ends (a background agent
+        // `claude -p` stops waiting for, the TUI's /exit; `subagent_stats.killed`), and no hook
+        // reports those deaths: such runs are cancelled here. A SubagentStop arriving later
+        // still wins (subagent_stopped). Turns that never got a Stop were interrupted.
+        self.exec(
+            "UPDATE agent_runs SET status = 'cancelled', end_ms = ?2, ended_by = 'session_end',
+                duration_ms = coalesce(duration_ms, ?2 - start_ms),
+                error = coalesce(error, 'still running when its session ended (Claude Code stopped it)')
+             WHERE session_id = ?1 AND status = 'running' AND end_ms IS NULL",
+            params![e.session_id, e.ts],
+        )?;
+        self.exec(
+            "UPDATE workflows SET end_ms = ?2, ended_by = 'session_end'
+             WHERE session_id = ?1 AND kind = 'turn' AND end_ms IS NULL",
+            params![e.session_id, e.ts],
+        )?;
         Ok(())
     }
 
@@ -360,7 +376,7 @@ impl Deriver<'_> {
         self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms, error) VALUES (?1, 'turn', ?2, ?3, ?4, ?4, ?5)
              ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms),
-               error = coalesce(workflows.error, excluded.error)",
+               error = coalesce(workflows.error, excluded.error), ended_by = NULL",
             params![pid, e.session_id, cwd, e.ts, error.unwrap_or_else(|| "API error".into())],
         )?;
         Ok(())
@@ -374,7 +390,8 @@ impl Deriver<'_> {
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms) VALUES (?1, 'turn', ?2, ?3, ?4, ?4)
-             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms)",
+             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms),
+               ended_by = NULL",
             params![pid, e.session_id, cwd, e.ts],
         )?;
         // Agents still running when the turn ends are background agents.
@@ -648,7 +665,13 @@ impl Deriver<'_> {
                 self.run_by_id(r.id)?
             }
         };
-        // SubagentStop may fire twice: the first one ends the run.
+        // SubagentStop may fire twice: the first one ends the run. One after the session's end
+        // means the agent finished after all: it replaces the session end's cancellation.
+        self.exec(
+            "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
+             WHERE id = ?1 AND ended_by = 'session_end'",
+            [run.id],
+        )?;
         self.exec(
             "UPDATE agent_runs SET stops = stops + 1, end_ms = coalesce(end_ms, ?2),
                 status = CASE WHEN status = 'running' THEN 'success' ELSE status END,

@@ -985,6 +985,9 @@ struct LineL {
     message: Obj<MessageL>,
     #[serde(rename = "toolUseResult")]
     tool_use_result: Tur,
+    /// The agent type an assistant line is attributed to (2.1.332), without the sidecar.
+    #[serde(rename = "attributionAgent")]
+    attribution_agent: LStr,
 }
 
 // ── scanning one file ─────────────────────────────────────────────────────────────────────────
@@ -1042,6 +1045,11 @@ struct AgentLines {
     last_text: Option<String>,
     last_stop_reason: Option<String>,
     cwd: Option<String>,
+    /// `attributionAgent` of the agent's lines: its type where the sidecar is missing.
+    attribution: Option<String>,
+    /// The last line is Claude Code's `[Request interrupted by user…]` note: the agent was
+    /// stopped (killed with its session, or by the user) — no hook reports that.
+    interrupted: bool,
     /// 1.x inline sidechains: the raw lines, summarised as if they were the agent's own file.
     raw: Vec<u8>,
 }
@@ -1170,6 +1178,9 @@ fn scan_file(
             if who.prompt_id.is_none() && !is_main {
                 who.prompt_id = l.prompt_id.0.clone();
             }
+            if who.attribution.is_none() && !is_main {
+                who.attribution = l.attribution_agent.0.clone().filter(|t| !t.is_empty());
+            }
             if inline_agent.is_some() {
                 who.raw.extend_from_slice(line);
                 who.raw.push(b'\n');
@@ -1216,6 +1227,7 @@ fn scan_file(
                         Some(a) => scan.inline.entry(a.clone()).or_default(),
                         None => &mut scan.own,
                     };
+                    who.interrupted = text.starts_with("[Request interrupted");
                     if who.first_prompt.is_none() {
                         who.first_prompt = Some(text);
                     }
@@ -1294,6 +1306,7 @@ fn scan_file(
                         None => &mut scan.own,
                     };
                     who.last_stop_reason = Some(r);
+                    who.interrupted = false;
                 }
             }
             _ => {}
@@ -2066,6 +2079,7 @@ fn build_events(
             .and_then(|a| a.meta.as_ref())
             .and_then(|m| m.agent_type.clone())
             .filter(|t| !t.is_empty())
+            .or_else(|| rec.and_then(|a| a.lines.attribution.clone()))
             .or(tur_type)
             .or_else(|| d.input.subagent_type.0.clone())
             .filter(|t| !t.is_empty())
@@ -2192,6 +2206,7 @@ fn build_events(
             .meta
             .as_ref()
             .and_then(|m| m.agent_type.clone())
+            .or_else(|| a.lines.attribution.clone())
             .filter(|t| !t.is_empty() && !a.id.starts_with("acompact"));
         match real_type {
             Some(t) => {
@@ -2228,6 +2243,22 @@ fn finish_unreported(
     let Some(a) = rec else { return };
     if a.finished() {
         em.agent_stop(end, aid, agent_type, Some(a), None, prompt_id.clone());
+    } else if let (true, Some(tu)) = (
+        a.lines.interrupted,
+        a.meta.as_ref().and_then(|m| m.tool_use_id.clone()),
+    ) {
+        // Stopped without a report: the Agent call's interrupt, as the hooks would derive it.
+        let mut f = Map::new();
+        f.insert("error".into(), json!("[Request interrupted by user]"));
+        f.insert("is_interrupt".into(), json!(true));
+        let c = Cols {
+            prompt_id: prompt_id.clone(),
+            tool_name: Some("Agent".into()),
+            tool_use_id: Some(tu),
+            subject: Some(aid.to_string()),
+            ..Cols::default()
+        };
+        em.hook(POST_TOOL_FAILURE, end, c, f);
     }
     em.summary(end, a, prompt_id);
 }

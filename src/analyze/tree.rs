@@ -157,10 +157,11 @@ struct WfRow {
     reported_ms: Option<i64>,
     reported_success: Option<bool>,
     error: Option<String>,
+    ended_by: Option<String>,
 }
 
 const WF_COLS: &str =
-    "workflow_id, kind, session_id, prompt, start_ms, end_ms, reported_ms, reported_success, error";
+    "workflow_id, kind, session_id, prompt, start_ms, end_ms, reported_ms, reported_success, error, ended_by";
 
 fn wf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WfRow> {
     Ok(WfRow {
@@ -173,6 +174,7 @@ fn wf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WfRow> {
         reported_ms: r.get(6)?,
         reported_success: r.get(7)?,
         error: r.get(8)?,
+        ended_by: r.get(9)?,
     })
 }
 
@@ -330,6 +332,7 @@ fn turn_node(ctx: &Ctx, wf: &WfRow, runs: &[RunRow], agents: Vec<AgentNode>) -> 
         reported_success: wf.reported_success,
         reported_agents: None,
         error: wf.error.clone(),
+        ended_by: wf.ended_by.clone(),
         handoffs: Vec::new(),
         agents: runs
             .iter()

@@ -37,6 +37,8 @@ pub struct WorkflowsArgs {
 pub enum Status {
     Success,
     Failure,
+    /// Interrupted: the session ended before the turn's Stop.
+    Cancelled,
     Running,
     Lost,
 }
@@ -47,13 +49,15 @@ impl Status {
         match self {
             Status::Success => "success",
             Status::Failure => "failure",
+            Status::Cancelled => "cancelled",
             Status::Running => "running",
             Status::Lost => "lost",
         }
     }
-    /// Counted in a success rate's denominator (running workflows are not decided yet).
+    /// Counted in a success rate's denominator (running workflows are not decided yet; an
+    /// interrupted one says nothing about how the work went).
     fn decided(self) -> bool {
-        self != Status::Running
+        !matches!(self, Status::Running | Status::Cancelled)
     }
 }
 
@@ -84,6 +88,8 @@ pub(crate) struct Loaded {
     pub(crate) reported_agents: Option<String>,
     /// The API error a turn ended on (StopFailure).
     pub(crate) error: Option<String>,
+    /// `session_end`: the session ended before the turn's Stop.
+    pub(crate) ended_by: Option<String>,
     /// (from, to) of the workflow's handoffs, in time order (explicit workflows only).
     pub(crate) handoffs: Vec<(Option<String>, Option<String>)>,
     pub(crate) agents: Vec<Span>,
@@ -108,6 +114,9 @@ impl Loaded {
                 .any(|a| a.status == "failure" || a.status == "lost")
         {
             return Status::Failure;
+        }
+        if self.ended_by.as_deref() == Some("session_end") {
+            return Status::Cancelled;
         }
         match self.end_ms {
             None if self.start_ms.map_or(true, |s| s < lost_before) => Status::Lost,
@@ -314,7 +323,7 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         .peekable();
     let mut ws = c.prepare(&format!(
         "SELECT w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success, w.reported_agents,
-                w.error
+                w.error, w.ended_by
          FROM workflows w WHERE {w} ORDER BY w.workflow_id"
     ))?;
     let mut rows = ws.query(params_from_iter(p.iter()))?;
@@ -331,6 +340,7 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
             reported_success: r.get(6)?,
             reported_agents: r.get(7)?,
             error: r.get(8)?,
+            ended_by: r.get(9)?,
             handoffs,
             agents,
             id,
@@ -357,6 +367,7 @@ pub struct Totals {
     pub explicit: i64,
     pub success: i64,
     pub failure: i64,
+    pub cancelled: i64,
     pub running: i64,
     pub lost: i64,
     /// success / (success + failure + lost); None when that is 0.
@@ -450,6 +461,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
         match status {
             Status::Success => t.success += 1,
             Status::Failure => t.failure += 1,
+            Status::Cancelled => t.cancelled += 1,
             Status::Running => t.running += 1,
             Status::Lost => t.lost += 1,
         }
@@ -619,7 +631,7 @@ impl Report for Workflows {
         let mut notes = vec![
             String::new(),
             format!(
-                "Workflows: {} ({} prompt turns, {} explicit) · success {} ({} ok, {} failed, {} lost, {} running)",
+                "Workflows: {} ({} prompt turns, {} explicit) · success {} ({} ok, {} failed, {} lost, {} running{})",
                 render::int(t.workflows),
                 render::int(t.turns),
                 render::int(t.explicit),
@@ -628,6 +640,11 @@ impl Report for Workflows {
                 render::int(t.failure),
                 render::int(t.lost),
                 render::int(t.running),
+                if t.cancelled > 0 {
+                    format!(", {} interrupted", render::int(t.cancelled))
+                } else {
+                    String::new()
+                },
             ),
             format!(
                 "Average duration {} · {} agents per workflow ({} of {} workflows used agents) · agent cost {}",

@@ -18,6 +18,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    hook::shield();
     let opts = match Args::try_parse() {
         Ok(a) => Options {
             db: a.db,

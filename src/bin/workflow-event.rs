@@ -66,6 +66,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    hook::shield();
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) if e.use_stderr() => {

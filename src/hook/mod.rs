@@ -59,6 +59,20 @@ pub struct Options {
     pub arg_error: Option<String>,
 }
 
+/// The first thing every hook binary does: ignore SIGTERM. `claude -p` ending a turn on an API
+/// error sends SIGTERM to its StopFailure hooks' process group 4–20 ms after starting them
+/// (seen with 2.1.330 and 2.1.332, tests/e2e turn-api-error), before any hook could store the
+/// payload; it sends SIGKILL 1.5 s later, far beyond a hook's few milliseconds. A recording hook
+/// must finish what it received, so it keeps running; the SIGKILL bound still holds.
+pub fn shield() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code, touches no
+    // memory of ours and is async-signal-safe; it runs before any thread is started.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+    }
+}
+
 /// Runs a hook binary to completion. Always returns success.
 pub fn main(binary: Binary, opts: Options) -> ExitCode {
     if std::env::var_os("AGENT_TELEMETRY_DISABLED").is_some_and(|v| v == "1" || v == "true") {

@@ -332,6 +332,8 @@ ALTER TABLE agent_runs ADD COLUMN fork INTEGER NOT NULL DEFAULT 0;  -- subagent_
 ALTER TABLE agent_runs ADD COLUMN worktree_path TEXT;   -- result / sidecar `worktreePath`
 ALTER TABLE agent_runs ADD COLUMN thinking_tokens INTEGER;  -- result usage.output_tokens_details.thinking_tokens
 ALTER TABLE agent_runs ADD COLUMN remote_task_id TEXT;  -- `remote_launched`: the remote task's id
+ALTER TABLE agent_runs ADD COLUMN ended_by TEXT;       -- 'session_end': still running when its session ended
+ALTER TABLE workflows ADD COLUMN ended_by TEXT;        -- 'session_end': no Stop before its session ended
 ALTER TABLE delegations ADD COLUMN name TEXT;
 ALTER TABLE delegations ADD COLUMN effort TEXT;
 ALTER TABLE delegations ADD COLUMN isolation TEXT;

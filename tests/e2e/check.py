@@ -1,31 +1,49 @@
 #!/usr/bin/env python3
 """Prove agent-telemetry against the real Claude Code: install the project into a temp HOME, run
-every scenario with `claude -p`, and check what our hooks recorded against Claude Code's own figures.
+every scenario with `claude -p` (on every Claude Code version given), and check what our hooks
+recorded against Claude Code's own figures.
 
-    check.py --bin-source DIR [-j N] [--claude BIN] [--summary FILE] [--keep-failed] [NAME ...]
+    check.py --bin-source DIR [-j N] [--claude BIN ...] [--summary FILE] [--keep-failed]
+             [--no-interactive] [-v] [NAME ...]
 
-For each scenario (tests/e2e/scenarios/*.json), in a fresh temp HOME:
+For each Claude Code binary (--claude, repeatable; default: claude.sh's) and each scenario
+(tests/e2e/scenarios/*.json), in a fresh temp HOME:
   1. ./install.sh --prefix HOME/.local --no-build with AGENT_TELEMETRY_BIN_SOURCE=DIR (copies the
      binaries, registers the hooks in HOME/.claude/settings.json, creates the database);
   2. run_scenario.run(): stand-in API, logging hooks merged beside ours, `claude -p ... --output-format
      json` (+ --resume follow-ups), and the runner's own checks of Claude Code's behaviour;
   3. the checks below (telemetry_checks), against the database in HOME/.local/share/agent-telemetry/.
+Scenarios with "interactive": true run a second time in the TUI through interactive.run() (when
+tests/e2e/interactive.py is there), with the same checks in mode "interactive": no result JSON
+there, so the agent counts come from the script (run_scenario.derive()) and the cost and per-agent
+tokens from what the stand-in answered. All runs share one pool of -j N workers. Each line names
+the version: "ok   [2.1.332] foreground-agent ...", "FAIL [2.1.330 interactive] ...".
 
 Checks (each failure is one line naming the scenario, the figure, Claude Code's value and ours):
   sessions   `analyze sessions --format json`: one session, whose agents, agents_by_type,
-             agents_completed, agents_failed and max_depth equal Claude Code's subagent_stats (summed
-             over the --resume runs); total_cost_usd equals the last result's total_cost_usd within
-             1e-5 (cumulative over resumes); tokens per model equal modelUsage, cost per model costUSD.
-  tree       `analyze tree --format json`: the delegation forest per prompt turn equals what the
-             scenario scripts (type, description, status, tokens per agent), and every agent's id and
-             parent equal Claude Code's own transcript sidecars (agent-<id>.meta.json).
+             agents_completed, agents_failed, agents_cancelled and max_depth equal Claude Code's
+             subagent_stats spawned, by_type, completed, failed, killed (parent+user+system; a plain
+             number also accepted) and max_depth (summed over the --resume runs); total_cost_usd
+             equals the last result's total_cost_usd within 1e-5 (cumulative over resumes); tokens
+             per model equal modelUsage, cost per model costUSD.
+  tree       `analyze tree --format json`, turn by turn: the list of prompt turns (the SCENARIO
+             prompt and each follow-up; background completions belong to the turn that launched
+             them and never show as a turn of their own; no extra turn, none missing); each turn's
+             status (failure when it ended on an API error or an agent failed or was lost, else
+             success), error (the API error text exactly when it ended with StopFailure) and
+             duration_ms (set, and at least its longest top-level agent's); its delegation forest
+             (type, description, status, tokens per agent) as the scenario scripts it; every agent's
+             id and parent equal Claude Code's own transcript sidecars (agent-<id>.meta.json).
+  workflows  `analyze workflows --session S --format json`: one workflow per prompt turn of the tree,
+             with the same status and duration_ms, and no other.
   hooks      our hooks ran for every event they are registered for (logging hook vs events table);
              no hook error or hook output in any transcript (stop_hook_summary.hookErrors, hook_*
              attachments, hook system lines); nothing about our binaries on claude's stderr;
              hook.log absent or empty; quarantine, spool and fallback spool empty (sqlite and
              `analyze doctor --format json`); replaying every payload Claude Code sent into a scratch
              database exits 0 with empty stdout and stderr.
-Exit status 0 only if every scenario passed. With --summary FILE, writes {"passed": N, "failed": M}.
+Exit status 0 only if every run passed. With --summary FILE, writes {"passed": N, "failed": M,
+"failed_names": [...], "secs": S, "versions": {version: {"passed", "failed"}}}.
 """
 
 import argparse
@@ -78,6 +96,10 @@ def expected_forest(steps, defined):
             atype = a.get("type", "general-purpose")
             if atype not in defined:
                 continue  # Claude Code refuses the Agent call: no subagent
+            if rs.agent_killed(a):  # killed before its first answer: no tokens, nothing delegated
+                nodes.append({"agent_type": atype, "description": a.get("description"),
+                              "status": "cancelled", "tokens": 0, "children": []})
+                continue
             ok, t, kids = expected_forest(rs._child_steps(a), defined)
             nodes.append({"agent_type": atype, "description": a.get("description"),
                           "status": "success" if ok else "failure", "tokens": t, "children": kids})
@@ -87,35 +109,75 @@ def expected_forest(steps, defined):
     return True, tokens, nodes
 
 
-def expected_turns(scenario):
-    """The main conversation's steps split into prompt turns: a step with no tool call ends a turn.
-    Returns [(prompt or None, [agent nodes])]: the first turn is the SCENARIO prompt, then one per
-    follow-up; any further turns are background-agent notification turns (prompt None)."""
-    defined = set(rs.load_agents(scenario.get("agents")) or {}) | BUILTIN_TYPES
-    turns, cur = [], []
-    for step in scenario["steps"]:
-        cur.append(step)
-        if not (step.get("agents") or step.get("bash") or step.get("tools")):
-            turns.append(cur)
-            cur = []
-    if cur:
-        turns.append(cur)
-    prompts = [None] + list(scenario.get("followups") or [])
+def forest_statuses(nodes):
     out = []
-    for i, steps in enumerate(turns):
-        _, _, nodes = expected_forest(steps, defined)
-        out.append((prompts[i] if i < len(prompts) else "(notification)", nodes, i == 0))
-    for p in prompts[len(turns):]:
-        out.append((p, [], False))
+    for n in nodes:
+        out.append(n["status"])
+        out += forest_statuses(n["children"])
     return out
 
 
-def render_forest(nodes, indent="  "):
+def runs_in_background(agent):
+    """Whether the main conversation goes on without waiting: run_in_background true, or left unset
+    (background by default since 2.1.198)."""
+    return agent.get("background", True) is not False
+
+
+def expected_turns(scenario, mode="p"):
+    """The prompt turns the script implies, in order: [{kind, prompt, first, nodes, status, error}].
+
+    The main conversation's steps are cut into segments: a step with no tool call ends one, and so
+    does a step answered with an API error for good (the conversation ends there: StopFailure).
+    The first segment is the SCENARIO prompt's turn, one more per follow-up (`--resume`). A segment
+    left over after a turn that launched background agents is a background completion answered
+    after that turn's Stop: a <task-notification> prompt with a NEW prompt_id (kind "notification",
+    a turn of its own only in the tree when it delegated, which no scenario does). A background
+    agent that finishes while its turn still runs gets no segment: its notification rides on the
+    turn's next model call with the turn's own prompt_id. Either way every agent belongs to the turn
+    whose prompt launched it. A turn fails when it ended on an API error or any of its agents (at any
+    depth) failed or was lost; cancelled agents do not fail it."""
+    defined = set(rs.load_agents(scenario.get("agents")) or {}) | BUILTIN_TYPES
+    segments, cur = [], []
+    for step in scenario["steps"]:
+        if step.get("error") and step.get("error_times") is None:
+            segments.append((cur, True))
+            cur = None
+            break
+        cur.append(step)
+        if not (step.get("agents") or step.get("bash") or step.get("tools")):
+            segments.append((cur, False))
+            cur = []
+    if cur:
+        segments.append((cur, False))
+    prompts = [None] + list(scenario.get("followups") or [])
+    out, pending, pi = [], 0, 0
+    for si, (steps, api_error) in enumerate(segments):
+        left_segments, left_prompts = len(segments) - si, len(prompts) - pi
+        notification = pi > 0 and pending > 0 and left_segments > left_prompts
+        _, _, nodes = expected_forest(steps, defined)
+        statuses = forest_statuses(nodes)
+        turn = {"kind": "notification" if notification else "turn",
+                "prompt": None if notification else prompts[pi] if pi < len(prompts) else "(extra)",
+                "first": not notification and pi == 0, "nodes": nodes, "error": api_error,
+                "status": "failure" if api_error or "failure" in statuses or "lost" in statuses else "success"}
+        out.append(turn)
+        if notification:
+            pending -= 1
+        else:
+            pi += 1
+            pending = sum(1 for s in steps for a in s.get("agents") or []
+                          if runs_in_background(a) and a.get("type", "general-purpose") in defined)
+    for p in prompts[pi:]:
+        out.append({"kind": "turn", "prompt": p, "first": False, "nodes": [], "error": False, "status": "success"})
+    return out
+
+
+def render_forest(nodes, indent="  ", tokens=True):
     lines = []
     for n in sorted(nodes, key=lambda n: (n["agent_type"], n.get("description") or "")):
-        lines.append("%s%s %r [%s] tokens=%s" % (indent, n["agent_type"], n.get("description"),
-                                                 n["status"], n["tokens"]))
-        lines += render_forest(n["children"], indent + "  ")
+        lines.append("%s%s %r [%s]%s" % (indent, n["agent_type"], n.get("description"), n["status"],
+                                         " tokens=%s" % n["tokens"] if tokens else ""))
+        lines += render_forest(n["children"], indent + "  ", tokens)
     return lines
 
 
@@ -185,13 +247,64 @@ def sidecars(home):
 
 
 # --------------------------------------------------------------------------- the checks
-def check_sessions(name, results, home, info):
+def session_ids(hooks):
+    """Session ids in the order Claude Code's hooks first named them."""
+    out = []
+    for h in hooks:
+        try:
+            sid = json.loads(h["stdin"]).get("session_id")
+        except (ValueError, AttributeError):
+            continue
+        if sid and sid not in out:
+            out.append(sid)
+    return out
+
+
+def standin_usage(reqs):
+    """What the stand-in answered (scripted requests that got a 200): tokens per x-claude-code-agent-id
+    (None = the main conversation), the models asked for, and the cost at claude-opus-5-5 prices (None
+    when another model or 1-hour cache writes are involved)."""
+    per, models, cost = {}, set(), 0.0
+    for r in reqs or []:
+        if r.get("kind") != "messages" or not r.get("scenario") or r.get("status") != 200:
+            continue
+        u = r.get("usage") or {}
+        per[r.get("agent_id")] = per.get(r.get("agent_id"), 0) + sum(int(u.get(k, 0)) for k in (
+            "in", "out", "cache_read", "cache_write", "cache_write_1h"))
+        models.add(r.get("model"))
+        if u.get("cache_write_1h"):
+            cost = None
+        if cost is not None:
+            cost += sum(int(u.get(k, 0)) * rs.OPUS_5_5[k] for k in rs.OPUS_5_5)
+    if models - {"claude-opus-5-5"}:
+        cost = None
+    return {"tokens_by_agent": per, "cost": None if cost is None else round(cost, 10)}
+
+
+def reference_figures(scenario, results, mode, reqs=None):
+    """What analyze sessions must say, and where that comes from. `claude -p`: Claude Code's own
+    result JSON (subagent_stats summed over the --resume runs, cost and modelUsage of the last run).
+    Interactive mode has no result JSON: the agent counts the script implies (run_scenario.derive())
+    and the cost of what the stand-in answered (the TUI runs agents in the background, and every
+    background completion costs the waiting conversation one more model call the script cannot
+    foresee)."""
+    if mode == "p":
+        cc = rs.aggregate_stats(results)
+        last = results[-1]
+        return {"source": "Claude Code", "stats": cc, "cost": last.get("total_cost_usd"),
+                "cost_source": "Claude Code", "model_usage": last.get("modelUsage") or {}}
+    d = rs.derive(scenario)
+    return {"source": "the script (interactive mode: no result JSON)", "stats": d["subagent_stats"],
+            "cost": standin_usage(reqs)["cost"], "cost_source": "the stand-in's answers (interactive mode)",
+            "model_usage": None}
+
+
+def check_sessions(name, scenario, results, sids, home, info, mode="p", reqs=None):
     problems = []
     rc, data, err = run_analyze(home, ["sessions", "--format", "json"])
     if rc != 0 or not data:
         return ["sessions: `analyze sessions --format json` exit %s, stderr: %s" % (rc, err[-400:])]
     sessions = data.get("sessions") or []
-    sids = {r.get("session_id") for r in results}
     if len(sessions) != 1 or sessions[0].get("session_id") not in sids:
         problems.append("sessions: want exactly session %s, got %s" % (sorted(sids), [s.get("session_id") for s in sessions]))
         if not sessions:
@@ -199,21 +312,24 @@ def check_sessions(name, results, home, info):
     s = next((x for x in sessions if x.get("session_id") in sids), sessions[0])
     info["session"] = {k: s.get(k) for k in ("agents", "agents_by_type", "agents_completed", "agents_failed",
                                                "agents_cancelled", "max_depth", "total_cost_usd", "turns")}
-    cc = rs.aggregate_stats(results)
-    last = results[-1]
+    ref = reference_figures(scenario, results, mode, reqs)
+    cc, src = ref["stats"], ref["source"]
     pairs = [("agents", s.get("agents"), "spawned", cc["spawned"]),
              ("agents_by_type", s.get("agents_by_type"), "by_type", cc["by_type"]),
              ("agents_completed", s.get("agents_completed"), "completed", cc["completed"]),
              ("agents_failed", s.get("agents_failed"), "failed", cc["failed"]),
+             ("agents_cancelled", s.get("agents_cancelled"), "killed (parent+user+system)", cc["killed"]),
              ("max_depth", s.get("max_depth"), "max_depth", cc["max_depth"])]
     for ours, got, theirs, want in pairs:
         if got != want:
-            problems.append("sessions.%s: Claude Code subagent_stats.%s=%s, analyze says %s"
-                            % (ours, theirs, json.dumps(want, sort_keys=True), json.dumps(got, sort_keys=True)))
-    if not near(s.get("total_cost_usd"), last.get("total_cost_usd")):
-        problems.append("sessions.total_cost_usd: Claude Code total_cost_usd=%r, analyze says %r"
-                        % (last.get("total_cost_usd"), s.get("total_cost_usd")))
-    mu = last.get("modelUsage") or {}
+            problems.append("sessions.%s: %s subagent_stats.%s=%s, analyze says %s"
+                            % (ours, src, theirs, json.dumps(want, sort_keys=True), json.dumps(got, sort_keys=True)))
+    if ref["cost"] is not None and not near(s.get("total_cost_usd"), ref["cost"]):
+        problems.append("sessions.total_cost_usd: %s total_cost_usd=%r, analyze says %r"
+                        % (ref["cost_source"], ref["cost"], s.get("total_cost_usd")))
+    if ref["model_usage"] is None:
+        return problems
+    mu = ref["model_usage"]
     ours = s.get("models") or {}
     for model in sorted(set(mu) | set(ours)):
         a, b = mu.get(model) or {}, ours.get(model) or {}
@@ -230,49 +346,91 @@ def check_sessions(name, results, home, info):
     return problems
 
 
-def check_tree(name, scenario, results, home, info):
+def collapse(p):
+    return re.sub(r"\s+", " ", p or "").strip()
+
+
+def turn_label(t):
+    return "turn %r" % (collapse(t.get("prompt"))[:40] if t.get("prompt") else "(%s)" % t.get("kind"))
+
+
+def check_turn(label, want, got):
+    """Status, error and duration of one prompt turn of `analyze tree` against the script."""
     problems = []
-    sid = results[0].get("session_id")
+    if got.get("status") != want["status"]:
+        why = ("it ended on an API error (StopFailure)" if want["error"] else
+               "an agent failed" if want["status"] == "failure" else
+               "it ended and none of its agents failed, was lost or still runs")
+        problems.append("tree: %s: status %s, want %s (%s)" % (label, got.get("status"), want["status"], why))
+    err = got.get("error")
+    if want["error"] and not (isinstance(err, str) and err.strip()):
+        problems.append("tree: %s: error %r, want the API error text (the turn ended with StopFailure)" % (label, err))
+    elif not want["error"] and err:
+        problems.append("tree: %s: error %r, but the turn did not end on an API error" % (label, err))
+    dur = got.get("duration_ms")
+    longest = max([a.get("duration_ms") for a in got.get("agents") or [] if isinstance(a.get("duration_ms"), int)] or [0])
+    if dur is None:
+        problems.append("tree: %s: duration_ms is null, but the turn has ended" % label)
+    elif dur < longest:
+        problems.append("tree: %s: duration_ms %s is shorter than its longest top-level agent (%s ms; background "
+                        "agents count: the turn's work lasts until they end)" % (label, dur, longest))
+    return problems
+
+
+def check_tree(name, scenario, sid, home, info, mode="p", reqs=None):
+    """analyze tree, turn by turn: the list of turns, each turn's status / error / duration, and its
+    delegation forest, against the script; agent ids and parents against Claude Code's sidecars."""
+    problems = []
     rc, data, err = run_analyze(home, ["tree", "--session", sid, "--format", "json"])
-    want_turns = expected_turns(scenario)
-    want_any = any(nodes for _, nodes, _ in want_turns)
-    if rc == 1 and not want_any:
-        return []  # nothing to draw, and nothing expected
+    want_turns = expected_turns(scenario, mode)
     if rc != 0 or not isinstance(data, dict) or "turns" not in data:
-        return ["tree: `analyze tree --format json` exit %s, stdout not the documented shape, stderr: %s" % (rc, err[-400:])]
+        return ["tree: `analyze tree --session %s --format json` exit %s, stdout not the documented shape, stderr: %s"
+                % (sid, rc, err[-400:])], None
     if data.get("session") != sid:
         problems.append("tree.session: want %s, got %s" % (sid, data.get("session")))
     got_turns = data.get("turns") or []
-    info["tree_turns"] = len(got_turns)
-
-    def collapse(p):
-        return re.sub(r"\s+", " ", p or "").strip()
+    info["tree_turns"] = [{k: t.get(k) for k in ("kind", "status", "duration_ms", "error")} for t in got_turns]
 
     used = set()
-    for prompt, want_nodes, first in want_turns:
-        if prompt == "(notification)":
-            # A background agent's completion turn: agents it delegated would be under it.
+    for want in want_turns:
+        if want["kind"] == "notification":
+            if not want["nodes"]:
+                continue  # a notification turn is only drawn when it delegated
             cands = [i for i, t in enumerate(got_turns) if i not in used and t.get("kind") == "notification"]
-        elif first:
-            cands = [i for i, t in enumerate(got_turns) if i not in used and collapse(t.get("prompt")).startswith("SCENARIO")]
+            label = "notification turn"
+        elif want["first"]:
+            cands = [i for i, t in enumerate(got_turns) if i not in used and t.get("kind") == "turn"
+                     and collapse(t.get("prompt")).startswith("SCENARIO")]
+            label = "turn 'SCENARIO ...'"
         else:
-            cands = [i for i, t in enumerate(got_turns) if i not in used and collapse(t.get("prompt")) == collapse(prompt)[:80]]
-        label = "turn %r" % ((prompt or "SCENARIO ...")[:40])
+            cands = [i for i, t in enumerate(got_turns) if i not in used and t.get("kind") == "turn"
+                     and collapse(t.get("prompt")) == collapse(want["prompt"])[:80]]
+            label = "turn %r" % want["prompt"][:40]
         if not cands:
-            if want_nodes:
-                problems.append("tree: no turn for prompt %s, but it delegated:\n%s" % (label, "\n".join(render_forest(want_nodes))))
+            problems.append("tree: no %s (kind %s) among the turns %s; the script implies it%s"
+                            % (label, want["kind"], [(t.get("kind"), collapse(t.get("prompt"))[:30]) for t in got_turns],
+                               (" with:\n" + "\n".join(render_forest(want["nodes"]))) if want["nodes"] else ""))
             continue
         i = cands[0]
         used.add(i)
-        got_nodes = got_turns[i].get("agents") or []
-        want_r, got_r = render_forest(want_nodes), render_forest(got_nodes)
+        got = got_turns[i]
+        # Interactive mode: agents' tokens are checked against the stand-in per agent id (below).
+        tok = mode == "p"
+        want_r, got_r = render_forest(want["nodes"], tokens=tok), render_forest(got.get("agents") or [], tokens=tok)
         if want_r != got_r:
             diff = "\n".join(difflib.unified_diff(want_r, got_r, "scenario", "analyze tree", lineterm="", n=20))
             problems.append("tree: %s: hierarchy differs (- scenario, + analyze tree):\n%s" % (label, diff))
+        problems += check_turn(label, want, got)
     for i, t in enumerate(got_turns):
-        if i not in used and t.get("agents"):
-            problems.append("tree: unexpected agents under turn %r (kind %s):\n%s"
-                            % (t.get("prompt"), t.get("kind"), "\n".join(render_forest(t["agents"]))))
+        if i in used:
+            continue
+        if t.get("kind") == "turn":
+            problems.append("tree: extra turn %r (%s, %d agents): the script implies no such prompt turn%s"
+                            % (collapse(t.get("prompt"))[:60], t.get("status"), len(t.get("agents") or []),
+                               (":\n" + "\n".join(render_forest(t["agents"]))) if t.get("agents") else ""))
+        elif t.get("agents"):
+            problems.append("tree: unexpected %s turn %r holding agents that belong to the turn that launched them:\n%s"
+                            % (t.get("kind"), collapse(t.get("prompt"))[:60], "\n".join(render_forest(t["agents"]))))
 
     # Ids and parents against Claude Code's own sidecars.
     meta = sidecars(home)
@@ -293,10 +451,42 @@ def check_tree(name, scenario, results, home, info):
             problems.append("tree: agent %s: parent per Claude Code %s, per analyze tree %s" % (aid, m.get("parentAgentId"), parent))
         if n.get("agent_type") != m.get("agentType"):
             problems.append("tree: agent %s: type per Claude Code %s, per analyze tree %s" % (aid, m.get("agentType"), n.get("agent_type")))
-        if n.get("status") == "success" and n.get("duration_ms") is None:
-            problems.append("tree: agent %s finished but has no duration_ms" % aid)
+        if n.get("status") in ("success", "failure", "cancelled") and n.get("duration_ms") is None:
+            problems.append("tree: agent %s ended (%s) but has no duration_ms" % (aid, n.get("status")))
+        if mode != "p":
+            answered = standin_usage(reqs)["tokens_by_agent"].get(aid, 0)
+            if n.get("tokens") != answered:
+                problems.append("tree: agent %s (%s): tokens %s, the stand-in answered it %s"
+                                % (aid, n.get("agent_type"), n.get("tokens"), answered))
     for aid in sorted(set(seen) - set(meta)):
         problems.append("tree: analyze tree shows agent %s (%s) that Claude Code has no transcript for" % (aid, seen[aid][1].get("agent_type")))
+    return problems, got_turns
+
+
+def check_workflows(sid, home, tree_turns, info):
+    """analyze workflows agrees with analyze tree: one workflow per prompt turn of the session, with
+    the same status and duration (notification turns are never workflows of their own)."""
+    rc, data, err = run_analyze(home, ["workflows", "--session", sid, "--format", "json", "--limit", "1000"])
+    if rc != 0 or not isinstance(data, dict) or not isinstance(data.get("recent"), list):
+        return ["workflows: `analyze workflows --session %s --format json` exit %s, stdout not the documented shape, stderr: %s"
+                % (sid, rc, err[-400:])]
+    rows = {r.get("workflow_id"): r for r in data["recent"] if r.get("session_id") in (sid, None)}
+    info["workflows"] = [{k: r.get(k) for k in ("kind", "status", "duration_ms", "agents")} for r in rows.values()]
+    problems = []
+    turns = {t.get("workflow_id"): t for t in tree_turns if t.get("kind") in ("turn", "explicit")}
+    for wid, t in turns.items():
+        r = rows.get(wid)
+        if r is None:
+            problems.append("workflows: %s (%s) is in analyze tree but not among analyze workflows' recent workflows"
+                            % (turn_label(t), wid))
+            continue
+        for k in ("status", "duration_ms"):
+            if r.get(k) != t.get(k):
+                problems.append("workflows: %s: %s %r, analyze tree says %r" % (turn_label(t), k, r.get(k), t.get(k)))
+    for wid in sorted(set(rows) - set(turns)):
+        r = rows[wid]
+        problems.append("workflows: extra %s workflow %s %r (%s) that analyze tree does not show as a prompt turn"
+                        % (r.get("kind"), wid, collapse(r.get("prompt"))[:60], r.get("status")))
     return problems
 
 
@@ -338,8 +528,12 @@ def check_hook_hygiene(name, home, runs, hooks, info):
     got = {k: v for k, v in got.items() if k in want or k[:1].isupper()}
     for ev in sorted(set(want) | set(got)):
         if want.get(ev, 0) != got.get(ev, 0):
-            problems.append("hooks: %s fired %d time(s) for our hooks (logging hook), events table holds %d"
-                            % (ev, want.get(ev, 0), got.get(ev, 0)))
+            hint = ""
+            if ev == "StopFailure" and got.get(ev, 0) < want.get(ev, 0):
+                hint = (" (Claude Code sends SIGTERM to a StopFailure hook's process group 4-20 ms after starting it"
+                        " in `claude -p`; a hook that does not ignore SIGTERM loses the event)")
+            problems.append("hooks: %s fired %d time(s) for our hooks (logging hook), events table holds %d%s"
+                            % (ev, want.get(ev, 0), got.get(ev, 0), hint))
     info["our_hook_calls"] = len(matched)
 
     # 2. No hook error / hook output anywhere Claude Code writes it.
@@ -412,28 +606,65 @@ def check_hook_hygiene(name, home, runs, hooks, info):
     return problems
 
 
-def telemetry_checks(scenario, home, proj, runs, hooks, reqs):
-    """run_scenario post_check: everything about what OUR code recorded."""
+def telemetry_checks(scenario, home, proj, runs, hooks, reqs, mode="p"):
+    """post_check of run_scenario.run() (mode "p") and interactive.run() (mode "interactive"):
+    everything about what OUR code recorded."""
     name = scenario.get("name")
     info = {}
-    results = [r["result"] for r in runs if r.get("result")]
-    if not results or len(results) != len(runs):
+    results = [r["result"] for r in runs if isinstance(r.get("result"), dict)]
+    if mode == "p" and (not results or len(results) != len(runs)):
         return ["telemetry: no result JSON from every claude run; nothing to compare"], info
+    sids = session_ids(hooks)
+    if mode == "p":
+        sids = [r.get("session_id") for r in results if r.get("session_id")] + [s for s in sids if s not in
+                                                                                 [r.get("session_id") for r in results]]
+    if not sids:
+        return ["telemetry: no session id in Claude Code's hook payloads; nothing to compare"], info
     problems = []
-    problems += check_sessions(name, results, home, info)
-    problems += check_tree(name, scenario, results, home, info)
+    problems += check_sessions(name, scenario, results, sids, home, info, mode, reqs)
+    tree_problems, tree_turns = check_tree(name, scenario, sids[0], home, info, mode, reqs)
+    problems += tree_problems
+    if tree_turns is not None:
+        problems += check_workflows(sids[0], home, tree_turns, info)
     problems += check_hook_hygiene(name, home, runs, hooks, info)
     return problems, info
 
 
 # --------------------------------------------------------------------------- driver
+def claude_version(claude):
+    """'2.1.332' from `claude --version` ('2.1.332 (Claude Code)'); the path if it cannot tell."""
+    try:
+        out = subprocess.run([claude, "--version"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    m = re.search(r"\d+\.\d+\.\d+\S*", out)
+    return m.group(0) if m else claude
+
+
+def load_interactive():
+    """(module, None) when tests/e2e/interactive.py exposes run(); (None, why) when it is there but
+    unusable; (None, None) when there is no such file."""
+    if not os.path.exists(os.path.join(HERE, "interactive.py")):
+        return None, None
+    try:
+        import interactive  # noqa: E402
+    except Exception as e:  # report, never hide
+        return None, "tests/e2e/interactive.py does not import: %r" % e
+    if not callable(getattr(interactive, "run", None)):
+        return None, "tests/e2e/interactive.py has no run() function"
+    return interactive, None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin-source", required=True, help="directory holding the five built binaries")
     ap.add_argument("-j", type=int, default=3)
-    ap.add_argument("--claude")
-    ap.add_argument("--summary", help="write {passed, failed, secs} as JSON here")
+    ap.add_argument("--claude", action="append",
+                    help="Claude Code binary; repeat to run every scenario against each (default: claude.sh's)")
+    ap.add_argument("--summary", help="write {passed, failed, failed_names, secs, versions} as JSON here")
     ap.add_argument("--keep-failed", action="store_true", help="keep the temp HOME of failed scenarios")
+    ap.add_argument("--no-interactive", action="store_true", help='skip the second, interactive run of "interactive": true scenarios')
     ap.add_argument("-v", "--verbose", action="store_true", help="print what was compared per scenario")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
@@ -444,7 +675,8 @@ def main():
     missing = [b for b in ALL_BINARIES if not os.access(os.path.join(src, b), os.X_OK)]
     if missing:
         sys.exit("check.py: missing in %s: %s" % (src, " ".join(missing)))
-    claude = rs.find_claude(a.claude)
+    claudes = a.claude or [rs.find_claude(None)]
+    versions = [(claude_version(c), c) for c in claudes]
     files = sorted(glob.glob(os.path.join(HERE, "scenarios", "*.json")))
     if a.names:
         files = [f for f in files if os.path.splitext(os.path.basename(f))[0] in a.names]
@@ -453,14 +685,43 @@ def main():
     install = "AGENT_TELEMETRY_BIN_SOURCE=%s %s --prefix \"$HOME/.local\" --no-build" % (
         shlex.quote(src), shlex.quote(os.path.join(REPO, "install.sh")))
 
-    def one(path):
+    interactive, why_not = (None, None) if a.no_interactive else load_interactive()
+    jobs = []  # (version, claude, path, mode)
+    for version, claude in versions:
+        for path in files:
+            jobs.append((version, claude, path, "p"))
+    notes, slow = [], []
+    for version, claude in versions:
+        for path in files:
+            with open(path) as f:
+                if not json.load(f).get("interactive"):
+                    continue
+            if interactive is not None or why_not:
+                slow.append((version, claude, path, "interactive"))
+            elif not a.no_interactive:
+                notes.append(os.path.splitext(os.path.basename(path))[0])
+    if notes:
+        print("check.py: tests/e2e/interactive.py not present: interactive runs of %s not done" % ", ".join(sorted(set(notes))))
+
+    def one(job):
+        version, claude, path, mode = job
         name = os.path.splitext(os.path.basename(path))[0]
+        label = "[%s%s] %s" % (version, " interactive" if mode == "interactive" else "", name)
         try:
-            s = rs.run(path, claude=claude, quiet=True, pre_cmd=install, post_check=telemetry_checks,
-                       keep_home=a.keep_failed)
+            if mode == "p":
+                s = rs.run(path, claude=claude, quiet=True, pre_cmd=install, post_check=telemetry_checks,
+                           keep_home=a.keep_failed)
+            elif why_not:
+                s = {"name": name, "ok": False, "problems": ["interactive run impossible: %s" % why_not], "secs": 0,
+                     "results": [], "standin_stderr": [], "home": None}
+            else:
+                s = interactive.run(path, claude=claude, quiet=True, pre_cmd=install, post_check=telemetry_checks,
+                                    keep_home=a.keep_failed)
         except Exception as e:  # report, never hide
-            return {"name": name, "ok": False, "problems": ["runner crashed: %s" % e], "secs": 0,
-                    "results": [], "standin_stderr": [], "home": None}
+            s = {"name": name, "ok": False, "problems": ["%s crashed: %s" % ("runner" if mode == "p" else "interactive run", e)],
+                 "secs": 0, "results": [], "standin_stderr": [], "home": None}
+        s["name"] = label
+        s["version"] = version
         if s.get("home") and s["ok"]:
             shutil.rmtree(s["home"], ignore_errors=True)
             # Claude Code's per-cwd scratch dir (run_scenario removes it when it removes HOME).
@@ -471,20 +732,28 @@ def main():
 
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as ex:
-        summaries = list(ex.map(one, files))
+        # The interactive runs take longest: start them first, print them last.
+        done = list(ex.map(one, slow + jobs))
+    summaries = done[len(slow):] + done[:len(slow)]
     wall = time.time() - t0
     for s in summaries:
         print(rs.describe(s))
         if a.verbose and s.get("extra"):
-            print("       analyze: %s" % json.dumps(s["extra"], sort_keys=True))
+            print("       analyze: %s" % json.dumps({k: v for k, v in s["extra"].items() if "screen" not in k}, sort_keys=True))
         if s.get("home"):
             print("       HOME kept at %s" % s["home"])
     failed = [s["name"] for s in summaries if not s["ok"]]
+    per = {}
+    for s in summaries:
+        v = per.setdefault(s["version"], {"passed": 0, "failed": 0})
+        v["failed" if not s["ok"] else "passed"] += 1
+    for v, c in per.items():
+        print("scenarios on Claude Code %s: %d passed, %d failed" % (v, c["passed"], c["failed"]))
     print("scenarios: %d passed, %d failed (wall %.1fs, -j %d)" % (len(summaries) - len(failed), len(failed), wall, a.j))
     if a.summary:
         with open(a.summary, "w") as f:
             json.dump({"passed": len(summaries) - len(failed), "failed": len(failed), "failed_names": failed,
-                       "secs": round(wall, 1)}, f)
+                       "secs": round(wall, 1), "versions": per}, f)
     sys.exit(1 if failed else 0)
 
 

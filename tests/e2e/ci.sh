@@ -3,17 +3,22 @@
 #
 #   tests/e2e/ci.sh [SCENARIO ...]
 #
-#   E2E_CLAUDE_VERSION=2.1.330|latest   Claude Code to test against (default: the pinned 2.1.330)
+#   E2E_CLAUDE_VERSIONS="2.1.332 2.1.330"  Claude Code versions to run every scenario against (default:
+#                                       the pinned 2.1.332 and the previous pin 2.1.330); "latest" is
+#                                       resolved by claude.sh; duplicates after resolution run once
+#   E2E_CLAUDE_VERSION=X                only version X (a version or "latest"); wins over the list
+#   E2E_CLAUDE_BIN=PATH                 only this Claude Code binary (no claude.sh)
 #   AGENT_TELEMETRY_BIN_SOURCE=DIR      use the five binaries in DIR instead of `cargo build --bins`
-#   E2E_JOBS=N                          scenarios at a time (default 3)
+#   E2E_JOBS=N                          scenario runs at a time, over all versions (default 3)
 #   E2E_KEEP_FAILED=1                   keep the temp HOME of failed scenarios for inspection
 #   E2E_CACHE=DIR                       where claude.sh caches Claude Code
 #
-# Steps: make sure node/npm, python3 and git exist (apt-get if missing); install Claude Code via
-# claude.sh (fails, never skips, when the npm registry cannot be reached); build the binaries
-# (debug) or take them from AGENT_TELEMETRY_BIN_SOURCE; run the stand-in's unit tests; run every
-# scenario through check.py (./install.sh into a temp HOME, `claude -p`, `analyze` vs Claude Code).
-# Exit status 0 only if everything passed. The last line is always `e2e: N passed, M failed`.
+# Steps: make sure node/npm, python3, git and tmux exist (apt-get if missing); install each Claude
+# Code version via claude.sh (fails, never skips, when the npm registry cannot be reached); build the
+# binaries (debug) or take them from AGENT_TELEMETRY_BIN_SOURCE; run the stand-in's unit tests; run
+# every scenario once per version through check.py (./install.sh into a temp HOME, `claude -p`,
+# `analyze` vs Claude Code; scenarios marked "interactive" once more in the TUI). Exit status 0 only
+# if everything passed. The last line is always `e2e: N passed, M failed` (summed over versions).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,6 +52,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)   # interactive.py drives the TUI in tmux
 if [ ${#missing[@]} -gt 0 ]; then
     step "installing ${missing[*]} with apt-get"
     command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and there is no apt-get to install them with"
@@ -58,17 +64,42 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
         || die "apt-get install ${missing[*]} failed"
-    for t in node npm python3 git; do
+    for t in node npm python3 git tmux; do
         command -v "$t" >/dev/null 2>&1 || die "$t still missing after apt-get install"
     done
 fi
-step "node $(node --version), npm $(npm --version), $(python3 --version 2>&1)"
+step "node $(node --version), npm $(npm --version), $(python3 --version 2>&1), $(tmux -V)"
 
 # ── 2. Claude Code ───────────────────────────────────────────────────────────────────────────
-step "Claude Code ${E2E_CLAUDE_VERSION:-2.1.330 (pinned)} via claude.sh"
-claude="$(bash "$here/claude.sh")" || die "could not install Claude Code (see claude.sh's message above); the e2e stage needs the npm registry the first time and refuses to skip"
-[ -x "$claude" ] || die "claude.sh printed '$claude', which is not an executable"
-step "claude: $claude ($("$claude" --version 2>/dev/null | head -1))"
+# Every version in the list (or only E2E_CLAUDE_VERSION / E2E_CLAUDE_BIN), resolved to a binary by
+# claude.sh; a version that resolves to a binary already in the list (e.g. "latest" = the pin) runs once.
+claudes=()
+if [ -n "${E2E_CLAUDE_BIN:-}" ]; then
+    [ -x "$E2E_CLAUDE_BIN" ] || die "E2E_CLAUDE_BIN=$E2E_CLAUDE_BIN is not an executable"
+    claudes=("$E2E_CLAUDE_BIN")
+    step "Claude Code from E2E_CLAUDE_BIN=$E2E_CLAUDE_BIN ($("$E2E_CLAUDE_BIN" --version 2>/dev/null | head -1))"
+else
+    if [ -n "${E2E_CLAUDE_VERSION:-}" ]; then
+        wanted="$E2E_CLAUDE_VERSION"
+    else
+        wanted="${E2E_CLAUDE_VERSIONS:-2.1.332 2.1.330}"
+    fi
+    for v in $wanted; do
+        step "Claude Code $v via claude.sh"
+        bin="$(E2E_CLAUDE_VERSION="$v" bash "$here/claude.sh")" \
+            || die "could not install Claude Code $v (see claude.sh's message above); the e2e stage needs the npm registry the first time and refuses to skip"
+        [ -x "$bin" ] || die "claude.sh printed '$bin' for $v, which is not an executable"
+        dup=0
+        for c in ${claudes[@]+"${claudes[@]}"}; do [ "$c" = "$bin" ] && dup=1; done
+        if [ "$dup" = 1 ]; then
+            step "claude $v: $bin is already in the list; runs once"
+            continue
+        fi
+        claudes+=("$bin")
+        step "claude $v: $bin ($("$bin" --version 2>/dev/null | head -1))"
+    done
+    [ ${#claudes[@]} -gt 0 ] || die "no Claude Code version to test (E2E_CLAUDE_VERSIONS='$wanted')"
+fi
 
 # ── 3. This project's binaries ───────────────────────────────────────────────────────────────
 work="$(mktemp -d "${TMPDIR:-/tmp}/e2e-ci.XXXXXX")"
@@ -98,8 +129,10 @@ else
 fi
 
 # ── 5. Scenarios ─────────────────────────────────────────────────────────────────────────────
-step "scenarios (-j ${E2E_JOBS:-3})"
-args=(--bin-source "$work/bin" --claude "$claude" -j "${E2E_JOBS:-3}" --summary "$work/summary.json")
+# One check.py for all versions: one pool of E2E_JOBS runs keeps both cores busy to the end.
+step "scenarios on ${#claudes[@]} Claude Code version(s) (-j ${E2E_JOBS:-3})"
+args=(--bin-source "$work/bin" -j "${E2E_JOBS:-3}" --summary "$work/summary.json")
+for c in "${claudes[@]}"; do args+=(--claude "$c"); done
 [ "${E2E_KEEP_FAILED:-0}" = 1 ] && args+=(--keep-failed)
 python3 "$here/check.py" "${args[@]}" "$@"
 rc=$?

@@ -2,13 +2,13 @@
 # Install the real Claude Code CLI from the npm registry into a cache dir and
 # print the path of its native binary on stdout (nothing else goes to stdout).
 #
-#   E2E_CLAUDE_VERSION  pinned version (default 2.1.330) or "latest"
+#   E2E_CLAUDE_VERSION  a version (default: the pinned 2.1.332) or "latest" (resolved with npm view)
 #   E2E_CACHE           cache root (default $HOME/.cache/agent-telemetry-e2e)
 #
 # Never skips: if the registry cannot be reached the script exits non-zero.
 set -euo pipefail
 
-DEFAULT_VERSION=2.1.330
+DEFAULT_VERSION=2.1.332
 version="${E2E_CLAUDE_VERSION:-$DEFAULT_VERSION}"
 cache="${E2E_CACHE:-$HOME/.cache/agent-telemetry-e2e}"
 

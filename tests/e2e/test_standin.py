@@ -145,8 +145,41 @@ class DeriveAndMergeTest(unittest.TestCase):
             s = json.load(f)
         self.assertEqual(s["model"], "opus")
         cmds = [h["command"] for e in s["hooks"]["Stop"] for h in e["hooks"]]
-        self.assertEqual(cmds, ["/real/stop", "/x/log-hook Stop"])
+        self.assertEqual(cmds, ["/real/stop", "trap '' TERM INT HUP; exec /x/log-hook Stop"])
         self.assertEqual(len(s["hooks"]), len(run_scenario.HOOK_EVENTS))
+
+    def test_aggregate_stats_killed_object_or_number(self):
+        runs = [{"subagent_stats": {"spawned": 2, "completed": 1, "failed": 0,
+                                    "killed": {"parent": 0, "user": 0, "system": 1}}},
+                {"subagent_stats": {"spawned": 1, "completed": 0, "failed": 0, "killed": 1}},
+                {"subagent_stats": {"spawned": 0}}]
+        agg = run_scenario.aggregate_stats(runs)
+        self.assertEqual((agg["spawned"], agg["completed"], agg["killed"]), (3, 1, 2))
+        self.assertEqual(agg["killed_by"], {"parent": 0, "user": 0, "system": 1})
+
+    def test_derive_killed_agent(self):
+        sc = {"steps": [{"agents": [{"type": "data-engineer", "background": True, "killed": "system",
+                                     "steps": [{"sleep_ms": 8000, "bash": ["echo x"]}, {"text": "never"}]}]},
+                        {"text": "started"}]}
+        st = run_scenario.derive(sc)["subagent_stats"]
+        self.assertEqual((st["spawned"], st["completed"], st["failed"], st["killed"]), (1, 0, 0, 1))
+        self.assertAlmostEqual(run_scenario.derive(sc)["total_cost_usd"], 0.0016)
+
+    def test_expected_turns(self):
+        import check
+        bg = {"steps": [{"agents": [{"type": "Explore", "background": True, "steps": [{"text": "x"}]},
+                                    {"type": "Plan", "background": False, "steps": [{"text": "y"}]}]},
+                        {"text": "turn over"}, {"text": "notified"}]}
+        turns = check.expected_turns(bg)
+        self.assertEqual([(t["kind"], t["status"], len(t["nodes"])) for t in turns],
+                         [("turn", "success", 2), ("notification", "success", 0)])
+        err = {"steps": [{"agents": [{"type": "Plan", "steps": [{"text": "y"}]}]}, {"error": 400}, {"text": "unreached"}]}
+        self.assertEqual([(t["kind"], t["status"], t["error"]) for t in check.expected_turns(err)],
+                         [("turn", "failure", True)])
+        multi = {"followups": ["again"], "steps": [{"text": "one"}, {"agents": [{"type": "Plan", "steps": [{"error": 400}]}]},
+                                                   {"text": "two"}]}
+        self.assertEqual([(t["prompt"], t["status"]) for t in check.expected_turns(multi)],
+                         [(None, "success"), ("again", "failure")])
 
 
 if __name__ == "__main__":

@@ -586,3 +586,79 @@ fn every_past_schema_version_upgrades() {
         assert_eq!(v, CURRENT_VERSION, "from version {version}");
     }
 }
+
+/// A background agent still running when `claude -p` stops waiting is killed with its session
+/// (`subagent_stats.killed.system`); no hook reports it, SessionEnd is the last word. Real
+/// recording (2.1.332, tests/e2e interrupted-agent): the agent is cancelled, its turn succeeded
+/// and has a duration.
+#[test]
+fn an_agent_still_running_at_session_end_is_cancelled() {
+    let env = Env::new();
+    let rec = load_recording(&e2e_recording("interrupted-agent"), &env);
+    replay(&env, &rec);
+    let tree = env.analyze_json(&["tree"]);
+    let turn = &turns(&tree)[0];
+    let agent = &turn["agents"][0];
+    assert_eq!(agent["status"], "cancelled", "{tree:#}");
+    assert!(agent["duration_ms"].as_i64().is_some());
+    assert_eq!(turn["status"], "success");
+    assert!(turn["duration_ms"].as_i64().is_some());
+    let s = env.analyze_json(&["sessions"]);
+    assert_eq!(s["sessions"][0]["agents_cancelled"], 1);
+    // Cancelled runs are in no success rate.
+    let summary = env.analyze_json(&["summary"]);
+    assert_eq!(summary["agents"][0]["success_rate"], Value::Null);
+}
+
+/// A SubagentStop that arrives after SessionEnd (the agent finished while Claude Code shut
+/// down) wins over the session end's cancellation; a turn with no Stop before its session
+/// ended was interrupted: `cancelled`, in no success rate.
+#[test]
+fn session_end_cancels_what_is_open_and_a_later_stop_still_wins() {
+    let env = Env::new();
+    let mut done = cc::Run::new(
+        "a1",
+        "backend-architect",
+        "Finish late",
+        "2026-11-20T10:00:01Z",
+        "2026-11-20T10:00:09Z",
+    );
+    done.session = "s1".into();
+    let mut events = cc::turn(
+        "s1",
+        "prompt-1",
+        "first",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:02Z",
+    );
+    let payloads = done.payloads();
+    events.insert(1, payloads[0].clone());
+    events.insert(2, payloads[1].clone());
+    // Second turn: interrupted, no Stop.
+    let mut second = cc::turn(
+        "s1",
+        "prompt-2",
+        "second",
+        "2026-11-20T10:00:03Z",
+        "2026-11-20T10:00:04Z",
+    );
+    events.push(second.remove(0));
+    let end = json!({"session_id": "s1", "transcript_path": "/nonexistent/s1.jsonl", "cwd": "/home/dev/proj",
+                     "hook_event_name": "SessionEnd", "reason": "other", "timestamp": "2026-11-20T10:00:05Z"});
+    events.push(("workflow-event", end.to_string()));
+    // The agent's SubagentStop after the session's end.
+    events.push(payloads[2].clone());
+    env.record(&events);
+    let tree = env.analyze_json(&["tree"]);
+    let t = turns(&tree);
+    assert_eq!(t[0]["agents"][0]["status"], "success", "{tree:#}");
+    assert_eq!(
+        t[0]["agents"][0]["duration_ms"], 8000,
+        "start to the late SubagentStop"
+    );
+    assert_eq!(t[1]["status"], "cancelled");
+    let w = env.analyze_json(&["workflows"]);
+    assert_eq!(w["totals"]["cancelled"], 1);
+    assert_eq!(w["totals"]["success"], 1);
+    assert_eq!(w["totals"]["success_rate"], 1.0, "1 ÷ 1 decided");
+}

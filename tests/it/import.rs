@@ -668,3 +668,36 @@ fn since_until_project_and_session_filters() {
     let out = import(&env, &dir, &["--project", "/home/dev/proj"]);
     assert_eq!(out["sessions_imported"], n - 1, "{out}");
 }
+
+/// 2.1.332 stamps each assistant line with `attributionAgent` (the agent's type): an agent whose
+/// sidecar is gone and whose delegating call is not in what was read keeps its real type.
+#[test]
+fn attribution_agent_types_agents_without_sidecar_or_call() {
+    let env = Env::new();
+    let rec = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/recordings/custom-agent-types");
+    let dir = claude_dir(&env, std::slice::from_ref(&rec));
+    let mut main = None;
+    for f in walk(&dir) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".meta.json") {
+            std::fs::remove_file(&f).unwrap();
+        } else if !name.starts_with("agent-") && name.ends_with(".jsonl") {
+            main = Some(f);
+        }
+    }
+    // Keep the session file, without the lines that hold the Agent calls and their results.
+    let main = main.expect("a session file");
+    let kept: String = std::fs::read_to_string(&main)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(r#""name":"Agent""#) && !l.contains("toolUseResult"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&main, kept).unwrap();
+    import(&env, &dir, &[]);
+    let want = expected(&rec);
+    let s = sessions(&env);
+    let got: BTreeMap<String, i64> =
+        serde_json::from_value(s[&want.session]["agents_by_type"].clone()).unwrap();
+    assert_eq!(got, want.by_type);
+}
