@@ -212,7 +212,7 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
     loop {
         if let Some(b) = &spec.budget {
             if s.end_offset - spec.offset >= b.max_bytes
-                || (s.lines_read % 256 == 0 && std::time::Instant::now() >= b.deadline)
+                || (s.lines_read.is_multiple_of(256) && std::time::Instant::now() >= b.deadline)
             {
                 s.truncated = true;
                 break;

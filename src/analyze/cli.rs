@@ -129,7 +129,9 @@ pub fn parse_days(s: &str) -> std::result::Result<u32, String> {
     match s.trim().parse::<i64>() {
         Ok(n) if n >= 1 && n <= i64::from(u32::MAX) => Ok(n as u32),
         Ok(n) => Err(format!("{n} is not a number of days: give 1 or more")),
-        Err(_) => Err(format!("'{s}' is not a number of days: give a whole number, 1 or more")),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of days: give a whole number, 1 or more"
+        )),
     }
 }
 

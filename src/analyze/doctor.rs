@@ -215,7 +215,10 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
     };
     for (spool, total) in [
         (counts.spool_path.clone(), &mut counts.spooled),
-        (counts.fallback_spool_path.clone(), &mut counts.spooled_fallback),
+        (
+            counts.fallback_spool_path.clone(),
+            &mut counts.spooled_fallback,
+        ),
     ] {
         for f in crate::store::spool_files(&spool) {
             let lines = crate::store::count_spool_lines(std::slice::from_ref(&f));
@@ -237,15 +240,14 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
             path.display()
         ));
     } else {
-        let check = args.integrity
-            || database.size_bytes.unwrap_or(0) <= QUICK_CHECK_MAX_BYTES;
+        let check = args.integrity || database.size_bytes.unwrap_or(0) <= QUICK_CHECK_MAX_BYTES;
         match read_db(path, check) {
             Ok(r) => {
                 database.schema_version = Some(r.version);
                 match r.version {
                     0 => notes.push("the database is empty (no schema yet): the first hook or `analyze doctor --init` sets it up".into()),
                     v if v > schema::CURRENT_VERSION => {
-                        blocked = Some("its schema is newer than this build: upgrade agent-telemetry".into());
+                        blocked = Some("has a newer schema than this build (upgrade agent-telemetry)".into());
                         warnings.push(format!(
                             "the database has schema version {v}, newer than this build ({}): hooks refuse to write to it; upgrade agent-telemetry",
                             schema::CURRENT_VERSION
@@ -263,20 +265,20 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
                 counts.underived_events = r.underived;
                 counts.quarantined = r.quarantined;
                 if r.corrupt {
-                    blocked = Some("it is damaged".into());
+                    blocked = Some("is damaged".into());
                     warnings.push(recovery_advice(path));
                 }
                 if r.foreign {
-                    blocked = Some("it belongs to another application".into());
+                    blocked = Some("belongs to another application".into());
                 }
                 warnings.extend(r.errors);
             }
             Err(e) => {
                 if is_corrupt(&e) {
-                    blocked = Some("it is damaged".into());
+                    blocked = Some("is damaged".into());
                     warnings.push(recovery_advice(path));
                 } else {
-                    blocked = Some(format!("it cannot be opened ({e})"));
+                    blocked = Some(format!("cannot be opened ({e})"));
                 }
                 warnings.push(format!("cannot read {}: {e}", path.display()))
             }

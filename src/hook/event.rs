@@ -53,16 +53,12 @@ pub fn parse(binary: Binary, text: &str, recorded_at: i64) -> Vec<Incoming> {
     let wrap = |parsed| Incoming { binary, parsed };
     match serde_json::from_str::<Value>(text) {
         Ok(v) => vec![wrap(classify(binary, v, text, recorded_at))],
-        // JavaScript's JSON.stringify emits lone UTF-16 surrogates (`"\ud800"`), which JSON
-        // parsers reject: repair them (U+FFFD) and keep the event.
-        Err(e) if e.to_string().contains("surrogate") => match repair_lone_surrogates(text) {
-            Some(fixed) => parse(binary, &fixed, recorded_at),
-            None => vec![wrap(Parsed::Quarantine {
-                reason: format!("not JSON: {e}"),
-                raw: text.to_string(),
-            })],
-        },
         Err(whole_err) => {
+            // JavaScript's JSON.stringify emits lone UTF-16 surrogates (`"\ud800"`), which JSON
+            // parsers reject: repair them (U+FFFD) and keep the event.
+            if let Some(fixed) = repair_lone_surrogates(text) {
+                return parse(binary, &fixed, recorded_at);
+            }
             let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() < 2 {
                 return vec![wrap(Parsed::Quarantine {
@@ -319,7 +315,10 @@ pub enum TranscriptRead {
         meta: Option<Box<wire::WireAgentMeta>>,
     },
     /// The main session transcript, read from its stored cursor at Stop / SessionEnd.
-    Main { path: PathBuf, summary: Box<Summary> },
+    Main {
+        path: PathBuf,
+        summary: Box<Summary>,
+    },
 }
 
 /// Reads every transcript an event points at. Runs outside any transaction (the database is
@@ -360,12 +359,18 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
         // Claude Code writes a subagent's transcript asynchronously: its last response can land
         // after SubagentStop. Read it again when the Agent tool returns (foreground agents)…
         "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => {
-            let completed = serde_json::from_str::<Value>(&e.payload).ok().and_then(|v| {
-                let resp = v.get("tool_response")?;
-                (resp.get("status").and_then(Value::as_str) == Some("completed"))
-                    .then(|| resp.get("agentId").and_then(Value::as_str).map(str::to_string))
-                    .flatten()
-            });
+            let completed = serde_json::from_str::<Value>(&e.payload)
+                .ok()
+                .and_then(|v| {
+                    let resp = v.get("tool_response")?;
+                    (resp.get("status").and_then(Value::as_str) == Some("completed"))
+                        .then(|| {
+                            resp.get("agentId")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .flatten()
+                });
             match (completed, &e.transcript_path) {
                 (Some(agent_id), Some(main)) => {
                     let path = transcript::subagents_dir(Path::new(main))

@@ -126,7 +126,9 @@ fn run(binary: Binary, opts: &Options, db: &Path) -> anyhow::Result<()> {
         }
         let mut raw = Vec::new();
         let mut lock = stdin.lock();
-        (&mut lock).take(MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw)?;
+        (&mut lock)
+            .take(MAX_PAYLOAD as u64 + 1)
+            .read_to_end(&mut raw)?;
         if raw.len() > MAX_PAYLOAD {
             // Read the rest too (Claude Code is still writing it), keep the first 64 MiB.
             std::io::copy(&mut lock, &mut std::io::sink())?;
@@ -232,11 +234,17 @@ fn with_store(
     spooled: impl FnOnce() -> SpooledPayload,
 ) -> anyhow::Result<()> {
     let result = Store::open_for_hook(db).and_then(|s| {
-        let before = store::file_identity(db);
+        // Deleted (or replaced) between our open and now: the new file is the database.
+        let s = if s.file_is_current() {
+            s
+        } else {
+            drop(s);
+            Store::open_for_hook(db)?
+        };
         replay_spool_if_any(&s, db);
         s.write_tx(f)?;
         // Deleted or replaced while we wrote: the commit went into a file nobody will read.
-        if before.is_none() || store::file_identity(db) != before {
+        if !s.file_is_current() {
             return Err(crate::error::Error::UnsafePath {
                 path: db.to_path_buf(),
                 reason: "the database file was deleted or replaced while a hook wrote to it".into(),
@@ -285,8 +293,13 @@ fn replay_spool_if_any(s: &Store, db: &Path) {
     if !s.spool_has_work() {
         return;
     }
-    if let Err(e) = replay_spool(s, store::Budget::HOOK) {
-        log::error(db, "spool", &format!("replay failed, kept for the next open: {e}"));
+    match replay_spool(s, store::Budget::HOOK) {
+        Err(e) if !is_busy(&e) => log::error(
+            db,
+            "spool",
+            &format!("replay failed, kept for the next open: {e}"),
+        ),
+        _ => {}
     }
 }
 

@@ -4,7 +4,10 @@
 pub mod schema;
 mod spool;
 
-pub use spool::{count_spool_lines, spool_files, spool_payload, Budget, FileState, Replayed, SpoolFile, SpooledPayload};
+pub use spool::{
+    count_spool_lines, spool_files, spool_payload, Budget, FileState, Replayed, SpoolFile,
+    SpooledPayload,
+};
 
 use crate::error::{Error, Result};
 use rusqlite::config::DbConfig;
@@ -272,6 +275,38 @@ impl Store {
         }
     }
 
+    /// Whether the file this connection writes is still the one at its path. A database deleted
+    /// (or moved aside and replaced) while open takes what is committed to it along: a caller
+    /// then keeps its payload elsewhere. Read from `/proc/self/fd` (the file SQLite opened, even
+    /// deleted); true where that cannot be known.
+    pub fn file_is_current(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(fds) = fs::read_dir("/proc/self/fd") else {
+            return true;
+        };
+        let want = fs::canonicalize(crate::paths::dir_of(&self.path))
+            .map(|d| d.join(self.path.file_name().unwrap_or_default()))
+            .unwrap_or_else(|_| self.path.clone());
+        let deleted = format!("{} (deleted)", want.display());
+        for fd in fds.flatten() {
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            if target == want {
+                // The fd's file (metadata follows the link to the open file itself).
+                let (Ok(open), Some(now)) = (fs::metadata(fd.path()), file_identity(&self.path))
+                else {
+                    return false;
+                };
+                return (open.dev(), open.ino()) == now && open.nlink() > 0;
+            }
+            if target.as_os_str() == deleted.as_str() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The underlying connection (for the library's own modules).
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -477,7 +512,7 @@ pub fn refuse_symlinks(db: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The identity (device, inode) of the file at `path`, to notice it was deleted or replaced.
+/// The identity (device, inode) of the file at `path`.
 pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))

@@ -14,6 +14,9 @@
 //!
 //! A claim is an atomic rename, so two replayers never work on one file at once; a claim whose
 //! owner is gone (no such pid, or a newer process under that pid) is abandoned and re-claimed.
+//! A hook appends while holding a shared lock on the live file and after checking that the name
+//! still leads to the file it opened; a replayer takes the exclusive lock on what it claimed
+//! before reading it. So a line written into a file just as it is claimed is never missed.
 //! Exactly once: every line has an id (a UUID, or for older lines a hash of the line), and the
 //! transaction that stores a payload also records its id in `spool_seen`; a line whose id is
 //! already there is skipped. So a replayer killed at any point — before its commit, after it,
@@ -89,18 +92,37 @@ pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> 
                 continue;
             }
         }
-        let opened = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(libc_o_nofollow())
-            .open(&path);
-        match opened.and_then(|mut f| f.write_all(&line)) {
+        match append_locked(&path, &line) {
             Ok(()) => return Ok(path),
             Err(e) => last_err = Some(e),
         }
     }
     Err(last_err.unwrap_or_else(|| std::io::Error::other("no spool location is writable")))
+}
+
+/// Appends `line` to the live spool file at `path` under a shared lock, retrying when a
+/// replayer renamed the file away between our open and our lock.
+fn append_locked(path: &Path, line: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..100 {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc_o_nofollow())
+            .open(path)?;
+        f.lock_shared()?;
+        let ours = f.metadata()?;
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.dev() == ours.dev() && m.ino() == ours.ino() => {
+                return f.write_all(line); // the lock goes with the file
+            }
+            _ => continue, // claimed (renamed) under us: write to the new live file
+        }
+    }
+    Err(std::io::Error::other(
+        "the spool file kept being claimed away",
+    ))
 }
 
 /// `O_NOFOLLOW`: a symlink planted where our files live is refused, never followed.
@@ -154,14 +176,14 @@ pub fn spool_files(spool: &Path) -> Vec<SpoolFile> {
         } else if let Some(rest) = name.strip_prefix(&format!("{base}.")) {
             if rest.ends_with(".pending") {
                 Some(FileState::Pending)
-            } else if let Some(owner) = rest.strip_suffix(".claim") {
-                Some(if claim_owner_alive(owner) {
-                    FileState::Claimed
-                } else {
-                    FileState::Abandoned
-                })
             } else {
-                None
+                rest.strip_suffix(".claim").map(|owner| {
+                    if claim_owner_alive(owner) {
+                        FileState::Claimed
+                    } else {
+                        FileState::Abandoned
+                    }
+                })
             }
         } else {
             None
@@ -266,7 +288,6 @@ pub(super) fn replay<T>(
     let started = Instant::now();
     let mut done = Replayed::default();
     let mut n = 0;
-    let identity = super::file_identity(store.path());
     for spool in [
         crate::paths::spool_path(store.path()),
         crate::paths::fallback_spool_path(store.path()),
@@ -289,14 +310,16 @@ pub(super) fn replay<T>(
                 Ok((stored, dups, finished)) => {
                     done.stored += stored;
                     done.duplicates += dups;
-                    if super::file_identity(store.path()) != identity {
+                    if !store.file_is_current() {
                         // The database was deleted or replaced under us: what we stored is
                         // gone with it. Keep the file for the next open (its ids are not in
                         // the new database's spool_seen, so it is stored there once).
                         release(&claimed, &base);
                         return Err(crate::error::Error::UnsafePath {
                             path: store.path().to_path_buf(),
-                            reason: "the database file was deleted or replaced during a spool replay".into(),
+                            reason:
+                                "the database file was deleted or replaced during a spool replay"
+                                    .into(),
                         });
                     }
                     if finished {
@@ -330,6 +353,8 @@ fn replay_file<T>(
         .read(true)
         .custom_flags(libc_o_nofollow())
         .open(claimed)?;
+    // Waits for hooks still appending to it (they hold a shared lock for one write).
+    file.lock()?;
     let mut lines = Vec::new();
     for line in BufReader::new(file).split(b'\n') {
         let line = line?;
@@ -345,20 +370,22 @@ fn replay_file<T>(
         // Parsed and prepared before the transaction: the write lock is held for writes only.
         let items: Vec<(String, std::result::Result<T, String>, &Vec<u8>)> = chunk
             .iter()
-            .map(|line| match serde_json::from_slice::<SpooledPayload>(line) {
-                Ok(p) => {
-                    let id = p
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| format!("line:{:016x}", crate::util::fnv1a(line)));
-                    (id, Ok(prepare(store, p)), line)
-                }
-                Err(e) => (
-                    format!("line:{:016x}", crate::util::fnv1a(line)),
-                    Err(e.to_string()),
-                    line,
-                ),
-            })
+            .map(
+                |line| match serde_json::from_slice::<SpooledPayload>(line) {
+                    Ok(p) => {
+                        let id = p
+                            .id
+                            .clone()
+                            .unwrap_or_else(|| format!("line:{:016x}", crate::util::fnv1a(line)));
+                        (id, Ok(prepare(store, p)), line)
+                    }
+                    Err(e) => (
+                        format!("line:{:016x}", crate::util::fnv1a(line)),
+                        Err(e.to_string()),
+                        line,
+                    ),
+                },
+            )
             .collect();
         let (s, d) = store.write_tx(|s| {
             let (mut stored, mut dups) = (0, 0);
