@@ -17,8 +17,15 @@ use crate::transcript::Summary;
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
 
-/// Events applied per transaction.
-const BATCH: i64 = 20_000;
+/// Events read per query inside a derivation transaction.
+const PAGE: i64 = 1_000;
+/// Above this many new events a refresh tunes the connection for bulk reading.
+const BULK: i64 = 20_000;
+/// How long one derivation transaction may hold the write lock. Hooks wait at most ~100 ms for
+/// it (then spool): transactions this short, with a pause between them, let them in.
+const TX_TIME: std::time::Duration = std::time::Duration::from_millis(25);
+/// The pause between two derivation transactions, for waiting hooks to take the lock.
+const YIELD: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The version of the rules below. A database derived under older rules is re-derived from its
 /// log by the next reader (the log is the truth; the projection is a cache of these rules).
@@ -105,7 +112,7 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
         }
         if done.events == 0 {
             // Only when there is work: most reader opens find nothing new.
-            if max - cursor > BATCH {
+            if max - cursor > BULK {
                 store.tune_for_reading()?;
             }
             // The rollups are kept by TEMP triggers of this connection (schema version 5),
@@ -113,9 +120,13 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
             conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
             conn.set_prepared_statement_cache_capacity(256);
         }
+        if done.events > 0 {
+            std::thread::sleep(YIELD);
+        }
+        let started = std::time::Instant::now();
         let n = store.write_tx(|s| {
             // Re-read the cursor under the write lock: another reader may have advanced it.
-            let cursor: i64 = s
+            let mut last: i64 = s
                 .conn()
                 .query_row("SELECT value FROM derive_state WHERE key = 'events'", [], |r| r.get(0))
                 .optional()?
@@ -124,19 +135,25 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
                 "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload
                  FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
             )?;
-            let events: Vec<Ev> = stmt.query_map(params![cursor, BATCH], Ev::from_row)?.collect::<rusqlite::Result<_>>()?;
             let d = Deriver { s, cfg, prices };
-            let mut last = cursor;
-            for e in &events {
-                d.apply(e)?;
-                last = e.id;
+            let mut n = 0u64;
+            loop {
+                let events: Vec<Ev> = stmt.query_map(params![last, PAGE], Ev::from_row)?.collect::<rusqlite::Result<_>>()?;
+                for e in &events {
+                    d.apply(e)?;
+                    last = e.id;
+                }
+                n += events.len() as u64;
+                if (events.len() as i64) < PAGE || started.elapsed() >= TX_TIME {
+                    break;
+                }
             }
             s.conn().execute(
                 "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [last, RULES],
             )?;
-            Ok(events.len() as u64)
+            Ok(n)
         })?;
         done.events += n;
     }

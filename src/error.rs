@@ -11,6 +11,8 @@ pub enum Error {
     CorruptDatabase { path: PathBuf, reason: String },
     #[error("database schema version {found} is newer than this build understands ({supported}); upgrade agent-telemetry")]
     NewerSchema { found: i64, supported: i64 },
+    #[error("refusing {path}: {reason}")]
+    UnsafePath { path: PathBuf, reason: String },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("unknown agent '{name}'{hint}")]
@@ -21,6 +23,23 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// What to do about it, for errors a person can fix.
+    pub fn hint(&self) -> Option<String> {
+        let corrupt = match self {
+            Error::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ),
+            Error::CorruptDatabase { reason, .. } => reason.contains("malformed"),
+            _ => false,
+        };
+        corrupt.then(|| {
+            "the database file is damaged: `analyze doctor` says how to recover it (sqlite3 .recover into a new file, keeping the old one); hooks keep what arrives meanwhile in the spool".to_string()
+        })
+    }
 }
 
 /// Shorthand for results carrying [`Error`].

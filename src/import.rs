@@ -44,8 +44,10 @@ pub const SOURCE: &str = "import";
 
 /// At most this many problems (malformed lines, unreadable files) are kept with their details.
 const MAX_PROBLEMS: usize = 100;
-/// A writer transaction holds at most this many events, so hooks never wait long for the lock.
-const BATCH_EVENTS: usize = 4000;
+/// A writer transaction holds at most this many events, so a hook waits for the lock (at most
+/// ~100 ms, then it spools) only briefly: ~10 ms at the rates in docs/performance.md.
+const BATCH_EVENTS: usize = 1000;
+
 /// Longest prompt text kept in a UserPromptSubmit / PreToolUse payload (derive keeps less).
 const MAX_TEXT: usize = 8000;
 
@@ -496,7 +498,7 @@ fn discover_project(
                     Ok(f) => {
                         let u = units.get_mut(stem).expect("inserted");
                         // The same session under two configuration directories: keep the larger copy.
-                        if u.main.as_ref().map_or(true, |m| m.size < f.size) {
+                        if u.main.as_ref().is_none_or(|m| m.size < f.size) {
                             u.main = Some(f);
                         }
                     }
@@ -1313,11 +1315,7 @@ fn scan_file(
             // A line stamped with a prompt id not begun yet (its isMeta preamble) is not the
             // current turn's.
             if let (Some(t), Some(turn)) = (ts, scan.turns.last_mut()) {
-                if l.prompt_id
-                    .0
-                    .as_deref()
-                    .map_or(true, |p| p == turn.prompt_id)
-                {
+                if l.prompt_id.0.as_deref().is_none_or(|p| p == turn.prompt_id) {
                     turn.end = turn.end.max(t);
                 }
             }
@@ -1414,7 +1412,11 @@ impl AgentRec {
 }
 
 fn read_whole(f: &FileRef, stats: &mut Outcome) -> Option<Vec<u8>> {
-    match std::fs::read(&f.path) {
+    let read = crate::transcript::open_regular(&f.path).and_then(|mut file| {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut b).map(|_| b)
+    });
+    match read {
         Ok(b) => {
             stats.files_read += 1;
             stats.bytes_read += b.len() as u64;
@@ -1434,6 +1436,7 @@ fn summarize(buf: &[u8], session: &str, agent: Option<&str>) -> Summary {
         agent_id: agent,
         offset: 0,
         prompt_id: None,
+        budget: None,
     };
     // Reading from memory cannot fail.
     transcript::summarize_reader(buf, &spec).unwrap_or_default()
@@ -1526,10 +1529,8 @@ fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
         .cwd
         .clone()
         .or_else(|| agents.values().find_map(|a| a.lines.cwd.clone()));
-    let filtered = opts.since.is_some_and(|s| last_ts.map_or(true, |t| t < s))
-        || opts
-            .until
-            .is_some_and(|u| first_ts.map_or(true, |t| t >= u))
+    let filtered = opts.since.is_some_and(|s| last_ts.is_none_or(|t| t < s))
+        || opts.until.is_some_and(|u| first_ts.is_none_or(|t| t >= u))
         || opts.project.as_deref().is_some_and(|p| {
             let p = p.trim_end_matches('/');
             !cwd.as_deref()
@@ -2355,9 +2356,7 @@ impl Writer {
         out.usage_rows += u.usage.len() as u64;
         if let Some((path, offset, prompt)) = &u.cursor {
             // Hooks read main transcripts from this cursor at Stop: no need to read again.
-            if s.transcript_cursor(path)?
-                .map_or(true, |(o, _)| o < *offset)
-            {
+            if s.transcript_cursor(path)?.is_none_or(|(o, _)| o < *offset) {
                 s.set_transcript_cursor(path, *offset, prompt.as_deref())?;
             }
         }

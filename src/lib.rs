@@ -31,3 +31,4 @@ pub mod settings;
 pub mod store;
 pub mod timeparse;
 pub mod transcript;
+pub mod util;

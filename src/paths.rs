@@ -58,12 +58,7 @@ pub fn fallback_spool_path(db: &Path) -> PathBuf {
             .map(|d| d.join(db))
             .unwrap_or_else(|_| db.to_path_buf())
     };
-    // FNV-1a: stable across builds and platforms (unlike std's hasher).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in abs.as_os_str().as_encoded_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::util::fnv1a(abs.as_os_str().as_encoded_bytes());
     std::env::temp_dir()
         .join(format!("agent-telemetry-{uid}"))
         .join(format!("spool-{h:016x}.jsonl"))

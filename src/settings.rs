@@ -521,7 +521,7 @@ pub fn uninstall_text(original: &str, bin_dir: Option<&Path>) -> std::result::Re
             binaries.contains(&name)
                 && want_dir
                     .as_deref()
-                    .map_or(true, |w| w == dir.trim_end_matches('/'))
+                    .is_none_or(|w| w == dir.trim_end_matches('/'))
         });
         if ours.is_empty() {
             continue;

@@ -47,6 +47,9 @@ pub struct Summary {
     /// The prompt id in force at the end of what was read (main transcripts).
     #[serde(skip)]
     pub last_prompt_id: Option<String>,
+    /// The read stopped at its budget before the end of the file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl Summary {
@@ -71,6 +74,27 @@ pub struct ReadSpec<'a> {
     pub offset: u64,
     /// The prompt id in force at `offset`.
     pub prompt_id: Option<String>,
+    /// Stop early (at a line boundary) past this many bytes or this instant: a hook must not
+    /// stall Claude Code on a huge file. None: read to the end (imports).
+    pub budget: Option<Budget>,
+}
+
+/// How much of a transcript one read may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub max_bytes: u64,
+    pub deadline: std::time::Instant,
+}
+
+impl Budget {
+    /// A hook's: 32 MB and 300 ms per file, whichever comes first; what is left is read at the
+    /// next Stop (main transcripts are read incrementally) or by `analyze import`.
+    pub fn hook() -> Budget {
+        Budget {
+            max_bytes: 32 * 1024 * 1024,
+            deadline: std::time::Instant::now() + std::time::Duration::from_millis(300),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -141,11 +165,36 @@ struct CacheCreation {
 
 /// Reads `path` from `spec.offset` to its last complete line.
 pub fn summarize_file(path: &Path, spec: &ReadSpec<'_>) -> std::io::Result<Summary> {
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     if spec.offset > 0 {
         file.seek(SeekFrom::Start(spec.offset))?;
     }
     summarize_reader(file, spec)
+}
+
+/// Longer lines are skipped (and counted as skipped), never held in memory.
+const MAX_LINE: u64 = 64 * 1024 * 1024;
+
+/// Consumes the rest of an overlong line: (bytes, whether its newline was found).
+fn skip_line(r: &mut impl BufRead) -> std::io::Result<(u64, bool)> {
+    let mut total = 0u64;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok((total, false));
+        }
+        match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                r.consume(i + 1);
+                return Ok((total + i as u64 + 1, true));
+            }
+            None => {
+                let n = buf.len();
+                r.consume(n);
+                total += n as u64;
+            }
+        }
+    }
 }
 
 /// Reads transcript lines from `r`, which starts at `spec.offset`.
@@ -161,8 +210,26 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
     let mut tool_names: HashMap<String, String> = HashMap::new();
     let mut buf = Vec::with_capacity(8 * 1024);
     loop {
+        if let Some(b) = &spec.budget {
+            if s.end_offset - spec.offset >= b.max_bytes
+                || (s.lines_read.is_multiple_of(256) && std::time::Instant::now() >= b.deadline)
+            {
+                s.truncated = true;
+                break;
+            }
+        }
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
+        let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf)?;
+        if n as u64 == MAX_LINE && buf.last() != Some(&b'\n') {
+            // No transcript line is this long: skip it whole rather than hold it in memory.
+            let skipped = skip_line(&mut reader)?;
+            s.end_offset += n as u64 + skipped.0;
+            s.lines_skipped += 1;
+            if skipped.1 {
+                continue;
+            }
+            break;
+        }
         if n == 0 || buf.last() != Some(&b'\n') {
             break; // end, or a line still being written: leave it for the next read
         }
@@ -414,8 +481,32 @@ pub fn meta_path_for(agent_transcript: &Path) -> PathBuf {
 
 /// Reads a sidecar; `None` when missing or unreadable.
 pub fn read_meta(path: &Path) -> Option<WireAgentMeta> {
-    let bytes = std::fs::read(path).ok()?;
+    let mut bytes = Vec::new();
+    // A sidecar is a few hundred bytes: anything past 1 MB is not one.
+    open_regular(path)
+        .ok()?
+        .take(1024 * 1024)
+        .read_to_end(&mut bytes)
+        .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// Opens a file for reading only if it is a regular file: a FIFO would block the hook forever
+/// (the open itself does not block: O_NONBLOCK), a device like `/dev/zero` never ends. Symlinks
+/// to regular files are fine (Claude Code's directory may be linked from elsewhere).
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !f.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(f)
 }
 
 /// The subagents directory of a session transcript (`<dir>/<session>/subagents`).

@@ -35,7 +35,7 @@ pub struct Common {
     #[arg(long, global = true, value_name = "WHEN")]
     pub until: Option<String>,
     /// Only the last N days (same as --since Nd).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = parse_days)]
     pub days: Option<u32>,
     /// Only this agent type (repeatable).
     #[arg(long = "agent", global = true, value_name = "NAME")]
@@ -116,8 +116,22 @@ pub fn main() -> ExitCode {
                 eprintln!("  caused by: {s}");
                 src = s.source();
             }
+            if let Some(h) = e.hint() {
+                eprintln!("  hint: {h}");
+            }
             ExitCode::from(2)
         }
+    }
+}
+
+/// `--days N`: a whole number of days, at least 1 (clap alone calls `-1` an unknown argument).
+pub fn parse_days(s: &str) -> std::result::Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 1 && n <= i64::from(u32::MAX) => Ok(n as u32),
+        Ok(n) => Err(format!("{n} is not a number of days: give 1 or more")),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of days: give a whole number, 1 or more"
+        )),
     }
 }
 

@@ -29,7 +29,14 @@ pub struct DoctorArgs {
     /// How many lines of the hook log to show.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub log_lines: usize,
+    /// Check every page of the database for damage (SQLite's quick_check), however large it is.
+    /// Without it, databases up to 256 MB are checked.
+    #[arg(long)]
+    pub integrity: bool,
 }
+
+/// Databases up to this size get SQLite's `quick_check` on every `doctor` (a second or less).
+const QUICK_CHECK_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The hook event kinds Claude Code sends us: always listed, "never" when absent.
 pub const HOOK_KINDS: [&str; 10] = [
@@ -110,11 +117,23 @@ pub struct Counts {
     /// Events stored but not yet derived into agent runs (any `analyze` report derives them).
     pub underived_events: Option<i64>,
     pub quarantined: Option<i64>,
-    /// Payloads waiting in the spool beside the database / in the fallback spool.
+    /// Payloads waiting in the spool files beside the database / in the fallback spool
+    /// (live, pending, claimed and abandoned files alike: every line not replayed yet).
     pub spooled: u64,
     pub spooled_fallback: u64,
     pub spool_path: PathBuf,
     pub fallback_spool_path: PathBuf,
+    /// Every spool file, with its state and line count.
+    pub spool_files: Vec<SpoolFileInfo>,
+}
+
+/// One spool file (docs/architecture.md, "The spool").
+#[derive(Debug, Clone, Serialize)]
+pub struct SpoolFileInfo {
+    pub path: PathBuf,
+    /// live | pending | claimed | abandoned.
+    pub state: crate::store::FileState,
+    pub lines: u64,
 }
 
 /// Runs `analyze doctor`; `Ok(false)` (exit 1) = something needs attention.
@@ -137,7 +156,7 @@ pub fn run(
         Some(p) => std::path::absolute(p)?,
         None => std::env::current_dir()?,
     };
-    let mut d = inspect(&path, &project, args.log_lines, super::now());
+    let mut d = inspect(&path, &project, args, super::now());
     d.database.created = created;
     render::print(&d, format)?;
     if !d.healthy && format == Format::Table {
@@ -150,7 +169,8 @@ pub fn run(
 }
 
 /// Gathers the report for the database at `path` and the settings of `project`.
-pub fn inspect(path: &Path, project: &Path, log_lines: usize, now: i64) -> Doctor {
+pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doctor {
+    let log_lines = args.log_lines;
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
     let dir = paths::dir_of(path);
@@ -193,25 +213,46 @@ pub fn inspect(path: &Path, project: &Path, log_lines: usize, now: i64) -> Docto
         fallback_spool_path: paths::fallback_spool_path(path),
         ..Counts::default()
     };
-    counts.spooled = count_lines(&counts.spool_path);
-    counts.spooled_fallback = count_lines(&counts.fallback_spool_path);
+    for (spool, total) in [
+        (counts.spool_path.clone(), &mut counts.spooled),
+        (
+            counts.fallback_spool_path.clone(),
+            &mut counts.spooled_fallback,
+        ),
+    ] {
+        for f in crate::store::spool_files(&spool) {
+            let lines = crate::store::count_spool_lines(std::slice::from_ref(&f));
+            *total += lines;
+            counts.spool_files.push(SpoolFileInfo {
+                path: f.path,
+                state: f.state,
+                lines,
+            });
+        }
+    }
 
     let mut last_fired: Vec<KindRow> = Vec::new();
+    // Why the spool cannot be replayed now, when it cannot.
+    let mut blocked: Option<String> = None;
     if !database.exists {
         warnings.push(format!(
             "no database at {} yet: hooks create it on their first event; `analyze doctor --init` or ./install.sh creates it now",
             path.display()
         ));
     } else {
-        match read_db(path) {
+        let check = args.integrity || database.size_bytes.unwrap_or(0) <= QUICK_CHECK_MAX_BYTES;
+        match read_db(path, check) {
             Ok(r) => {
                 database.schema_version = Some(r.version);
                 match r.version {
                     0 => notes.push("the database is empty (no schema yet): the first hook or `analyze doctor --init` sets it up".into()),
-                    v if v > schema::CURRENT_VERSION => warnings.push(format!(
-                        "the database has schema version {v}, newer than this build ({}): hooks refuse to write to it; upgrade agent-telemetry",
-                        schema::CURRENT_VERSION
-                    )),
+                    v if v > schema::CURRENT_VERSION => {
+                        blocked = Some("has a newer schema than this build (upgrade agent-telemetry)".into());
+                        warnings.push(format!(
+                            "the database has schema version {v}, newer than this build ({}): hooks refuse to write to it; upgrade agent-telemetry",
+                            schema::CURRENT_VERSION
+                        ))
+                    }
                     v if v < schema::CURRENT_VERSION => notes.push(format!(
                         "schema version {v} will be upgraded to {} by the next hook or analyze command",
                         schema::CURRENT_VERSION
@@ -223,9 +264,24 @@ pub fn inspect(path: &Path, project: &Path, log_lines: usize, now: i64) -> Docto
                 counts.agent_runs = r.agent_runs;
                 counts.underived_events = r.underived;
                 counts.quarantined = r.quarantined;
+                if r.corrupt {
+                    blocked = Some("is damaged".into());
+                    warnings.push(recovery_advice(path));
+                }
+                if r.foreign {
+                    blocked = Some("belongs to another application".into());
+                }
                 warnings.extend(r.errors);
             }
-            Err(e) => warnings.push(format!("cannot read {}: {e}", path.display())),
+            Err(e) => {
+                if is_corrupt(&e) {
+                    blocked = Some("is damaged".into());
+                    warnings.push(recovery_advice(path));
+                } else {
+                    blocked = Some(format!("cannot be opened ({e})"));
+                }
+                warnings.push(format!("cannot read {}: {e}", path.display()))
+            }
         }
     }
     for k in HOOK_KINDS {
@@ -262,19 +318,42 @@ pub fn inspect(path: &Path, project: &Path, log_lines: usize, now: i64) -> Docto
     if let Some(n) = counts.quarantined.filter(|n| *n > 0) {
         notes.push(format!("{n} payload(s) quarantined (kept with their bytes in the quarantine table): payloads we could not parse"));
     }
-    if counts.spooled > 0 {
-        notes.push(format!(
-            "{} payload(s) spooled in {} (the database was busy or unwritable): the next analyze command replays them",
-            counts.spooled,
-            counts.spool_path.display()
-        ));
-    }
-    if counts.spooled_fallback > 0 {
-        warnings.push(format!(
-            "{} payload(s) in the fallback spool {}: the data directory was not writable when a hook ran",
-            counts.spooled_fallback,
-            counts.fallback_spool_path.display()
-        ));
+    let waiting = counts.spooled + counts.spooled_fallback;
+    if waiting > 0 {
+        let abandoned = counts
+            .spool_files
+            .iter()
+            .filter(|f| f.state == crate::store::FileState::Abandoned)
+            .count();
+        let mut what = format!(
+            "{waiting} payload(s) wait in {} spool file(s) beside the database{} (the database was busy, full, damaged or unwritable when hooks ran)",
+            counts.spool_files.len(),
+            if counts.spooled_fallback > 0 {
+                format!(
+                    " and in the fallback spool ({} of them, in {}: the data directory was not writable)",
+                    counts.spooled_fallback,
+                    crate::paths::dir_of(&counts.fallback_spool_path).display()
+                )
+            } else {
+                String::new()
+            }
+        );
+        if abandoned > 0 {
+            what.push_str(&format!(
+                "; {abandoned} file(s) were left by a replayer that stopped"
+            ));
+        }
+        match &blocked {
+            Some(why) => warnings.push(format!(
+                "{what}. They cannot be replayed while the database {why}; once it is fixed (or moved aside, so the next hook creates a new one) the next analyze command replays each of them exactly once"
+            )),
+            None if !database.exists => notes.push(format!(
+                "{what}: the first hook or analyze command after the database is created replays them, each exactly once"
+            )),
+            None => warnings.push(format!(
+                "{what}: the next analyze command (any report) replays them, each exactly once"
+            )),
+        }
     }
 
     let hook_log = read_log(&paths::log_path(path), log_lines);
@@ -330,10 +409,21 @@ fn wal_path(db: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn count_lines(path: &Path) -> u64 {
-    std::fs::read(path)
-        .map(|b| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count() as u64)
-        .unwrap_or(0)
+fn is_corrupt(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// What to do about a damaged database file.
+fn recovery_advice(path: &Path) -> String {
+    let p = path.display();
+    format!(
+        "{p} is damaged. Keep it, and recover what SQLite can read into a new file: \
+         sqlite3 '{p}' '.recover' | sqlite3 '{p}.recovered' && mv '{p}' '{p}.damaged' && mv '{p}.recovered' '{p}' \
+         (hooks spool what arrives meanwhile; the next analyze command replays it)"
+    )
 }
 
 fn read_log(path: &Path, n: usize) -> LogInfo {
@@ -371,10 +461,14 @@ struct DbRead {
     underived: Option<i64>,
     quarantined: Option<i64>,
     errors: Vec<String>,
+    /// A read failed with SQLITE_CORRUPT / NOTADB, or `PRAGMA quick_check` found damage.
+    corrupt: bool,
+    /// Another application's database.
+    foreign: bool,
 }
 
 /// Reads without changing anything: read-only, no migration, no derive.
-fn read_db(path: &Path) -> rusqlite::Result<DbRead> {
+fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -390,8 +484,11 @@ fn read_db(path: &Path) -> rusqlite::Result<DbRead> {
         underived: None,
         quarantined: None,
         errors: Vec::new(),
+        corrupt: false,
+        foreign: false,
     };
     if app != 0 && app != schema::APPLICATION_ID {
+        out.foreign = true;
         out.errors.push(format!(
             "{} is not an agent-telemetry database (application_id {app:#x})",
             path.display()
@@ -401,7 +498,12 @@ fn read_db(path: &Path) -> rusqlite::Result<DbRead> {
     if version == 0 {
         return Ok(out);
     }
-    let count = |sql: &str| -> Option<i64> { conn.query_row(sql, [], |r| r.get(0)).ok() };
+    let corrupt = std::cell::Cell::new(false);
+    let count = |sql: &str| -> Option<i64> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| corrupt.set(corrupt.get() || is_corrupt(&e)))
+            .ok()
+    };
     out.events = count("SELECT count(*) FROM events");
     out.agent_runs = count("SELECT count(*) FROM agent_runs WHERE internal = 0");
     out.quarantined = count("SELECT count(*) FROM quarantine");
@@ -424,10 +526,33 @@ fn read_db(path: &Path) -> rusqlite::Result<DbRead> {
     })();
     match kinds {
         Ok(k) => out.kinds = k,
-        Err(e) => out
-            .errors
-            .push(format!("cannot read the events of {}: {e}", path.display())),
+        Err(e) => {
+            corrupt.set(corrupt.get() || is_corrupt(&e));
+            out.errors
+                .push(format!("cannot read the events of {}: {e}", path.display()))
+        }
     }
+    // The counts above read every page of the largest tables; quick_check looks at the rest
+    // (the projections, the indexes) — bounded to its first 10 findings.
+    let check: rusqlite::Result<Vec<String>> = if integrity {
+        conn.prepare("PRAGMA quick_check(10)")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+    } else {
+        Ok(Vec::new())
+    };
+    match check {
+        Ok(found) if found.iter().any(|f| f != "ok") => {
+            corrupt.set(true);
+            out.errors.push(format!(
+                "integrity check of {}: {}",
+                path.display(),
+                found.join("; ")
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => corrupt.set(corrupt.get() || is_corrupt(&e)),
+    }
+    out.corrupt = corrupt.get();
     Ok(out)
 }
 

@@ -75,7 +75,7 @@ pub fn run(
     store.tune_for_reading()?;
     let cfg = Config::load(&path)?;
     let prices = Prices::load(&path)?;
-    store.replay_spool(crate::hook::replay_spooled)?;
+    crate::hook::replay_spool(&store, crate::store::Budget::ALL)?;
     let opts = Options {
         roots: with_projects,
         since: filter.since,

@@ -148,7 +148,7 @@ impl Ctx {
             prices,
             now: now(),
         };
-        ctx.store.replay_spool(crate::hook::replay_spooled)?;
+        crate::hook::replay_spool(&ctx.store, crate::store::Budget::ALL)?;
         crate::derive::refresh(&ctx.store, &ctx.cfg, &ctx.prices)?;
         Ok(ctx)
     }

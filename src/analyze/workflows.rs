@@ -119,7 +119,7 @@ impl Loaded {
             return Status::Cancelled;
         }
         match self.end_ms {
-            None if self.start_ms.map_or(true, |s| s < lost_before) => Status::Lost,
+            None if self.start_ms.is_none_or(|s| s < lost_before) => Status::Lost,
             None => Status::Running,
             Some(_) if self.agents.iter().any(|a| a.status == "running") => Status::Running,
             Some(_) => Status::Success,

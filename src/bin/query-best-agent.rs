@@ -32,7 +32,7 @@ struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     limit: Option<u32>,
     /// Only runs that started in the last N days.
-    #[arg(long)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = agent_telemetry::analyze::cli::parse_days)]
     days: Option<u32>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -54,6 +54,12 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("query-best-agent: {e:#}");
+            if let Some(h) = e
+                .downcast_ref::<agent_telemetry::error::Error>()
+                .and_then(|e| e.hint())
+            {
+                eprintln!("  hint: {h}");
+            }
             ExitCode::from(2)
         }
     }

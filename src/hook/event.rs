@@ -7,6 +7,7 @@ use crate::store::Store;
 use crate::transcript::{self, ReadSpec, Summary};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// One payload after parsing.
 pub struct Incoming {
@@ -53,6 +54,11 @@ pub fn parse(binary: Binary, text: &str, recorded_at: i64) -> Vec<Incoming> {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => vec![wrap(classify(binary, v, text, recorded_at))],
         Err(whole_err) => {
+            // JavaScript's JSON.stringify emits lone UTF-16 surrogates (`"\ud800"`), which JSON
+            // parsers reject: repair them (U+FFFD) and keep the event.
+            if let Some(fixed) = repair_lone_surrogates(text) {
+                return parse(binary, &fixed, recorded_at);
+            }
             let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() < 2 {
                 return vec![wrap(Parsed::Quarantine {
@@ -72,6 +78,52 @@ pub fn parse(binary: Binary, text: &str, recorded_at: i64) -> Vec<Incoming> {
                 .collect()
         }
     }
+}
+
+/// Replaces every `\uXXXX` escape of a lone UTF-16 surrogate with `\ufffd`; None when there
+/// was none (so the caller does not loop).
+fn repair_lone_surrogates(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let hex = |i: usize| -> Option<u32> {
+        let h = text.get(i..i + 4)?;
+        u32::from_str_radix(h, 16).ok()
+    };
+    let is_u_escape = |i: usize| b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u');
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut last, mut changed) = (0, 0, false);
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if !is_u_escape(i) {
+            i += 2; // any other escape, `\\` included
+            continue;
+        }
+        let Some(u) = hex(i + 2) else {
+            i += 2;
+            continue;
+        };
+        let paired = (0xD800..0xDC00).contains(&u)
+            && is_u_escape(i + 6)
+            && hex(i + 8).is_some_and(|l| (0xDC00..0xE000).contains(&l));
+        if paired {
+            i += 12;
+        } else if (0xD800..0xE000).contains(&u) {
+            out.push_str(&text[last..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            last = i;
+            changed = true;
+        } else {
+            i += 6;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
 }
 
 fn classify(binary: Binary, v: Value, text: &str, recorded_at: i64) -> Parsed {
@@ -253,7 +305,7 @@ fn generic_event(
     }))
 }
 
-/// What a hook read from a transcript.
+/// What a hook read from a transcript, to write afterwards.
 pub enum TranscriptRead {
     /// A subagent's own transcript (at SubagentStop, or found by tool_use_id after a failure).
     Agent {
@@ -262,58 +314,100 @@ pub enum TranscriptRead {
         summary: Box<Summary>,
         meta: Option<Box<wire::WireAgentMeta>>,
     },
-    /// The main session transcript, read from the stored cursor at Stop / SessionEnd.
-    Main { path: PathBuf },
+    /// The main session transcript, read from its stored cursor at Stop / SessionEnd.
+    Main {
+        path: PathBuf,
+        summary: Box<Summary>,
+    },
 }
 
-/// Reads the transcript an event points at, before the database is opened.
-pub fn read_transcript_for(e: &StoredEvent) -> Option<TranscriptRead> {
+/// Reads every transcript an event points at. Runs outside any transaction (the database is
+/// only queried for read cursors), after the event itself is stored, within `deadline`: reading
+/// never delays another hook and never costs the payload.
+pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<TranscriptRead> {
     let session = e.session_id.as_deref().unwrap_or("");
+    let budget = || transcript::Budget {
+        deadline: deadline.min(Instant::now() + Duration::from_millis(300)),
+        ..transcript::Budget::hook()
+    };
+    let agent = |agent_id: String, path: PathBuf| read_agent(session, agent_id, path, budget());
+    let one = |t: Option<TranscriptRead>| t.into_iter().collect::<Vec<_>>();
     match e.kind.as_str() {
         // A subagent's end: SubagentStop, or StopFailure when it died on an API error (for a
         // background agent the only word of it).
         "SubagentStop" | "StopFailure" if e.agent_id.is_some() => {
-            let agent_id = e.agent_id.clone()?;
-            let path = match &e.agent_transcript_path {
-                Some(p) if !p.is_empty() => PathBuf::from(p),
-                _ => transcript::subagents_dir(Path::new(e.transcript_path.as_deref()?))
-                    .join(format!("agent-{agent_id}.jsonl")),
+            let Some(agent_id) = e.agent_id.clone() else {
+                return Vec::new();
             };
-            read_agent(session, agent_id, path)
+            let path = match (&e.agent_transcript_path, &e.transcript_path) {
+                (Some(p), _) if !p.is_empty() => PathBuf::from(p),
+                (_, Some(main)) => transcript::subagents_dir(Path::new(main))
+                    .join(format!("agent-{agent_id}.jsonl")),
+                _ => return Vec::new(),
+            };
+            one(agent(agent_id, path))
         }
         "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => {
-            let main = Path::new(e.transcript_path.as_deref()?);
-            let (path, agent_id, _) =
-                transcript::find_agent_by_tool_use(main, e.tool_use_id.as_deref()?)?;
-            read_agent(session, agent_id, path)
+            let (Some(main), Some(tu)) = (&e.transcript_path, &e.tool_use_id) else {
+                return Vec::new();
+            };
+            match transcript::find_agent_by_tool_use(Path::new(main), tu) {
+                Some((path, agent_id, _)) => one(agent(agent_id, path)),
+                None => Vec::new(),
+            }
         }
         // Claude Code writes a subagent's transcript asynchronously: its last response can land
         // after SubagentStop. Read it again when the Agent tool returns (foreground agents)…
         "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => {
-            let v: Value = serde_json::from_str(&e.payload).ok()?;
-            let resp = v.get("tool_response")?;
-            if resp.get("status").and_then(Value::as_str) != Some("completed") {
-                return None;
+            let completed = serde_json::from_str::<Value>(&e.payload)
+                .ok()
+                .and_then(|v| {
+                    let resp = v.get("tool_response")?;
+                    (resp.get("status").and_then(Value::as_str) == Some("completed"))
+                        .then(|| {
+                            resp.get("agentId")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .flatten()
+                });
+            match (completed, &e.transcript_path) {
+                (Some(agent_id), Some(main)) => {
+                    let path = transcript::subagents_dir(Path::new(main))
+                        .join(format!("agent-{agent_id}.jsonl"));
+                    one(agent(agent_id, path))
+                }
+                _ => Vec::new(),
             }
-            let agent_id = resp.get("agentId").and_then(Value::as_str)?.to_string();
-            let path = transcript::subagents_dir(Path::new(e.transcript_path.as_deref()?))
-                .join(format!("agent-{agent_id}.jsonl"));
-            read_agent(session, agent_id, path)
         }
         // …and at the end of every turn and session, every subagent file that changed since.
-        "Stop" | "StopFailure" | "SessionEnd" => Some(TranscriptRead::Main {
-            path: PathBuf::from(e.transcript_path.as_deref()?),
-        }),
-        _ => None,
+        "Stop" | "StopFailure" | "SessionEnd" => {
+            let Some(main) = e.transcript_path.as_deref().map(PathBuf::from) else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            if let Some(t) = read_main(s, session, &main, budget()) {
+                out.push(t);
+            }
+            out.extend(changed_agents(s, session, &main, &budget));
+            out
+        }
+        _ => Vec::new(),
     }
 }
 
-fn read_agent(session: &str, agent_id: String, path: PathBuf) -> Option<TranscriptRead> {
+fn read_agent(
+    session: &str,
+    agent_id: String,
+    path: PathBuf,
+    budget: transcript::Budget,
+) -> Option<TranscriptRead> {
     let spec = ReadSpec {
         session_id: session,
         agent_id: Some(&agent_id),
         offset: 0,
         prompt_id: None,
+        budget: Some(budget),
     };
     let summary = transcript::summarize_file(&path, &spec).ok()?;
     let meta = transcript::read_meta(&transcript::meta_path_for(&path));
@@ -325,73 +419,45 @@ fn read_agent(session: &str, agent_id: String, path: PathBuf) -> Option<Transcri
     })
 }
 
-/// Writes what was read from a transcript: usage rows, and for subagents a summary event.
-pub fn store_transcript(
+/// The main transcript from where the last read stopped.
+fn read_main(
     s: &Store,
-    e: &StoredEvent,
-    t: &TranscriptRead,
-) -> crate::error::Result<()> {
-    match t {
-        TranscriptRead::Agent {
-            agent_id,
-            path,
-            summary,
-            meta,
-        } => {
-            s.upsert_usage(&summary.usage)?;
-            s.set_transcript_cursor(&path.to_string_lossy(), summary.end_offset, None)?;
-            let payload = json!({
-                "transcript_path": path.to_string_lossy(),
-                "summary": summary,
-                "meta": meta,
-            })
-            .to_string();
-            s.append_event(&crate::store::NewEvent {
-                ts: e.ts,
-                source: "claude-code",
-                kind: "transcript_summary",
-                session_id: e.session_id.as_deref(),
-                prompt_id: e.prompt_id.as_deref(),
-                agent_id: Some(agent_id),
-                agent_type: meta.as_ref().and_then(|m| m.agent_type.as_deref()),
-                tool_name: None,
-                tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.as_deref()),
-                payload: &payload,
-            })?;
-        }
-        TranscriptRead::Main { path } => {
-            let key = path.to_string_lossy().into_owned();
-            let (offset, prompt) = s.transcript_cursor(&key)?.unwrap_or((0, None));
-            let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            let offset = if offset > len { 0 } else { offset }; // rewritten file: start over
-            let spec = ReadSpec {
-                session_id: e.session_id.as_deref().unwrap_or(""),
-                agent_id: None,
-                offset,
-                prompt_id: prompt,
-            };
-            if let Ok(summary) = transcript::summarize_file(path, &spec) {
-                // 1.x inline sidechains carry their own agent ids; everything else is the main agent's.
-                s.upsert_usage(&summary.usage)?;
-                s.set_transcript_cursor(
-                    &key,
-                    summary.end_offset,
-                    summary.last_prompt_id.as_deref(),
-                )?;
-            }
-            refresh_changed_agents(s, e, path)?;
-        }
-    }
-    Ok(())
+    session: &str,
+    path: &Path,
+    budget: transcript::Budget,
+) -> Option<TranscriptRead> {
+    let key = path.to_string_lossy();
+    let (offset, prompt) = s.transcript_cursor(&key).ok()?.unwrap_or((0, None));
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let offset = if offset > len { 0 } else { offset }; // rewritten file: start over
+    let spec = ReadSpec {
+        session_id: session,
+        agent_id: None,
+        offset,
+        prompt_id: prompt,
+        budget: Some(budget),
+    };
+    let summary = transcript::summarize_file(path, &spec).ok()?;
+    Some(TranscriptRead::Main {
+        path: path.to_path_buf(),
+        summary: Box::new(summary),
+    })
 }
 
-/// Re-reads every subagent transcript of the session whose size differs from when it was last
-/// read, and appends a fresh summary for it. Unchanged files cost one
-/// `stat` each.
-fn refresh_changed_agents(s: &Store, e: &StoredEvent, main: &Path) -> crate::error::Result<()> {
+/// Every subagent transcript of the session whose size differs from when it was last read, and
+/// those the user stopped (no SubagentStop comes for a killed agent: only the sidecar says so).
+/// Unchanged files cost one `stat` each; an agent still running is read at its own stop; history
+/// is `analyze import`'s job.
+fn changed_agents(
+    s: &Store,
+    session: &str,
+    main: &Path,
+    budget: &dyn Fn() -> transcript::Budget,
+) -> Vec<TranscriptRead> {
     let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
-        return Ok(());
+        return Vec::new();
     };
+    let mut out = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(agent_id) = name
@@ -402,29 +468,100 @@ fn refresh_changed_agents(s: &Store, e: &StoredEvent, main: &Path) -> crate::err
             continue;
         };
         let path = entry.path();
-        let key = path.to_string_lossy().into_owned();
         let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        // Only files read before (at SubagentStop or a failure) and grown since: an agent still
-        // running is read at its own stop; history is `analyze import`'s job. The exception is
-        // an agent the user stopped: no SubagentStop comes for it, only its sidecar says so.
-        match s.transcript_cursor(&key)? {
-            Some((seen, _)) if seen != len => {}
-            Some(_) => continue,
-            None => {
+        match s.transcript_cursor(&path.to_string_lossy()) {
+            Ok(Some((seen, _))) if seen != len => {}
+            Ok(None) => {
                 let stopped = transcript::read_meta(&transcript::meta_path_for(&path))
                     .is_some_and(|m| m.stopped_by_user == Some(true));
                 if !stopped {
                     continue;
                 }
             }
+            _ => continue,
         }
-        if let Some(t) = read_agent(
-            e.session_id.as_deref().unwrap_or(""),
-            agent_id.to_string(),
-            path,
-        ) {
-            store_transcript(s, e, &t)?;
+        let b = budget();
+        if Instant::now() >= b.deadline {
+            break; // the rest is read at the next Stop
+        }
+        if let Some(t) = read_agent(session, agent_id.to_string(), path, b) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Writes what was read from transcripts (inside the caller's transaction): usage rows, read
+/// cursors (only ever advanced: a concurrent hook may have read further), and for subagents a
+/// summary event.
+pub fn store_transcripts(
+    s: &Store,
+    e: &StoredEvent,
+    reads: &[TranscriptRead],
+) -> crate::error::Result<()> {
+    for t in reads {
+        match t {
+            TranscriptRead::Agent {
+                agent_id,
+                path,
+                summary,
+                meta,
+            } => {
+                s.upsert_usage(&summary.usage)?;
+                s.set_transcript_cursor(&path.to_string_lossy(), summary.end_offset, None)?;
+                let payload = json!({
+                    "transcript_path": path.to_string_lossy(),
+                    "summary": summary,
+                    "meta": meta,
+                })
+                .to_string();
+                s.append_event(&crate::store::NewEvent {
+                    ts: e.ts,
+                    source: "claude-code",
+                    kind: "transcript_summary",
+                    session_id: e.session_id.as_deref(),
+                    prompt_id: e.prompt_id.as_deref(),
+                    agent_id: Some(agent_id),
+                    agent_type: meta.as_ref().and_then(|m| m.agent_type.as_deref()),
+                    tool_name: None,
+                    tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.as_deref()),
+                    payload: &payload,
+                })?;
+            }
+            TranscriptRead::Main { path, summary } => {
+                // 1.x inline sidechains carry their own agent ids; everything else is the main agent's.
+                s.upsert_usage(&summary.usage)?;
+                s.set_transcript_cursor(
+                    &path.to_string_lossy(),
+                    summary.end_offset,
+                    summary.last_prompt_id.as_deref(),
+                )?;
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repair_lone_surrogates as repair;
+
+    #[test]
+    fn lone_surrogates_are_repaired_pairs_and_escaped_backslashes_kept() {
+        assert_eq!(
+            repair(r#"{"p":"a\ud800b"}"#).as_deref(),
+            Some(r#"{"p":"a\ufffdb"}"#)
+        );
+        assert_eq!(
+            repair(r#"{"p":"\udc00 and \uD83D\uDE00"}"#).as_deref(),
+            Some(r#"{"p":"\ufffd and \uD83D\uDE00"}"#)
+        );
+        assert_eq!(repair(r#"{"p":"\uD83D\uDE00"}"#), None, "a valid pair");
+        assert_eq!(repair(r#"{"p":"\\ud800"}"#), None, "an escaped backslash");
+        assert_eq!(
+            repair(r#"{"p":"\ud800"} é"#).as_deref(),
+            Some(r#"{"p":"\ufffd"} é"#),
+            "multi-byte text after the repair is kept"
+        );
+    }
 }

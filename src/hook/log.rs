@@ -40,6 +40,7 @@ pub fn error(db: &Path, who: &str, msg: &str) {
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
     {
         let _ = f.write_all(line.as_bytes());

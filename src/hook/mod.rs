@@ -125,10 +125,32 @@ fn run(binary: Binary, opts: &Options, db: &Path) -> anyhow::Result<()> {
             return Ok(()); // run by hand with nothing piped in: nothing to record
         }
         let mut raw = Vec::new();
-        stdin
-            .lock()
+        let mut lock = stdin.lock();
+        (&mut lock)
             .take(MAX_PAYLOAD as u64 + 1)
             .read_to_end(&mut raw)?;
+        if raw.len() > MAX_PAYLOAD {
+            // Read the rest too (Claude Code is still writing it), keep the first 64 MiB.
+            std::io::copy(&mut lock, &mut std::io::sink())?;
+            raw.truncate(MAX_PAYLOAD);
+            let kept = crate::redact::redact(&String::from_utf8_lossy(&raw)).into_owned();
+            let recorded_at = store::now_ms();
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let reason = "payload larger than 64 MiB: its first 64 MiB are kept";
+            return with_store(
+                db,
+                binary,
+                |s| s.quarantine(binary.name(), reason, kept.as_bytes()),
+                |_| {},
+                || SpooledPayload {
+                    id: None,
+                    recorded_at,
+                    binary: binary.name().into(),
+                    args,
+                    raw: kept.clone(),
+                },
+            );
+        }
         payloads.push(raw);
     }
     let recorded_at = store::now_ms();
@@ -162,7 +184,9 @@ fn process(
                     s.quarantine(binary.name(), "payload is not UTF-8", &bytes)?;
                     Ok(())
                 },
+                |_| {},
                 || SpooledPayload {
+                    id: None,
                     recorded_at,
                     binary: binary.name().into(),
                     args: args.clone(),
@@ -174,6 +198,7 @@ fn process(
     let redacted = crate::redact::redact(&text).into_owned();
     drop(text);
     let spooled = || SpooledPayload {
+        id: None,
         recorded_at,
         binary: binary.name().into(),
         args: args.clone(),
@@ -185,27 +210,56 @@ fn process(
             println!("{id}");
         }
     }
-    // Transcripts are read before the database is opened, so the write lock is held briefly.
-    let prepared: Vec<Prepared> = incoming.into_iter().map(prepare).collect();
-    with_store(db, binary, |s| store_prepared(s, &prepared), spooled)
+    // The payload is stored first; transcripts are read after, outside any transaction.
+    with_store(
+        db,
+        binary,
+        |s| store_incoming(s, &incoming),
+        |s| {
+            if let Err(e) = record_transcripts(s, &incoming) {
+                log::error(db, binary.name(), &format!("transcript not recorded: {e}"));
+            }
+        },
+        spooled,
+    )
 }
 
-/// Opens the store for a hook and runs `f` in one transaction; spools on failure.
+/// Opens the store for a hook and runs `f` in one transaction, then `after` (the payload is
+/// safe by then); spools the payload when it cannot be stored.
 fn with_store(
     db: &Path,
     binary: Binary,
     f: impl FnOnce(&Store) -> crate::error::Result<()>,
+    after: impl FnOnce(&Store),
     spooled: impl FnOnce() -> SpooledPayload,
 ) -> anyhow::Result<()> {
     let result = Store::open_for_hook(db).and_then(|s| {
+        // Deleted (or replaced) between our open and now: the new file is the database.
+        let s = if s.file_is_current() {
+            s
+        } else {
+            drop(s);
+            Store::open_for_hook(db)?
+        };
         replay_spool_if_any(&s, db);
         s.write_tx(f)?;
+        // Deleted or replaced while we wrote: the commit went into a file nobody will read.
+        if !s.file_is_current() {
+            return Err(crate::error::Error::UnsafePath {
+                path: db.to_path_buf(),
+                reason: "the database file was deleted or replaced while a hook wrote to it".into(),
+            });
+        }
+        after(&s);
         s.truncate_wal_if_large();
         Ok(())
     });
     if let Err(e) = result {
         let p = spooled();
         match store::spool_payload(db, &p) {
+            // Busy past the hook's budget is expected under load (a long reader transaction,
+            // hundreds of hooks at once): the spool is the plan, not a problem to log.
+            Ok(_) if is_busy(&e) => {}
             Ok(path) => log::error(
                 db,
                 binary.name(),
@@ -227,20 +281,30 @@ fn with_store(
     Ok(())
 }
 
+fn is_busy(e: &crate::error::Error) -> bool {
+    matches!(e, crate::error::Error::Sqlite(se) if matches!(
+        se.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    ))
+}
+
+/// Replays a little of any spool (a hook's budget: the rest is left for the next open).
 fn replay_spool_if_any(s: &Store, db: &Path) {
-    let primary = crate::paths::spool_path(db);
-    let fallback = crate::paths::fallback_spool_path(db);
-    if !primary.exists() && !fallback.exists() {
+    if !s.spool_has_work() {
         return;
     }
-    let result = s.replay_spool(replay_spooled);
-    if let Err(e) = result {
-        log::error(db, "spool", &format!("replay failed: {e}"));
+    match replay_spool(s, store::Budget::HOOK) {
+        Err(e) if !is_busy(&e) => log::error(
+            db,
+            "spool",
+            &format!("replay failed, kept for the next open: {e}"),
+        ),
+        _ => {}
     }
 }
 
 /// Records one payload in-process through the same path the hook binaries use (parse, redact,
-/// read transcripts, append). For importers, the data generator and tests; errors are returned
+/// store, read transcripts). For importers, the data generator and tests; errors are returned
 /// instead of spooled.
 pub fn record_payload(
     db: &Path,
@@ -248,59 +312,89 @@ pub fn record_payload(
     text: &str,
     recorded_at: i64,
 ) -> crate::error::Result<()> {
-    let prepared = prepare_all(binary, &crate::redact::redact(text), recorded_at);
+    let incoming = event::parse(binary, &crate::redact::redact(text), recorded_at);
     let s = Store::open_for_hook(db)?;
-    s.write_tx(|s| store_prepared(s, &prepared))
+    s.write_tx(|s| store_incoming(s, &incoming))?;
+    record_transcripts(&s, &incoming)
 }
 
-/// Records many payloads in one transaction (bulk loads: imports, generators).
+/// Records many payloads: their events in one transaction (bulk loads: imports, generators),
+/// then what their transcripts say.
 pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::error::Result<()> {
-    store.write_tx(|s| {
-        for (binary, text, recorded_at) in items {
-            let prepared = prepare_all(*binary, &crate::redact::redact(text), *recorded_at);
-            store_prepared(s, &prepared)?;
-        }
-        Ok(())
-    })
+    let parsed: Vec<Vec<Incoming>> = items
+        .iter()
+        .map(|(binary, text, recorded_at)| {
+            event::parse(*binary, &crate::redact::redact(text), *recorded_at)
+        })
+        .collect();
+    store.write_tx(|s| parsed.iter().try_for_each(|i| store_incoming(s, i)))?;
+    parsed.iter().try_for_each(|i| record_transcripts(store, i))
 }
 
-/// Stores one spooled payload exactly as the hook that spooled it would have.
-pub fn replay_spooled(s: &Store, p: SpooledPayload) -> crate::error::Result<()> {
-    // Spooled text is already redacted.
-    let prepared = prepare_all(Binary::from_name(&p.binary), &p.raw, p.recorded_at);
-    store_prepared(s, &prepared)
+/// Replays spooled payloads within `budget`, each stored exactly as the hook that spooled it
+/// would have (with what its transcripts say), and exactly once.
+pub fn replay_spool(s: &Store, budget: store::Budget) -> crate::error::Result<store::Replayed> {
+    s.replay_spool(
+        budget,
+        |s, p| {
+            // Spooled text is already redacted. Transcripts are read here, before the write
+            // transaction: the payload itself is safe in its spool file meanwhile.
+            let incoming = event::parse(Binary::from_name(&p.binary), &p.raw, p.recorded_at);
+            let reads = read_all(s, &incoming);
+            (incoming, reads)
+        },
+        |s, (incoming, reads)| {
+            store_incoming(s, incoming)?;
+            store_reads(s, incoming, reads)
+        },
+    )
 }
 
-/// An incoming payload plus what its transcript said, ready to write.
-pub(crate) struct Prepared {
-    incoming: Incoming,
-    transcript: Option<event::TranscriptRead>,
-}
+/// How long a hook spends reading transcripts, all files together (each file also has its own
+/// byte and time budget): what is left is read at the next Stop or by `analyze import`.
+const TRANSCRIPT_TIME: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Parses redacted payload text and reads the transcripts its events point at.
-fn prepare_all(binary: Binary, redacted: &str, recorded_at: i64) -> Vec<Prepared> {
-    event::parse(binary, redacted, recorded_at)
-        .into_iter()
-        .map(prepare)
+/// The transcripts the events point at, read outside any transaction.
+fn read_all(s: &Store, incoming: &[Incoming]) -> Vec<Vec<event::TranscriptRead>> {
+    let deadline = std::time::Instant::now() + TRANSCRIPT_TIME;
+    incoming
+        .iter()
+        .map(|i| match &i.parsed {
+            Parsed::Event(e) => event::read_transcripts(s, e, deadline),
+            Parsed::Quarantine { .. } => Vec::new(),
+        })
         .collect()
 }
 
-fn prepare(incoming: Incoming) -> Prepared {
-    let transcript = match &incoming.parsed {
-        Parsed::Event(e) => event::read_transcript_for(e),
-        _ => None,
-    };
-    Prepared {
-        incoming,
-        transcript,
+fn store_reads(
+    s: &Store,
+    incoming: &[Incoming],
+    reads: &[Vec<event::TranscriptRead>],
+) -> crate::error::Result<()> {
+    for (i, r) in incoming.iter().zip(reads) {
+        if let (Parsed::Event(e), false) = (&i.parsed, r.is_empty()) {
+            event::store_transcripts(s, e, r)?;
+        }
     }
+    Ok(())
 }
 
-fn store_prepared(s: &Store, prepared: &[Prepared]) -> crate::error::Result<()> {
-    for p in prepared {
-        match &p.incoming.parsed {
+/// Reads the transcripts of stored events and records what they say, in a short transaction of
+/// its own.
+fn record_transcripts(s: &Store, incoming: &[Incoming]) -> crate::error::Result<()> {
+    let reads = read_all(s, incoming);
+    if reads.iter().all(Vec::is_empty) {
+        return Ok(());
+    }
+    s.write_tx(|s| store_reads(s, incoming, &reads))
+}
+
+/// Stores parsed payloads: events, or quarantined payloads with their reason.
+fn store_incoming(s: &Store, incoming: &[Incoming]) -> crate::error::Result<()> {
+    for i in incoming {
+        match &i.parsed {
             Parsed::Quarantine { reason, raw } => {
-                s.quarantine(p.incoming.binary.name(), reason, raw.as_bytes())?
+                s.quarantine(i.binary.name(), reason, raw.as_bytes())?
             }
             Parsed::Event(e) => {
                 s.append_event(&NewEvent {
@@ -315,9 +409,6 @@ fn store_prepared(s: &Store, prepared: &[Prepared]) -> crate::error::Result<()> 
                     tool_use_id: e.tool_use_id.as_deref(),
                     payload: &e.payload,
                 })?;
-                if let Some(t) = &p.transcript {
-                    event::store_transcript(s, e, t)?;
-                }
             }
         }
     }

@@ -4,7 +4,10 @@
 pub mod schema;
 mod spool;
 
-pub use spool::{spool_payload, SpooledPayload};
+pub use spool::{
+    count_spool_lines, spool_files, spool_payload, Budget, FileState, Replayed, SpoolFile,
+    SpooledPayload,
+};
 
 use crate::error::{Error, Result};
 use rusqlite::config::DbConfig;
@@ -14,9 +17,10 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long a hook waits for a lock before it spools the payload instead. Uncontended, a hook
-/// holds the lock for well under a millisecond; this only matters when hundreds start at once.
-pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(3000);
+/// How long a hook waits for a lock before it spools the payload instead (the next open replays
+/// it). Uncontended, a hook holds the lock for well under a millisecond; readers and derivation
+/// hold it in short transactions. Claude Code must never wait on us.
+pub const HOOK_BUSY_TIMEOUT: Duration = Duration::from_millis(100);
 /// Readers wait longer: they are run by a person, not in Claude Code's hot path.
 pub const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Hooks do not checkpoint on close (that costs four fsyncs every time). The next process then
@@ -81,12 +85,16 @@ impl Store {
     /// checkpoint on close. Retries the races of a brand-new file (WAL switch, first schema).
     pub fn open_for_hook(path: &Path) -> Result<Store> {
         ensure_private_dir(&crate::paths::dir_of(path))?;
+        refuse_symlinks(path)?;
         ensure_private_file(path)?;
         let deadline = Instant::now() + HOOK_BUSY_TIMEOUT;
         let mut attempt = 0u32;
         loop {
             match Self::try_open_writer(path, HOOK_BUSY_TIMEOUT) {
                 Ok(store) => {
+                    // Poll the lock every millisecond (SQLite's own handler sleeps up to 100 ms
+                    // between tries and misses the short gaps between a reader's transactions).
+                    store.conn.busy_handler(Some(hook_busy))?;
                     // Each hook is usually the only connection: without this, closing it
                     // checkpoints and deletes the WAL every time (four fsyncs per hook).
                     store
@@ -109,8 +117,18 @@ impl Store {
 
     /// Opens for a reader: the database must exist; migrates an older schema, refuses a newer one.
     pub fn open_reader(path: &Path) -> Result<Store> {
-        if !path.exists() {
-            return Err(Error::MissingDatabase(path.to_path_buf()));
+        refuse_symlinks(path)?;
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            Err(_) => return Err(Error::MissingDatabase(path.to_path_buf())),
+        };
+        if meta.len() == 0 {
+            // Never initialise a file a reader was pointed at (it may be a mistake): hooks,
+            // install.sh and `analyze doctor --init` create databases.
+            return Err(Error::CorruptDatabase {
+                path: path.to_path_buf(),
+                reason: "the file is empty (a new database is created by the first hook, ./install.sh or `analyze doctor --init`)".into(),
+            });
         }
         Self::try_open_writer(path, READER_BUSY_TIMEOUT)
     }
@@ -128,6 +146,7 @@ impl Store {
     /// Creates the database (private directory and file) if needed and brings it up to date.
     pub fn create(path: &Path) -> Result<Store> {
         ensure_private_dir(&crate::paths::dir_of(path))?;
+        refuse_symlinks(path)?;
         ensure_private_file(path)?;
         Self::try_open_writer(path, READER_BUSY_TIMEOUT)
     }
@@ -256,6 +275,38 @@ impl Store {
         }
     }
 
+    /// Whether the file this connection writes is still the one at its path. A database deleted
+    /// (or moved aside and replaced) while open takes what is committed to it along: a caller
+    /// then keeps its payload elsewhere. Read from `/proc/self/fd` (the file SQLite opened, even
+    /// deleted); true where that cannot be known.
+    pub fn file_is_current(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(fds) = fs::read_dir("/proc/self/fd") else {
+            return true;
+        };
+        let want = fs::canonicalize(crate::paths::dir_of(&self.path))
+            .map(|d| d.join(self.path.file_name().unwrap_or_default()))
+            .unwrap_or_else(|_| self.path.clone());
+        let deleted = format!("{} (deleted)", want.display());
+        for fd in fds.flatten() {
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            if target == want {
+                // The fd's file (metadata follows the link to the open file itself).
+                let (Ok(open), Some(now)) = (fs::metadata(fd.path()), file_identity(&self.path))
+                else {
+                    return false;
+                };
+                return (open.dev(), open.ino()) == now && open.nlink() > 0;
+            }
+            if target.as_os_str() == deleted.as_str() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The underlying connection (for the library's own modules).
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -340,7 +391,8 @@ impl Store {
             .optional()?)
     }
 
-    /// Records how far a transcript has been read.
+    /// Records how far a transcript has been read. Only ever advances: two hooks may read the
+    /// same file at once, outside their transactions, and the one that read less commits last.
     pub fn set_transcript_cursor(
         &self,
         path: &str,
@@ -349,7 +401,8 @@ impl Store {
     ) -> Result<()> {
         self.conn.execute(
             "INSERT INTO transcript_cursor (path, offset, prompt_id) VALUES (?1, ?2, ?3)
-             ON CONFLICT (path) DO UPDATE SET offset = excluded.offset, prompt_id = excluded.prompt_id",
+             ON CONFLICT (path) DO UPDATE SET offset = excluded.offset, prompt_id = excluded.prompt_id
+             WHERE excluded.offset >= transcript_cursor.offset",
             params![path, offset as i64, prompt_id],
         )?;
         Ok(())
@@ -384,29 +437,94 @@ impl Store {
             let _ = self
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-            let _ = self.conn.busy_timeout(HOOK_BUSY_TIMEOUT);
+            let _ = self.conn.busy_handler(Some(hook_busy));
         }
     }
 
-    /// Replays payloads spooled while the database was unavailable. Returns how many.
-    pub fn replay_spool(
+    /// Replays payloads spooled while the database was unavailable, within `budget`, each
+    /// exactly once (see [`spool`]).
+    pub fn replay_spool<T>(
         &self,
-        handle: impl FnMut(&Store, SpooledPayload) -> Result<()>,
-    ) -> Result<usize> {
-        spool::replay(self, handle)
+        budget: Budget,
+        prepare: impl FnMut(&Store, SpooledPayload) -> T,
+        write: impl FnMut(&Store, &T) -> Result<()>,
+    ) -> Result<Replayed> {
+        spool::replay(self, budget, prepare, write)
+    }
+
+    /// True when a spool file of this database waits to be replayed.
+    pub fn spool_has_work(&self) -> bool {
+        spool::has_work(&crate::paths::spool_path(&self.path))
+            || spool::has_work(&crate::paths::fallback_spool_path(&self.path))
     }
 }
 
-/// Creates `dir` (and parents) with mode 0700 when missing.
+/// Creates `dir` (and parents) with mode 0700 when missing. An existing directory that others
+/// can write to is tightened (group/other write removed) when it is ours, refused otherwise: in
+/// such a directory anyone could plant files where ours go.
 pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
+    use std::os::unix::fs::MetadataExt;
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            let mode = m.mode() & 0o7777;
+            if mode & 0o022 == 0 {
+                return Ok(());
+            }
+            let mine = fs::metadata("/proc/self").map(|s| s.uid()).ok() == Some(m.uid());
+            if mine && mode & 0o1000 == 0 {
+                fs::set_permissions(dir, fs::Permissions::from_mode(mode & !0o022))
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{} is writable by other users (mode {mode:04o}): refusing to keep data there; \
+                         use a private directory (AGENT_TELEMETRY_DB) or run: chmod go-w '{}'",
+                        dir.display(),
+                        dir.display()
+                    ),
+                ))
+            }
+        }
+        _ => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        }
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+/// Refuses a database path (or its `-wal` / `-shm`) that is a symlink: SQLite would follow it
+/// and write our data (and create files, world-readable) wherever it points.
+pub fn refuse_symlinks(db: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = db.as_os_str().to_os_string();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::UnsafePath {
+                path: p,
+                reason: "it is a symlink; agent-telemetry never follows links where its files live (remove it)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The identity (device, inode) of the file at `path`.
+pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// A hook's busy handler: retry every millisecond, about [`HOOK_BUSY_TIMEOUT`] in all.
+fn hook_busy(attempt: i32) -> bool {
+    if i64::from(attempt) >= HOOK_BUSY_TIMEOUT.as_millis() as i64 {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
 }
 
 /// Creates `path` empty with mode 0600 when missing, so SQLite (and its -wal/-shm files,
@@ -416,6 +534,7 @@ pub fn ensure_private_file(path: &Path) -> std::io::Result<()> {
         .write(true)
         .create_new(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
     {
         Ok(_) => Ok(()),

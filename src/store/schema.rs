@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -338,6 +338,15 @@ ALTER TABLE delegations ADD COLUMN name TEXT;
 ALTER TABLE delegations ADD COLUMN effort TEXT;
 ALTER TABLE delegations ADD COLUMN isolation TEXT;
 -- agent_runs.status gains `remote`: launched with isolation remote; its outcome is never reported.
+"#;
+
+/// Version 7: the ids of spooled payloads already replayed, written in the same transaction as
+/// the payload itself: a replay that is interrupted and repeated stores each payload once.
+const V7: &str = r#"
+CREATE TABLE spool_seen (
+    id          TEXT PRIMARY KEY,            -- the spooled line's id (or `line:<hash>` of older lines)
+    replayed_at INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
