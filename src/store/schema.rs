@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -336,6 +336,26 @@ ALTER TABLE delegations ADD COLUMN name TEXT;
 ALTER TABLE delegations ADD COLUMN effort TEXT;
 ALTER TABLE delegations ADD COLUMN isolation TEXT;
 -- agent_runs.status gains `remote`: launched with isolation remote; its outcome is never reported.
+"#;
+
+/// Version 7: the results of `analyze doctor --coverage` (docs/metrics.md, "coverage"), one row
+/// per check, so plain `analyze doctor` can show the last one. Self-contained: nothing else reads
+/// or writes this table.
+const V7: &str = r#"
+CREATE TABLE coverage_checks (
+    id              INTEGER PRIMARY KEY,
+    checked_at      INTEGER NOT NULL,            -- unix ms
+    since_ms        INTEGER NOT NULL,            -- the window: runs that started at or after
+    until_ms        INTEGER,                     -- and before this (NULL: no end)
+    scope           TEXT,                        -- --project / --session / --agent narrowing it; NULL = all
+    transcript_runs INTEGER NOT NULL,
+    covered         INTEGER NOT NULL,
+    missing         INTEGER NOT NULL,
+    wrong           INTEGER NOT NULL,
+    extra           INTEGER NOT NULL,
+    recovered       INTEGER NOT NULL,
+    fixed           INTEGER                      -- runs added by --fix; NULL without --fix
+);
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
