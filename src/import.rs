@@ -64,6 +64,8 @@ pub struct Options {
     pub project: Option<String>,
     /// Only this session id.
     pub session: Option<String>,
+    /// Only these session ids (`analyze doctor --coverage --fix`: the sessions with a problem).
+    pub sessions: Option<HashSet<String>>,
     /// Parser threads; 0 = one per core (at most 4).
     pub threads: usize,
     /// Print a progress line on stderr (only when it is a terminal).
@@ -433,7 +435,9 @@ fn discover_project(
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     let unit = |units: &mut BTreeMap<String, Unit>, sid: &str| -> bool {
-        if opts.session.as_deref().is_some_and(|s| s != sid) {
+        if opts.session.as_deref().is_some_and(|s| s != sid)
+            || opts.sessions.as_ref().is_some_and(|set| !set.contains(sid))
+        {
             return false;
         }
         units.entry(sid.to_string()).or_insert_with(|| Unit {

@@ -13,7 +13,8 @@
 //! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds.
 //! * Everything a reader shows is derived from the append-only log by [`derive`], which is
 //!   incremental (a cursor over the event ids) and can be re-run from scratch when rules change.
-//! * Readers never write user data; they only advance the projection.
+//! * Readers never write user data; they only advance the projection (`analyze import` and
+//!   `analyze doctor --coverage` append what they are asked to).
 
 pub mod analyze;
 pub mod classify;

@@ -89,7 +89,8 @@ pub enum Command {
     Active(super::active::ActiveArgs),
     /// Recent failures with their (redacted) messages.
     Errors(super::errors::ErrorsArgs),
-    /// Where the database is, which hooks are registered, when each last fired, what is quarantined.
+    /// Where the database is, which hooks are registered, when each last fired, what is quarantined;
+    /// with --coverage, whether the runs in Claude Code's transcripts are all recorded.
     Doctor(super::doctor::DoctorArgs),
     /// Import agent runs from existing Claude Code transcripts.
     Import(super::import::ImportArgs),

@@ -7,6 +7,9 @@
 //! read-only, the projection is not refreshed, the spool is not replayed.
 //! Exit 0 when healthy, 1 when something needs attention (each problem is a `warning:` line
 //! and an entry of `warnings` in JSON), 2 when doctor itself fails (or `--init` cannot create).
+//!
+//! `--coverage` is another question, answered by [`super::coverage`]: are the runs in Claude
+//! Code's transcripts recorded? It shows the last answer here.
 
 use crate::error::Result;
 use crate::paths;
@@ -33,6 +36,19 @@ pub struct DoctorArgs {
     /// Without it, databases up to 256 MB are checked.
     #[arg(long)]
     pub integrity: bool,
+    /// Instead of the health report: compare the runs recorded with the runs in Claude Code's
+    /// transcripts of the window (--days N, default 7; --since/--until/--project/--session/--agent
+    /// narrow it) and report coverage and every run missing or recorded differently.
+    #[arg(long)]
+    pub coverage: bool,
+    /// With --coverage: import the sessions with a missing or wrong run from their transcripts,
+    /// then check again.
+    #[arg(long, requires = "coverage")]
+    pub fix: bool,
+    /// With --coverage: Claude Code config directory holding projects/ (repeatable; default as for
+    /// `analyze import`: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude).
+    #[arg(long, value_name = "DIR", requires = "coverage")]
+    pub claude_dir: Vec<PathBuf>,
 }
 
 /// Databases up to this size get SQLite's `quick_check` on every `doctor` (a second or less).
@@ -61,6 +77,8 @@ pub struct Doctor {
     /// Per event kind: how many, the newest event time and when the newest was stored.
     pub last_fired: Vec<KindRow>,
     pub counts: Counts,
+    /// The last `analyze doctor --coverage` check; None when there has been none.
+    pub coverage: Option<super::coverage::LastCheck>,
     /// `AGENT_TELEMETRY_DISABLED` as set in this environment (hooks record nothing when it is 1/true).
     pub disabled: Option<String>,
     /// Problems that need attention (exit 1).
@@ -152,6 +170,13 @@ pub fn run(
                 .unwrap_or(false);
         Store::create(&path)?;
     }
+    if args.coverage {
+        let c = super::coverage::CoverageArgs {
+            claude_dir: args.claude_dir.clone(),
+            fix: args.fix,
+        };
+        return super::coverage::run(db, filter, &c, format);
+    }
     let project = match &filter.project {
         Some(p) => std::path::absolute(p)?,
         None => std::env::current_dir()?,
@@ -234,6 +259,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
     let mut last_fired: Vec<KindRow> = Vec::new();
     // Why the spool cannot be replayed now, when it cannot.
     let mut blocked: Option<String> = None;
+    let mut coverage = None;
     if !database.exists {
         warnings.push(format!(
             "no database at {} yet: hooks create it on their first event; `analyze doctor --init` or ./install.sh creates it now",
@@ -271,6 +297,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
                 if r.foreign {
                     blocked = Some("belongs to another application".into());
                 }
+                coverage = r.coverage;
                 warnings.extend(r.errors);
             }
             Err(e) => {
@@ -356,6 +383,14 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         }
     }
 
+    if let Some(c) = coverage.as_ref().filter(|c| c.problems() > 0) {
+        warnings.push(format!(
+            "the last coverage check ({}) found {} run(s) in the transcripts missing or recorded differently: `analyze doctor --coverage --fix` imports them",
+            c.checked_at,
+            c.problems()
+        ));
+    }
+
     let hook_log = read_log(&paths::log_path(path), log_lines);
     if let Some(m) = hook_log
         .modified_ms
@@ -396,6 +431,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         hooks,
         last_fired,
         counts,
+        coverage,
         disabled,
         warnings,
         notes,
@@ -460,6 +496,7 @@ struct DbRead {
     agent_runs: Option<i64>,
     underived: Option<i64>,
     quarantined: Option<i64>,
+    coverage: Option<super::coverage::LastCheck>,
     errors: Vec<String>,
     /// A read failed with SQLITE_CORRUPT / NOTADB, or `PRAGMA quick_check` found damage.
     corrupt: bool,
@@ -483,6 +520,7 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
         agent_runs: None,
         underived: None,
         quarantined: None,
+        coverage: None,
         errors: Vec::new(),
         corrupt: false,
         foreign: false,
@@ -507,6 +545,7 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
     out.events = count("SELECT count(*) FROM events");
     out.agent_runs = count("SELECT count(*) FROM agent_runs WHERE internal = 0");
     out.quarantined = count("SELECT count(*) FROM quarantine");
+    out.coverage = super::coverage::last_check(&conn);
     out.underived = count(
         "SELECT count(*) FROM events WHERE id > coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0)",
     );
@@ -622,6 +661,13 @@ impl Report for Doctor {
                 db.file_mode.clone().unwrap_or_else(|| "-".into()),
             ),
             ("hook log", log_state),
+            (
+                "coverage",
+                self.coverage
+                    .as_ref()
+                    .map(|c| c.summary.clone())
+                    .unwrap_or_else(|| "never checked (analyze doctor --coverage)".into()),
+            ),
             (
                 "AGENT_TELEMETRY_DISABLED",
                 self.disabled.clone().unwrap_or_else(|| "not set".into()),

@@ -37,39 +37,17 @@ pub fn run(
     args: &ImportArgs,
     format: Format,
 ) -> Result<bool> {
-    for d in &args.claude_dir {
-        if !d.is_dir() {
-            return Err(Error::InvalidArgument(format!(
-                "--claude-dir {}: no such directory",
-                d.display()
-            )));
+    let with_projects = match transcript_roots(&args.claude_dir)? {
+        Ok(roots) => roots,
+        Err(why) => {
+            let report = ImportReport {
+                outcome: Outcome::default(),
+                nothing: Some(why),
+            };
+            render::print(&report, format)?;
+            return Ok(true);
         }
-    }
-    let roots = if args.claude_dir.is_empty() {
-        import::default_roots()
-    } else {
-        args.claude_dir.clone()
     };
-    let with_projects: Vec<PathBuf> = roots
-        .iter()
-        .filter(|r| import::projects_dir(r).is_some())
-        .cloned()
-        .collect();
-    if with_projects.is_empty() {
-        let looked: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-        let why = if looked.is_empty() {
-            "no Claude Code directory (~/.claude, ~/.config/claude or $CLAUDE_CONFIG_DIR)"
-                .to_string()
-        } else {
-            format!("no projects/ in {}", looked.join(", "))
-        };
-        let report = ImportReport {
-            outcome: Outcome::default(),
-            nothing: Some(why),
-        };
-        render::print(&report, format)?;
-        return Ok(true);
-    }
     let path = crate::paths::db_path(db);
     let store = Store::create(&path)?;
     store.tune_for_reading()?;
@@ -82,6 +60,7 @@ pub fn run(
         until: filter.until,
         project: filter.project.clone(),
         session: filter.session.clone(),
+        sessions: None,
         threads: args.threads,
         progress: !args.quiet,
     };
@@ -97,6 +76,42 @@ pub fn run(
         format,
     )?;
     Ok(true)
+}
+
+/// The Claude Code configuration directories to read: `--claude-dir` (each must exist) or the
+/// defaults ([`import::default_roots`]), those holding a `projects/` directory. `Ok(Err(why))`
+/// when there is none: nothing to read, which is not an error.
+pub(crate) fn transcript_roots(
+    claude_dir: &[PathBuf],
+) -> Result<std::result::Result<Vec<PathBuf>, String>> {
+    for d in claude_dir {
+        if !d.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "--claude-dir {}: no such directory",
+                d.display()
+            )));
+        }
+    }
+    let roots = if claude_dir.is_empty() {
+        import::default_roots()
+    } else {
+        claude_dir.to_vec()
+    };
+    let with_projects: Vec<PathBuf> = roots
+        .iter()
+        .filter(|r| import::projects_dir(r).is_some())
+        .cloned()
+        .collect();
+    if with_projects.is_empty() {
+        let looked: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        return Ok(Err(if looked.is_empty() {
+            "no Claude Code directory (~/.claude, ~/.config/claude or $CLAUDE_CONFIG_DIR)"
+                .to_string()
+        } else {
+            format!("no projects/ in {}", looked.join(", "))
+        }));
+    }
+    Ok(Ok(with_projects))
 }
 
 fn report_problems(o: &Outcome) {

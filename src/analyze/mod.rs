@@ -1,10 +1,12 @@
 //! Readers: each subcommand computes typed rows from the projection and returns a
 //! [`Report`](crate::render::Report). Nothing here writes user data; opening a context only
-//! advances the projection (see [`crate::derive`]).
+//! advances the projection (see [`crate::derive`]). On request, `import` appends imported events
+//! and `doctor --coverage` its result (and with `--fix`, an import).
 
 pub mod active;
 pub mod agent;
 pub mod cli;
+pub mod coverage;
 pub mod doctor;
 pub mod errors;
 pub mod import;

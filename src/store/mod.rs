@@ -151,6 +151,18 @@ impl Store {
         Self::try_open_writer(path, READER_BUSY_TIMEOUT)
     }
 
+    /// A private database in memory with the current schema, gone when dropped: for computing
+    /// with the real import and derivation without writing anything (`analyze doctor --coverage`
+    /// derives the transcripts' runs here).
+    pub fn in_memory() -> Result<Store> {
+        let store = Store {
+            conn: Connection::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
     fn try_open_writer(path: &Path, busy: Duration) -> Result<Store> {
         let conn = Connection::open_with_flags(
             path,

@@ -341,12 +341,28 @@ ALTER TABLE delegations ADD COLUMN isolation TEXT;
 "#;
 
 /// Version 7: the ids of spooled payloads already replayed, written in the same transaction as
-/// the payload itself: a replay that is interrupted and repeated stores each payload once.
+/// the payload itself: a replay that is interrupted and repeated stores each payload once. And
+/// the results of `analyze doctor --coverage` (docs/metrics.md, "coverage"), one row per check,
+/// so plain `analyze doctor` can show the last one (nothing else reads or writes that table).
 const V7: &str = r#"
 CREATE TABLE spool_seen (
     id          TEXT PRIMARY KEY,            -- the spooled line's id (or `line:<hash>` of older lines)
     replayed_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE coverage_checks (
+    id              INTEGER PRIMARY KEY,
+    checked_at      INTEGER NOT NULL,            -- unix ms
+    since_ms        INTEGER NOT NULL,            -- the window: runs that started at or after
+    until_ms        INTEGER,                     -- and before this (NULL: no end)
+    scope           TEXT,                        -- --project / --session / --agent narrowing it; NULL = all
+    transcript_runs INTEGER NOT NULL,
+    covered         INTEGER NOT NULL,
+    missing         INTEGER NOT NULL,
+    wrong           INTEGER NOT NULL,
+    extra           INTEGER NOT NULL,
+    recovered       INTEGER NOT NULL,
+    fixed           INTEGER                      -- runs added by --fix; NULL without --fix
+);
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// A Claude Code config dir inside `env` with the recordings' transcripts under
 /// `projects/-home-dev-proj/`, as Claude Code lays them out.
-fn claude_dir(env: &Env, recs: &[PathBuf]) -> PathBuf {
+pub(crate) fn claude_dir(env: &Env, recs: &[PathBuf]) -> PathBuf {
     let dir = env.dir.path().join("claude");
     let proj = dir.join("projects/-home-dev-proj");
     for r in recs {

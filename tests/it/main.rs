@@ -4,6 +4,7 @@ mod analyze_a;
 mod analyze_b;
 mod client;
 mod common;
+mod coverage;
 mod fixtures;
 mod hooks;
 mod import;
