@@ -126,7 +126,16 @@ fn every_run_the_hooks_saw_is_covered() {
     );
 
     // A window the transcripts do not reach: nothing to compare is not a problem.
-    let (code, v) = coverage(&env, &dir, &["--since", "2026-11-21T12:00:00Z"]);
+    let (code, v) = coverage(
+        &env,
+        &dir,
+        &[
+            "--since",
+            "2026-10-01T00:00:00Z",
+            "--until",
+            "2026-10-02T00:00:00Z",
+        ],
+    );
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["transcript_runs"], 0);
     assert!(v["coverage"].is_null());
@@ -256,8 +265,9 @@ fn a_run_whose_end_the_hooks_missed_has_the_wrong_status_and_tokens() {
     let p = &v["problems"][0];
     assert_eq!(p["differs"], serde_json::json!(["status", "tokens"]));
     assert_eq!(p["transcript_status"], "success");
-    // Started (by the hooks' clock, after NOW) and never ended: still running.
-    assert_eq!(p["recorded_status"], "running");
+    // Started and never ended, then its session ended: cancelled (Claude Code stops the agents
+    // still running when a session ends).
+    assert_eq!(p["recorded_status"], "cancelled");
     let tokens = p["transcript_tokens"].as_i64().unwrap();
     assert!(tokens > 0);
     assert_eq!(p["recorded_tokens"], 0, "its transcript was never read");
@@ -265,7 +275,7 @@ fn a_run_whose_end_the_hooks_missed_has_the_wrong_status_and_tokens() {
     let d = dir.to_string_lossy().into_owned();
     let (_, table, _) = env.analyze_at(NOW, &["doctor", "--coverage", "--claude-dir", &d]);
     assert!(table.contains("status+tokens"), "{table}");
-    assert!(table.contains("success / running"), "{table}");
+    assert!(table.contains("success / cancelled"), "{table}");
 
     // The import adds the stop and the transcript summary: the run ends as it did.
     let (code, v) = coverage(&env, &dir, &["--fix"]);
