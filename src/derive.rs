@@ -23,9 +23,9 @@ const PAGE: i64 = 1_000;
 const BULK: i64 = 20_000;
 /// How long one derivation transaction may hold the write lock. Hooks wait at most ~100 ms for
 /// it (then spool): transactions this short, with a pause between them, let them in.
-const TX_TIME: std::time::Duration = std::time::Duration::from_millis(25);
+const TX_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 /// The pause between two derivation transactions, for waiting hooks to take the lock.
-const YIELD: std::time::Duration = std::time::Duration::from_millis(2);
+const YIELD: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The version of the rules below. A database derived under older rules is re-derived from its
 /// log by the next reader (the log is the truth; the projection is a cache of these rules).
