@@ -389,46 +389,103 @@ fn fifo_dev_zero_and_huge_transcripts_neither_hang_nor_lose_the_payload() {
     std::fs::remove_file(&huge).unwrap();
 }
 
-/// A damaged page: hooks keep every payload in the spool, doctor says the database is damaged,
-/// how to recover, and that the payloads wait; once the damaged file is moved aside, the next
-/// reader stores each payload once in a new database.
+/// A damaged page (page 2: the event log's root): hooks keep every payload in the spool, doctor
+/// says the database is damaged, what to run, and that payloads wait; `analyze doctor --recover`
+/// keeps the damaged file and puts a sound database in its place, into which the next reader
+/// stores each waiting payload once.
 #[test]
-fn a_damaged_database_keeps_payloads_until_it_is_replaced() {
+fn a_damaged_database_keeps_payloads_until_it_is_recovered() {
     let env = Env::new();
     let db = env.db();
     for i in 0..50 {
         hook_at(&db, &env.home(), "subagent-start", payload(i).as_bytes());
     }
     env.analyze_json(&["summary"]);
-    // Checkpoint, then overwrite page 2 (the first page after the header page) with garbage.
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .unwrap();
-    }
-    {
-        use std::os::unix::fs::FileExt;
-        let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-        f.write_all_at(&[0xA5; 4096], 4096).unwrap();
-    }
+    checkpoint(&db);
+    damage_page(&db, 2);
     for i in 100..110 {
         hook_at(&db, &env.home(), "subagent-start", payload(i).as_bytes());
     }
     let (code, out, _) = env.analyze(&["doctor"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("damaged") && out.contains(".recover"), "{out}");
+    assert!(
+        out.contains("damaged") && out.contains("doctor --recover"),
+        "{out}"
+    );
     assert!(out.contains("10 payload(s) wait"), "{out}");
     let (code, _, err) = env.analyze(&["summary"]);
     assert_eq!(code, 2, "a damaged database is an error: {err}");
     assert!(err.contains("hint:"), "{err}");
-    // Move it aside: the next reader (after a hook creates the new file) gets the ten.
-    std::fs::rename(&db, db.with_extension("db.damaged")).unwrap();
-    for s in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{s}", db.display()));
-    }
+    let (code, out, err) = env.analyze(&["doctor", "--recover"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let kept: Vec<_> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("telemetry.db.damaged-") && !n.ends_with("-wal") && !n.ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "the damaged file is kept");
     hook_at(&db, &env.home(), "subagent-start", payload(200).as_bytes());
     env.analyze_json(&["summary"]);
+    // The log's root page was lost with its 50 events; the 11 payloads after it are all there.
     assert_eq!(started(&db), (11, 11));
+    let (_, out, _) = env.analyze(&["doctor"]);
+    assert!(
+        !out.contains("damaged") && !out.contains("payload(s) wait"),
+        "sound again, nothing waiting: {out}"
+    );
+}
+
+/// A damaged leaf page in the middle of the event log: `--recover` copies every other event
+/// (ids kept), and the recovered database is sound and complete for what came after.
+#[test]
+fn recover_salvages_the_readable_rest_of_a_damaged_log() {
+    let env = Env::new();
+    let db = env.db();
+    let big = |i: usize| {
+        json!({"session_id": "s-faults", "transcript_path": "/nonexistent/s.jsonl", "cwd": "/p",
+               "prompt_id": "p1", "hook_event_name": "SubagentStart", "agent_id": format!("agent{i:05}"),
+               "agent_type": "backend-architect", "pad": "x".repeat(1500)})
+        .to_string()
+    };
+    for i in 0..60 {
+        hook_at(&db, &env.home(), "subagent-start", big(i).as_bytes());
+    }
+    checkpoint(&db);
+    let pages = std::fs::metadata(&db).unwrap().len() / 4096;
+    damage_page(&db, pages * 6 / 10);
+    let (code, out, err) = env.analyze(&["doctor", "--recover", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let events = &r["tables"][0];
+    assert_eq!(events["table"], "events");
+    let copied = events["copied"].as_i64().unwrap();
+    assert!((45..60).contains(&copied), "copied {copied} of 60: {r:#}");
+    assert!(events["unreadable_ranges"].as_i64().unwrap() >= 1);
+    for i in 60..70 {
+        hook_at(&db, &env.home(), "subagent-start", big(i).as_bytes());
+    }
+    env.analyze_json(&["summary"]);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let check: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert_eq!(started(&db), (copied + 10, copied + 10));
+}
+
+fn checkpoint(db: &Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+}
+
+/// Overwrites page `n` (1-based, 4096-byte pages) with garbage.
+fn damage_page(db: &Path, n: u64) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+    f.write_all_at(&[0xA5; 4096], (n - 1) * 4096).unwrap();
 }
 
 /// The database file deleted while hooks write: payloads whose commit went into the deleted

@@ -36,6 +36,11 @@ pub struct DoctorArgs {
     /// Without it, databases up to 256 MB are checked.
     #[arg(long)]
     pub integrity: bool,
+    /// Salvage a damaged database: copy what SQLite can still read of the event log and the
+    /// other source tables into a new database, keep the damaged file beside it, put the new one
+    /// in its place (every report is re-derived; spooled payloads are replayed).
+    #[arg(long, conflicts_with_all = ["init", "coverage"])]
+    pub recover: bool,
     /// Instead of the health report: compare the runs recorded with the runs in Claude Code's
     /// transcripts of the window (--days N, default 7; --since/--until/--project/--session/--agent
     /// narrow it) and report coverage and every run missing or recorded differently.
@@ -162,6 +167,11 @@ pub fn run(
     format: Format,
 ) -> Result<bool> {
     let path = paths::db_path(db);
+    if args.recover {
+        let r = super::recover::recover(&path)?;
+        render::print(&r, format)?;
+        return Ok(true);
+    }
     let mut created = false;
     if args.init {
         created = !path.exists()
@@ -456,9 +466,10 @@ fn is_corrupt(e: &rusqlite::Error) -> bool {
 fn recovery_advice(path: &Path) -> String {
     let p = path.display();
     format!(
-        "{p} is damaged. Keep it, and recover what SQLite can read into a new file: \
-         sqlite3 '{p}' '.recover' | sqlite3 '{p}.recovered' && mv '{p}' '{p}.damaged' && mv '{p}.recovered' '{p}' \
-         (hooks spool what arrives meanwhile; the next analyze command replays it)"
+        "{p} is damaged. `analyze doctor --recover` copies what SQLite can still read into a new \
+         database, keeps the damaged file beside it and puts the new one in its place (hooks spool \
+         what arrives meanwhile; the next analyze command replays it). For a page-level salvage \
+         with SQLite 3.44 or newer: sqlite3 '{p}' '.recover' | sqlite3 '{p}.recovered'"
     )
 }
 

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod errors;
 pub mod import;
 pub mod overhead;
+pub mod recover;
 pub mod sessions;
 pub mod summary;
 pub mod timeline;
