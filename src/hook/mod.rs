@@ -140,7 +140,8 @@ fn process(
     let text = match String::from_utf8(raw) {
         Ok(t) => t,
         Err(e) => {
-            let bytes = e.into_bytes();
+            // Not UTF-8: kept with its bytes, but never with its secrets.
+            let bytes = crate::redact::redact_bytes(e.as_bytes()).into_owned();
             return with_store(
                 db,
                 binary,
@@ -252,8 +253,9 @@ pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::err
 
 /// Stores one spooled payload exactly as the hook that spooled it would have.
 pub fn replay_spooled(s: &Store, p: SpooledPayload) -> crate::error::Result<()> {
-    // Spooled text is already redacted.
-    let prepared = prepare_all(Binary::from_name(&p.binary), &p.raw, p.recorded_at);
+    // Redacted when spooled; again here for spools written by older versions.
+    let raw = crate::redact::redact(&p.raw);
+    let prepared = prepare_all(Binary::from_name(&p.binary), &raw, p.recorded_at);
     store_prepared(s, &prepared)
 }
 

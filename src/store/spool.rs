@@ -24,9 +24,19 @@ pub struct SpooledPayload {
 
 /// Appends `p` to the spool beside `db`, or to the fallback spool when that directory is not
 /// writable. Each line is written with one `write` call in append mode, so concurrent hooks
-/// do not interleave.
+/// do not interleave. The payload and the arguments are redacted on the way.
 pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> {
-    let mut line = serde_json::to_vec(p).map_err(std::io::Error::other)?;
+    let redacted = SpooledPayload {
+        recorded_at: p.recorded_at,
+        binary: p.binary.clone(),
+        args: p
+            .args
+            .iter()
+            .map(|a| crate::redact::redact(a).into_owned())
+            .collect(),
+        raw: crate::redact::redact(&p.raw).into_owned(),
+    };
+    let mut line = serde_json::to_vec(&redacted).map_err(std::io::Error::other)?;
     line.push(b'\n');
     let primary = crate::paths::spool_path(db);
     let fallback = crate::paths::fallback_spool_path(db);

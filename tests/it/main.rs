@@ -10,4 +10,5 @@ mod import;
 mod install;
 mod readers;
 mod recommend;
+mod redaction;
 mod summary;
