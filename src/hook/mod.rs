@@ -176,7 +176,8 @@ fn process(
     let text = match String::from_utf8(raw) {
         Ok(t) => t,
         Err(e) => {
-            let bytes = e.into_bytes();
+            // Not UTF-8: kept with its bytes, but never with its secrets.
+            let bytes = crate::redact::redact_bytes(e.as_bytes()).into_owned();
             return with_store(
                 db,
                 binary,
@@ -337,9 +338,11 @@ pub fn replay_spool(s: &Store, budget: store::Budget) -> crate::error::Result<st
     s.replay_spool(
         budget,
         |s, p| {
-            // Spooled text is already redacted. Transcripts are read here, before the write
-            // transaction: the payload itself is safe in its spool file meanwhile.
-            let incoming = event::parse(Binary::from_name(&p.binary), &p.raw, p.recorded_at);
+            // Redacted when spooled; again here for spools written by older versions.
+            // Transcripts are read here, before the write transaction: the payload itself is
+            // safe in its spool file meanwhile.
+            let raw = crate::redact::redact(&p.raw);
+            let incoming = event::parse(Binary::from_name(&p.binary), &raw, p.recorded_at);
             let reads = read_all(s, &incoming);
             (incoming, reads)
         },

@@ -329,8 +329,10 @@ impl Store {
         &self.path
     }
 
-    /// Appends one event; returns its id.
+    /// Appends one event; returns its id. The payload is redacted here, whoever built it
+    /// (hooks redact before parsing too; transcript summaries carry sidecar text).
     pub fn append_event(&self, e: &NewEvent<'_>) -> Result<i64> {
+        let payload = crate::redact::redact(e.payload);
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO events (ts, recorded_at, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -346,7 +348,7 @@ impl Store {
             e.agent_type,
             e.tool_name,
             e.tool_use_id,
-            e.payload
+            &*payload
         ])?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -382,11 +384,14 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps a payload that could not be understood, with its raw bytes and the reason.
+    /// Keeps a payload that could not be understood, with its raw bytes (secrets redacted, even
+    /// in bytes that are not UTF-8) and the reason.
     pub fn quarantine(&self, binary: &str, reason: &str, raw: &[u8]) -> Result<()> {
+        let raw = crate::redact::redact_bytes(raw);
+        let reason = crate::redact::redact(reason);
         self.conn.execute(
             "INSERT INTO quarantine (recorded_at, binary, reason, raw) VALUES (?1, ?2, ?3, ?4)",
-            params![now_ms(), binary, reason, raw],
+            params![now_ms(), binary, &*reason, &*raw],
         )?;
         Ok(())
     }

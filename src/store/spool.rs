@@ -73,13 +73,21 @@ impl Budget {
 
 /// Appends `p` to the spool beside `db`, or to the fallback spool when that directory is not
 /// writable. Each line is written with one `write` call in append mode, so concurrent hooks
-/// do not interleave. A symlink in place of a spool file is refused, never followed.
+/// do not interleave. The payload and the arguments are redacted on the way. A symlink in place
+/// of a spool file is refused, never followed.
 pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> {
-    let mut p = p.clone();
-    if p.id.is_none() {
-        p.id = Some(uuid::Uuid::new_v4().to_string());
-    }
-    let mut line = serde_json::to_vec(&p).map_err(std::io::Error::other)?;
+    let redacted = SpooledPayload {
+        id: Some(p.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())),
+        recorded_at: p.recorded_at,
+        binary: p.binary.clone(),
+        args: p
+            .args
+            .iter()
+            .map(|a| crate::redact::redact(a).into_owned())
+            .collect(),
+        raw: crate::redact::redact(&p.raw).into_owned(),
+    };
+    let mut line = serde_json::to_vec(&redacted).map_err(std::io::Error::other)?;
     line.push(b'\n');
     let mut last_err = None;
     for path in [

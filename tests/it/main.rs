@@ -11,4 +11,5 @@ mod import;
 mod install;
 mod readers;
 mod recommend;
+mod redaction;
 mod summary;
