@@ -57,7 +57,7 @@ pub fn redact_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     let mut stand_in = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         stand_in.push_str(chunk.valid());
-        stand_in.extend(std::iter::repeat(STAND_IN).take(chunk.invalid().len()));
+        stand_in.extend(std::iter::repeat_n(STAND_IN, chunk.invalid().len()));
     }
     let found = find(&stand_in);
     if found.is_empty() {

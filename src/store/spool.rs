@@ -77,7 +77,10 @@ impl Budget {
 /// of a spool file is refused, never followed.
 pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> {
     let redacted = SpooledPayload {
-        id: Some(p.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())),
+        id: Some(
+            p.id.clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        ),
         recorded_at: p.recorded_at,
         binary: p.binary.clone(),
         args: p
