@@ -992,6 +992,9 @@ struct LineL {
     /// The agent type an assistant line is attributed to (2.1.332), without the sidecar.
     #[serde(rename = "attributionAgent")]
     attribution_agent: LStr,
+    /// Claude Code's own notice of a failed model call (`API Error: …`).
+    #[serde(rename = "isApiErrorMessage")]
+    is_api_error: LBool,
 }
 
 // ── scanning one file ─────────────────────────────────────────────────────────────────────────
@@ -1037,6 +1040,8 @@ struct Turn {
     text: String,
     start: i64,
     end: i64,
+    /// The turn's last assistant line is an API-error notice: it ended on it (StopFailure).
+    api_error: Option<String>,
 }
 
 /// What one agent's lines said (a subagent file, or 1.x inline sidechain lines).
@@ -1259,6 +1264,7 @@ fn scan_file(
                         text: text.clone(),
                         start: eff_ts,
                         end: eff_ts,
+                        api_error: None,
                     });
                 }
                 if notification {
@@ -1311,6 +1317,14 @@ fn scan_file(
                     };
                     who.last_stop_reason = Some(r);
                     who.interrupted = false;
+                }
+                if is_main {
+                    if let Some(turn) = scan.turns.last_mut() {
+                        turn.api_error = (l.is_api_error.0 == Some(true))
+                            .then(|| scan.own.last_text.clone())
+                            .flatten()
+                            .filter(|t| t.starts_with("API Error"));
+                    }
                 }
             }
             _ => {}
@@ -1763,6 +1777,7 @@ const SUMMARY: (&str, u8) = ("transcript_summary", 5);
 const POST_TOOL: (&str, u8) = ("PostToolUse", 6);
 const POST_TOOL_FAILURE: (&str, u8) = ("PostToolUseFailure", 6);
 const STOP: (&str, u8) = ("Stop", 7);
+const STOP_FAILURE: (&str, u8) = ("StopFailure", 7);
 
 /// The columns of one event besides its kind, time and payload.
 #[derive(Default)]
@@ -1997,9 +2012,20 @@ fn build_events(
             f,
         );
         let mut f = Map::new();
-        f.insert("stop_hook_active".into(), json!(false));
+        let end = match &t.api_error {
+            // The hooks' StopFailure: the turn ended on a failed model call.
+            Some(e) => {
+                f.insert("error".into(), json!("unknown"));
+                f.insert("last_assistant_message".into(), json!(cut(e, 2000)));
+                STOP_FAILURE
+            }
+            None => {
+                f.insert("stop_hook_active".into(), json!(false));
+                STOP
+            }
+        };
         em.hook(
-            STOP,
+            end,
             t.end.max(t.start),
             Cols {
                 prompt_id: Some(t.prompt_id.clone()),

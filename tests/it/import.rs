@@ -701,3 +701,23 @@ fn attribution_agent_types_agents_without_sidecar_or_call() {
         serde_json::from_value(s[&want.session]["agents_by_type"].clone()).unwrap();
     assert_eq!(got, want.by_type);
 }
+
+/// A turn whose last model call failed (real recording, 2.1.332: the main transcript ends in
+/// Claude Code's `API Error: 400 …` notice): imported, it is a failure with that error, as the
+/// hooks' StopFailure makes it.
+#[test]
+fn an_imported_turn_that_ended_on_an_api_error_is_a_failure() {
+    let rec = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/recordings/turn-api-error");
+    let via_import = Env::new();
+    let dir = claude_dir(&via_import, std::slice::from_ref(&rec));
+    import(&via_import, &dir, &[]);
+    let via_hooks = Env::new();
+    replay(&via_hooks, &load_recording(&rec, &via_hooks));
+    for env in [&via_import, &via_hooks] {
+        let tree = env.analyze_json(&["tree"]);
+        let turn = &tree["turns"][0];
+        assert_eq!(turn["status"], "failure", "{tree:#}");
+        assert_eq!(turn["error"], "API Error: 400 scripted failure");
+        assert_eq!(turn["agents"][0]["status"], "success");
+    }
+}
