@@ -445,7 +445,8 @@ fn read_main(
 }
 
 /// Every subagent transcript of the session whose size differs from when it was last read, and
-/// those the user stopped (no SubagentStop comes for a killed agent: only the sidecar says so).
+/// those never read that Claude Code's sidecar says finished or the user stopped (no SubagentStop
+/// comes for a killed agent: only the sidecar says so).
 /// Unchanged files cost one `stat` each; an agent still running is read at its own stop; history
 /// is `analyze import`'s job.
 fn changed_agents(
@@ -472,9 +473,11 @@ fn changed_agents(
         match s.transcript_cursor(&path.to_string_lossy()) {
             Ok(Some((seen, _))) if seen != len => {}
             Ok(None) => {
-                let stopped = transcript::read_meta(&transcript::meta_path_for(&path))
-                    .is_some_and(|m| m.stopped_by_user == Some(true));
-                if !stopped {
+                // Never read: its stop's read found no file yet (Claude Code writes transcripts
+                // asynchronously), or it was killed. Read it once it is finished or stopped.
+                let ended = transcript::read_meta(&transcript::meta_path_for(&path))
+                    .is_some_and(|m| m.stopped_by_user == Some(true) || m.finished == Some(true));
+                if !ended {
                     continue;
                 }
             }
