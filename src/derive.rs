@@ -778,6 +778,15 @@ impl Deriver<'_> {
                     m.worktree_path
                 ],
             )?;
+            if m.finished == Some(true) && !summary.ended_in_api_error {
+                // Claude Code's own word that the agent completed, for a run whose stop no hook
+                // reported (its SubagentStop lost, say): it ended by the time this was read.
+                self.exec(
+                    "UPDATE agent_runs SET status = 'success', end_ms = coalesce(end_ms, ?2)
+                     WHERE id = ?1 AND status = 'running' AND end_ms IS NULL",
+                    params![run.id, e.ts],
+                )?;
+            }
             if m.stopped_by_user == Some(true) {
                 // Stopped by the user: no SubagentStop comes for a killed agent.
                 self.exec(

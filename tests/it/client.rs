@@ -721,3 +721,28 @@ fn interactive_resumed_agents_end_at_their_last_stop() {
         .unwrap();
     assert!(turn["duration_ms"].as_i64().unwrap() >= top_end - start);
 }
+
+/// A run whose SubagentStart, SubagentStop and Agent result never reached the hooks (real
+/// recording, their payloads dropped) is still recorded at the turn's Stop: its transcript is
+/// read once Claude Code's sidecar says it finished, with its tokens and a success.
+#[test]
+fn a_finished_agent_whose_own_hooks_were_lost_is_recorded_at_stop() {
+    let env = Env::new();
+    let mut rec = load_recording(&cc_fixtures().join("foreground-agent"), &env);
+    let agent = "a93ce9d1826a46df8";
+    rec.hooks.retain(|(_, p)| {
+        let v: Value = serde_json::from_str(p).unwrap();
+        v["agent_id"] != agent && v["tool_response"]["agentId"] != agent
+    });
+    replay(&env, &rec);
+    let want = expected(&cc_fixtures().join("foreground-agent"));
+    let s = env.analyze_json(&["sessions"]);
+    check_session(
+        "foreground-agent, agent hooks lost",
+        &s["sessions"][0],
+        &want,
+    );
+    let tree = env.analyze_json(&["tree"]);
+    assert_eq!(turns(&tree)[0]["agents"][0]["agent_id"], agent, "{tree:#}");
+    assert_eq!(turns(&tree)[0]["agents"][0]["status"], "success");
+}
