@@ -648,3 +648,32 @@ fn oversized_and_lone_surrogate_payloads() {
         .unwrap();
     assert_eq!(prompt, "half an emoji \u{fffd} here");
 }
+
+/// Pointed at another application's WAL-mode database, doctor and rebuild refuse it and leave it
+/// as they found it: no -wal or -shm beside it.
+#[test]
+fn a_refused_database_is_left_as_found() {
+    let env = Env::new();
+    let db = env.dir.path().join("other.db");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        c.execute_batch("CREATE TABLE foo (a); INSERT INTO foo VALUES (1);")
+            .unwrap();
+    }
+    let d = db.to_string_lossy().into_owned();
+    for args in [vec!["--db", &d, "doctor"], vec!["--db", &d, "rebuild"]] {
+        let out = Command::new(bin_path("analyze"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "{args:?} refuses it");
+        for s in ["-wal", "-shm"] {
+            assert!(
+                !PathBuf::from(format!("{d}{s}")).exists(),
+                "{args:?} left {s}"
+            );
+        }
+    }
+}

@@ -277,11 +277,32 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         ));
     } else {
         let check = args.integrity || database.size_bytes.unwrap_or(0) <= QUICK_CHECK_MAX_BYTES;
-        match read_db(path, check) {
+        // Reading a WAL-mode file creates its -wal/-shm: beside a database we refuse (another
+        // application's, or a newer schema's) leave none that were not there. (Never beside
+        // ours: a hook may have opened it meanwhile.)
+        let siblings: Vec<PathBuf> = ["-wal", "-shm"]
+            .iter()
+            .map(|x| {
+                let mut p = path.as_os_str().to_os_string();
+                p.push(x);
+                PathBuf::from(p)
+            })
+            .filter(|p| !p.exists())
+            .collect();
+        let read = read_db(path, check);
+        let refused = read
+            .as_ref()
+            .is_ok_and(|r| r.foreign || r.version > schema::CURRENT_VERSION);
+        if refused {
+            for p in &siblings {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        match read {
             Ok(r) => {
                 database.schema_version = Some(r.version);
                 match r.version {
-                    0 => notes.push("the database is empty (no schema yet): the first hook or `analyze doctor --init` sets it up".into()),
+                    0 if !r.foreign => notes.push("the database is empty (no schema yet): the first hook or `analyze doctor --init` sets it up".into()),
                     v if v > schema::CURRENT_VERSION => {
                         blocked = Some("has a newer schema than this build (upgrade agent-telemetry)".into());
                         warnings.push(format!(
@@ -545,6 +566,14 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
         return Ok(out);
     }
     if version == 0 {
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables > 0 {
+            out.foreign = true;
+            out.errors.push(format!(
+                "{} is not an agent-telemetry database: it holds tables of another application",
+                path.display()
+            ));
+        }
         return Ok(out);
     }
     let corrupt = std::cell::Cell::new(false);
