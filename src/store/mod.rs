@@ -34,6 +34,8 @@ const HOOK_WAL_TRUNCATE_BYTES: u64 = 256 * 1024;
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// `path` with its directory resolved, as `/proc/self/fd` shows it (computed once).
+    resolved: std::cell::OnceCell<PathBuf>,
 }
 
 /// One event to append to the log.
@@ -158,6 +160,7 @@ impl Store {
         let store = Store {
             conn: Connection::open_in_memory()?,
             path: PathBuf::from(":memory:"),
+            resolved: std::cell::OnceCell::new(),
         };
         store.migrate()?;
         Ok(store)
@@ -174,6 +177,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            resolved: std::cell::OnceCell::new(),
         };
         store.prepare_schema()?;
         Ok(store)
@@ -296,15 +300,17 @@ impl Store {
         let Ok(fds) = fs::read_dir("/proc/self/fd") else {
             return true;
         };
-        let want = fs::canonicalize(crate::paths::dir_of(&self.path))
-            .map(|d| d.join(self.path.file_name().unwrap_or_default()))
-            .unwrap_or_else(|_| self.path.clone());
+        let want = self.resolved.get_or_init(|| {
+            fs::canonicalize(crate::paths::dir_of(&self.path))
+                .map(|d| d.join(self.path.file_name().unwrap_or_default()))
+                .unwrap_or_else(|_| self.path.clone())
+        });
         let deleted = format!("{} (deleted)", want.display());
         for fd in fds.flatten() {
             let Ok(target) = fs::read_link(fd.path()) else {
                 continue;
             };
-            if target == want {
+            if &target == want {
                 // The fd's file (metadata follows the link to the open file itself).
                 let (Ok(open), Some(now)) = (fs::metadata(fd.path()), file_identity(&self.path))
                 else {
