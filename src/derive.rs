@@ -88,6 +88,12 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if rules < RULES && cursor > 0 {
+        if cursor > 100_000 {
+            // Minutes at 1M runs: say why the first report after an upgrade takes a while.
+            eprintln!(
+                "analyze: re-deriving every run from the event log ({cursor} events): this release's derivation rules changed; this happens once"
+            );
+        }
         return rebuild(store, cfg, prices);
     }
     apply_new(store, cfg, prices)
