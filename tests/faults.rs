@@ -677,3 +677,54 @@ fn a_refused_database_is_left_as_found() {
         }
     }
 }
+
+/// A hook that finds a spool of payloads whose transcripts are large replays only what fits its
+/// budget — transcripts included — and returns; the next reader replays the rest, each once.
+#[test]
+fn a_hook_replays_a_heavy_spool_within_its_budget() {
+    let env = Env::new();
+    let db = env.db();
+    hook_at(&db, &env.home(), "subagent-start", payload(0).as_bytes());
+    let dir = db.parent().unwrap().to_path_buf();
+    // A 4 MB agent transcript that every spooled SubagentStop points at.
+    let t = env.dir.path().join("agent-big.jsonl");
+    {
+        let line = format!(
+            "{}\n",
+            json!({"type": "assistant", "message": {"id": "m", "model": "claude-opus-5-5",
+                   "usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "text", "text": "y".repeat(900)}]},
+                   "requestId": "r", "timestamp": "2026-11-20T10:00:00Z"})
+        );
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&t).unwrap());
+        for _ in 0..(4 * 1024 * 1024 / line.len()) {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    let n = 60;
+    let mut text = String::new();
+    for i in 0..n {
+        let raw = json!({"session_id": "s-faults", "transcript_path": "/nonexistent/s.jsonl", "cwd": "/p",
+                         "prompt_id": "p1", "hook_event_name": "SubagentStop", "agent_id": format!("stop{i:05}"),
+                         "agent_type": "x", "agent_transcript_path": t});
+        text.push_str(
+            &json!({"id": format!("heavy-{i}"), "recorded_at": 1_700_000_000_000i64 + i,
+                    "binary": "subagent-stop", "args": [], "raw": raw.to_string()})
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    std::fs::write(dir.join("telemetry.db.spool.jsonl"), text).unwrap();
+    // The hook's own time bound (STALL) holds although replaying everything would read 240 MB.
+    hook_at(&db, &env.home(), "subagent-start", payload(1).as_bytes());
+    env.analyze_json(&["summary"]);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (distinct, total): (i64, i64) = c
+        .query_row(
+            "SELECT count(DISTINCT agent_id), count(*) FROM events WHERE kind = 'SubagentStop'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((distinct, total), (n, n));
+    assert!(spool_files(&dir).is_empty());
+}

@@ -402,6 +402,9 @@ fn read_agent(
     path: PathBuf,
     budget: transcript::Budget,
 ) -> Option<TranscriptRead> {
+    if Instant::now() >= budget.deadline {
+        return None; // no time left: the next Stop reads it (its cursor says it changed)
+    }
     let spec = ReadSpec {
         session_id: session,
         agent_id: Some(&agent_id),
@@ -426,6 +429,9 @@ fn read_main(
     path: &Path,
     budget: transcript::Budget,
 ) -> Option<TranscriptRead> {
+    if Instant::now() >= budget.deadline {
+        return None;
+    }
     let key = path.to_string_lossy();
     let (offset, prompt) = s.transcript_cursor(&key).ok()?.unwrap_or((0, None));
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

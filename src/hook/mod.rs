@@ -335,6 +335,9 @@ pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::err
 /// Replays spooled payloads within `budget`, each stored exactly as the hook that spooled it
 /// would have (with what its transcripts say), and exactly once.
 pub fn replay_spool(s: &Store, budget: store::Budget) -> crate::error::Result<store::Replayed> {
+    // A hook's replay reads transcripts within its own budget too (what it skips is read at the
+    // next Stop: those files' cursors say they changed).
+    let budget_end = std::time::Instant::now().checked_add(budget.time);
     s.replay_spool(
         budget,
         |s, p| {
@@ -343,7 +346,8 @@ pub fn replay_spool(s: &Store, budget: store::Budget) -> crate::error::Result<st
             // safe in its spool file meanwhile.
             let raw = crate::redact::redact(&p.raw);
             let incoming = event::parse(Binary::from_name(&p.binary), &raw, p.recorded_at);
-            let reads = read_all(s, &incoming);
+            let own = std::time::Instant::now() + TRANSCRIPT_TIME;
+            let reads = read_all(s, &incoming, budget_end.map_or(own, |b| b.min(own)));
             (incoming, reads)
         },
         |s, (incoming, reads)| {
@@ -357,9 +361,12 @@ pub fn replay_spool(s: &Store, budget: store::Budget) -> crate::error::Result<st
 /// byte and time budget): what is left is read at the next Stop or by `analyze import`.
 const TRANSCRIPT_TIME: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The transcripts the events point at, read outside any transaction.
-fn read_all(s: &Store, incoming: &[Incoming]) -> Vec<Vec<event::TranscriptRead>> {
-    let deadline = std::time::Instant::now() + TRANSCRIPT_TIME;
+/// The transcripts the events point at, read outside any transaction, until `deadline`.
+fn read_all(
+    s: &Store,
+    incoming: &[Incoming],
+    deadline: std::time::Instant,
+) -> Vec<Vec<event::TranscriptRead>> {
     incoming
         .iter()
         .map(|i| match &i.parsed {
@@ -385,7 +392,7 @@ fn store_reads(
 /// Reads the transcripts of stored events and records what they say, in a short transaction of
 /// its own.
 fn record_transcripts(s: &Store, incoming: &[Incoming]) -> crate::error::Result<()> {
-    let reads = read_all(s, incoming);
+    let reads = read_all(s, incoming, std::time::Instant::now() + TRANSCRIPT_TIME);
     if reads.iter().all(Vec::is_empty) {
         return Ok(());
     }
