@@ -25,14 +25,19 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+/// SQLite says the file is damaged (or not a database at all).
+pub fn is_corrupt(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
 impl Error {
     /// What to do about it, for errors a person can fix.
     pub fn hint(&self) -> Option<String> {
         let corrupt = match self {
-            Error::Sqlite(e) => matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-            ),
+            Error::Sqlite(e) => is_corrupt(e),
             Error::CorruptDatabase { reason, .. } => reason.contains("malformed"),
             _ => false,
         };

@@ -40,6 +40,13 @@ pub fn dir_of(db: &Path) -> PathBuf {
     }
 }
 
+/// `path` with `suffix` appended to its file name: a database's `-wal`, `-shm`, `.damaged-…`.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 /// Spool file beside the database: payloads that could not be written yet.
 pub fn spool_path(db: &Path) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();

@@ -73,6 +73,20 @@ fn started(db: &Path) -> (i64, i64) {
     .unwrap()
 }
 
+/// About `bytes` of 1 KB assistant transcript lines at `path`.
+fn write_transcript(path: &Path, bytes: usize) {
+    let line = format!(
+        "{}\n",
+        json!({"type": "assistant", "message": {"id": "m", "model": "claude-opus-5-5",
+               "usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "text", "text": "x".repeat(900)}]},
+               "requestId": "r", "timestamp": "2026-11-20T10:00:00Z"})
+    );
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..bytes / line.len() {
+        f.write_all(line.as_bytes()).unwrap();
+    }
+}
+
 fn spool_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
@@ -329,20 +343,9 @@ fn fifo_dev_zero_and_huge_transcripts_neither_hang_nor_lose_the_payload() {
         .success());
     let zero = t.join("zero.jsonl");
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-    // 200 MB of one transcript line's worth of JSON lines (sparse-free: real bytes).
+    // 200 MB of transcript lines (real bytes, not a sparse file).
     let huge = t.join("s1.jsonl");
-    {
-        let line = format!(
-            "{}\n",
-            json!({"type": "assistant", "message": {"id": "m", "model": "claude-opus-5-5",
-                   "usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "text", "text": "x".repeat(900)}]},
-                   "requestId": "r", "timestamp": "2026-11-20T10:00:00Z"})
-        );
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&huge).unwrap());
-        for _ in 0..(200 * 1024 * 1024 / line.len()) {
-            f.write_all(line.as_bytes()).unwrap();
-        }
-    }
+    write_transcript(&huge, 200 * 1024 * 1024);
     let base = |event: &str, transcript: &Path| {
         json!({"session_id": "s1", "transcript_path": transcript, "cwd": "/p", "prompt_id": "p1",
                "hook_event_name": event, "agent_id": "a1", "agent_type": "x",
@@ -688,18 +691,7 @@ fn a_hook_replays_a_heavy_spool_within_its_budget() {
     let dir = db.parent().unwrap().to_path_buf();
     // A 4 MB agent transcript that every spooled SubagentStop points at.
     let t = env.dir.path().join("agent-big.jsonl");
-    {
-        let line = format!(
-            "{}\n",
-            json!({"type": "assistant", "message": {"id": "m", "model": "claude-opus-5-5",
-                   "usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "text", "text": "y".repeat(900)}]},
-                   "requestId": "r", "timestamp": "2026-11-20T10:00:00Z"})
-        );
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&t).unwrap());
-        for _ in 0..(4 * 1024 * 1024 / line.len()) {
-            f.write_all(line.as_bytes()).unwrap();
-        }
-    }
+    write_transcript(&t, 4 * 1024 * 1024);
     let n = 60;
     let mut text = String::new();
     for i in 0..n {

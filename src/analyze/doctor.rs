@@ -220,7 +220,9 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         path: path.to_path_buf(),
         exists: meta.is_some(),
         size_bytes: meta.as_ref().map(|m| m.len()),
-        wal_bytes: std::fs::metadata(wal_path(path)).ok().map(|m| m.len()),
+        wal_bytes: std::fs::metadata(paths::with_suffix(path, "-wal"))
+            .ok()
+            .map(|m| m.len()),
         schema_version: None,
         supported_schema_version: schema::CURRENT_VERSION,
         dir: dir.clone(),
@@ -282,11 +284,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         // ours: a hook may have opened it meanwhile.)
         let siblings: Vec<PathBuf> = ["-wal", "-shm"]
             .iter()
-            .map(|x| {
-                let mut p = path.as_os_str().to_os_string();
-                p.push(x);
-                PathBuf::from(p)
-            })
+            .map(|x| paths::with_suffix(path, x))
             .filter(|p| !p.exists())
             .collect();
         let read = read_db(path, check);
@@ -332,7 +330,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
                 warnings.extend(r.errors);
             }
             Err(e) => {
-                if is_corrupt(&e) {
+                if crate::error::is_corrupt(&e) {
                     blocked = Some("is damaged".into());
                     warnings.push(recovery_advice(path));
                 } else {
@@ -470,19 +468,6 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
     }
 }
 
-fn wal_path(db: &Path) -> PathBuf {
-    let mut s = db.as_os_str().to_os_string();
-    s.push("-wal");
-    PathBuf::from(s)
-}
-
-fn is_corrupt(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-    )
-}
-
 /// What to do about a damaged database file.
 fn recovery_advice(path: &Path) -> String {
     let p = path.display();
@@ -579,7 +564,7 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
     let corrupt = std::cell::Cell::new(false);
     let count = |sql: &str| -> Option<i64> {
         conn.query_row(sql, [], |r| r.get(0))
-            .map_err(|e| corrupt.set(corrupt.get() || is_corrupt(&e)))
+            .map_err(|e| corrupt.set(corrupt.get() || crate::error::is_corrupt(&e)))
             .ok()
     };
     out.events = count("SELECT count(*) FROM events");
@@ -606,7 +591,7 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
     match kinds {
         Ok(k) => out.kinds = k,
         Err(e) => {
-            corrupt.set(corrupt.get() || is_corrupt(&e));
+            corrupt.set(corrupt.get() || crate::error::is_corrupt(&e));
             out.errors
                 .push(format!("cannot read the events of {}: {e}", path.display()))
         }
@@ -629,7 +614,7 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
             ));
         }
         Ok(_) => {}
-        Err(e) => corrupt.set(corrupt.get() || is_corrupt(&e)),
+        Err(e) => corrupt.set(corrupt.get() || crate::error::is_corrupt(&e)),
     }
     out.corrupt = corrupt.get();
     Ok(out)

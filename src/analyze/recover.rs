@@ -80,19 +80,13 @@ impl Report for Recovery {
     }
 }
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
 /// Moves `db` and its `-wal`/`-shm` to `<db>.<tag>` (and its `-wal`/`-shm`).
 fn move_aside(db: &Path, tag: &str) -> std::io::Result<PathBuf> {
-    let to = sibling(db, &format!(".{tag}"));
+    let to = crate::paths::with_suffix(db, &format!(".{tag}"));
     for s in ["-wal", "-shm"] {
-        let from = sibling(db, s);
+        let from = crate::paths::with_suffix(db, s);
         if from.exists() {
-            std::fs::rename(&from, sibling(&to, s))?;
+            std::fs::rename(&from, crate::paths::with_suffix(&to, s))?;
         }
     }
     std::fs::rename(db, &to)?;
@@ -201,11 +195,11 @@ pub fn recover(db: &Path) -> Result<Recovery> {
     }
     crate::store::refuse_symlinks(db)?;
     let tag = format!("damaged-{}", crate::store::now_ms());
-    let fresh = sibling(db, ".recovering");
+    let fresh = crate::paths::with_suffix(db, ".recovering");
     for p in [
         fresh.clone(),
-        sibling(&fresh, "-wal"),
-        sibling(&fresh, "-shm"),
+        crate::paths::with_suffix(&fresh, "-wal"),
+        crate::paths::with_suffix(&fresh, "-shm"),
     ] {
         let _ = std::fs::remove_file(p);
     }
@@ -241,9 +235,9 @@ pub fn recover(db: &Path) -> Result<Recovery> {
 fn move_into_place(fresh: &Path, db: &Path) -> std::io::Result<()> {
     // The new database was closed cleanly (its WAL checkpointed and removed by SQLite).
     for s in ["-wal", "-shm"] {
-        let from = sibling(fresh, s);
+        let from = crate::paths::with_suffix(fresh, s);
         if from.exists() {
-            std::fs::rename(&from, sibling(db, s))?;
+            std::fs::rename(&from, crate::paths::with_suffix(db, s))?;
         }
     }
     std::fs::rename(fresh, db)

@@ -281,13 +281,13 @@ impl Store {
     }
 
     fn corrupt(&self, e: rusqlite::Error) -> Error {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase)
-            | Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::CorruptDatabase {
+        if crate::error::is_corrupt(&e) {
+            Error::CorruptDatabase {
                 path: self.path.clone(),
                 reason: e.to_string(),
-            },
-            _ => Error::Sqlite(e),
+            }
+        } else {
+            Error::Sqlite(e)
         }
     }
 
@@ -450,9 +450,7 @@ impl Store {
     /// most 50 ms for other connections (a reader mid-query): if they do not finish, the next
     /// hook tries again. Never fails the caller.
     pub fn truncate_wal_if_large(&self) {
-        let mut wal = self.path.as_os_str().to_os_string();
-        wal.push("-wal");
-        if fs::metadata(&wal)
+        if fs::metadata(crate::paths::with_suffix(&self.path, "-wal"))
             .map(|m| m.len() > HOOK_WAL_TRUNCATE_BYTES)
             .unwrap_or(false)
         {
@@ -522,9 +520,7 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
 /// and write our data (and create files, world-readable) wherever it points.
 pub fn refuse_symlinks(db: &Path) -> Result<()> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = db.as_os_str().to_os_string();
-        p.push(suffix);
-        let p = PathBuf::from(p);
+        let p = crate::paths::with_suffix(db, suffix);
         if fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(Error::UnsafePath {
                 path: p,

@@ -120,7 +120,7 @@ fn append_locked(path: &Path, line: &[u8]) -> std::io::Result<()> {
             .create(true)
             .append(true)
             .mode(0o600)
-            .custom_flags(libc_o_nofollow())
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)?;
         f.lock_shared()?;
         let ours = f.metadata()?;
@@ -134,11 +134,6 @@ fn append_locked(path: &Path, line: &[u8]) -> std::io::Result<()> {
     Err(std::io::Error::other(
         "the spool file kept being claimed away",
     ))
-}
-
-/// `O_NOFOLLOW`: a symlink planted where our files live is refused, never followed.
-pub(crate) const fn libc_o_nofollow() -> i32 {
-    libc::O_NOFOLLOW
 }
 
 /// What a spool file is.
@@ -362,7 +357,7 @@ fn replay_file<T>(
 ) -> Result<(usize, usize, bool)> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc_o_nofollow())
+        .custom_flags(libc::O_NOFOLLOW)
         .open(claimed)?;
     // Waits for hooks still appending to it (they hold a shared lock for one write).
     file.lock()?;
@@ -381,22 +376,16 @@ fn replay_file<T>(
         // Parsed and prepared before the transaction: the write lock is held for writes only.
         let items: Vec<(String, std::result::Result<T, String>, &Vec<u8>)> = chunk
             .iter()
-            .map(
-                |line| match serde_json::from_slice::<SpooledPayload>(line) {
+            .map(|line| {
+                let by_hash = || format!("line:{:016x}", crate::util::fnv1a(line));
+                match serde_json::from_slice::<SpooledPayload>(line) {
                     Ok(p) => {
-                        let id = p
-                            .id
-                            .clone()
-                            .unwrap_or_else(|| format!("line:{:016x}", crate::util::fnv1a(line)));
+                        let id = p.id.clone().unwrap_or_else(by_hash);
                         (id, Ok(prepare(store, p)), line)
                     }
-                    Err(e) => (
-                        format!("line:{:016x}", crate::util::fnv1a(line)),
-                        Err(e.to_string()),
-                        line,
-                    ),
-                },
-            )
+                    Err(e) => (by_hash(), Err(e.to_string()), line),
+                }
+            })
             .collect();
         let (s, d) = store.write_tx(|s| {
             let (mut stored, mut dups) = (0, 0);
@@ -431,7 +420,7 @@ pub fn count_spool_lines(files: &[SpoolFile]) -> u64 {
         .map(|f| {
             OpenOptions::new()
                 .read(true)
-                .custom_flags(libc_o_nofollow())
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&f.path)
                 .map(|file| {
                     BufReader::new(file)
