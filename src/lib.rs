@@ -33,3 +33,4 @@ pub mod store;
 pub mod timeparse;
 pub mod transcript;
 pub mod util;
+pub mod vocab;
