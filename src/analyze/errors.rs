@@ -112,7 +112,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
         }
     }
     if filter.agents.is_empty() {
-        let (w, p) = super::workflows::workflows_where(filter);
+        let (w, p) = filter.workflows_where();
         let mut stmt = c.prepare(&format!(
             "SELECT w.workflow_id, w.prompt, w.error, w.session_id, coalesce(w.end_ms, w.start_ms, 0) FROM workflows w
              WHERE w.error IS NOT NULL AND {w} ORDER BY w.end_ms DESC LIMIT {limit}"
@@ -192,7 +192,7 @@ impl Report for Errors {
 /// Runs `analyze errors`; `Ok(false)` = nothing found.
 pub fn run(ctx: &Ctx, filter: &Filter, args: &ErrorsArgs, format: render::Format) -> Result<bool> {
     let filter = match &args.agent {
-        Some(a) => super::agent::narrowed(ctx, filter, a)?,
+        Some(a) => ctx.narrowed(filter, a)?,
         None => filter.clone(),
     };
     let report = compute(ctx, &filter, args.limit)?;

@@ -258,7 +258,7 @@ fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
     let cols = format!(
         "r.agent_id, r.agent_type, r.description, r.parent_agent_id, r.workflow_id, r.depth, r.start_ms, r.end_ms,
          r.duration_ms, {st}, {}, r.cost_usd, {}",
-        workflows::TOKENS_SQL,
+        crate::query::sql::TOKENS_SQL,
         RunTraits::SQL
     );
     let (sql, key) = match target {

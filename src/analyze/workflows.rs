@@ -8,6 +8,7 @@
 
 use super::{Ctx, Filter};
 use crate::error::Result;
+use crate::query::sql::TOKENS_SQL;
 use crate::render::{self, Format, Grid, Report};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
@@ -197,51 +198,6 @@ impl Loaded {
     }
 }
 
-/// The WHERE clause selecting workflows (aliased `w`) for the global filters, with parameters.
-/// Notification turns are never workflows of their own: their agents belong to the launching turn.
-pub(crate) fn workflows_where(filter: &Filter) -> (String, Vec<SqlValue>) {
-    let mut w = vec!["w.kind IN ('turn', 'explicit')".to_string()];
-    let mut p: Vec<SqlValue> = Vec::new();
-    if let Some(s) = filter.since {
-        p.push(SqlValue::Integer(s));
-        w.push(format!("w.start_ms >= ?{}", p.len()));
-    }
-    if let Some(u) = filter.until {
-        p.push(SqlValue::Integer(u));
-        w.push(format!("w.start_ms < ?{}", p.len()));
-    }
-    if let Some(proj) = &filter.project {
-        p.push(SqlValue::Text(proj.trim_end_matches('/').to_string()));
-        w.push(format!(
-            "(w.project = ?{n} OR substr(w.project, 1, length(?{n}) + 1) = ?{n} || '/')",
-            n = p.len()
-        ));
-    }
-    if let Some(s) = &filter.session {
-        p.push(SqlValue::Text(s.clone()));
-        w.push(format!(
-            "(w.session_id = ?{n} OR w.workflow_id = ?{n})",
-            n = p.len()
-        ));
-    }
-    if !filter.agents.is_empty() {
-        let mut marks = Vec::new();
-        for a in &filter.agents {
-            p.push(SqlValue::Text(a.clone()));
-            marks.push(format!("?{}", p.len()));
-        }
-        w.push(format!(
-            "EXISTS (SELECT 1 FROM agent_runs a WHERE a.workflow_id = w.workflow_id AND a.internal = 0 AND a.agent_type IN ({}))",
-            marks.join(", ")
-        ));
-    }
-    (w.join(" AND "), p)
-}
-
-/// SQL for a run's tokens, `r` aliased.
-pub(crate) const TOKENS_SQL: &str =
-    "(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)";
-
 /// The rows of `it` (ordered by key) whose key is `id`, skipping smaller keys: one step of a
 /// merge join between streams ordered by workflow id (`str` order is SQLite's BINARY order).
 fn take_for<T, I>(it: &mut Peekable<I>, id: &str) -> Result<Vec<T>>
@@ -272,7 +228,7 @@ where
 /// Unfiltered, the runs are read by a table scan and sorted: walking the `runs_workflow` index
 /// instead visits rows in random order (prompt ids are UUIDs), about twice as slow at 300k runs.
 pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) -> Result<()> {
-    let (w, p) = workflows_where(filter);
+    let (w, p) = filter.workflows_where();
     let unfiltered = filter.only_agents() && filter.agents.is_empty();
     let c = ctx.store.conn();
     let st = ctx.status_sql();
