@@ -16,14 +16,19 @@
 use crate::classify;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::query::sql;
+use crate::query::stats::{self, Outcomes};
 use crate::render::{self, Grid, Report};
 use crate::store::Store;
+use crate::vocab::RunStatus;
 use regex::Regex;
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
+
+pub use crate::query::stats::Trend;
 
 /// A past description is a "similar task" when its similarity to the task reaches this.
 pub const SIMILAR_THRESHOLD: f64 = 0.3;
@@ -47,10 +52,6 @@ pub const OUTCOME_Z: f64 = 1.0;
 pub const CONFIDENCE_HALF: f64 = 10.0;
 /// Default `--min-confidence`.
 pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.3;
-/// The recent window of the trend test.
-pub const TREND_RECENT_DAYS: i64 = 7;
-/// Decided runs each side of the trend test needs.
-pub const TREND_MIN_RUNS: i64 = 10;
 /// The message of exit code 1.
 pub const NO_TRACK_RECORD: &str =
     "no agent has a track record for this kind of task — consider creating a specialist";
@@ -132,61 +133,22 @@ impl Query {
     }
 }
 
-/// improving / stable / declining: last 7 days versus earlier (docs/recommend.md).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Trend {
-    Improving,
-    Stable,
-    Declining,
-    /// Too few decided runs on one side of the test.
-    Insufficient,
-}
-
-impl Trend {
-    /// As printed.
-    pub fn label(self) -> &'static str {
-        match self {
-            Trend::Improving => "improving",
-            Trend::Stable => "stable",
-            Trend::Declining => "declining",
-            Trend::Insufficient => "n/a",
-        }
-    }
-    fn score(self) -> f64 {
-        match self {
-            Trend::Improving => 1.0,
-            Trend::Declining => 0.0,
-            _ => 0.5,
-        }
+/// The trend component: the one trend test ([`stats::trend`], docs/metrics.md `trends`) of the
+/// agent's last 7 UTC days against the earlier days of the window: improving 1, stable or
+/// insufficient 0.5, declining 0.
+fn trend_score(t: Trend) -> f64 {
+    match t {
+        Trend::Improving => 1.0,
+        Trend::Declining => 0.0,
+        Trend::Stable | Trend::Insufficient => 0.5,
     }
 }
 
-/// Two-proportion z-test of the recent success rate against the earlier one: significant at
-/// |z| ≥ 1.96 with a difference of at least 5 points; each side needs [`TREND_MIN_RUNS`].
-pub fn trend(
-    recent_success: i64,
-    recent_decided: i64,
-    earlier_success: i64,
-    earlier_decided: i64,
-) -> Trend {
-    if recent_decided < TREND_MIN_RUNS || earlier_decided < TREND_MIN_RUNS {
-        return Trend::Insufficient;
-    }
-    let (n1, n0) = (recent_decided as f64, earlier_decided as f64);
-    let (p1, p0) = (recent_success as f64 / n1, earlier_success as f64 / n0);
-    let p = (recent_success + earlier_success) as f64 / (n1 + n0);
-    let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n0)).sqrt();
-    if se == 0.0 || (p1 - p0).abs() < 0.05 {
-        return Trend::Stable;
-    }
-    let z = (p1 - p0) / se;
-    if z >= 1.96 {
-        Trend::Improving
-    } else if z <= -1.96 {
-        Trend::Declining
-    } else {
-        Trend::Stable
+/// A trend as the table prints it (`n/a` when either period has too few decided runs).
+fn trend_label(t: Trend) -> &'static str {
+    match t {
+        Trend::Insufficient => "n/a",
+        t => t.words(),
     }
 }
 
@@ -860,20 +822,32 @@ fn load_rows(
     let (sql, since) = match q.days {
         None => (
             "SELECT agent_type, description, complexity, runs, success, failure
-             FROM agent_task_stats WHERE runs > 0",
+             FROM agent_task_stats WHERE runs > 0"
+                .to_string(),
             0,
         ),
-        Some(days) => (
-            "SELECT r.agent_type, coalesce(r.description, ''), r.complexity, count(*), sum(r.status = 'success'),
-                    sum(r.status = 'failure' OR (r.status = 'running' AND r.end_ms IS NULL AND coalesce(r.start_ms, 0) < ?2))
-             FROM agent_runs r WHERE r.internal = 0 AND r.start_ms >= ?1 GROUP BY 1, 2, 3",
-            q.now - i64::from(days) * DAY_MS,
-        ),
+        Some(days) => {
+            // Failures here are what the table calls failures plus lost runs.
+            let st = RunStatus::effective_sql("r", lost_before);
+            let success = sql::count_of(&st, RunStatus::Success);
+            let failed = format!(
+                "{} + {}",
+                sql::count_of(&st, RunStatus::Failure),
+                sql::count_of(&st, RunStatus::Lost)
+            );
+            (
+                format!(
+                    "SELECT r.agent_type, coalesce(r.description, ''), r.complexity, count(*), {success}, {failed}
+                     FROM agent_runs r WHERE r.internal = 0 AND r.start_ms >= ?1 GROUP BY 1, 2, 3"
+                ),
+                q.now - i64::from(days) * DAY_MS,
+            )
+        }
     };
-    let mut stmt = c.prepare(sql)?;
+    let mut stmt = c.prepare(&sql)?;
     let mut it = match q.days {
         None => stmt.query([])?,
-        Some(_) => stmt.query(params![since, lost_before])?,
+        Some(_) => stmt.query([since])?,
     };
     while let Some(r) = it.next()? {
         let (agent, desc) = (text(r, 0)?, text(r, 1)?);
@@ -917,7 +891,7 @@ struct Lost {
 /// One pass over the open-runs index: lost runs by agent, description, complexity and window.
 fn load_lost(store: &Store, q: &Query) -> Result<Vec<Lost>> {
     let lost_before = q.now - q.config.lost_after_minutes * 60_000;
-    let recent_day = (q.now - TREND_RECENT_DAYS * DAY_MS).div_euclid(DAY_MS);
+    let recent_day = (q.now - stats::RECENT_DAYS * DAY_MS).div_euclid(DAY_MS);
     let since = q
         .days
         .map(|d| q.now - i64::from(d) * DAY_MS)
@@ -959,7 +933,7 @@ fn load_durations(store: &Store, q: &Query) -> Result<HashMap<String, (i64, i64)
 /// lost runs, which the rollup counts as open).
 fn load_trends(store: &Store, q: &Query, lost: &[Lost]) -> Result<HashMap<String, [i64; 4]>> {
     let c = store.conn();
-    let recent_day = (q.now - TREND_RECENT_DAYS * DAY_MS).div_euclid(DAY_MS);
+    let recent_day = (q.now - stats::RECENT_DAYS * DAY_MS).div_euclid(DAY_MS);
     let first_day = q
         .days
         .map(|d| (q.now - i64::from(d) * DAY_MS).div_euclid(DAY_MS))
@@ -1191,7 +1165,16 @@ pub fn rank_candidates(store: &Store, q: &Query) -> Result<Ranking> {
             );
             // Drift: a significant trend scales the estimate by recent ÷ overall success.
             let [rs, rn, es, en] = trends.get(*agent).copied().unwrap_or_default();
-            let tr = trend(rs, rn, es, en);
+            let (tr, _) = stats::trend(
+                Outcomes {
+                    success: rs,
+                    decided: rn,
+                },
+                Outcomes {
+                    success: es,
+                    decided: en,
+                },
+            );
             if matches!(tr, Trend::Declining | Trend::Improving) {
                 let recent = shrink(rs as f64, rn as f64, p_agent);
                 p_task = (p_task * recent / p_agent).clamp(0.0, 1.0);
@@ -1240,7 +1223,7 @@ pub fn rank_candidates(store: &Store, q: &Query) -> Result<Ranking> {
                 + w.domain * domain_fit
                 + w.complexity * complexity_fit
                 + w.speed * speed
-                + w.trend * tr.score();
+                + w.trend * trend_score(tr);
             let confidence = a.w_decided / (a.w_decided + CONFIDENCE_HALF);
             let mut c = Candidate {
                 agent: agent.to_string(),
@@ -1315,7 +1298,7 @@ fn reason(c: &Candidate, domain: Option<&str>, complexity: i64, global: f64) -> 
         c.complexity_fit * 100.0
     ));
     if c.trend != Trend::Insufficient {
-        parts.push(format!("trend {}", c.trend.label()));
+        parts.push(format!("trend {}", trend_label(c.trend)));
     }
     parts.join("; ")
 }
@@ -1348,7 +1331,7 @@ impl Answer {
 }
 
 fn f2(x: f64) -> String {
-    format!("{x:.2}")
+    render::num(Some(x), 2)
 }
 
 impl Report for Answer {
@@ -1411,7 +1394,7 @@ impl Report for Answer {
                         f2(c.outcome),
                         f2(c.complexity_fit),
                         f2(c.speed),
-                        c.trend.label().to_string(),
+                        trend_label(c.trend).to_string(),
                         render::int(c.similar_tasks),
                         render::int(c.total_tasks),
                         render::pct(c.success_rate),
@@ -1443,7 +1426,7 @@ impl Report for Answer {
                     render::num(c.avg_duration_min, 1),
                     render::int(c.similar_tasks),
                     render::int(c.total_tasks),
-                    c.trend.label().to_string(),
+                    trend_label(c.trend).to_string(),
                     r.complexity.to_string(),
                 ]
             })
@@ -1520,14 +1503,6 @@ mod tests {
             infer_domain(&cfg, &terms("Write unit tests for the parser")).as_deref(),
             Some("testing")
         );
-    }
-
-    #[test]
-    fn trend_needs_evidence_and_significance() {
-        assert_eq!(trend(5, 5, 90, 100), Trend::Insufficient);
-        assert_eq!(trend(20, 40, 90, 100), Trend::Declining);
-        assert_eq!(trend(39, 40, 60, 100), Trend::Improving);
-        assert_eq!(trend(36, 40, 90, 100), Trend::Stable);
     }
 
     #[test]

@@ -195,16 +195,6 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
     })
 }
 
-fn signed_pp(v: Option<f64>) -> String {
-    v.map(|x| format!("{:+.1} pp", x * 100.0))
-        .unwrap_or_else(|| "-".into())
-}
-
-fn signed_pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:+.0}%", x * 100.0))
-        .unwrap_or_else(|| "-".into())
-}
-
 impl Report for Trends {
     fn command(&self) -> &'static str {
         "trends"
@@ -243,14 +233,14 @@ impl Report for Trends {
                         render::pct(t.earlier.success_rate),
                         render::pct(t.recent.success_rate)
                     ),
-                    signed_pp(t.success_change),
+                    render::signed_pp(t.success_change),
                     render::num(t.z, 2),
                     format!(
                         "{} → {}",
                         render::dur(t.earlier.avg_duration_ms),
                         render::dur(t.recent.avg_duration_ms)
                     ),
-                    signed_pct(t.duration_change),
+                    render::signed_pct(t.duration_change),
                     verdict,
                 ]
             })
