@@ -500,10 +500,10 @@ impl Report for AgentReport {
             .iter()
             .map(|r| {
                 vec![
-                    super::workflows::short_time(r.start.as_deref()),
+                    render::iso_minutes(r.start.as_deref()),
                     r.status.clone(),
                     render::dur(r.duration_ms.map(|d| d as f64)),
-                    errors::clip(r.description.as_deref().unwrap_or(""), 40),
+                    render::clip(r.description.as_deref().unwrap_or(""), 40),
                     r.traits
                         .label()
                         .trim_start_matches('(')

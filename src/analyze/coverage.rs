@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::import::{self, Options};
 use crate::render::{self, Format};
 use crate::store::Store;
+use crate::vocab::RunStatus;
 use history::record;
 use report::verdict;
 use rusqlite::{params, params_from_iter, OptionalExtension};
@@ -307,7 +308,10 @@ fn compare(ctx: &Ctx, t: &Transcripts, window: &Filter) -> Result<Coverage> {
             c.status_differs += 1;
         }
         // An unfinished run's tokens are read by the hooks when it ends.
-        let finished = !matches!(want.status.as_str(), "running" | "lost");
+        let finished = !matches!(
+            RunStatus::parse(&want.status),
+            Some(RunStatus::Running | RunStatus::Lost)
+        );
         if finished && got.tokens != want.tokens {
             differs.push("tokens");
             c.tokens_differ += 1;

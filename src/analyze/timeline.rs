@@ -188,7 +188,7 @@ impl Report for Timeline {
             .buckets
             .iter()
             .map(|b| {
-                let label = super::errors::short_time(b.start_ms);
+                let label = render::timestamp(b.start_ms);
                 vec![
                     if daily {
                         label[..10].to_string()
