@@ -283,9 +283,9 @@ fn runs_on(prefix: &str, agent: &str, days_ago: i64, n: usize, ok: usize) -> Vec
 /// `analyze trends` and `query-best-agent` apply one trend test: on the same runs (NOW is a UTC
 /// midnight and both windows are 30 days, so the periods coincide) they say the same trend.
 /// Before they shared it, the recommender wanted 10 decided runs a side and a 5-point change:
-/// it said `n/a` for `improver` and `decliner` (6 runs a side) and `stable` for `slipper`
-/// (94% → 90% over 400 runs a side: z = −2.09) while `analyze trends` said improving,
-/// declining and declining.
+/// it said `n/a` for `improver`, `decliner` (6 runs a side) and `steady` (8) and `stable` for
+/// `slipper` (94% → 90% over 400 runs a side: z = −2.09) while `analyze trends` said improving,
+/// declining, stable and declining.
 #[test]
 fn trends_and_recommendations_say_the_same_trend() {
     let env = Env::new();
