@@ -25,6 +25,7 @@ pub mod hook;
 pub mod import;
 pub mod paths;
 pub mod pricing;
+pub mod query;
 pub mod recommend;
 pub mod redact;
 pub mod render;
