@@ -2530,5 +2530,19 @@ mod tests {
         assert_ne!(fnv(&[b"ab", b""]), fnv(&[b"a", b"b"]));
         assert_eq!(fnv(&[]), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv(&[b"a"]), 0x089b_c907_b544_c769);
+        let e = Ev {
+            ts: 1_700_000_000_000,
+            rank: AGENT_STOP.1,
+            seq: 1,
+            kind: AGENT_STOP.0,
+            prompt_id: Some("p1".into()),
+            agent_id: Some("a1".into()),
+            agent_type: Some("t".into()),
+            tool_name: None,
+            tool_use_id: None,
+            payload: "{}".into(),
+            subject: Some("a1".into()),
+        };
+        assert_eq!(event_key(&e), 0xdf09_3ebc_d3ca_87cd);
     }
 }
