@@ -23,24 +23,24 @@
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::hook::wire::WireAgentMeta;
+use crate::hook::event::StoredEvent;
 use crate::pricing::Prices;
-use crate::store::{NewEvent, Store, UsageRow};
+use crate::store::{Store, UsageRow};
 use crate::transcript::{self, ReadSpec, Summary};
+use crate::util::truncate as cut;
+use crate::vocab::{self, EventKind, Source};
+use crate::wire::lenient::{Obj, LStr};
+use crate::wire::transcript::{Content, Line, ToolUseResult as Tur};
+use crate::wire::{WireAgentInput, WireAgentMeta, WireAgentResponse};
 use rusqlite::{params, OptionalExtension};
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, UNIX_EPOCH};
-
-/// `events.source` of everything the importer appends.
-pub const SOURCE: &str = "import";
 
 /// At most this many problems (malformed lines, unreadable files) are kept with their details.
 const MAX_PROBLEMS: usize = 100;
@@ -582,421 +582,6 @@ fn first_session_id(path: &Path) -> Option<String> {
     None
 }
 
-// ── lenient line shapes ───────────────────────────────────────────────────────────────────────
-//
-// Transcripts are internal to Claude Code: every field is optional, a field of an unexpected
-// type reads as absent, unknown fields are skipped without being materialised.
-
-/// Visitor methods reading every scalar (and null) as `$v`: the field was not what we expected.
-macro_rules! scalars_as {
-    ($ty:ty, $v:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<$ty, E> {
-            Ok($v)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<$ty, E> {
-            Ok($v)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<$ty, E> {
-            Ok($v)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<$ty, E> {
-            Ok($v)
-        }
-        fn visit_unit<E: de::Error>(self) -> std::result::Result<$ty, E> {
-            Ok($v)
-        }
-        fn visit_none<E: de::Error>(self) -> std::result::Result<$ty, E> {
-            Ok($v)
-        }
-    };
-}
-
-enum Scalar {
-    Str(String),
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Str(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Str(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Int(i64::try_from(v).unwrap_or(i64::MAX)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Float(v))
-            }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_none<E: de::Error>(self) -> std::result::Result<Scalar, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_some<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> std::result::Result<Scalar, D::Error> {
-                Scalar::deserialize(d)
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> std::result::Result<Scalar, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> std::result::Result<Scalar, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A string field; a number reads as its text, anything else as absent.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct LStr(Option<String>);
-
-impl<'de> Deserialize<'de> for LStr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(LStr(match Scalar::deserialize(d)? {
-            Scalar::Str(s) => Some(s),
-            Scalar::Int(i) => Some(i.to_string()),
-            _ => None,
-        }))
-    }
-}
-
-/// A boolean field; `"true"`/`"false"` strings and 0/1 accepted.
-#[derive(Debug, Default, Clone, Copy)]
-struct LBool(Option<bool>);
-
-impl<'de> Deserialize<'de> for LBool {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(LBool(match Scalar::deserialize(d)? {
-            Scalar::Bool(b) => Some(b),
-            Scalar::Int(i) => Some(i != 0),
-            Scalar::Str(s) => match s.as_str() {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            },
-            _ => None,
-        }))
-    }
-}
-
-/// An integer field; floats truncate, numeric strings parse.
-#[derive(Debug, Default, Clone, Copy)]
-struct LInt(Option<i64>);
-
-impl<'de> Deserialize<'de> for LInt {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(LInt(match Scalar::deserialize(d)? {
-            Scalar::Int(i) => Some(i),
-            Scalar::Float(f) if f.is_finite() => Some(f as i64),
-            Scalar::Str(s) => s.trim().parse().ok(),
-            _ => None,
-        }))
-    }
-}
-
-/// An object field read into `T`; any other JSON value reads as `T::default()`.
-#[derive(Debug, Default, Clone)]
-struct Obj<T>(T);
-
-impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, m: A) -> std::result::Result<Obj<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(m)).map(Obj)
-            }
-            fn visit_some<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> std::result::Result<Obj<T>, D::Error> {
-                Obj::<T>::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> std::result::Result<Obj<T>, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Obj(T::default()))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<Obj<T>, E> {
-                Ok(Obj(T::default()))
-            }
-            scalars_as!(Obj<T>, Obj(T::default()));
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// The text of a string, a text block, or a list of text blocks (joined by newlines).
-#[derive(Debug, Default, Clone)]
-struct Text(String);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("text")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Text, E> {
-                Ok(Text(v))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Text, D::Error> {
-                Text::deserialize(d)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Text, A::Error> {
-                let mut out = String::new();
-                while let Some(k) = m.next_key::<LStr>()? {
-                    if k.0.as_deref() == Some("text") {
-                        out = m.next_value::<LStr>()?.0.unwrap_or_default();
-                    } else {
-                        m.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(Text(out))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> std::result::Result<Text, A::Error> {
-                let mut out = String::new();
-                while let Some(Text(t)) = s.next_element::<Text>()? {
-                    if !t.is_empty() {
-                        if !out.is_empty() {
-                            out.push('\n');
-                        }
-                        out.push_str(&t);
-                    }
-                }
-                Ok(Text(out))
-            }
-            scalars_as!(Text, Text::default());
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// `message.content`: a plain string, or content blocks.
-#[derive(Debug, Default)]
-enum ContentL {
-    #[default]
-    None,
-    Text(String),
-    Blocks(Vec<Obj<BlockL>>),
-}
-
-impl<'de> Deserialize<'de> for ContentL {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ContentL;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("message content")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<ContentL, E> {
-                Ok(ContentL::Text(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<ContentL, E> {
-                Ok(ContentL::Text(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> std::result::Result<ContentL, A::Error> {
-                let mut blocks = Vec::new();
-                while let Some(b) = s.next_element::<Obj<BlockL>>()? {
-                    blocks.push(b);
-                }
-                Ok(ContentL::Blocks(blocks))
-            }
-            fn visit_some<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> std::result::Result<ContentL, D::Error> {
-                ContentL::deserialize(d)
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> std::result::Result<ContentL, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(ContentL::None)
-            }
-            scalars_as!(ContentL, ContentL::None);
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A content block: text, tool_use (with the Agent/Task input), tool_result.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct BlockL {
-    #[serde(rename = "type")]
-    kind: LStr,
-    id: LStr,
-    name: LStr,
-    input: Obj<InputL>,
-    tool_use_id: LStr,
-    is_error: LBool,
-    content: Text,
-    text: LStr,
-}
-
-/// The Agent/Task tool input (other tools' inputs read as empty: their fields are skipped).
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-struct InputL {
-    description: LStr,
-    prompt: LStr,
-    subagent_type: LStr,
-    model: LStr,
-    run_in_background: LBool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct MessageL {
-    content: ContentL,
-    stop_reason: LStr,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct OriginL {
-    kind: LStr,
-}
-
-/// `toolUseResult` of an Agent/Task call: an object (completed / async_launched / 1.x), or an
-/// error string.
-#[derive(Debug, Default)]
-enum Tur {
-    #[default]
-    None,
-    Text(String),
-    Obj(Box<TurObj>),
-}
-
-impl<'de> Deserialize<'de> for Tur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Tur;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a tool result")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Tur, E> {
-                Ok(Tur::Text(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Tur, E> {
-                Ok(Tur::Text(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, m: A) -> std::result::Result<Tur, A::Error> {
-                TurObj::deserialize(MapAccessDeserializer::new(m)).map(|t| Tur::Obj(Box::new(t)))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Tur, D::Error> {
-                Tur::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> std::result::Result<Tur, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Tur::None)
-            }
-            scalars_as!(Tur, Tur::None);
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct TurObj {
-    status: LStr,
-    agent_id: LStr,
-    agent_type: LStr,
-    description: LStr,
-    is_async: LBool,
-    was_interrupted: LBool,
-    total_duration_ms: LInt,
-    total_tokens: LInt,
-    total_tool_use_count: LInt,
-    resolved_model: LStr,
-    tool_stats: Obj<ToolStatsL>,
-    content: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct ToolStatsL {
-    lines_added: LInt,
-    lines_removed: LInt,
-}
-
-/// One transcript line, reduced to what the importer reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct LineL {
-    #[serde(rename = "type")]
-    kind: LStr,
-    timestamp: LStr,
-    #[serde(rename = "isSidechain")]
-    is_sidechain: LBool,
-    #[serde(rename = "agentId")]
-    agent_id: LStr,
-    #[serde(rename = "promptId")]
-    prompt_id: LStr,
-    uuid: LStr,
-    #[serde(rename = "isMeta")]
-    is_meta: LBool,
-    #[serde(rename = "isCompactSummary")]
-    is_compact_summary: LBool,
-    cwd: LStr,
-    origin: Obj<OriginL>,
-    message: Obj<MessageL>,
-    #[serde(rename = "toolUseResult")]
-    tool_use_result: Tur,
-    /// The agent type an assistant line is attributed to (2.1.332), without the sidecar.
-    #[serde(rename = "attributionAgent")]
-    attribution_agent: LStr,
-    /// Claude Code's own notice of a failed model call (`API Error: …`).
-    #[serde(rename = "isApiErrorMessage")]
-    is_api_error: LBool,
-}
-
 // ── scanning one file ─────────────────────────────────────────────────────────────────────────
 
 /// An Agent/Task tool call.
@@ -1008,7 +593,7 @@ struct Delegation {
     tool_name: String,
     /// The agent that made the call; None = the main agent.
     caller: Option<String>,
-    input: InputL,
+    input: WireAgentInput,
     prompt_id: Option<String>,
 }
 
@@ -1076,10 +661,6 @@ struct FileScan {
     end_offset: u64,
 }
 
-fn is_agent_tool(name: &str) -> bool {
-    name == "Agent" || name == "Task"
-}
-
 fn note_ts(a: &mut AgentLines, ts: Option<i64>) {
     if let Some(t) = ts {
         a.first_ts = Some(a.first_ts.map_or(t, |f| f.min(t)));
@@ -1129,10 +710,10 @@ fn scan_file(
         stats.lines_read += 1;
         // A derived struct would also accept an array: only an object is a transcript entry.
         let parsed = match line.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => serde_json::from_slice::<LineL>(line),
+            Some(b'{') => serde_json::from_slice::<Line>(line),
             _ => Err(de::Error::custom("not a JSON object")),
         };
-        let l: LineL = match parsed {
+        let l: Line = match parsed {
             Ok(l) => l,
             Err(e) => {
                 let reason = if serde_json::from_slice::<IgnoredAny>(line).is_ok() {
@@ -1201,7 +782,7 @@ fn scan_file(
             "user" => 'user: {
                 let mut prompt_text: Option<String> = None;
                 match message.content {
-                    ContentL::Blocks(blocks) => {
+                    Content::Blocks(blocks) => {
                         let mut has_result = false;
                         let mut texts: Vec<String> = Vec::new();
                         for Obj(b) in blocks {
@@ -1227,8 +808,8 @@ fn scan_file(
                             prompt_text = Some(texts.join("\n"));
                         }
                     }
-                    ContentL::Text(t) => prompt_text = Some(t),
-                    ContentL::None => {}
+                    Content::Text(t) => prompt_text = Some(t),
+                    Content::None => {}
                 }
                 let Some(text) = prompt_text else { break 'user };
                 if !is_main {
@@ -1272,13 +853,13 @@ fn scan_file(
                 }
             }
             "assistant" => {
-                if let ContentL::Blocks(blocks) = message.content {
+                if let Content::Blocks(blocks) = message.content {
                     for Obj(b) in blocks {
                         match b.kind.0.as_deref() {
                             Some("tool_use") => {
                                 let name = b.name.0.unwrap_or_default();
                                 let Some(tu) = b.id.0 else { continue };
-                                if !is_agent_tool(&name) || !agent_tools.insert(tu.clone()) {
+                                if !vocab::is_agent_tool(&name) || !agent_tools.insert(tu.clone()) {
                                     continue; // not a delegation, or the same block written twice
                                 }
                                 let prompt_id = if is_main {
@@ -1375,20 +956,14 @@ fn agent_id_in_text(text: &str) -> Option<String> {
 
 // ── one session → events ──────────────────────────────────────────────────────────────────────
 
-/// An event ready to append.
+/// An event ready to append, with what orders it and what it is about.
 #[derive(Debug, Clone)]
 struct Ev {
-    ts: i64,
     /// Tie-break at equal times, in the order the hooks fire.
     rank: u8,
     seq: usize,
-    kind: &'static str,
-    prompt_id: Option<String>,
-    agent_id: Option<String>,
-    agent_type: Option<String>,
-    tool_name: Option<String>,
-    tool_use_id: Option<String>,
-    payload: String,
+    /// `source = 'import'`, the session's id; no transcript paths (those are the hooks' own).
+    event: StoredEvent,
     /// The agent run this event is about (for "runs updated").
     subject: Option<String>,
 }
@@ -1578,7 +1153,7 @@ fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
         seq: 0,
     };
     build_events(&mut em, first_ts, main_scan, delegations, results, agents);
-    em.out.sort_by_key(|e| (e.ts, e.rank, e.seq));
+    em.out.sort_by_key(|e| (e.event.ts, e.rank, e.seq));
     ParsedUnit {
         session_id: sid.to_string(),
         events: em.out,
@@ -1607,21 +1182,20 @@ struct Resp {
 }
 
 impl Resp {
-    fn from_obj(o: &TurObj) -> Resp {
-        let stats = &o.tool_stats.0;
+    fn from_obj(o: &WireAgentResponse) -> Resp {
+        let stats = o.tool_stats.as_ref();
         Resp {
-            agent_type: o.agent_type.0.clone(),
-            description: o.description.0.clone(),
-            resolved_model: o.resolved_model.0.clone(),
-            duration_ms: o.total_duration_ms.0,
-            tokens: o.total_tokens.0,
-            tool_uses: o.total_tool_use_count.0,
-            is_async: o.is_async.0,
-            lines_added: stats.lines_added.0,
-            lines_removed: stats.lines_removed.0,
+            agent_type: o.agent_type.clone(),
+            description: o.description.clone(),
+            resolved_model: o.resolved_model.clone(),
+            duration_ms: o.total_duration_ms,
+            tokens: o.total_tokens,
+            tool_uses: o.total_tool_use_count,
+            is_async: o.is_async,
+            lines_added: stats.and_then(|s| s.lines_added),
+            lines_removed: stats.and_then(|s| s.lines_removed),
             report: o
                 .content
-                .0
                 .rsplit('\n')
                 .next()
                 .map(str::trim)
@@ -1720,13 +1294,13 @@ fn interrupted(text: &str) -> bool {
 fn ending(r: Option<&ToolResult>) -> Ending {
     let Some(r) = r else { return Ending::Pending };
     match &r.tur {
-        Tur::Obj(o) if !r.is_error => match o.status.0.as_deref() {
+        Tur::Obj(o) if !r.is_error => match o.status.as_deref() {
             Some("async_launched") => Ending::Launched(Resp::from_obj(o)),
             Some("failed" | "error") => Ending::Failed {
-                error: o.content.0.clone(),
+                error: o.content.clone(),
                 interrupt: false,
             },
-            _ if o.was_interrupted.0 == Some(true) => Ending::Failed {
+            _ if o.was_interrupted == Some(true) => Ending::Failed {
                 error: "Interrupted by user".into(),
                 interrupt: true,
             },
@@ -1768,16 +1342,16 @@ struct Emitter<'a> {
 }
 
 /// Event kinds with their tie-break rank (the order the hooks fire in at equal times).
-const SESSION_START: (&str, u8) = ("SessionStart", 0);
-const PROMPT: (&str, u8) = ("UserPromptSubmit", 1);
-const PRE_TOOL: (&str, u8) = ("PreToolUse", 2);
-const AGENT_START: (&str, u8) = ("SubagentStart", 3);
-const AGENT_STOP: (&str, u8) = ("SubagentStop", 4);
-const SUMMARY: (&str, u8) = ("transcript_summary", 5);
-const POST_TOOL: (&str, u8) = ("PostToolUse", 6);
-const POST_TOOL_FAILURE: (&str, u8) = ("PostToolUseFailure", 6);
-const STOP: (&str, u8) = ("Stop", 7);
-const STOP_FAILURE: (&str, u8) = ("StopFailure", 7);
+const SESSION_START: (EventKind, u8) = (EventKind::SessionStart, 0);
+const PROMPT: (EventKind, u8) = (EventKind::UserPromptSubmit, 1);
+const PRE_TOOL: (EventKind, u8) = (EventKind::PreToolUse, 2);
+const AGENT_START: (EventKind, u8) = (EventKind::SubagentStart, 3);
+const AGENT_STOP: (EventKind, u8) = (EventKind::SubagentStop, 4);
+const SUMMARY: (EventKind, u8) = (EventKind::TranscriptSummary, 5);
+const POST_TOOL: (EventKind, u8) = (EventKind::PostToolUse, 6);
+const POST_TOOL_FAILURE: (EventKind, u8) = (EventKind::PostToolUseFailure, 6);
+const STOP: (EventKind, u8) = (EventKind::Stop, 7);
+const STOP_FAILURE: (EventKind, u8) = (EventKind::StopFailure, 7);
 
 /// The columns of one event besides its kind, time and payload.
 #[derive(Default)]
@@ -1794,7 +1368,7 @@ impl Emitter<'_> {
     /// A hook-shaped event: the common payload fields plus `fields`.
     fn hook(
         &mut self,
-        (kind, rank): (&'static str, u8),
+        (kind, rank): (EventKind, u8),
         ts: i64,
         c: Cols,
         fields: Map<String, Value>,
@@ -1808,7 +1382,7 @@ impl Emitter<'_> {
         if let Some(pid) = &c.prompt_id {
             p.insert("prompt_id".into(), json!(pid));
         }
-        p.insert("hook_event_name".into(), json!(kind));
+        p.insert("hook_event_name".into(), json!(kind.as_str()));
         if let Some(a) = &c.agent_id {
             p.insert("agent_id".into(), json!(a));
         }
@@ -1826,20 +1400,26 @@ impl Emitter<'_> {
         self.push(kind, rank, ts, c, Value::Object(p).to_string());
     }
 
-    fn push(&mut self, kind: &'static str, rank: u8, ts: i64, c: Cols, payload: String) {
+    fn push(&mut self, kind: EventKind, rank: u8, ts: i64, c: Cols, payload: String) {
         self.seq += 1;
         let payload = crate::redact::redact(&payload).into_owned();
         self.out.push(Ev {
-            ts,
             rank,
             seq: self.seq,
-            kind,
-            prompt_id: c.prompt_id,
-            agent_id: c.agent_id,
-            agent_type: c.agent_type,
-            tool_name: c.tool_name,
-            tool_use_id: c.tool_use_id,
-            payload,
+            event: StoredEvent {
+                ts,
+                source: Source::Import.as_str(),
+                kind: kind.as_str().to_string(),
+                session_id: Some(self.sid.to_string()),
+                prompt_id: c.prompt_id,
+                agent_id: c.agent_id,
+                agent_type: c.agent_type,
+                tool_name: c.tool_name,
+                tool_use_id: c.tool_use_id,
+                payload,
+                transcript_path: None,
+                agent_transcript_path: None,
+            },
             subject: c.subject,
         });
     }
@@ -1894,32 +1474,23 @@ impl Emitter<'_> {
     }
 }
 
-fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-fn input_json(i: &InputL) -> Value {
+/// The Agent/Task input as the hooks' `tool_input` carries it: the fields import has always
+/// written (derive reads the same ones; `name`, `effort`, `isolation` only come from the hooks).
+fn input_json(i: &WireAgentInput) -> Value {
     let mut m = Map::new();
-    if let Some(d) = &i.description.0 {
+    if let Some(d) = &i.description {
         m.insert("description".into(), json!(d));
     }
-    if let Some(p) = &i.prompt.0 {
+    if let Some(p) = &i.prompt {
         m.insert("prompt".into(), json!(cut(p, MAX_TEXT)));
     }
-    if let Some(t) = &i.subagent_type.0 {
+    if let Some(t) = &i.subagent_type {
         m.insert("subagent_type".into(), json!(t));
     }
-    if let Some(t) = &i.model.0 {
+    if let Some(t) = &i.model {
         m.insert("model".into(), json!(t));
     }
-    if let Some(b) = i.run_in_background.0 {
+    if let Some(b) = i.run_in_background {
         m.insert("run_in_background".into(), json!(b));
     }
     Value::Object(m)
@@ -1959,7 +1530,7 @@ fn build_events(
             continue;
         };
         let from_result = match &r.tur {
-            Tur::Obj(o) => o.agent_id.0.clone(),
+            Tur::Obj(o) => o.agent_id.clone(),
             _ => None,
         };
         if let Some(aid) = from_result.or_else(|| agent_id_in_text(&r.text)) {
@@ -1978,7 +1549,7 @@ fn build_events(
         if link.contains_key(&d.tool_use_id) {
             continue;
         }
-        let Some(want) = d.input.prompt.0.as_deref().map(str::trim) else {
+        let Some(want) = d.input.prompt.as_deref().map(str::trim) else {
             continue;
         };
         let candidate = agents
@@ -2096,7 +1667,7 @@ fn build_events(
         };
         let rec = agents.get(&aid);
         let tur_type = match result.map(|r| &r.tur) {
-            Some(Tur::Obj(o)) => o.agent_type.0.clone(),
+            Some(Tur::Obj(o)) => o.agent_type.clone(),
             _ => None,
         };
         let agent_type = rec
@@ -2105,7 +1676,7 @@ fn build_events(
             .filter(|t| !t.is_empty())
             .or_else(|| rec.and_then(|a| a.lines.attribution.clone()))
             .or(tur_type)
-            .or_else(|| d.input.subagent_type.0.clone())
+            .or_else(|| d.input.subagent_type.clone())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "general-purpose".into());
         agent_prompt.insert(aid.clone(), prompt_id.clone());
@@ -2289,28 +1860,18 @@ fn finish_unreported(
 
 // ── writing ───────────────────────────────────────────────────────────────────────────────────
 
-/// FNV-1a, 64 bit: a stable key for "this event was emitted before" (std's hasher may change
-/// between Rust releases; these keys are stored).
-fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.iter().chain(std::iter::once(&0xffu8)) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
+/// A stable key for "this event was emitted before": FNV-1a (std's hasher may change between
+/// Rust releases; these keys are stored).
 fn event_key(e: &Ev) -> u64 {
     let o = |s: &Option<String>| s.as_deref().unwrap_or("").as_bytes().to_vec();
-    fnv(&[
-        e.kind.as_bytes(),
-        &o(&e.prompt_id),
-        &o(&e.agent_id),
-        &o(&e.tool_use_id),
+    let ev = &e.event;
+    crate::util::fnv1a_parts(&[
+        ev.kind.as_bytes(),
+        &o(&ev.prompt_id),
+        &o(&ev.agent_id),
+        &o(&ev.tool_use_id),
         &o(&e.subject),
-        &e.ts.to_le_bytes(),
+        &ev.ts.to_le_bytes(),
     ])
 }
 
@@ -2360,18 +1921,7 @@ impl Writer {
                 out.events_already_imported += 1;
                 continue;
             }
-            s.append_event(&NewEvent {
-                ts: e.ts,
-                source: SOURCE,
-                kind: e.kind,
-                session_id: Some(&u.session_id),
-                prompt_id: e.prompt_id.as_deref(),
-                agent_id: e.agent_id.as_deref(),
-                agent_type: e.agent_type.as_deref(),
-                tool_name: e.tool_name.as_deref(),
-                tool_use_id: e.tool_use_id.as_deref(),
-                payload: &e.payload,
-            })?;
+            s.append_event(&e.event.new_event())?;
             out.events_added += 1;
             if let Some(a) = &e.subject {
                 if self.seen.insert(a.clone()) {
@@ -2474,27 +2024,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lenient_fields_never_fail_a_line() {
-        let l: LineL = serde_json::from_str(
-            r#"{"type":"user","isSidechain":"yes","agentId":7,"timestamp":null,"message":{"content":[{"type":"tool_result","tool_use_id":"t","is_error":"true","content":[{"type":"text","text":"a"},{"type":"image"},"b"]},5]},"toolUseResult":[1,2]}"#,
-        )
-        .unwrap();
-        assert_eq!(l.kind.0.as_deref(), Some("user"));
-        assert_eq!(l.agent_id.0.as_deref(), Some("7"));
-        assert_eq!(l.is_sidechain.0, None);
-        let ContentL::Blocks(b) = l.message.0.content else {
-            panic!("blocks")
-        };
-        assert_eq!(b[0].0.content.0, "a\nb");
-        assert_eq!(b[0].0.is_error.0, Some(true));
-        assert!(matches!(l.tool_use_result, Tur::None));
-        // An object where a string belongs, a string where an object belongs.
-        let l: LineL =
-            serde_json::from_str(r#"{"type":{"x":1},"message":"hi","origin":3}"#).unwrap();
-        assert_eq!(l.kind.0, None);
-    }
-
-    #[test]
     fn task_notifications_and_result_texts_are_read() {
         let n = parse_notification(
             "<task-notification>\n<task-id>af0675</task-id>\n<tool-use-id>toolu_01D</tool-use-id>\n<status>completed</status>\n<summary>Agent \"x\" finished</summary>\n<result>scan complete</result>\n</task-notification>",
@@ -2526,21 +2055,23 @@ mod tests {
     #[test]
     fn event_keys_are_stable() {
         // Stored in the database: a change here makes the next import append duplicates.
-        assert_eq!(fnv(&[b"a", b""]), fnv(&[b"a", b""]));
-        assert_ne!(fnv(&[b"ab", b""]), fnv(&[b"a", b"b"]));
-        assert_eq!(fnv(&[]), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv(&[b"a"]), 0x089b_c907_b544_c769);
         let e = Ev {
-            ts: 1_700_000_000_000,
             rank: AGENT_STOP.1,
             seq: 1,
-            kind: AGENT_STOP.0,
-            prompt_id: Some("p1".into()),
-            agent_id: Some("a1".into()),
-            agent_type: Some("t".into()),
-            tool_name: None,
-            tool_use_id: None,
-            payload: "{}".into(),
+            event: StoredEvent {
+                ts: 1_700_000_000_000,
+                source: Source::Import.as_str(),
+                kind: AGENT_STOP.0.as_str().into(),
+                session_id: Some("s".into()),
+                prompt_id: Some("p1".into()),
+                agent_id: Some("a1".into()),
+                agent_type: Some("t".into()),
+                tool_name: None,
+                tool_use_id: None,
+                payload: "{}".into(),
+                transcript_path: None,
+                agent_transcript_path: None,
+            },
             subject: Some("a1".into()),
         };
         assert_eq!(event_key(&e), 0xdf09_3ebc_d3ca_87cd);
