@@ -10,12 +10,12 @@
 use crate::classify;
 use crate::config::Config;
 use crate::error::Result;
-use crate::util::truncate;
-use crate::vocab::{self, EventKind, RunStatus, Source};
-use crate::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
 use crate::pricing::Prices;
 use crate::store::Store;
 use crate::transcript::Summary;
+use crate::util::truncate;
+use crate::vocab::{self, EventKind, RunStatus, Source};
+use crate::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
 
@@ -745,7 +745,13 @@ impl Deriver<'_> {
                             .as_ref()
                             .and_then(|m| m.agent_type.clone())
                             .unwrap_or_else(|| "unknown".into());
-                        let r = self.insert_run(aid, Source::ClaudeCode.as_str(), e, &t, summary.first_ts)?;
+                        let r = self.insert_run(
+                            aid,
+                            Source::ClaudeCode.as_str(),
+                            e,
+                            &t,
+                            summary.first_ts,
+                        )?;
                         if let Some(tu) = &meta_tu {
                             // The Agent tool failed before we knew this agent: apply it now.
                             self.exec(

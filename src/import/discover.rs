@@ -272,4 +272,3 @@ pub(super) fn first_session_id(path: &Path) -> Option<String> {
     }
     None
 }
-

@@ -1,7 +1,7 @@
 //! One session → events: each Agent/Task call tied to its agent, and the events the hooks would
 //! have sent for it, in the order they fire.
 
-use super::scan::{agent_id_in_text, Delegation, FileScan, Notification, ToolResult};
+use super::scan::{agent_id_in_text, Delegation, FileScan, Notification, ToolResult, Turn};
 use super::session::{AgentRec, Ev};
 use super::MAX_TEXT;
 use crate::hook::event::StoredEvent;
@@ -357,8 +357,33 @@ pub(super) fn build_events(
         .map(|r| (r.tool_use_id.as_str(), r))
         .collect();
     delegations.sort_by_key(|d| (d.ts, d.seq));
+    let link = tie_calls(&delegations, &results, &main.notifications, &agents);
+    emit_turns(em, first_ts, &main.turns);
+    let mut calls = Calls::default();
+    for d in &delegations {
+        let result = results.get(d.tool_use_id.as_str()).copied();
+        emit_call(
+            em,
+            &mut calls,
+            d,
+            result,
+            &link,
+            &main.notifications,
+            &agents,
+        );
+    }
+    emit_untied(em, &agents, &calls.emitted);
+}
 
-    // tool_use id → agent id, strongest evidence first; an agent serves one call.
+/// tool_use id → agent id, strongest evidence first: the sidecar's `toolUseId`, the result's
+/// `agentId` (object or text), a task notification, the agent's first prompt. An agent serves
+/// one call.
+fn tie_calls(
+    delegations: &[Delegation],
+    results: &HashMap<&str, &ToolResult>,
+    notifications: &[Notification],
+    agents: &BTreeMap<String, AgentRec>,
+) -> HashMap<String, String> {
     let mut link: HashMap<String, String> = HashMap::new();
     let mut linked: HashSet<String> = HashSet::new();
     let mut tie = |tu: &str, aid: &str, link: &mut HashMap<String, String>| {
@@ -372,7 +397,7 @@ pub(super) fn build_events(
             tie(tu, &a.id, &mut link);
         }
     }
-    for d in &delegations {
+    for d in delegations {
         let Some(r) = results.get(d.tool_use_id.as_str()) else {
             continue;
         };
@@ -384,7 +409,7 @@ pub(super) fn build_events(
             tie(&d.tool_use_id, &aid, &mut link);
         }
     }
-    for n in &main.notifications {
+    for n in notifications {
         if let (Some(tu), Some(aid)) = (&n.tool_use_id, &n.task_id) {
             if delegations.iter().any(|d| &d.tool_use_id == tu) {
                 tie(tu, aid, &mut link);
@@ -392,7 +417,7 @@ pub(super) fn build_events(
         }
     }
     // Older layouts carry no ids: the agent's first prompt is the call's prompt.
-    for d in &delegations {
+    for d in delegations {
         if link.contains_key(&d.tool_use_id) {
             continue;
         }
@@ -411,24 +436,25 @@ pub(super) fn build_events(
             tie(&d.tool_use_id, &aid, &mut link);
         }
     }
+    link
+}
 
+/// The session's start and each prompt turn: UserPromptSubmit, then Stop (or StopFailure when
+/// the turn ended on a failed model call).
+fn emit_turns(em: &mut Emitter<'_>, first_ts: Option<i64>, turns: &[Turn]) {
     if let Some(t) = first_ts {
         let mut f = Map::new();
         f.insert("source".into(), json!("import"));
         em.hook(SESSION_START, t, Cols::default(), f);
     }
-    for t in &main.turns {
+    for t in turns {
+        let turn_cols = || Cols {
+            prompt_id: Some(t.prompt_id.clone()),
+            ..Cols::default()
+        };
         let mut f = Map::new();
         f.insert("prompt".into(), json!(cut(&t.text, MAX_TEXT)));
-        em.hook(
-            PROMPT,
-            t.start,
-            Cols {
-                prompt_id: Some(t.prompt_id.clone()),
-                ..Cols::default()
-            },
-            f,
-        );
+        em.hook(PROMPT, t.start, turn_cols(), f);
         let mut f = Map::new();
         let end = match &t.api_error {
             // The hooks' StopFailure: the turn ended on a failed model call.
@@ -442,206 +468,280 @@ pub(super) fn build_events(
                 STOP
             }
         };
-        em.hook(
-            end,
-            t.end.max(t.start),
-            Cols {
-                prompt_id: Some(t.prompt_id.clone()),
-                ..Cols::default()
-            },
-            f,
-        );
+        em.hook(end, t.end.max(t.start), turn_cols(), f);
+    }
+}
+
+/// What the calls emitted so far say about the agents they started (a nested call inherits its
+/// caller's prompt and names its caller's type).
+#[derive(Default)]
+struct Calls {
+    agent_prompt: HashMap<String, Option<String>>,
+    agent_type_of: HashMap<String, String>,
+    emitted: HashSet<String>,
+}
+
+/// One Agent/Task call tied to its agent, with what its end events need.
+struct Tied<'a> {
+    d: &'a Delegation,
+    aid: String,
+    agent_type: String,
+    rec: Option<&'a AgentRec>,
+    prompt_id: Option<String>,
+    caller_type: Option<String>,
+    /// What the result events repeat of the input: only what identifies the call (the prompt is
+    /// in PreToolUse).
+    input: Value,
+    start: i64,
+    result_ts: i64,
+    agent_end: i64,
+}
+
+/// The columns of an event of the call itself (PreToolUse, PostToolUse…), made by its caller.
+fn tool_cols(
+    d: &Delegation,
+    prompt_id: &Option<String>,
+    caller_type: &Option<String>,
+    subject: Option<String>,
+) -> Cols {
+    Cols {
+        prompt_id: prompt_id.clone(),
+        agent_id: d.caller.clone(),
+        agent_type: caller_type.clone(),
+        tool_name: Some(d.tool_name.clone()),
+        tool_use_id: Some(d.tool_use_id.clone()),
+        subject,
+    }
+}
+
+impl Tied<'_> {
+    fn tool_cols(&self) -> Cols {
+        tool_cols(
+            self.d,
+            &self.prompt_id,
+            &self.caller_type,
+            Some(self.aid.clone()),
+        )
     }
 
-    let notifications: Vec<&Notification> = main.notifications.iter().collect();
-    let mut agent_prompt: HashMap<String, Option<String>> = HashMap::new();
-    let mut agent_type_of: HashMap<String, String> = HashMap::new();
-    let mut emitted: HashSet<String> = HashSet::new();
-    for d in &delegations {
-        let prompt_id = d.prompt_id.clone().or_else(|| {
-            d.caller
-                .as_ref()
-                .and_then(|c| agent_prompt.get(c).cloned().flatten())
-        });
-        let caller_type = d
-            .caller
-            .as_ref()
-            .and_then(|c| agent_type_of.get(c).cloned());
-        let tu = d.tool_use_id.as_str();
-        let input = input_json(&d.input);
+    /// `tool_input` (short) and `fields`, for a result event.
+    fn result_fields(
+        &self,
+        fields: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Map<String, Value> {
         let mut f = Map::new();
-        f.insert("tool_input".into(), input.clone());
-        let tool_cols = |subject: Option<String>| Cols {
-            prompt_id: prompt_id.clone(),
-            agent_id: d.caller.clone(),
-            agent_type: caller_type.clone(),
-            tool_name: Some(d.tool_name.clone()),
-            tool_use_id: Some(tu.to_string()),
-            subject,
-        };
-        em.hook(PRE_TOOL, d.ts, tool_cols(None), f);
-        // The result events repeat only what identifies the call: the prompt is in PreToolUse.
-        let input = {
-            let mut short = input;
-            if let Value::Object(m) = &mut short {
-                m.retain(|k, _| k == "description" || k == "subagent_type");
-            }
-            short
-        };
+        f.insert("tool_input".into(), self.input.clone());
+        for (k, v) in fields {
+            f.insert(k.into(), v);
+        }
+        f
+    }
+}
 
-        let result = results.get(tu).copied();
-        let end = ending(result);
-        // A 1.x result without agent id and no transcript tied to it: a placeholder id that
-        // derive renames if the real one ever turns up.
-        let aid = link
-            .get(tu)
-            .cloned()
-            .or_else(|| matches!(end, Ending::Completed(_)).then(|| format!("tool:{tu}")));
-        let Some(aid) = aid else {
-            if let Ending::Failed { error, interrupt } = end {
-                let mut f = Map::new();
-                f.insert("tool_input".into(), input);
-                f.insert("error".into(), json!(cut(&error, 2000)));
-                f.insert("is_interrupt".into(), json!(interrupt));
-                em.hook(
-                    POST_TOOL_FAILURE,
-                    result.map_or(d.ts, |r| r.ts),
-                    tool_cols(None),
-                    f,
-                );
+/// One Agent/Task call: PreToolUse, and once tied to its agent, SubagentStart and its end.
+fn emit_call<'a>(
+    em: &mut Emitter<'_>,
+    calls: &mut Calls,
+    d: &'a Delegation,
+    result: Option<&ToolResult>,
+    link: &HashMap<String, String>,
+    notifications: &[Notification],
+    agents: &'a BTreeMap<String, AgentRec>,
+) {
+    let prompt_id = d.prompt_id.clone().or_else(|| {
+        d.caller
+            .as_ref()
+            .and_then(|c| calls.agent_prompt.get(c).cloned().flatten())
+    });
+    let caller_type = d
+        .caller
+        .as_ref()
+        .and_then(|c| calls.agent_type_of.get(c).cloned());
+    let tu = d.tool_use_id.as_str();
+    let mut input = input_json(&d.input);
+    let mut f = Map::new();
+    f.insert("tool_input".into(), input.clone());
+    em.hook(
+        PRE_TOOL,
+        d.ts,
+        tool_cols(d, &prompt_id, &caller_type, None),
+        f,
+    );
+    if let Value::Object(m) = &mut input {
+        m.retain(|k, _| k == "description" || k == "subagent_type");
+    }
+
+    let end = ending(result);
+    // A 1.x result without agent id and no transcript tied to it: a placeholder id that
+    // derive renames if the real one ever turns up.
+    let aid = link
+        .get(tu)
+        .cloned()
+        .or_else(|| matches!(end, Ending::Completed(_)).then(|| format!("tool:{tu}")));
+    let Some(aid) = aid else {
+        if let Ending::Failed { error, interrupt } = end {
+            let mut f = Map::new();
+            f.insert("tool_input".into(), input);
+            f.insert("error".into(), json!(cut(&error, 2000)));
+            f.insert("is_interrupt".into(), json!(interrupt));
+            let cols = tool_cols(d, &prompt_id, &caller_type, None);
+            em.hook(POST_TOOL_FAILURE, result.map_or(d.ts, |r| r.ts), cols, f);
+        }
+        return;
+    };
+    let rec = agents.get(&aid);
+    let tur_type = match result.map(|r| &r.tur) {
+        Some(Tur::Obj(o)) => o.agent_type.clone(),
+        _ => None,
+    };
+    let agent_type = rec
+        .and_then(|a| a.meta.as_ref())
+        .and_then(|m| m.agent_type.clone())
+        .filter(|t| !t.is_empty())
+        .or_else(|| rec.and_then(|a| a.lines.attribution.clone()))
+        .or(tur_type)
+        .or_else(|| d.input.subagent_type.clone())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "general-purpose".into());
+    calls.agent_prompt.insert(aid.clone(), prompt_id.clone());
+    calls.agent_type_of.insert(aid.clone(), agent_type.clone());
+    calls.emitted.insert(aid.clone());
+    let start = rec.and_then(|a| a.lines.first_ts).unwrap_or(d.ts).max(d.ts);
+    let c = Cols {
+        prompt_id: prompt_id.clone(),
+        agent_id: Some(aid.clone()),
+        agent_type: Some(agent_type.clone()),
+        subject: Some(aid.clone()),
+        ..Cols::default()
+    };
+    em.hook(AGENT_START, start, c, Map::new());
+    let result_ts = result.map(|r| r.ts).unwrap_or(start).max(start);
+    let agent_end = rec
+        .and_then(|a| a.lines.last_ts)
+        .unwrap_or(result_ts)
+        .max(start);
+    let t = Tied {
+        d,
+        aid,
+        agent_type,
+        rec,
+        prompt_id,
+        caller_type,
+        input,
+        start,
+        result_ts,
+        agent_end,
+    };
+    match end {
+        Ending::Completed(resp) => emit_completed(em, &t, &resp),
+        Ending::Launched(resp) => emit_launched(em, &t, &resp, notifications),
+        Ending::Failed { error, interrupt } => {
+            if let Some(a) = t.rec {
+                em.summary(t.agent_end.min(t.result_ts), a, t.prompt_id.clone());
             }
-            continue;
-        };
-        let rec = agents.get(&aid);
-        let tur_type = match result.map(|r| &r.tur) {
-            Some(Tur::Obj(o)) => o.agent_type.clone(),
-            _ => None,
-        };
-        let agent_type = rec
-            .and_then(|a| a.meta.as_ref())
-            .and_then(|m| m.agent_type.clone())
-            .filter(|t| !t.is_empty())
-            .or_else(|| rec.and_then(|a| a.lines.attribution.clone()))
-            .or(tur_type)
-            .or_else(|| d.input.subagent_type.clone())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "general-purpose".into());
-        agent_prompt.insert(aid.clone(), prompt_id.clone());
-        agent_type_of.insert(aid.clone(), agent_type.clone());
-        emitted.insert(aid.clone());
-        let start = rec.and_then(|a| a.lines.first_ts).unwrap_or(d.ts).max(d.ts);
-        let agent_cols = || Cols {
-            prompt_id: prompt_id.clone(),
-            agent_id: Some(aid.clone()),
-            agent_type: Some(agent_type.clone()),
-            subject: Some(aid.clone()),
-            ..Cols::default()
-        };
-        em.hook(AGENT_START, start, agent_cols(), Map::new());
-        let result_ts = result.map(|r| r.ts).unwrap_or(start).max(start);
-        let agent_end = rec
-            .and_then(|a| a.lines.last_ts)
-            .unwrap_or(result_ts)
-            .max(start);
-        match end {
-            Ending::Completed(resp) => {
-                let stop_ts = agent_end.min(result_ts);
-                em.agent_stop(
-                    stop_ts,
-                    &aid,
-                    &agent_type,
-                    rec,
-                    resp.report.clone(),
-                    prompt_id.clone(),
-                );
-                if let Some(a) = rec {
-                    em.summary(stop_ts, a, prompt_id.clone());
-                }
-                let mut f = Map::new();
-                f.insert("tool_input".into(), input);
-                f.insert(
-                    "tool_response".into(),
-                    resp.json(&aid, &agent_type, "completed"),
-                );
-                em.hook(POST_TOOL, result_ts, tool_cols(Some(aid.clone())), f);
-            }
-            Ending::Launched(resp) => {
-                let mut f = Map::new();
-                f.insert("tool_input".into(), input.clone());
-                f.insert(
-                    "tool_response".into(),
-                    resp.json(&aid, &agent_type, "async_launched"),
-                );
-                em.hook(POST_TOOL, result_ts, tool_cols(Some(aid.clone())), f);
-                let note = notifications.iter().find(|n| {
-                    n.task_id.as_deref() == Some(aid.as_str())
-                        || n.tool_use_id.as_deref() == Some(tu)
-                });
-                match note.map(|n| (n, n.status.as_deref().unwrap_or("completed"))) {
-                    Some((n, "completed")) => {
-                        let ts = rec.and_then(|a| a.lines.last_ts).unwrap_or(n.ts).max(start);
-                        em.agent_stop(
-                            ts,
-                            &aid,
-                            &agent_type,
-                            rec,
-                            n.result.clone(),
-                            prompt_id.clone(),
-                        );
-                        if let Some(a) = rec {
-                            em.summary(ts, a, prompt_id.clone());
-                        }
-                    }
-                    Some((n, status)) => {
-                        // Failed or stopped in the background: the hooks get no SubagentStop.
-                        if let Some(a) = rec {
-                            em.summary(agent_end.min(n.ts.max(start)), a, prompt_id.clone());
-                        }
-                        let interrupt =
-                            matches!(status, "killed" | "stopped" | "cancelled" | "canceled");
-                        let mut f = Map::new();
-                        f.insert("tool_input".into(), input);
-                        let why = n
-                            .summary
-                            .clone()
-                            .unwrap_or_else(|| format!("background agent {status}"));
-                        f.insert("error".into(), json!(cut(&why, 2000)));
-                        f.insert("is_interrupt".into(), json!(interrupt));
-                        em.hook(
-                            POST_TOOL_FAILURE,
-                            n.ts.max(start),
-                            tool_cols(Some(aid.clone())),
-                            f,
-                        );
-                    }
-                    None => {
-                        finish_unreported(em, rec, &aid, &agent_type, agent_end, prompt_id.clone())
-                    }
-                }
-            }
-            Ending::Failed { error, interrupt } => {
-                if let Some(a) = rec {
-                    em.summary(agent_end.min(result_ts), a, prompt_id.clone());
-                }
-                let mut f = Map::new();
-                f.insert("tool_input".into(), input);
-                f.insert("error".into(), json!(cut(&error, 2000)));
-                f.insert("is_interrupt".into(), json!(interrupt));
-                em.hook(
-                    POST_TOOL_FAILURE,
-                    result_ts,
-                    tool_cols(Some(aid.clone())),
-                    f,
-                );
-            }
-            Ending::Pending => {
-                finish_unreported(em, rec, &aid, &agent_type, agent_end, prompt_id.clone())
+            let f = t.result_fields([
+                ("error", json!(cut(&error, 2000))),
+                ("is_interrupt", json!(interrupt)),
+            ]);
+            em.hook(POST_TOOL_FAILURE, t.result_ts, t.tool_cols(), f);
+        }
+        Ending::Pending => finish_unreported(
+            em,
+            t.rec,
+            &t.aid,
+            &t.agent_type,
+            t.agent_end,
+            t.prompt_id.clone(),
+        ),
+    }
+}
+
+/// A foreground agent that completed: SubagentStop and its summary, then the tool's result.
+fn emit_completed(em: &mut Emitter<'_>, t: &Tied<'_>, resp: &Resp) {
+    let stop_ts = t.agent_end.min(t.result_ts);
+    em.agent_stop(
+        stop_ts,
+        &t.aid,
+        &t.agent_type,
+        t.rec,
+        resp.report.clone(),
+        t.prompt_id.clone(),
+    );
+    if let Some(a) = t.rec {
+        em.summary(stop_ts, a, t.prompt_id.clone());
+    }
+    let f = t.result_fields([(
+        "tool_response",
+        resp.json(&t.aid, &t.agent_type, "completed"),
+    )]);
+    em.hook(POST_TOOL, t.result_ts, t.tool_cols(), f);
+}
+
+/// A background agent: the launch's result, then its end as its task notification says (or as
+/// its transcript says when none came).
+fn emit_launched(em: &mut Emitter<'_>, t: &Tied<'_>, resp: &Resp, notifications: &[Notification]) {
+    let f = t.result_fields([(
+        "tool_response",
+        resp.json(&t.aid, &t.agent_type, "async_launched"),
+    )]);
+    em.hook(POST_TOOL, t.result_ts, t.tool_cols(), f);
+    let note = notifications.iter().find(|n| {
+        n.task_id.as_deref() == Some(t.aid.as_str())
+            || n.tool_use_id.as_deref() == Some(t.d.tool_use_id.as_str())
+    });
+    match note.map(|n| (n, n.status.as_deref().unwrap_or("completed"))) {
+        Some((n, "completed")) => {
+            let ts = t
+                .rec
+                .and_then(|a| a.lines.last_ts)
+                .unwrap_or(n.ts)
+                .max(t.start);
+            em.agent_stop(
+                ts,
+                &t.aid,
+                &t.agent_type,
+                t.rec,
+                n.result.clone(),
+                t.prompt_id.clone(),
+            );
+            if let Some(a) = t.rec {
+                em.summary(ts, a, t.prompt_id.clone());
             }
         }
+        Some((n, status)) => {
+            // Failed or stopped in the background: the hooks get no SubagentStop.
+            if let Some(a) = t.rec {
+                em.summary(t.agent_end.min(n.ts.max(t.start)), a, t.prompt_id.clone());
+            }
+            let interrupt = matches!(status, "killed" | "stopped" | "cancelled" | "canceled");
+            let why = n
+                .summary
+                .clone()
+                .unwrap_or_else(|| format!("background agent {status}"));
+            let f = t.result_fields([
+                ("error", json!(cut(&why, 2000))),
+                ("is_interrupt", json!(interrupt)),
+            ]);
+            em.hook(POST_TOOL_FAILURE, n.ts.max(t.start), t.tool_cols(), f);
+        }
+        None => finish_unreported(
+            em,
+            t.rec,
+            &t.aid,
+            &t.agent_type,
+            t.agent_end,
+            t.prompt_id.clone(),
+        ),
     }
+}
 
-    // Agents no call was tied to: internal ones (acompact-*, anonymous forks) and agents whose
-    // call is not in what was read. The hooks report both with a SubagentStop.
+/// Agents no call was tied to: internal ones (acompact-*, anonymous forks) and agents whose
+/// call is not in what was read. The hooks report both with a SubagentStop.
+fn emit_untied(
+    em: &mut Emitter<'_>,
+    agents: &BTreeMap<String, AgentRec>,
+    emitted: &HashSet<String>,
+) {
     for a in agents.values().filter(|a| !emitted.contains(&a.id)) {
         let end = a.lines.last_ts.or(a.lines.first_ts).unwrap_or(0);
         let real_type = a
@@ -704,4 +804,3 @@ pub(super) fn finish_unreported(
     }
     em.summary(end, a, prompt_id);
 }
-

@@ -112,9 +112,16 @@ pub(super) fn scan_file(
     seq: &mut usize,
     stats: &mut Outcome,
 ) -> FileScan {
-    let mut scan = FileScan::default();
-    let mut agent_tools: HashSet<String> = HashSet::new();
-    let mut last_ts: Option<i64> = None;
+    let mut s = Scanner {
+        path,
+        owner,
+        session,
+        seq,
+        stats,
+        scan: FileScan::default(),
+        agent_tools: HashSet::new(),
+        last_ts: None,
+    };
     let mut pos = 0usize;
     let mut lineno = 0u64;
     while pos < buf.len() {
@@ -122,231 +129,303 @@ pub(super) fn scan_file(
         let rest = &buf[pos..];
         let Some(n) = rest.iter().position(|&b| b == b'\n') else {
             if rest.iter().any(|b| !b.is_ascii_whitespace()) {
-                stats.skip("incomplete last line (still being written)", 1);
+                s.stats
+                    .skip("incomplete last line (still being written)", 1);
             }
             break;
         };
         let raw = &rest[..n];
         pos += n + 1;
-        scan.end_offset = pos as u64;
+        s.scan.end_offset = pos as u64;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        stats.lines_read += 1;
+        s.stats.lines_read += 1;
+        if let Some(l) = s.parse(line, lineno) {
+            s.line(l, line, lineno);
+        }
+    }
+    s.scan
+}
+
+/// The entry types that carry run data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    User,
+    Assistant,
+    System,
+}
+
+/// One file being scanned.
+struct Scanner<'a> {
+    path: &'a Path,
+    owner: Option<&'a str>,
+    session: &'a str,
+    seq: &'a mut usize,
+    stats: &'a mut Outcome,
+    scan: FileScan,
+    /// Agent/Task tool_use ids seen: the results to keep are theirs.
+    agent_tools: HashSet<String>,
+    /// The last timestamp seen: a line without one takes it.
+    last_ts: Option<i64>,
+}
+
+impl Scanner<'_> {
+    /// A line as a transcript entry; a malformed one is counted and reported.
+    fn parse(&mut self, line: &[u8], lineno: u64) -> Option<Line> {
         // A derived struct would also accept an array: only an object is a transcript entry.
         let parsed = match line.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') => serde_json::from_slice::<Line>(line),
             _ => Err(de::Error::custom("not a JSON object")),
         };
-        let l: Line = match parsed {
-            Ok(l) => l,
+        match parsed {
+            Ok(l) => Some(l),
             Err(e) => {
                 let reason = if serde_json::from_slice::<IgnoredAny>(line).is_ok() {
                     "unexpected shape"
                 } else {
                     "malformed JSON"
                 };
-                stats.skip(reason, 1);
-                stats.problem(path, Some(lineno), format!("{reason}: {e}"));
-                continue;
+                self.stats.skip(reason, 1);
+                self.stats
+                    .problem(self.path, Some(lineno), format!("{reason}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The lines of `inline_agent`, or the file's own.
+    fn lines_of(&mut self, inline_agent: &Option<String>) -> &mut AgentLines {
+        match inline_agent {
+            Some(a) => self.scan.inline.entry(a.clone()).or_default(),
+            None => &mut self.scan.own,
+        }
+    }
+
+    /// One entry: whose it is, what it says, and how far it extends the current turn.
+    fn line(&mut self, mut l: Line, raw: &[u8], lineno: u64) {
+        let kind = match l.kind.0.as_deref() {
+            Some("user") => Kind::User,
+            Some("assistant") => Kind::Assistant,
+            Some("system") => Kind::System,
+            other => {
+                let k = other.filter(|k| !k.is_empty()).unwrap_or("(no type)");
+                bump(&mut self.stats.ignored, k);
+                return;
             }
         };
-        let kind = l.kind.0.as_deref().unwrap_or("");
-        if !matches!(kind, "user" | "assistant" | "system") {
-            bump(
-                &mut stats.ignored,
-                if kind.is_empty() { "(no type)" } else { kind },
-            );
-            continue;
-        }
         let ts = l
             .timestamp
             .0
             .as_deref()
             .and_then(crate::timeparse::parse_instant);
         if ts.is_some() {
-            last_ts = ts;
+            self.last_ts = ts;
         }
-        let eff_ts = ts.or(last_ts).unwrap_or(0);
+        let eff_ts = ts.or(self.last_ts).unwrap_or(0);
         // Whose line is it?
-        let inline_agent = match (owner, l.is_sidechain.0.unwrap_or(false)) {
+        let inline_agent = match (self.owner, l.is_sidechain.0.unwrap_or(false)) {
             (None, true) => match &l.agent_id.0 {
                 Some(a) => Some(a.clone()),
                 None => {
-                    bump(&mut stats.ignored, "sidechain line without agentId");
-                    continue;
+                    bump(&mut self.stats.ignored, "sidechain line without agentId");
+                    return;
                 }
             },
             _ => None,
         };
-        let caller: Option<String> = owner.map(str::to_string).or_else(|| inline_agent.clone());
+        let caller: Option<String> = self
+            .owner
+            .map(str::to_string)
+            .or_else(|| inline_agent.clone());
         let is_main = caller.is_none();
-        {
-            let who = match &inline_agent {
-                Some(a) => scan.inline.entry(a.clone()).or_default(),
-                None => &mut scan.own,
-            };
-            note_ts(who, ts);
-            if who.cwd.is_none() {
-                who.cwd = l.cwd.0.clone();
-            }
-            if who.prompt_id.is_none() && !is_main {
-                who.prompt_id = l.prompt_id.0.clone();
-            }
-            if who.attribution.is_none() && !is_main {
-                who.attribution = l.attribution_agent.0.clone().filter(|t| !t.is_empty());
-            }
-            if inline_agent.is_some() {
-                who.raw.extend_from_slice(line);
-                who.raw.push(b'\n');
-            }
-        }
-        let mut tur = l.tool_use_result;
-        let message = l.message.0;
+        self.note(&l, raw, ts, &inline_agent, is_main);
         match kind {
-            "user" => 'user: {
-                let mut prompt_text: Option<String> = None;
-                match message.content {
-                    Content::Blocks(blocks) => {
-                        let mut has_result = false;
-                        let mut texts: Vec<String> = Vec::new();
-                        for Obj(b) in blocks {
-                            match b.kind.0.as_deref() {
-                                Some("tool_result") => {
-                                    has_result = true;
-                                    let Some(tu) = b.tool_use_id.0 else { continue };
-                                    if agent_tools.contains(&tu) {
-                                        scan.results.push(ToolResult {
-                                            ts: eff_ts,
-                                            tool_use_id: tu,
-                                            is_error: b.is_error.0.unwrap_or(false),
-                                            text: b.content.0,
-                                            tur: std::mem::take(&mut tur),
-                                        });
-                                    }
-                                }
-                                Some("text") => texts.extend(b.text.0),
-                                _ => {}
-                            }
-                        }
-                        if !has_result && !texts.is_empty() {
-                            prompt_text = Some(texts.join("\n"));
-                        }
-                    }
-                    Content::Text(t) => prompt_text = Some(t),
-                    Content::None => {}
-                }
-                let Some(text) = prompt_text else { break 'user };
-                if !is_main {
-                    let who = match &inline_agent {
-                        Some(a) => scan.inline.entry(a.clone()).or_default(),
-                        None => &mut scan.own,
-                    };
-                    who.interrupted = text.starts_with("[Request interrupted");
-                    if who.first_prompt.is_none() {
-                        who.first_prompt = Some(text);
-                    }
-                    break 'user;
-                }
-                if l.is_meta.0 == Some(true)
-                    || l.is_compact_summary.0 == Some(true)
-                    || text.starts_with("[Request interrupted")
-                {
-                    break 'user;
-                }
-                let notification = l.origin.0.kind.0.as_deref() == Some("task-notification")
-                    || text.trim_start().starts_with("<task-notification>");
-                // Before 2.1.196 lines carry no promptId: each prompt line is its own turn,
-                // named by the line's uuid (stable, so a re-import produces the same id).
-                let pid = l
-                    .prompt_id
-                    .0
-                    .clone()
-                    .or_else(|| l.uuid.0.clone())
-                    .unwrap_or_else(|| format!("import:{session}:{lineno}"));
-                if scan.turns.last().map(|t| t.prompt_id.as_str()) != Some(pid.as_str()) {
-                    scan.turns.push(Turn {
-                        prompt_id: pid,
-                        text: text.clone(),
-                        start: eff_ts,
-                        end: eff_ts,
-                        api_error: None,
-                    });
-                }
-                if notification {
-                    scan.notifications.push(parse_notification(&text, eff_ts));
-                }
-            }
-            "assistant" => {
-                if let Content::Blocks(blocks) = message.content {
-                    for Obj(b) in blocks {
-                        match b.kind.0.as_deref() {
-                            Some("tool_use") => {
-                                let name = b.name.0.unwrap_or_default();
-                                let Some(tu) = b.id.0 else { continue };
-                                if !vocab::is_agent_tool(&name) || !agent_tools.insert(tu.clone()) {
-                                    continue; // not a delegation, or the same block written twice
-                                }
-                                let prompt_id = if is_main {
-                                    scan.turns.last().map(|t| t.prompt_id.clone())
-                                } else {
-                                    l.prompt_id.0.clone()
-                                };
-                                *seq += 1;
-                                scan.delegations.push(Delegation {
-                                    seq: *seq,
-                                    ts: eff_ts,
-                                    tool_use_id: tu,
-                                    tool_name: name,
-                                    caller: caller.clone(),
-                                    input: b.input.0,
-                                    prompt_id,
-                                });
-                            }
-                            Some("text") => {
-                                if let Some(t) = b.text.0.filter(|t| !t.trim().is_empty()) {
-                                    let who = match &inline_agent {
-                                        Some(a) => scan.inline.entry(a.clone()).or_default(),
-                                        None => &mut scan.own,
-                                    };
-                                    who.last_text = Some(t);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                if let Some(r) = message.stop_reason.0 {
-                    let who = match &inline_agent {
-                        Some(a) => scan.inline.entry(a.clone()).or_default(),
-                        None => &mut scan.own,
-                    };
-                    who.last_stop_reason = Some(r);
-                    who.interrupted = false;
-                }
-                if is_main {
-                    if let Some(turn) = scan.turns.last_mut() {
-                        turn.api_error = (l.is_api_error.0 == Some(true))
-                            .then(|| scan.own.last_text.clone())
-                            .flatten()
-                            .filter(|t| t.starts_with("API Error"));
-                    }
-                }
-            }
-            _ => {}
+            Kind::User => self.user(&mut l, eff_ts, lineno, &inline_agent, is_main),
+            Kind::Assistant => self.assistant(&mut l, eff_ts, &caller, &inline_agent, is_main),
+            Kind::System => {}
         }
         if is_main {
             // A line stamped with a prompt id not begun yet (its isMeta preamble) is not the
             // current turn's.
-            if let (Some(t), Some(turn)) = (ts, scan.turns.last_mut()) {
+            if let (Some(t), Some(turn)) = (ts, self.scan.turns.last_mut()) {
                 if l.prompt_id.0.as_deref().is_none_or(|p| p == turn.prompt_id) {
                     turn.end = turn.end.max(t);
                 }
             }
         }
     }
-    scan
+
+    /// What every line tells of its agent: times, working directory, prompt id, type; 1.x inline
+    /// sidechain lines are kept to be summarised as the agent's own file.
+    fn note(
+        &mut self,
+        l: &Line,
+        raw: &[u8],
+        ts: Option<i64>,
+        inline_agent: &Option<String>,
+        is_main: bool,
+    ) {
+        let who = self.lines_of(inline_agent);
+        note_ts(who, ts);
+        if who.cwd.is_none() {
+            who.cwd = l.cwd.0.clone();
+        }
+        if who.prompt_id.is_none() && !is_main {
+            who.prompt_id = l.prompt_id.0.clone();
+        }
+        if who.attribution.is_none() && !is_main {
+            who.attribution = l.attribution_agent.0.clone().filter(|t| !t.is_empty());
+        }
+        if inline_agent.is_some() {
+            who.raw.extend_from_slice(raw);
+            who.raw.push(b'\n');
+        }
+    }
+
+    /// A user line: Agent/Task results (with the line's `toolUseResult`), a prompt that opens a
+    /// turn (main agent) or is a subagent's, a task notification.
+    fn user(
+        &mut self,
+        l: &mut Line,
+        eff_ts: i64,
+        lineno: u64,
+        inline_agent: &Option<String>,
+        is_main: bool,
+    ) {
+        let mut tur = std::mem::take(&mut l.tool_use_result);
+        let mut prompt_text: Option<String> = None;
+        match std::mem::take(&mut l.message.0.content) {
+            Content::Blocks(blocks) => {
+                let mut has_result = false;
+                let mut texts: Vec<String> = Vec::new();
+                for Obj(b) in blocks {
+                    match b.kind.0.as_deref() {
+                        Some("tool_result") => {
+                            has_result = true;
+                            let Some(tu) = b.tool_use_id.0 else { continue };
+                            if self.agent_tools.contains(&tu) {
+                                self.scan.results.push(ToolResult {
+                                    ts: eff_ts,
+                                    tool_use_id: tu,
+                                    is_error: b.is_error.0.unwrap_or(false),
+                                    text: b.content.0,
+                                    tur: std::mem::take(&mut tur),
+                                });
+                            }
+                        }
+                        Some("text") => texts.extend(b.text.0),
+                        _ => {}
+                    }
+                }
+                if !has_result && !texts.is_empty() {
+                    prompt_text = Some(texts.join("\n"));
+                }
+            }
+            Content::Text(t) => prompt_text = Some(t),
+            Content::None => {}
+        }
+        let Some(text) = prompt_text else { return };
+        if !is_main {
+            let who = self.lines_of(inline_agent);
+            who.interrupted = text.starts_with("[Request interrupted");
+            if who.first_prompt.is_none() {
+                who.first_prompt = Some(text);
+            }
+            return;
+        }
+        if l.is_meta.0 == Some(true)
+            || l.is_compact_summary.0 == Some(true)
+            || text.starts_with("[Request interrupted")
+        {
+            return;
+        }
+        let notification = l.origin.0.kind.0.as_deref() == Some("task-notification")
+            || text.trim_start().starts_with("<task-notification>");
+        // Before 2.1.196 lines carry no promptId: each prompt line is its own turn,
+        // named by the line's uuid (stable, so a re-import produces the same id).
+        let pid = l
+            .prompt_id
+            .0
+            .clone()
+            .or_else(|| l.uuid.0.clone())
+            .unwrap_or_else(|| format!("import:{}:{lineno}", self.session));
+        if self.scan.turns.last().map(|t| t.prompt_id.as_str()) != Some(pid.as_str()) {
+            self.scan.turns.push(Turn {
+                prompt_id: pid,
+                text: text.clone(),
+                start: eff_ts,
+                end: eff_ts,
+                api_error: None,
+            });
+        }
+        if notification {
+            self.scan
+                .notifications
+                .push(parse_notification(&text, eff_ts));
+        }
+    }
+
+    /// An assistant line: Agent/Task calls, the agent's last text and stop reason, and whether
+    /// the main agent's turn ended on an API-error notice.
+    fn assistant(
+        &mut self,
+        l: &mut Line,
+        eff_ts: i64,
+        caller: &Option<String>,
+        inline_agent: &Option<String>,
+        is_main: bool,
+    ) {
+        let message = std::mem::take(&mut l.message.0);
+        if let Content::Blocks(blocks) = message.content {
+            for Obj(b) in blocks {
+                match b.kind.0.as_deref() {
+                    Some("tool_use") => {
+                        let name = b.name.0.unwrap_or_default();
+                        let Some(tu) = b.id.0 else { continue };
+                        if !vocab::is_agent_tool(&name) || !self.agent_tools.insert(tu.clone()) {
+                            continue; // not a delegation, or the same block written twice
+                        }
+                        let prompt_id = if is_main {
+                            self.scan.turns.last().map(|t| t.prompt_id.clone())
+                        } else {
+                            l.prompt_id.0.clone()
+                        };
+                        *self.seq += 1;
+                        self.scan.delegations.push(Delegation {
+                            seq: *self.seq,
+                            ts: eff_ts,
+                            tool_use_id: tu,
+                            tool_name: name,
+                            caller: caller.clone(),
+                            input: b.input.0,
+                            prompt_id,
+                        });
+                    }
+                    Some("text") => {
+                        if let Some(t) = b.text.0.filter(|t| !t.trim().is_empty()) {
+                            self.lines_of(inline_agent).last_text = Some(t);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(r) = message.stop_reason.0 {
+            let who = self.lines_of(inline_agent);
+            who.last_stop_reason = Some(r);
+            who.interrupted = false;
+        }
+        if is_main {
+            if let Some(turn) = self.scan.turns.last_mut() {
+                turn.api_error = (l.is_api_error.0 == Some(true))
+                    .then(|| self.scan.own.last_text.clone())
+                    .flatten()
+                    .filter(|t| t.starts_with("API Error"));
+            }
+        }
+    }
 }
 
 /// The value of `<tag>…</tag>` in a task notification.

@@ -220,4 +220,3 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
         stats,
     }
 }
-

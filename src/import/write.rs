@@ -31,7 +31,12 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn write(&mut self, store: &Store, batch: Vec<ParsedUnit>, out: &mut Outcome) -> Result<()> {
+    pub(super) fn write(
+        &mut self,
+        store: &Store,
+        batch: Vec<ParsedUnit>,
+        out: &mut Outcome,
+    ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }

@@ -76,23 +76,14 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
                 Ok(Scalar::Other)
             }
-            fn visit_some<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Scalar, D::Error> {
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
                 Scalar::deserialize(d)
             }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Scalar, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Scalar, A::Error> {
                 while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(Scalar::Other)
             }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Scalar, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Scalar, A::Error> {
                 while s.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Scalar::Other)
             }
@@ -240,7 +231,6 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-
 /// `deserialize_with`: a string; a number reads as its text, anything else as absent.
 pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     LStr::deserialize(d).map(|v| v.0)
@@ -289,7 +279,8 @@ mod tests {
 
     #[test]
     fn every_shape_reads_from_text_and_from_values() {
-        let json = r#"{"s":7,"b":"true","i":"12","t":[{"type":"text","text":"a"},"b"],"o":{"s":"x"}}"#;
+        let json =
+            r#"{"s":7,"b":"true","i":"12","t":[{"type":"text","text":"a"},"b"],"o":{"s":"x"}}"#;
         let from_text: T = serde_json::from_str(json).unwrap();
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
         let from_value: T = serde_json::from_value(value).unwrap();

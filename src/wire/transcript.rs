@@ -117,26 +117,17 @@ impl<'de> Deserialize<'de> for Content {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Content, E> {
                 Ok(Content::Text(v))
             }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Content, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Content, A::Error> {
                 let mut blocks = Vec::new();
                 while let Some(b) = s.next_element::<Obj<Block>>()? {
                     blocks.push(b);
                 }
                 Ok(Content::Blocks(blocks))
             }
-            fn visit_some<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Content, D::Error> {
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Content, D::Error> {
                 Content::deserialize(d)
             }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Content, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Content, A::Error> {
                 while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(Content::None)
             }
@@ -201,7 +192,8 @@ impl<'de> Deserialize<'de> for ToolUseResult {
                 Ok(ToolUseResult::Text(v))
             }
             fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<ToolUseResult, A::Error> {
-                WireAgentResponse::deserialize(MapAccessDeserializer::new(m)).map(|t| ToolUseResult::Obj(Box::new(t)))
+                WireAgentResponse::deserialize(MapAccessDeserializer::new(m))
+                    .map(|t| ToolUseResult::Obj(Box::new(t)))
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<ToolUseResult, D::Error> {
                 ToolUseResult::deserialize(d)
