@@ -22,9 +22,9 @@
 //! * Files are parsed on a few threads; one writer appends in short transactions.
 
 //!
-//! Layout: [`discover`] (files → sessions), [`scan`] (one file's lines), [`session`] (one session
-//! read and filtered), [`emit`] (its events), [`write`] (appended in short transactions),
-//! [`progress`] (the stderr line). The line shapes are [`crate::wire::transcript`]'s.
+//! Layout: `discover` (files → sessions), `scan` (one file's lines), `session` (one session
+//! read and filtered), `emit` (its events), `write` (appended in short transactions),
+//! `progress` (the stderr line). The line shapes are `crate::wire::transcript`'s.
 
 mod discover;
 mod emit;

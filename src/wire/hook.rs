@@ -1,6 +1,6 @@
 //! Hook payloads exactly as Claude Code (and generic orchestrators) send them, and the Agent/Task
 //! tool's input and response, which transcripts carry too (the importer reads them from there).
-//! Every field is optional and lenient ([`super::lenient`]); unknown fields are ignored: Claude
+//! Every field is optional and lenient (`wire::lenient`); unknown fields are ignored: Claude
 //! Code calls these shapes internal.
 
 use super::lenient;
@@ -177,4 +177,43 @@ pub struct WireToolStats {
 pub struct WirePostToolUse {
     #[serde(deserialize_with = "lenient::object")]
     pub tool_response: Option<WireAgentResponse>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_response_reads_the_hook_and_the_transcript_alike() {
+        // As a PostToolUse hook carries it (`tool_response`, parsed again from a stored payload)
+        // and as a transcript line's `toolUseResult` (read from the file's bytes).
+        let json = r#"{"status":"completed","agentId":"a1","agentType":"Explore","totalDurationMs":"1200","totalTokens":300.0,"totalToolUseCount":4,"toolStats":{"linesAdded":3,"linesRemoved":"1"},"content":[{"type":"text","text":"done"}],"isAsync":false,"usage":{"output_tokens_details":{"thinking_tokens":7}},"modelsUsed":["m1",{"model":"m2"},"m1"]}"#;
+        let from_text: WireAgentResponse = serde_json::from_str(json).unwrap();
+        let value: Value = serde_json::from_str(json).unwrap();
+        let from_value: WireAgentResponse = serde_json::from_value(value).unwrap();
+        for r in [from_text, from_value] {
+            assert_eq!(r.status.as_deref(), Some("completed"));
+            assert_eq!(r.agent_id.as_deref(), Some("a1"));
+            assert_eq!(r.total_duration_ms, Some(1200));
+            assert_eq!(r.total_tokens, Some(300));
+            assert_eq!(r.tool_stats.as_ref().and_then(|s| s.lines_removed), Some(1));
+            assert_eq!(r.content, "done");
+            assert_eq!(r.thinking_tokens(), Some(7));
+            assert_eq!(r.models(), ["m1", "m2"]);
+        }
+        // A field of the wrong type reads as absent; the rest still reads.
+        let r: WireAgentResponse =
+            serde_json::from_str(r#"{"status":{"x":1},"agentId":"a2","toolStats":"n/a"}"#).unwrap();
+        assert_eq!(r.status, None);
+        assert_eq!(r.agent_id.as_deref(), Some("a2"));
+        assert!(r.tool_stats.is_none());
+        let p: WirePostToolUse = serde_json::from_str(
+            r#"{"tool_name":"Agent","tool_response":{"status":"completed","agentId":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.tool_response.and_then(|r| r.agent_id).as_deref(),
+            Some("7")
+        );
+    }
 }

@@ -1,9 +1,9 @@
 //! Every shape Claude Code sends or writes, read leniently, in one home: hook payloads
-//! ([`hook`]), transcript lines ([`transcript`]) and subagent sidecars ([`sidecar`]). The hooks,
+//! ([`hook`]), transcript lines (`transcript`) and subagent sidecars ([`sidecar`]). The hooks,
 //! the transcript reader, the importer and the derivation all read these; none keeps a copy.
 //!
 //! Claude Code calls these shapes internal: every field is optional, a field of an unexpected
-//! type reads as absent rather than failing its payload or line ([`lenient`]), unknown fields are
+//! type reads as absent rather than failing its payload or line (`lenient`), unknown fields are
 //! skipped. What a shape *means* (an event kind, a run status) is [`crate::vocab`]'s.
 
 pub mod hook;

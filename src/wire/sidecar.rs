@@ -38,3 +38,29 @@ pub struct WireAgentMeta {
     #[serde(deserialize_with = "lenient::string")]
     pub worktree_path: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sidecars_read_leniently_and_serialise_as_before() {
+        let m: WireAgentMeta = serde_json::from_str(
+            r#"{"agentType":"Explore","toolUseId":"t1","spawnDepth":"2","finished":"true","isFork":0,"model":["x"],"extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(m.agent_type.as_deref(), Some("Explore"));
+        assert_eq!(m.spawn_depth, Some(2));
+        assert_eq!(m.finished, Some(true));
+        assert_eq!(m.is_fork, Some(false));
+        assert_eq!(m.model, None);
+        // Stored in transcript_summary payloads: every field, camelCase, absent ones null.
+        let v = serde_json::to_value(&m).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 13);
+        assert_eq!(v["toolUseId"], "t1");
+        assert_eq!(v["stoppedByUser"], Value::Null);
+        let back: WireAgentMeta = serde_json::from_value(v).unwrap();
+        assert_eq!(back.spawn_depth, Some(2));
+    }
+}
