@@ -535,18 +535,21 @@ pub fn store_transcripts(
                     "meta": meta,
                 })
                 .to_string();
-                s.append_event(&NewEvent {
+                let summary_event = StoredEvent {
                     ts: e.ts,
                     source: Source::ClaudeCode.as_str(),
-                    kind: EventKind::TranscriptSummary.as_str(),
-                    session_id: e.session_id.as_deref(),
-                    prompt_id: e.prompt_id.as_deref(),
-                    agent_id: Some(agent_id),
-                    agent_type: meta.as_ref().and_then(|m| m.agent_type.as_deref()),
+                    kind: EventKind::TranscriptSummary.as_str().to_string(),
+                    session_id: e.session_id.clone(),
+                    prompt_id: e.prompt_id.clone(),
+                    agent_id: Some(agent_id.clone()),
+                    agent_type: meta.as_ref().and_then(|m| m.agent_type.clone()),
                     tool_name: None,
-                    tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.as_deref()),
-                    payload: &payload,
-                })?;
+                    tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.clone()),
+                    payload,
+                    transcript_path: None,
+                    agent_transcript_path: None,
+                };
+                s.append_event(&summary_event.new_event())?;
             }
             TranscriptRead::Main { path, summary } => {
                 // 1.x inline sidechains carry their own agent ids; everything else is the main agent's.

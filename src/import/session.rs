@@ -142,24 +142,8 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
             },
         );
     }
-    // 1.x: sidechain agents inline in the session file (their usage is in the main summary).
-    for (id, lines) in std::mem::take(&mut main_scan.inline) {
-        if agents.contains_key(&id) {
-            continue; // the agent's own file wins
-        }
-        let mut summary = summarize(&lines.raw, sid, Some(&id));
-        summary.usage.clear();
-        agents.insert(
-            id.clone(),
-            AgentRec {
-                id,
-                path: main_path.clone(),
-                lines,
-                summary,
-                meta: None,
-            },
-        );
-    }
+    let inline = std::mem::take(&mut main_scan.inline);
+    add_inline_agents(&mut agents, inline, sid, main_path.as_ref());
 
     let first_ts = main_scan
         .own
@@ -178,21 +162,14 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
         .cwd
         .clone()
         .or_else(|| agents.values().find_map(|a| a.lines.cwd.clone()));
-    let filtered = opts.since.is_some_and(|s| last_ts.is_none_or(|t| t < s))
-        || opts.until.is_some_and(|u| first_ts.is_none_or(|t| t >= u))
-        || opts.project.as_deref().is_some_and(|p| {
-            let p = p.trim_end_matches('/');
-            !cwd.as_deref()
-                .is_some_and(|c| c == p || c.starts_with(&format!("{p}/")))
-        });
-    if filtered {
+    if left_out(opts, first_ts, last_ts, cwd.as_deref()) {
         return ParsedUnit {
             session_id: sid.to_string(),
             events: Vec::new(),
             usage: Vec::new(),
             cursor: None,
             files: Vec::new(),
-            filtered,
+            filtered: true,
             stats,
         };
     }
@@ -219,4 +196,47 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
         filtered: false,
         stats,
     }
+}
+
+/// 1.x: sidechain agents inline in the session file, summarised from their own lines (their
+/// usage is in the main file's summary). An agent's own file wins.
+fn add_inline_agents(
+    agents: &mut BTreeMap<String, AgentRec>,
+    inline: BTreeMap<String, AgentLines>,
+    sid: &str,
+    main_path: Option<&PathBuf>,
+) {
+    for (id, lines) in inline {
+        if agents.contains_key(&id) {
+            continue;
+        }
+        let mut summary = summarize(&lines.raw, sid, Some(&id));
+        summary.usage.clear();
+        agents.insert(
+            id.clone(),
+            AgentRec {
+                id,
+                path: main_path.cloned(),
+                lines,
+                summary,
+                meta: None,
+            },
+        );
+    }
+}
+
+/// Left out by `--since` (no activity since), `--until` (started after) or `--project` (its
+/// working directory is not the project or below it).
+fn left_out(
+    opts: &Options,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+    cwd: Option<&str>,
+) -> bool {
+    opts.since.is_some_and(|s| last_ts.is_none_or(|t| t < s))
+        || opts.until.is_some_and(|u| first_ts.is_none_or(|t| t >= u))
+        || opts.project.as_deref().is_some_and(|p| {
+            let p = p.trim_end_matches('/');
+            !cwd.is_some_and(|c| c == p || c.starts_with(&format!("{p}/")))
+        })
 }
