@@ -35,3 +35,4 @@ pub mod timeparse;
 pub mod transcript;
 pub mod util;
 pub mod vocab;
+pub mod wire;
