@@ -6,6 +6,7 @@ mod client;
 mod common;
 mod coverage;
 mod fixtures;
+mod gen_history;
 mod hooks;
 mod import;
 mod install;
