@@ -379,7 +379,10 @@ impl Status {
         };
         s.push_str(&format!("plugin   {plugin}\n"));
         if self.missing.is_empty() {
-            s.push_str("all 9 registrations are in place\n");
+            s.push_str(&format!(
+                "all {} registrations are in place\n",
+                REGISTRATIONS.len()
+            ));
         } else {
             let list: Vec<String> = self.missing.iter().map(Registration::to_string).collect();
             s.push_str(&format!("missing: {}\n", list.join("; ")));
@@ -388,5 +391,26 @@ impl Status {
             s.push_str(&format!("warning: {w}\n"));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_counts_every_registration() {
+        let st = Status {
+            files: Vec::new(),
+            plugin: PluginStatus::default(),
+            missing: Vec::new(),
+            warnings: Vec::new(),
+        };
+        assert!(st.healthy());
+        assert!(
+            st.to_text().contains("all 10 registrations are in place"),
+            "{}",
+            st.to_text()
+        );
     }
 }
