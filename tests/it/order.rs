@@ -7,8 +7,9 @@
 //!
 //! The orders tested interleave sessions (concurrent sessions and orchestrators racing for the
 //! write lock), each session's own events in their order. Reordering events within one session
-//! does change the projection today (a run's end, a turn's end, failure versus cancelled when
-//! the SessionEnd overtakes the failure, a generic stop before its start): not claimed here.
+//! does change the projection today (a run's end when the Agent tool's PostToolUse overtakes its
+//! SubagentStop or the SessionEnd overtakes its PostToolUseFailure; a turn's end when the
+//! SessionEnd overtakes its Stop): not claimed here, except for a generic stop before its start.
 
 use crate::common::*;
 use crate::projection::*;
@@ -144,4 +145,32 @@ fn a_generated_history_derives_the_same_however_sessions_interleave() {
     let cases = [(1, None), (2, None), (3, Some(97))];
     let problems = check("gen-history realistic", &log, &cases);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// An orchestrator's `subagent-stop` committed before its `subagent-start` (two processes racing):
+/// the run keeps the start's time, session and workflow, and its duration.
+#[test]
+fn a_generic_stop_before_its_start_derives_the_same() {
+    let start = r#"{"agent_name":"coder","invocation_id":"g-1","task_description":"Implement","workflow_id":"wf-1","timestamp":"2026-11-20T10:00:00Z"}"#;
+    let stop = r#"{"invocation_id":"g-1","success":true,"timestamp":"2026-11-20T10:00:10Z"}"#;
+    let derived = |payloads: &[(&str, String)]| {
+        let env = Env::new();
+        env.record(payloads);
+        derive(&env.db());
+        projection(&env.conn())
+    };
+    let in_order = derived(&[
+        ("subagent-start", start.to_string()),
+        ("subagent-stop", stop.to_string()),
+    ]);
+    assert!(
+        in_order["agent_runs"][0].contains("duration_ms=10000"),
+        "{:?}",
+        in_order["agent_runs"]
+    );
+    let reversed = derived(&[
+        ("subagent-stop", stop.to_string()),
+        ("subagent-start", start.to_string()),
+    ]);
+    assert_eq!(first_difference(&in_order, &reversed), None);
 }
