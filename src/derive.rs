@@ -901,8 +901,13 @@ impl Deriver<'_> {
             }
         });
         self.exec(
+            // A stop that arrived first made the run with its own time as the start: the start's
+            // time wins (and the duration follows), the session is the start's.
             "UPDATE agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
-                workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = coalesce(start_ms, ?9), prompt = ?10 WHERE id = ?1",
+                workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = min(coalesce(start_ms, ?9), ?9), prompt = ?10,
+                session_id = coalesce(session_id, ?11),
+                duration_ms = CASE WHEN end_ms IS NULL THEN duration_ms ELSE max(end_ms - min(coalesce(start_ms, ?9), ?9), 0) END
+             WHERE id = ?1",
             params![
                 run.id,
                 name,
@@ -913,7 +918,8 @@ impl Deriver<'_> {
                 workflow,
                 depth,
                 e.ts,
-                context.map(|c| truncate(&c, 4000))
+                context.map(|c| truncate(&c, 4000)),
+                e.session_id
             ],
         )?;
         Ok(())

@@ -79,6 +79,9 @@ pub fn render(report: &dyn Report, format: Format, width: Option<u16>) -> String
                 env.extend(body);
             }
             round_floats(&mut v);
+            // Keys sorted, at every level: the JSON contract (serde_json's `preserve_order`,
+            // on for settings files, would otherwise print struct fields in declaration order).
+            v.sort_all_objects();
             let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
             s.push('\n');
             s

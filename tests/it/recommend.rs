@@ -375,7 +375,7 @@ fn eval_history(env: &Env, runs: u32, seed: u64) -> PathBuf {
         return PathBuf::from(dir).join("telemetry.db");
     }
     let db = env.db();
-    let out = Command::new(env!("CARGO_BIN_EXE_gen-history"))
+    let out = Command::new(crate::gen_history::bin())
         .args([
             "--db",
             db.to_str().unwrap(),
@@ -511,7 +511,7 @@ fn recommender_beats_most_used_and_keyword_baselines() {
 fn realistic_history_and_task_stats_match_the_runs() {
     let env = Env::new();
     let db = env.db();
-    let out = Command::new(env!("CARGO_BIN_EXE_gen-history"))
+    let out = Command::new(crate::gen_history::bin())
         .args([
             "--db",
             db.to_str().unwrap(),
