@@ -7,6 +7,7 @@
 //!                                   └─► transcript::summarize (SubagentStop / Stop: tokens, tools)
 //!  events ──► derive::refresh (incremental projection) ──► agent_runs, workflows, sessions, rollups
 //!  projections ──► analyze::* (typed rows) ──► render (table / json / csv)
+//!                │                          └► html (SVG charts, static report, dashboard)
 //!                └► recommend::query_best_agent
 //! ```
 //!
@@ -22,6 +23,7 @@ pub mod config;
 pub mod derive;
 pub mod error;
 pub mod hook;
+pub mod html;
 pub mod import;
 pub mod paths;
 pub mod pricing;

@@ -89,6 +89,8 @@ pub enum Command {
     Active(super::active::ActiveArgs),
     /// Recent failures with their (redacted) messages.
     Errors(super::errors::ErrorsArgs),
+    /// The dashboard's views as one self-contained HTML file (no script, no external address).
+    Report(crate::html::report::ReportArgs),
     /// Where the database is, which hooks are registered, when each last fired, what is quarantined;
     /// with --coverage, whether the runs in Claude Code's transcripts are all recorded.
     Doctor(super::doctor::DoctorArgs),
@@ -137,6 +139,25 @@ pub fn parse_days(s: &str) -> std::result::Result<u32, String> {
 }
 
 impl Common {
+    /// The filters as given on the command line (`--days 7 --agent a`), for a report's header.
+    pub fn filter_note(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut add = |name: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                parts.push(format!("--{name} {v}"));
+            }
+        };
+        add("since", self.since.as_deref());
+        add("until", self.until.as_deref());
+        add("days", self.days.map(|d| d.to_string()).as_deref());
+        add("project", self.project.as_deref());
+        add("session", self.session.as_deref());
+        for a in &self.agents {
+            parts.push(format!("--agent {a}"));
+        }
+        parts.join(" ")
+    }
+
     /// Validates the options into a typed filter (before any SQL runs).
     pub fn filter(&self, now: i64) -> Result<Filter> {
         let bound = |name: &str, v: &Option<String>| -> Result<Option<i64>> {
@@ -236,6 +257,9 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Tree(a) => return super::tree::run(&ctx, &filter, &a, common.format),
         Command::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
         Command::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
+        Command::Report(a) => {
+            return crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
+        }
         Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) => {
             unreachable!("handled above")
         }
