@@ -4,6 +4,7 @@
 //! reader; nothing here runs SQL of its own.
 
 pub mod chart;
+pub mod dashboard;
 pub mod report;
 pub mod views;
 
