@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: formatting, lints, every unit and integration test, the dashboard in a real
-# browser (tests/browser/), then the end-to-end
-# tests against the real Claude Code (installed from the npm registry; see tests/e2e/).
+# browser (tests/browser/), then the end-to-end tests against the real Claude Code (installed
+# from the npm registry; see tests/e2e/).
 # Installs what it needs (rustfmt/clippy components, node/npm, python3) when missing.
 # E2E=0 skips the end-to-end stage, BROWSER=0 the dashboard's browser test (only for quick local
 # runs; CI always runs both).
