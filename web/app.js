@@ -163,7 +163,7 @@
           el('span', { class: 'muted', text: t.project || '' })),
         el('ul', {}, ...turns.map((u) => el('li', {},
           el('span', { class: 'node' }, el('span', { class: 'kind', text: u.kind === 'turn' ? 'turn' : u.kind }),
-            el('span', { text: (u.prompt || '').slice(0, 70) }), badge(u.status), el('span', { class: 'mono', text: dur(u.duration_ms) })),
+            el('span', { text: (u.prompt || '').slice(0, 70) }), badge(u.status), u.duration_ms == null ? null : el('span', { class: 'mono', text: dur(u.duration_ms) })),
           el('ul', {}, ...u.agents.map(agentNode)))))));
     });
     box.replaceChildren(items.length ? el('ul', {}, ...items) : el('p', { class: 'muted', text: 'No session is active.' }));
@@ -292,7 +292,7 @@
 
   // ── scheduling: re-fetch what an event can have changed, debounced ─────────────────────
   const parts = {
-    live: { run: refreshLive, wait: 100 },
+    live: { run: refreshLive, wait: 50 },
     hung: { run: refreshHung, wait: 1000 },
     agents: { run: refreshAgents, wait: 800 },
     charts: { run: refreshCharts, wait: 1500 },
@@ -301,7 +301,8 @@
   };
   const timers = {};
   const busy = {};
-  function schedule(...names) {
+  function schedule(...names) { later(names, null); }
+  function later(names, wait) {
     for (const n of names) {
       if (timers[n]) continue;
       timers[n] = setTimeout(async () => {
@@ -316,10 +317,11 @@
         } finally {
           busy[n] = false;
         }
-      }, parts[n].wait);
+      }, wait == null ? parts[n].wait : wait);
     }
   }
-  const everything = () => schedule(...Object.keys(parts));
+  // Everything at once (first load, a reconnected stream, the minute's refresh).
+  const everything = () => later(Object.keys(parts), 0);
   const affects = {
     agent_started: ['live'],
     agent_finished: ['live', 'hung', 'agents', 'charts', 'failures'],
@@ -328,10 +330,12 @@
     lagged: Object.keys(parts),
   };
 
+  let connected = false;
   function connect() {
     const es = new EventSource(url('/api/v1/stream'));
     const c = $('conn');
-    es.addEventListener('ready', () => { c.textContent = 'live'; c.className = 'conn live'; everything(); });
+    // The first load fetched everything already; after a reconnect, events may have been missed.
+    es.addEventListener('ready', () => { c.textContent = 'live'; c.className = 'conn live'; if (connected) everything(); connected = true; });
     for (const [ev, names] of Object.entries(affects)) es.addEventListener(ev, () => schedule(...names));
     es.onerror = () => { c.textContent = 'reconnecting…'; c.className = 'conn down'; };
   }

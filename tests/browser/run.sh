@@ -6,7 +6,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-SELENIUM_VERSION=4.52.0
+SELENIUM_VERSION=4.27.1
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || { echo "browser: chromium/chromedriver missing and no apt-get" >&2; exit 2; }

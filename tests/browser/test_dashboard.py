@@ -91,10 +91,34 @@ class Run:
         self.launch(env, at)
         self.started(env, at)
 
+    def transcript(self, env, at):
+        """The subagent's transcript as Claude Code writes it: tool calls and token usage."""
+        tools = {"backend-architect": ["Read", "Grep", "Edit", "Edit", "Bash"],
+                 "code-reviewer": ["Read", "Read", "Grep"],
+                 "test-engineer": ["Read", "Write", "Bash", "Bash"],
+                 "data-engineer": ["Read", "Bash"],
+                 "security-auditor": ["Grep", "Read"]}.get(self.agent_type, ["Read"])
+        path = os.path.join(env.dir, "transcripts", f"agent-{self.agent_id}.jsonl")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            for i, tool in enumerate(tools + [None]):
+                content = ([{"type": "tool_use", "id": f"toolu_{self.agent_id}_{i}", "name": tool, "input": {}}]
+                           if tool else [{"type": "text", "text": "done"}])
+                f.write(json.dumps({
+                    "isSidechain": True, "sessionId": self.session, "agentId": self.agent_id, "type": "assistant",
+                    "uuid": f"{self.agent_id}-{i}", "timestamp": iso(at),
+                    "message": {"model": "claude-sonnet-4-5", "id": f"msg_{self.agent_id}_{i}", "type": "message",
+                                "role": "assistant", "content": content,
+                                "usage": {"input_tokens": 900 + 150 * i, "output_tokens": 120 + 40 * i,
+                                          "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 0}}},
+                                   separators=(",", ":")) + "\n")  # compact, as Claude Code writes it
+        return path
+
     def stop(self, env, at, error=None):
         if error is None:
             stop = self.base("SubagentStop", at)
-            stop.update(agent_id=self.agent_id, agent_type=self.agent_type, last_assistant_message="done")
+            stop.update(agent_id=self.agent_id, agent_type=self.agent_type, last_assistant_message="done",
+                        agent_transcript_path=self.transcript(env, at))
             env.hook("subagent-stop", stop)
             post = self.base("PostToolUse", at)
             post.update(tool_name="Agent", tool_input=self.tool_input(), tool_use_id=self.tool_use_id,
@@ -118,35 +142,37 @@ def turn_event(env, session, prompt_id, event, at, prompt=None):
 
 
 def build_history(env, now):
-    """Six days of turns: a declining agent (an anomaly), nested delegation, a failure or two."""
+    """Two weeks of turns: a declining agent (an anomaly), nested delegation, failures."""
     plan = [
         ("backend-architect", "Implement the orders API", 95),
         ("code-reviewer", "Review the orders API", 40),
         ("test-engineer", "Write integration tests", 70),
     ]
     n = 0
-    for day in range(6, 0, -1):
+    # Earlier than the last 7 days (trends' "earlier") and within them ("recent").
+    for day in (13, 11, 9, 8, 5, 3, 2, 1, 0):
         for k in range(3):
             n += 1
             session = f"sess-hist-{n:03d}"
-            at = now - dt.timedelta(days=day, hours=3 - k)
-            turn_event(env, session, "p1", "UserPromptSubmit", at, f"Ship feature {n}")
+            at = now - dt.timedelta(days=day, hours=3 - k) if day else now - dt.timedelta(minutes=50 - 12 * k)
+            prompt = f"prompt-{n:03d}"
+            turn_event(env, session, prompt, "UserPromptSubmit", at, f"Ship feature {n}")
             t = at + dt.timedelta(seconds=5)
             for i, (ty, desc, secs) in enumerate(plan):
-                r = Run(session, "p1", ty, desc)
+                r = Run(session, prompt, ty, desc)
                 r.start(env, t)
                 if i == 0:  # backend-architect delegates a security audit
-                    child = Run(session, "p1", "security-auditor", "Audit the endpoints", parent=r.agent_id)
+                    child = Run(session, prompt, "security-auditor", "Audit the endpoints", parent=r.agent_id)
                     child.start(env, t + dt.timedelta(seconds=10))
                     child.stop(env, t + dt.timedelta(seconds=10 + secs // 3))
                 t += dt.timedelta(seconds=secs + 3 * k)
-                # data-engineer: reliable earlier, failing in the last days (declining).
                 r.stop(env, t)
-            d = Run(session, "p1", "data-engineer", "Migrate the schema")
+            # data-engineer: reliable earlier, failing in the last days (declining).
+            d = Run(session, prompt, "data-engineer", "Migrate the schema")
             d.start(env, t)
             t += dt.timedelta(seconds=50)
-            d.stop(env, t, error="API Error: 500 Internal server error" if day <= 2 and k < 2 else None)
-            turn_event(env, session, "p1", "Stop", t + dt.timedelta(seconds=8))
+            d.stop(env, t, error="API Error: 500 Internal server error" if day <= 3 and k < 2 else None)
+            turn_event(env, session, prompt, "Stop", t + dt.timedelta(seconds=8))
     # One session active now, with a running agent that delegated to another.
     live = "sess-live-0001"
     turn_event(env, live, "p-live", "UserPromptSubmit", now - dt.timedelta(minutes=3), "Refactor billing")
@@ -228,6 +254,12 @@ def main():
         assert d.find_element(By.ID, "card-active").text == "2"
         time.sleep(0.5)
         d.save_screenshot(os.path.join(OUT, "dashboard.png"))
+        # The whole page at a laptop's width (docs/img/dashboard.png is one of these).
+        height = d.execute_script("return document.documentElement.scrollHeight;")
+        d.set_window_size(1440, height + 120)
+        time.sleep(0.3)
+        d.save_screenshot(os.path.join(OUT, "dashboard-full.png"))
+        d.set_window_size(1440, 900)
 
         # A hook during the test: the new agent appears without a reload, then finishes.
         d.execute_script("window.__noReload = 'still here';")
