@@ -8,6 +8,7 @@
 //!  events ──► derive::refresh (incremental projection) ──► agent_runs, workflows, sessions, rollups
 //!  projections ──► analyze::* (typed rows) ──► render (table / json / csv)
 //!                └► recommend::query_best_agent
+//!                └► serve (analyze serve: the same reports over HTTP, and a live event stream)
 //! ```
 //!
 //! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds.
@@ -28,6 +29,7 @@ pub mod pricing;
 pub mod recommend;
 pub mod redact;
 pub mod render;
+pub mod serve;
 pub mod settings;
 pub mod store;
 pub mod timeparse;

@@ -12,4 +12,5 @@ mod install;
 mod readers;
 mod recommend;
 mod redaction;
+mod serve;
 mod summary;
