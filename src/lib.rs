@@ -9,6 +9,7 @@
 //!  projections ──► analyze::* (typed rows) ──► render (table / json / csv)
 //!                │                          └► html (SVG charts, static report, dashboard)
 //!                └► recommend::query_best_agent
+//!                └► serve (analyze serve: the same reports over HTTP, and a live event stream)
 //! ```
 //!
 //! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds.
@@ -30,6 +31,7 @@ pub mod pricing;
 pub mod recommend;
 pub mod redact;
 pub mod render;
+pub mod serve;
 pub mod settings;
 pub mod store;
 pub mod timeparse;

@@ -101,6 +101,9 @@ pub enum Command {
     Hooks(crate::settings::HooksCommand),
     /// Re-derive every agent run from the event log (after changing config.json rules).
     Rebuild,
+    /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
+    /// stream of agents starting and finishing (docs/serve.md).
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Parses the command line and runs it; maps the outcome to an exit code.
@@ -219,6 +222,19 @@ pub fn run(cli: Cli) -> Result<bool> {
             return super::import::run(common.db.as_deref(), &filter, a, common.format)
         }
         Command::Hooks(h) => return crate::settings::run(h),
+        Command::Serve(a) => {
+            if filter.since.is_some()
+                || filter.until.is_some()
+                || !filter.agents.is_empty()
+                || filter.project.is_some()
+                || filter.session.is_some()
+            {
+                return Err(Error::InvalidArgument(
+                    "serve takes its filters per request (as query parameters), not on its command line".into(),
+                ));
+            }
+            return crate::serve::run(common.db.as_deref(), a);
+        }
         _ => {}
     }
     let ctx = Ctx::open(common.db.as_deref())?;
@@ -260,7 +276,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Report(a) => {
             return crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
         }
-        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) => {
+        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) | Command::Serve(_) => {
             unreachable!("handled above")
         }
         Command::Rebuild => {

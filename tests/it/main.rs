@@ -13,4 +13,5 @@ mod readers;
 mod recommend;
 mod redaction;
 mod report;
+mod serve;
 mod summary;
