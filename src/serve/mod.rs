@@ -15,6 +15,7 @@
 //! here writes recorded data: opening a reader context only advances the derived projection
 //! (and replays the hooks' spool), exactly as `analyze` does. Docs: docs/serve.md.
 
+mod dash;
 mod design;
 mod guard;
 mod stream;
@@ -157,7 +158,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
         })
 }
 
-/// `GET /`: the endpoints, until the dashboard takes this route.
+/// `GET /api`: the endpoints (`/` is the dashboard).
 async fn index() -> Response {
     json_response(
         StatusCode::OK,
@@ -181,7 +182,9 @@ async fn index() -> Response {
 /// Every route, behind the guard.
 pub(crate) fn router(state: State) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/api", get(index))
+        // ── the dashboard: `/`, its assets, `/dash/…` (src/serve/dash.rs, src/html/, web/) ──
+        .merge(dash::routes())
         .route("/api/v1/stream", get(stream::handler))
         .route("/api/v1/{subcommand}", get(v1::handler))
         .route("/api/agents/metrics/current", get(design::current))
@@ -195,7 +198,7 @@ pub(crate) fn router(state: State) -> Router {
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,
-                body: json!({"error": "no such endpoint (GET / lists them)"}),
+                body: json!({"error": "no such endpoint (GET /api lists them)"}),
             }
         })
         .layer(axum::middleware::from_fn_with_state(

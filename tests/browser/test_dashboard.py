@@ -183,8 +183,8 @@ def build_history(env, now):
     return live, lead
 
 
-def start_server(env):
-    p = subprocess.Popen([os.path.join(BIN, "analyze"), "serve", "--port", "0", "--db", env.db],
+def start_server(env, *extra):
+    p = subprocess.Popen([os.path.join(BIN, "analyze"), "serve", "--port", "0", "--db", env.db, *extra],
                          env=env.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     if "open " not in line:
@@ -294,6 +294,24 @@ def main():
         measure(env, d, page, live_session, lead)
         errors = console_errors(d)
         assert not errors, f"console errors: {errors}"
+
+        # With a token: the page opened with ?token= carries it on every call and the stream.
+        guarded, guarded_page = start_server(env, "--token", "t0ken-" + uuid.uuid4().hex[:8])
+        try:
+            assert "?token=" in guarded_page, guarded_page
+            d.get(guarded_page.split("?")[0] + "api/v1/summary")
+            assert "token is required" in d.page_source, "the API refuses a request without the token"
+            d.get_log("browser")  # that 401 was the point; only what follows counts
+            d.delete_all_cookies()
+            d.get(guarded_page)
+            wait_for("the live stream with a token", lambda: d.find_element(By.ID, "conn").text == "live")
+            wait_for("the agents with a token", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tbody tr[data-agent]"))
+            wait_for("five charts with a token", lambda: len(d.find_elements(By.CSS_SELECTOR, ".chart-box svg.chart")) == 5)
+            errors = console_errors(d)
+            assert not errors, f"console errors with a token: {errors}"
+        finally:
+            guarded.terminate()
+            guarded.wait(timeout=10)
     finally:
         if d is not None:
             d.quit()

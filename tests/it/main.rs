@@ -5,6 +5,7 @@ mod analyze_b;
 mod client;
 mod common;
 mod coverage;
+mod dashboard;
 mod fixtures;
 mod hooks;
 mod import;

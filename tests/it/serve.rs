@@ -353,7 +353,7 @@ fn every_report_equals_the_command_lines_json() {
         }
     }
     // Every report the index lists was compared.
-    let index = server.get("/").json();
+    let index = server.get("/api").json();
     let listed: std::collections::BTreeSet<String> = index["reports"]
         .as_array()
         .unwrap()
