@@ -153,7 +153,7 @@ def build_history(env, now):
     for day in (13, 11, 9, 8, 5, 3, 2, 1, 0):
         for k in range(3):
             n += 1
-            session = f"sess-hist-{n:03d}"
+            session = str(uuid.uuid4())
             at = now - dt.timedelta(days=day, hours=3 - k) if day else now - dt.timedelta(minutes=50 - 12 * k)
             prompt = f"prompt-{n:03d}"
             turn_event(env, session, prompt, "UserPromptSubmit", at, f"Ship feature {n}")
@@ -174,7 +174,7 @@ def build_history(env, now):
             d.stop(env, t, error="API Error: 500 Internal server error" if day <= 3 and k < 2 else None)
             turn_event(env, session, prompt, "Stop", t + dt.timedelta(seconds=8))
     # One session active now, with a running agent that delegated to another.
-    live = "sess-live-0001"
+    live = str(uuid.uuid4())
     turn_event(env, live, "p-live", "UserPromptSubmit", now - dt.timedelta(minutes=3), "Refactor billing")
     lead = Run(live, "p-live", "backend-architect", "Refactor the billing module")
     lead.start(env, now - dt.timedelta(minutes=2, seconds=50))
