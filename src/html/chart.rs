@@ -198,7 +198,7 @@ pub fn xy(c: &XyChart) -> String {
     let legend_rows = legend_layout(&c.series).last().map_or(1, |l| l.1 + 1);
     let height = XY_HEIGHT + 14.0 * (legend_rows - 1) as f64;
     let (left, right, top, bottom) = (
-        64.0,
+        76.0,
         if c.right.is_some() { 56.0 } else { 16.0 },
         34.0,
         48.0 + 14.0 * legend_rows as f64,
@@ -392,7 +392,7 @@ fn scale_for(
 
 /// Where each legend entry goes: (x, row), wrapping before the chart's right edge.
 fn legend_layout(series: &[Series]) -> Vec<(f64, usize)> {
-    let (x0, mut x, mut row) = (64.0, 64.0, 0);
+    let (x0, mut x, mut row) = (76.0, 76.0, 0);
     series
         .iter()
         .map(|s| {
