@@ -150,11 +150,13 @@ def build_history(env, now):
     ]
     n = 0
     # Earlier than the last 7 days (trends' "earlier") and within them ("recent").
-    for day in (13, 11, 9, 8, 5, 3, 2, 1, 0):
+    for day in range(13, -1, -1):
         for k in range(3):
             n += 1
             session = str(uuid.uuid4())
-            at = now - dt.timedelta(days=day, hours=3 - k) if day else now - dt.timedelta(minutes=50 - 12 * k)
+            # Mornings (UTC) of past days, the last hour today: whole days, whatever the time.
+            at = ((now - dt.timedelta(days=day)).replace(hour=9 + 2 * k, minute=0, second=0, microsecond=0)
+                  if day else now - dt.timedelta(minutes=50 - 12 * k))
             prompt = f"prompt-{n:03d}"
             turn_event(env, session, prompt, "UserPromptSubmit", at, f"Ship feature {n}")
             t = at + dt.timedelta(seconds=5)
@@ -165,7 +167,7 @@ def build_history(env, now):
                     child = Run(session, prompt, "security-auditor", "Audit the endpoints", parent=r.agent_id)
                     child.start(env, t + dt.timedelta(seconds=10))
                     child.stop(env, t + dt.timedelta(seconds=10 + secs // 3))
-                t += dt.timedelta(seconds=secs + 3 * k)
+                t += dt.timedelta(seconds=secs + 3 * k + 9 * (day % 4))
                 r.stop(env, t)
             # data-engineer: reliable earlier, failing in the last days (declining).
             d = Run(session, prompt, "data-engineer", "Migrate the schema")
@@ -180,7 +182,12 @@ def build_history(env, now):
     lead.start(env, now - dt.timedelta(minutes=2, seconds=50))
     sub = Run(live, "p-live", "code-reviewer", "Review the billing refactor", parent=lead.agent_id)
     sub.start(env, now - dt.timedelta(minutes=1))
-    return live, lead
+    # And one that has run far past its type's p95 (code-reviewer: ~46 s): hung.
+    stuck_session = str(uuid.uuid4())
+    turn_event(env, stuck_session, "p-stuck", "UserPromptSubmit", now - dt.timedelta(minutes=26), "Review payments")
+    stuck = Run(stuck_session, "p-stuck", "code-reviewer", "Review the payments module")
+    stuck.start(env, now - dt.timedelta(minutes=25))
+    return live, lead, stuck
 
 
 def start_server(env, *extra):
@@ -236,7 +243,7 @@ def main():
     try:
         t0 = time.time()
         now = dt.datetime.now(dt.timezone.utc)
-        live_session, lead = build_history(env, now)
+        live_session, lead, stuck = build_history(env, now)
         print(f"browser: history recorded by the hooks in {time.time() - t0:.1f}s")
         server, page = start_server(env)
         d = browser()
@@ -246,12 +253,15 @@ def main():
         rows = wait_for("the agent table", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tbody tr[data-agent]"))
         names = {r.get_attribute("data-agent") for r in rows}
         assert {"backend-architect", "code-reviewer", "test-engineer", "data-engineer", "security-auditor"} <= names, names
-        wait_for("the running agents", lambda: len(d.find_elements(By.CSS_SELECTOR, "#running tbody tr[data-agent-id]")) == 2)
+        wait_for("the running agents", lambda: len(d.find_elements(By.CSS_SELECTOR, "#running tbody tr[data-agent-id]")) == 3)
+        hung = wait_for("the hung agent flagged", lambda: d.find_elements(By.CSS_SELECTOR, "#running tbody tr.hung"))
+        assert [h.get_attribute("data-agent-id") for h in hung] == [stuck.agent_id], "only the stuck one is hung"
+        assert hung[0].find_element(By.CSS_SELECTOR, ".flag").text == "hung"
         wait_for("the live tree", lambda: d.find_elements(By.CSS_SELECTOR, f"#tree li[data-agent-id='{lead.agent_id}'] li[data-agent-id]"))
         wait_for("five charts", lambda: len(d.find_elements(By.CSS_SELECTOR, ".chart-box svg.chart")) == 5)
         anomalies = wait_for("the anomaly", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tr.anomaly"))
         assert [a.get_attribute("data-agent") for a in anomalies] == ["data-engineer"], "data-engineer declines"
-        assert d.find_element(By.ID, "card-active").text == "2"
+        assert d.find_element(By.ID, "card-active").text == "3"
         time.sleep(0.5)
         d.save_screenshot(os.path.join(OUT, "dashboard.png"))
         # The whole page at a laptop's width (docs/img/dashboard.png is one of these).
@@ -270,7 +280,7 @@ def main():
         row = f"#running tbody tr[data-agent-id='{fresh.agent_id}']"
         wait_for("the new agent in the running list", lambda: d.find_elements(By.CSS_SELECTOR, row), timeout=10)
         wait_for("the new agent in the tree", lambda: d.find_elements(By.CSS_SELECTOR, f"#tree li[data-agent-id='{fresh.agent_id}']"), timeout=10)
-        assert d.find_element(By.ID, "card-active").text == "3"
+        assert d.find_element(By.ID, "card-active").text == "4"
         d.save_screenshot(os.path.join(OUT, "agent-started.png"))
         fresh.stop(env, dt.datetime.now(dt.timezone.utc))
         wait_for("the new agent to finish", lambda: not d.find_elements(By.CSS_SELECTOR, row), timeout=10)
