@@ -24,6 +24,7 @@ import uuid
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -213,14 +214,30 @@ def browser():
 
 
 def wait_for(what, fn, timeout=15.0, step=0.05):
+    """Polls fn until it is truthy. The page re-renders parts live: an element found a moment ago
+    may be gone (stale), so that is a retry, not a failure."""
     end = time.time() + timeout
     while True:
-        v = fn()
+        try:
+            v = fn()
+        except (StaleElementReferenceException, NoSuchElementException):
+            v = None
         if v:
             return v
         if time.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(step)
+
+
+def attrs(d, css, attr):
+    """One attribute of every element matching css, read in one step (no stale elements)."""
+    return d.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute(arguments[1]));", css, attr)
+
+
+def text(d, css):
+    """The text of the first element matching css, or None."""
+    return d.execute_script("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", css)
 
 
 def console_errors(d):
@@ -249,19 +266,18 @@ def main():
         d = browser()
         d.get(page)
         # Loaded, live, and showing the agents.
-        wait_for("the live stream", lambda: d.find_element(By.ID, "conn").text == "live")
-        rows = wait_for("the agent table", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tbody tr[data-agent]"))
-        names = {r.get_attribute("data-agent") for r in rows}
+        wait_for("the live stream", lambda: text(d, "#conn") == "live")
+        names = set(wait_for("the agent table", lambda: attrs(d, "#agents tbody tr[data-agent]", "data-agent")))
         assert {"backend-architect", "code-reviewer", "test-engineer", "data-engineer", "security-auditor"} <= names, names
         wait_for("the running agents", lambda: len(d.find_elements(By.CSS_SELECTOR, "#running tbody tr[data-agent-id]")) == 3)
-        hung = wait_for("the hung agent flagged", lambda: d.find_elements(By.CSS_SELECTOR, "#running tbody tr.hung"))
-        assert [h.get_attribute("data-agent-id") for h in hung] == [stuck.agent_id], "only the stuck one is hung"
-        assert hung[0].find_element(By.CSS_SELECTOR, ".flag").text == "hung"
+        hung = wait_for("the hung agent flagged", lambda: attrs(d, "#running tbody tr.hung", "data-agent-id"))
+        assert hung == [stuck.agent_id], "only the stuck one is hung"
+        assert text(d, "#running tbody tr.hung .flag") == "hung"
         wait_for("the live tree", lambda: d.find_elements(By.CSS_SELECTOR, f"#tree li[data-agent-id='{lead.agent_id}'] li[data-agent-id]"))
         wait_for("five charts", lambda: len(d.find_elements(By.CSS_SELECTOR, ".chart-box svg.chart")) == 5)
-        anomalies = wait_for("the anomaly", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tr.anomaly"))
-        assert [a.get_attribute("data-agent") for a in anomalies] == ["data-engineer"], "data-engineer declines"
-        assert d.find_element(By.ID, "card-active").text == "3"
+        anomalies = wait_for("the anomaly", lambda: attrs(d, "#agents tr.anomaly", "data-agent"))
+        assert anomalies == ["data-engineer"], "data-engineer declines"
+        assert text(d, "#card-active") == "3"
         time.sleep(0.5)
         d.save_screenshot(os.path.join(OUT, "dashboard.png"))
         # The whole page at a laptop's width (docs/img/dashboard.png is one of these).
@@ -273,27 +289,25 @@ def main():
 
         # A hook during the test: the new agent appears without a reload, then finishes.
         d.execute_script("window.__noReload = 'still here';")
-        runs_before = int(d.find_element(By.CSS_SELECTOR, "#agents tr[data-agent='frontend-developer'] td:nth-child(2)").text) \
-            if d.find_elements(By.CSS_SELECTOR, "#agents tr[data-agent='frontend-developer']") else 0
+        fe_runs = "#agents tr[data-agent='frontend-developer'] td:nth-child(2)"
+        runs_before = int(text(d, fe_runs) or 0)
         fresh = Run(live_session, "p-live", "frontend-developer", "Build the billing page", parent=lead.agent_id)
         fresh.start(env, dt.datetime.now(dt.timezone.utc))
         row = f"#running tbody tr[data-agent-id='{fresh.agent_id}']"
-        wait_for("the new agent in the running list", lambda: d.find_elements(By.CSS_SELECTOR, row), timeout=10)
-        wait_for("the new agent in the tree", lambda: d.find_elements(By.CSS_SELECTOR, f"#tree li[data-agent-id='{fresh.agent_id}']"), timeout=10)
-        assert d.find_element(By.ID, "card-active").text == "4"
+        wait_for("the new agent in the running list", lambda: attrs(d, row, "data-agent-id"), timeout=10)
+        wait_for("the new agent in the tree", lambda: attrs(d, f"#tree li[data-agent-id='{fresh.agent_id}']", "data-agent-id"), timeout=10)
+        wait_for("four running", lambda: text(d, "#card-active") == "4", timeout=5)
         d.save_screenshot(os.path.join(OUT, "agent-started.png"))
         fresh.stop(env, dt.datetime.now(dt.timezone.utc))
-        wait_for("the new agent to finish", lambda: not d.find_elements(By.CSS_SELECTOR, row), timeout=10)
-        wait_for("its run counted", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tr[data-agent='frontend-developer']")
-                 and int(d.find_element(By.CSS_SELECTOR, "#agents tr[data-agent='frontend-developer'] td:nth-child(2)").text) == runs_before + 1,
-                 timeout=10)
+        wait_for("the new agent to finish", lambda: not attrs(d, row, "data-agent-id"), timeout=10)
+        wait_for("its run counted", lambda: text(d, fe_runs) == str(runs_before + 1), timeout=10)
         assert d.execute_script("return window.__noReload;") == "still here", "the page reloaded"
 
         # The agent page.
-        d.find_element(By.CSS_SELECTOR, "#agents tr[data-agent='backend-architect']").click()
+        wait_for("a click on an agent", lambda: d.find_element(By.CSS_SELECTOR, "#agents tr[data-agent='backend-architect']").click() or True)
         wait_for("the agent page", lambda: d.find_elements(By.CSS_SELECTOR, "#agent-page[open] dl.figures"))
         wait_for("its daily chart", lambda: d.find_elements(By.CSS_SELECTOR, "#agent-page svg.chart"))
-        assert "security-auditor" in d.find_element(By.ID, "agent-body").text, "delegates listed"
+        assert "security-auditor" in text(d, "#agent-body"), "delegates listed"
         d.save_screenshot(os.path.join(OUT, "agent-page.png"))
         d.find_element(By.CSS_SELECTOR, "#agent-page .close button").click()
 
@@ -314,7 +328,7 @@ def main():
             d.get_log("browser")  # that 401 was the point; only what follows counts
             d.delete_all_cookies()
             d.get(guarded_page)
-            wait_for("the live stream with a token", lambda: d.find_element(By.ID, "conn").text == "live")
+            wait_for("the live stream with a token", lambda: text(d, "#conn") == "live")
             wait_for("the agents with a token", lambda: d.find_elements(By.CSS_SELECTOR, "#agents tbody tr[data-agent]"))
             wait_for("five charts with a token", lambda: len(d.find_elements(By.CSS_SELECTOR, ".chart-box svg.chart")) == 5)
             errors = console_errors(d)
@@ -345,7 +359,7 @@ def measure(env, d, page, session, lead):
         "const p = performance.getEntriesByName('first-contentful-paint')[0];"
         "const m = performance.getEntriesByName('dashboard-data')[0];"
         "return [p ? p.startTime : null, m ? m.startTime : null];")
-    wait_for("the live stream", lambda: d.find_element(By.ID, "conn").text == "live")
+    wait_for("the live stream", lambda: text(d, "#conn") == "live")
     # When each running-agent row first appeared (wall clock), seen by a MutationObserver.
     d.execute_script("""
         window.__seen = {};
