@@ -349,3 +349,70 @@ fn tools_of(period: &str, t: &tools::Tools) -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        tool: &str,
+        calls: i64,
+        total: i64,
+        runs_with_summary: i64,
+        agents: i64,
+    ) -> tools::ToolRow {
+        tools::ToolRow {
+            tool: tool.into(),
+            calls,
+            share: calls as f64 / total as f64,
+            calls_per_run: Some(calls as f64 / runs_with_summary as f64),
+            runs: 1,
+            errors: 0,
+            error_rate: Some(0.0),
+            agents,
+        }
+    }
+
+    #[test]
+    fn tool_insights_by_hand() {
+        // 10 calls over 4 summarized runs: Read 6, Bash 2, Edit 2 (tie: Bash first by name).
+        let t = tools::Tools {
+            summarized_runs: 4,
+            total_calls: 10,
+            min_pair_support: 2,
+            tools: vec![
+                row("Read", 6, 10, 4, 3),
+                row("Bash", 2, 10, 4, 1),
+                row("Edit", 2, 10, 4, 2),
+            ],
+            pairs: vec![tools::PairRow {
+                a: "Edit".into(),
+                b: "Read".into(),
+                support: 2,
+                lift: 1.5,
+            }],
+        };
+        let v = tools_of("week", &t);
+        assert_eq!(v["period"], "week");
+        assert_eq!(v["tools"][0]["name"], "Read");
+        assert_eq!(v["tools"][0]["usage_count"], 6);
+        assert_eq!(v["tools"][0]["percentage"], 60.0);
+        assert_eq!(v["tools"][0]["avg_per_execution"], 1.5);
+        assert_eq!(v["tools"][0]["agents_using"], 3);
+        assert_eq!(v["insights"]["most_used_tool"], "Read");
+        assert_eq!(v["insights"]["least_used_tool"], "Bash");
+        assert_eq!(
+            v["insights"]["high_correlation"],
+            json!({"tools": ["Edit", "Read"], "lift": 1.5, "support": 2})
+        );
+        // A best pair no likelier than chance is no correlation.
+        let mut t2 = t.clone();
+        t2.pairs[0].lift = 1.0;
+        assert_eq!(
+            tools_of("week", &t2)["insights"]["high_correlation"],
+            Value::Null
+        );
+        assert_eq!(percent(3, 7) * 7.0, 300.0);
+        assert_eq!(percent(1, 0), 0.0);
+    }
+}

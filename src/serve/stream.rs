@@ -374,11 +374,13 @@ impl Snapshot {
             .map(|(id, _)| id)
             .collect();
         let open = serde_json::to_string(&open)?;
+        // A union again: with an OR, SQLite walks the whole start index to keep the order.
         let mut stmt = ctx.store.conn().prepare_cached(
             "SELECT w.workflow_id, w.session_id, w.prompt, w.start_ms, w.end_ms,
                     (SELECT count(*) FROM agent_runs r WHERE r.workflow_id = w.workflow_id AND r.internal = 0)
              FROM workflows w
-             WHERE w.kind = ?1 AND (w.start_ms >= ?2 OR w.workflow_id IN (SELECT value FROM json_each(?3)))
+             WHERE w.kind = ?1 AND w.workflow_id IN (
+                SELECT workflow_id FROM workflows WHERE start_ms >= ?2 UNION SELECT value FROM json_each(?3))
              ORDER BY w.start_ms, w.workflow_id",
         )?;
         let mut rows = stmt.query(params![
