@@ -201,13 +201,19 @@ def start_server(env, *extra):
     return p, line.rsplit("open ", 1)[1].strip()
 
 
+PROFILES = []
+
+
 def browser():
+    """Headless Chromium with a fresh profile (removed at the end) and the console log kept."""
+    profile = tempfile.mkdtemp(prefix="dash-chromium-")
+    PROFILES.append(profile)
     o = webdriver.ChromeOptions()
     o.binary_location = CHROMIUM
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-quic", "--window-size=1440,900",
-                 "--user-data-dir=" + tempfile.mkdtemp(prefix="dash-chromium-")]:
+                 "--user-data-dir=" + profile]:
         o.add_argument(flag)
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=o)
@@ -346,6 +352,8 @@ def main():
             except subprocess.TimeoutExpired:
                 server.kill()
         shutil.rmtree(env.dir, ignore_errors=True)
+        for profile in PROFILES:
+            shutil.rmtree(profile, ignore_errors=True)
     print("browser: ok")
 
 
