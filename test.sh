@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints, every unit and integration test, then the end-to-end
-# tests against the real Claude Code (installed from the npm registry; see tests/e2e/).
+# The test command: formatting, lints, every unit and integration test, the dashboard in a real
+# browser (tests/browser/), then the end-to-end tests against the real Claude Code (installed
+# from the npm registry; see tests/e2e/).
 # Installs what it needs (rustfmt/clippy components, node/npm, python3) when missing.
-# E2E=0 skips the end-to-end stage (only for quick local runs; CI always runs it).
+# E2E=0 skips the end-to-end stage, BROWSER=0 the dashboard's browser test (only for quick local
+# runs; CI always runs both).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,6 +28,12 @@ cargo clippy --locked --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --locked
+
+if [ "${BROWSER:-1}" != "0" ]; then
+  step "the dashboard in headless Chromium (tests/browser/)"
+  cargo build --locked --bins
+  tests/browser/run.sh
+fi
 
 if [ "${E2E:-1}" != "0" ]; then
   step "end-to-end tests against the real Claude Code"

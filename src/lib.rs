@@ -7,7 +7,9 @@
 //!                                   └─► transcript::summarize (SubagentStop / Stop: tokens, tools)
 //!  events ──► derive::refresh (incremental projection) ──► agent_runs, workflows, sessions, rollups
 //!  projections ──► analyze::* (typed rows) ──► render (table / json / csv)
+//!                │                          └► html (SVG charts, static report, dashboard)
 //!                └► recommend::query_best_agent
+//!                └► serve (analyze serve: the same reports over HTTP, and a live event stream)
 //! ```
 //!
 //! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds.
@@ -22,6 +24,7 @@ pub mod config;
 pub mod derive;
 pub mod error;
 pub mod hook;
+pub mod html;
 pub mod import;
 pub mod paths;
 pub mod pricing;
@@ -29,6 +32,7 @@ pub mod query;
 pub mod recommend;
 pub mod redact;
 pub mod render;
+pub mod serve;
 pub mod settings;
 pub mod store;
 pub mod timeparse;

@@ -60,8 +60,33 @@ pub trait Report {
     }
 }
 
-/// Renders `report` in `format` to stdout. A closed pipe is not an error.
+thread_local! {
+    /// Set while [`capture`] runs on this thread: [`print`] appends here instead of stdout.
+    static CAPTURED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with everything [`print`] renders on this thread collected into a string instead of
+/// written to stdout: `analyze serve` answers `/api/v1/<subcommand>` with the very text the
+/// command line prints (one implementation, two doors).
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, String) {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(String::new()));
+    let r = f();
+    let text = CAPTURED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    (r, text.unwrap_or_default())
+}
+
+/// Renders `report` in `format` to stdout (or into [`capture`]'s string). A closed pipe is not
+/// an error.
 pub fn print(report: &dyn Report, format: Format) -> std::io::Result<()> {
+    let captured = CAPTURED.with(|c| {
+        let mut c = c.borrow_mut();
+        let sink = c.as_mut()?;
+        sink.push_str(&render(report, format, None));
+        Some(())
+    });
+    if captured.is_some() {
+        return Ok(());
+    }
     let text = render(report, format, terminal_width());
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -115,7 +140,7 @@ pub fn render(report: &dyn Report, format: Format, width: Option<u16>) -> String
 
 /// Rounds every float to 12 significant digits: sums of prices carry binary noise
 /// (0.027000000000000003) that depends on summation order, not on the data.
-fn round_floats(v: &mut Value) {
+pub fn round_floats(v: &mut Value) {
     match v {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64().filter(|f| f.is_finite() && *f != 0.0) {

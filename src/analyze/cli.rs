@@ -89,6 +89,8 @@ pub enum Command {
     Active(super::active::ActiveArgs),
     /// Recent failures with their (redacted) messages.
     Errors(super::errors::ErrorsArgs),
+    /// The dashboard's views as one self-contained HTML file (no script, no external address).
+    Report(crate::html::report::ReportArgs),
     /// Where the database is, which hooks are registered, when each last fired, what is quarantined;
     /// with --coverage, whether the runs in Claude Code's transcripts are all recorded.
     Doctor(super::doctor::DoctorArgs),
@@ -99,6 +101,9 @@ pub enum Command {
     Hooks(crate::settings::HooksCommand),
     /// Re-derive every agent run from the event log (after changing config.json rules).
     Rebuild,
+    /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
+    /// stream of agents starting and finishing (docs/serve.md).
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Parses the command line and runs it; maps the outcome to an exit code.
@@ -137,6 +142,25 @@ pub fn parse_days(s: &str) -> std::result::Result<u32, String> {
 }
 
 impl Common {
+    /// The filters as given on the command line (`--days 7 --agent a`), for a report's header.
+    pub fn filter_note(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut add = |name: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                parts.push(format!("--{name} {v}"));
+            }
+        };
+        add("since", self.since.as_deref());
+        add("until", self.until.as_deref());
+        add("days", self.days.map(|d| d.to_string()).as_deref());
+        add("project", self.project.as_deref());
+        add("session", self.session.as_deref());
+        for a in &self.agents {
+            parts.push(format!("--agent {a}"));
+        }
+        parts.join(" ")
+    }
+
     /// Validates the options into a typed filter (before any SQL runs).
     pub fn filter(&self, now: i64) -> Result<Filter> {
         let bound = |name: &str, v: &Option<String>| -> Result<Option<i64>> {
@@ -198,6 +222,19 @@ pub fn run(cli: Cli) -> Result<bool> {
             return super::import::run(common.db.as_deref(), &filter, a, common.format)
         }
         Command::Hooks(h) => return crate::settings::run(h),
+        Command::Serve(a) => {
+            if filter.since.is_some()
+                || filter.until.is_some()
+                || !filter.agents.is_empty()
+                || filter.project.is_some()
+                || filter.session.is_some()
+            {
+                return Err(Error::InvalidArgument(
+                    "serve takes its filters per request (as query parameters), not on its command line".into(),
+                ));
+            }
+            return crate::serve::run(common.db.as_deref(), a);
+        }
         _ => {}
     }
     let ctx = Ctx::open(common.db.as_deref())?;
@@ -236,7 +273,10 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Tree(a) => return super::tree::run(&ctx, &filter, &a, common.format),
         Command::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
         Command::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
-        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) => {
+        Command::Report(a) => {
+            return crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
+        }
+        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) | Command::Serve(_) => {
             unreachable!("handled above")
         }
         Command::Rebuild => {

@@ -1,0 +1,431 @@
+//! `GET /api/v1/stream`: Server-Sent Events within ~100 ms of a hook's append.
+//!
+//! One watcher thread for all clients: every [`POLL`] it asks its own connection for `PRAGMA
+//! data_version` (which changes only when another connection committed: a hook, an import,
+//! another reader's derivation). On a change it derives what is new, as every reader does, then
+//! compares the runs and turns that can have changed with what it last saw, and broadcasts one
+//! event per change: `agent_started`, `agent_finished`, `turn_started`, `turn_ended`. Idle, a
+//! poll is one PRAGMA on an open connection. Streams are bounded ([`super::MAX_STREAMS`]), carry
+//! a heartbeat comment every [`HEARTBEAT`], and end at shutdown.
+
+use super::{ApiError, State};
+use crate::analyze::Ctx;
+use crate::error::Result;
+use crate::vocab::{RunStatus, WorkflowKind};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// How often the watcher looks for a commit.
+pub const POLL: Duration = Duration::from_millis(100);
+/// How often an idle stream sends a comment (keeps proxies and browsers from timing out).
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Runs remembered after they ended (to tell a changed outcome from one already sent).
+const REMEMBER: usize = 10_000;
+
+/// One event, as every stream sends it.
+#[derive(Debug)]
+pub(crate) struct Message {
+    /// Increases by one per event since the server started (the SSE `id`).
+    pub(crate) id: u64,
+    pub(crate) event: &'static str,
+    pub(crate) data: String,
+}
+
+/// The handler: 503 past [`super::MAX_STREAMS`] open streams.
+pub(crate) async fn handler(
+    axum::extract::State(state): axum::extract::State<State>,
+) -> Result<Response, ApiError> {
+    let permit = state
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: json!({"error": format!("too many live streams (at most {})", super::MAX_STREAMS)}),
+        })?;
+    let rx = state.events.subscribe();
+    let ready = Event::default()
+        .event("ready")
+        .data(json!({"poll_ms": POLL.as_millis() as u64}).to_string());
+    let first = futures_util::stream::once(async move { Ok::<_, Infallible>(ready) });
+    let rest = futures_util::stream::unfold(
+        (rx, state.shutdown.clone(), permit),
+        |(mut rx, mut stop, permit)| async move {
+            let got = tokio::select! {
+                _ = stop.wait_for(|s| *s) => None,
+                m = rx.recv() => Some(m),
+            };
+            let event = match got? {
+                Ok(m) => Event::default()
+                    .id(m.id.to_string())
+                    .event(m.event)
+                    .data(&m.data),
+                Err(broadcast::error::RecvError::Lagged(n)) => Event::default()
+                    .event("lagged")
+                    .data(json!({"missed": n}).to_string()),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((Ok::<_, Infallible>(event), (rx, stop, permit)))
+        },
+    );
+    use futures_util::StreamExt;
+    Ok(Sse::new(first.chain(rest))
+        .keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
+        .into_response())
+}
+
+/// The watcher thread.
+pub(crate) struct Watcher;
+
+impl Watcher {
+    /// Takes the first snapshot of `db` now (before the server listens, so whatever a hook
+    /// appends once a client can connect is a change), then watches it on its own thread
+    /// until `stop` turns true.
+    pub(crate) fn spawn(
+        db: PathBuf,
+        tx: broadcast::Sender<Arc<Message>>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<std::thread::JoinHandle<()>> {
+        let first = start(&db)?;
+        Ok(std::thread::Builder::new()
+            .name("serve-watch".into())
+            .spawn(move || watch_loop(&db, first, &tx, &stop))
+            .expect("a thread can be started"))
+    }
+}
+
+fn watch_loop(
+    db: &std::path::Path,
+    first: (Ctx, Snapshot, i64),
+    tx: &broadcast::Sender<Arc<Message>>,
+    stop: &watch::Receiver<bool>,
+) {
+    let mut seq = 0u64;
+    let mut open: Option<(Ctx, Snapshot, i64)> = Some(first);
+    let mut complained = false;
+    let mut ticks = 0u64;
+    while !*stop.borrow() {
+        std::thread::sleep(POLL);
+        ticks += 1;
+        if open.is_none() {
+            match start(db) {
+                Ok(o) => {
+                    open = Some(o);
+                    complained = false;
+                }
+                Err(e) => {
+                    if !complained {
+                        eprintln!("analyze serve: the live stream cannot read the database: {e} (retrying)");
+                    }
+                    complained = true;
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            }
+        }
+        let Some((ctx, snap, version)) = open.as_mut() else {
+            continue;
+        };
+        // Once a second: a database replaced under us (doctor --recover) is reopened.
+        if ticks.is_multiple_of(10) && !ctx.store.file_is_current() {
+            open = None;
+            continue;
+        }
+        match tick(ctx, snap, version) {
+            Ok(changes) => {
+                for (event, data) in changes {
+                    seq += 1;
+                    // No receiver is not an error: nobody is watching.
+                    let _ = tx.send(Arc::new(Message {
+                        id: seq,
+                        event,
+                        data: data.to_string(),
+                    }));
+                }
+            }
+            Err(e) => {
+                eprintln!("analyze serve: the live stream failed ({e}); reopening");
+                open = None;
+            }
+        }
+    }
+}
+
+/// Opens the watcher's connection and takes the first snapshot (no events for what exists).
+fn start(db: &std::path::Path) -> Result<(Ctx, Snapshot, i64)> {
+    let ctx = Ctx::open(Some(db))?;
+    let snap = Snapshot::take(&ctx)?;
+    let version = data_version(&ctx)?;
+    Ok((ctx, snap, version))
+}
+
+fn data_version(ctx: &Ctx) -> Result<i64> {
+    Ok(ctx
+        .store
+        .conn()
+        .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+}
+
+/// One poll: nothing unless another connection committed since the last one.
+fn tick(
+    ctx: &mut Ctx,
+    snap: &mut Snapshot,
+    version: &mut i64,
+) -> Result<Vec<(&'static str, Value)>> {
+    let v = data_version(ctx)?;
+    if v == *version {
+        return Ok(Vec::new());
+    }
+    *version = v;
+    ctx.now = crate::analyze::now();
+    crate::derive::refresh(&ctx.store, &ctx.cfg, &ctx.prices)?;
+    snap.delta(ctx)
+}
+
+/// What the watcher last saw of a run.
+#[derive(Debug, Clone, PartialEq)]
+struct RunSeen {
+    status: String,
+    end_ms: Option<i64>,
+}
+
+/// What the streams have been told: the runs still running (and recently ended ones), the
+/// turns of the last `lost_after_minutes`, and where the run ids and the event log stood.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    last_run_id: i64,
+    events_cursor: i64,
+    runs: HashMap<String, RunSeen>,
+    turns: HashMap<String, Option<i64>>,
+}
+
+fn derive_cursor(ctx: &Ctx) -> Result<i64> {
+    Ok(ctx
+        .store
+        .conn()
+        .query_row(
+            "SELECT value FROM derive_state WHERE key = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn max_run_id(ctx: &Ctx) -> Result<i64> {
+    Ok(ctx
+        .store
+        .conn()
+        .query_row("SELECT coalesce(max(id), 0) FROM agent_runs", [], |r| {
+            r.get(0)
+        })?)
+}
+
+impl Snapshot {
+    /// The state as it is now: running runs and recent turns, without events.
+    pub(crate) fn take(ctx: &Ctx) -> Result<Snapshot> {
+        let mut s = Snapshot {
+            last_run_id: max_run_id(ctx)?,
+            events_cursor: derive_cursor(ctx)?,
+            ..Snapshot::default()
+        };
+        let c = ctx.store.conn();
+        let mut stmt = c.prepare(
+            "SELECT agent_id, end_ms FROM agent_runs INDEXED BY runs_open
+             WHERE end_ms IS NULL AND internal = 0 AND start_ms >= ?1 AND status = ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![ctx.lost_before(), RunStatus::Running.as_str()],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )?;
+        for row in rows {
+            let (id, end_ms) = row?;
+            s.runs.insert(
+                id,
+                RunSeen {
+                    status: RunStatus::Running.as_str().into(),
+                    end_ms,
+                },
+            );
+        }
+        let mut stmt = c.prepare(
+            "SELECT workflow_id, end_ms FROM workflows WHERE kind = ?1 AND start_ms >= ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![WorkflowKind::Turn.as_str(), ctx.lost_before()],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )?;
+        for row in rows {
+            let (id, end) = row?;
+            s.turns.insert(id, end);
+        }
+        Ok(s)
+    }
+
+    /// The changes since the last call, as (event, data), oldest run first.
+    pub(crate) fn delta(&mut self, ctx: &Ctx) -> Result<Vec<(&'static str, Value)>> {
+        let cursor = derive_cursor(ctx)?;
+        let max_id = max_run_id(ctx)?;
+        if cursor < self.events_cursor || max_id < self.last_run_id {
+            // Rebuilt from scratch (`analyze rebuild`): ids restarted; start over quietly.
+            *self = Snapshot::take(ctx)?;
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        self.runs_delta(ctx, &mut out)?;
+        self.turns_delta(ctx, &mut out)?;
+        self.events_cursor = cursor;
+        self.last_run_id = self.last_run_id.max(max_id);
+        Ok(out)
+    }
+
+    fn runs_delta(&mut self, ctx: &Ctx, out: &mut Vec<(&'static str, Value)>) -> Result<()> {
+        let open: Vec<&String> = self
+            .runs
+            .iter()
+            .filter(|(_, s)| s.status == RunStatus::Running.as_str())
+            .map(|(id, _)| id)
+            .collect();
+        let open = serde_json::to_string(&open)?;
+        // A union of three indexed lookups: written as one WHERE with ORs, SQLite scans every run.
+        let sql = format!(
+            "SELECT r.id, r.agent_id, r.agent_type, r.session_id, r.workflow_id, r.parent_agent_id, r.depth,
+                    r.description, r.background, r.start_ms, r.end_ms, r.duration_ms, {st}, r.error,
+                    r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens, r.cost_usd, r.model
+             FROM agent_runs r
+             WHERE r.internal = 0 AND r.id IN (
+                SELECT id FROM agent_runs WHERE id > ?1
+                UNION SELECT id FROM agent_runs WHERE agent_id IN (SELECT value FROM json_each(?2))
+                UNION SELECT id FROM agent_runs
+                      WHERE agent_id IN (SELECT agent_id FROM events WHERE id > ?3 AND agent_id IS NOT NULL))
+             ORDER BY r.id",
+            st = RunStatus::effective_sql("r", ctx.lost_before())
+        );
+        let mut stmt = ctx.store.conn().prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![self.last_run_id, open, self.events_cursor])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let agent_id: String = r.get(1)?;
+            let status: String = r.get(12)?;
+            let end_ms: Option<i64> = r.get(10)?;
+            let start_ms: Option<i64> = r.get(9)?;
+            let data = json!({
+                "agent_id": agent_id,
+                "agent_type": r.get::<_, String>(2)?,
+                "session_id": r.get::<_, Option<String>>(3)?,
+                "workflow_id": r.get::<_, Option<String>>(4)?,
+                "parent": r.get::<_, Option<String>>(5)?,
+                "depth": r.get::<_, i64>(6)?,
+                "task": r.get::<_, Option<String>>(7)?,
+                "background": r.get::<_, bool>(8)?,
+                "status": status,
+                "start": start_ms.map(crate::timeparse::format_ms),
+                "end": end_ms.map(crate::timeparse::format_ms),
+                "duration_ms": r.get::<_, Option<i64>>(11)?,
+                "error": r.get::<_, Option<String>>(13)?,
+                "tokens": r.get::<_, i64>(14)?,
+                "cost_usd": r.get::<_, Option<f64>>(15)?,
+                "model": r.get::<_, Option<String>>(16)?,
+            });
+            let running = status == RunStatus::Running.as_str();
+            let now = RunSeen { status, end_ms };
+            let before = self.runs.get(&agent_id);
+            if before == Some(&now) {
+                continue;
+            }
+            let was_running = before.is_some_and(|b| b.status == RunStatus::Running.as_str());
+            if running {
+                if !was_running {
+                    out.push(("agent_started", data));
+                }
+            } else {
+                // Started and finished between two polls: both events, in order.
+                if before.is_none() && id > self.last_run_id {
+                    out.push((
+                        "agent_started",
+                        with_status(&data, RunStatus::Running.as_str()),
+                    ));
+                }
+                out.push(("agent_finished", data));
+            }
+            self.runs.insert(agent_id, now);
+        }
+        if self.runs.len() > REMEMBER {
+            self.runs
+                .retain(|_, s| s.status == RunStatus::Running.as_str());
+        }
+        Ok(())
+    }
+
+    fn turns_delta(&mut self, ctx: &Ctx, out: &mut Vec<(&'static str, Value)>) -> Result<()> {
+        let open: Vec<&String> = self
+            .turns
+            .iter()
+            .filter(|(_, end)| end.is_none())
+            .map(|(id, _)| id)
+            .collect();
+        let open = serde_json::to_string(&open)?;
+        // A union again: with an OR, SQLite walks the whole start index to keep the order.
+        let mut stmt = ctx.store.conn().prepare_cached(
+            "SELECT w.workflow_id, w.session_id, w.prompt, w.start_ms, w.end_ms,
+                    (SELECT count(*) FROM agent_runs r WHERE r.workflow_id = w.workflow_id AND r.internal = 0)
+             FROM workflows w
+             WHERE w.kind = ?1 AND w.workflow_id IN (
+                SELECT workflow_id FROM workflows WHERE start_ms >= ?2 UNION SELECT value FROM json_each(?3))
+             ORDER BY w.start_ms, w.workflow_id",
+        )?;
+        let mut rows = stmt.query(params![
+            WorkflowKind::Turn.as_str(),
+            ctx.lost_before(),
+            open
+        ])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let start: Option<i64> = r.get(3)?;
+            let end: Option<i64> = r.get(4)?;
+            let before = self.turns.get(&id).copied();
+            if before == Some(end) {
+                continue;
+            }
+            let prompt: Option<String> = r.get(2)?;
+            let data = json!({
+                "workflow_id": id,
+                "session_id": r.get::<_, Option<String>>(1)?,
+                "prompt": prompt.map(|p| crate::render::clip(&p, 80)),
+                "start": start.map(crate::timeparse::format_ms),
+                "end": end.map(crate::timeparse::format_ms),
+                "duration_ms": start.zip(end).map(|(s, e)| (e - s).max(0)),
+                "agents": r.get::<_, i64>(5)?,
+            });
+            if before.is_none() {
+                out.push(("turn_started", data.clone()));
+            }
+            if end.is_some() {
+                out.push(("turn_ended", data));
+            }
+            self.turns.insert(id, end);
+        }
+        let window = ctx.lost_before();
+        if self.turns.len() > REMEMBER {
+            self.turns.retain(|_, end| end.is_none_or(|e| e >= window));
+        }
+        Ok(())
+    }
+}
+
+fn with_status(data: &Value, status: &str) -> Value {
+    let mut d = data.clone();
+    d["status"] = json!(status);
+    d["end"] = Value::Null;
+    d["duration_ms"] = Value::Null;
+    d
+}
