@@ -11,6 +11,9 @@ if [ -z "$bin" ]; then
   (cd "$root" && cargo build --release --locked --bins >&2)
   bin="$root/target/release"
 fi
+# The generator is an example (examples/gen-history.rs), never among the installed binaries.
+(cd "$root" && cargo build --release --locked --example gen-history >&2)
+gen_history="$root/target/release/examples/gen-history"
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
@@ -35,7 +38,7 @@ for n in "${sizes[@]}"; do
   db="$work/h$n.db"
   if [ ! -f "$db" ]; then
     s=$(date +%s)
-    "$bin/gen-history" --db "$db" --runs "$n" --seed 7 --now "$now" --no-derive >&2
+    "$gen_history" --db "$db" --runs "$n" --seed 7 --now "$now" --no-derive >&2
     gen=$(( $(date +%s) - s ))
     s=$(date +%s%N)
     "$bin/analyze" --db "$db" summary >/dev/null 2>&1 || true

@@ -12,10 +12,13 @@ if [ -z "$bin" ]; then
   (cd "$root" && cargo build --release --locked --bins >&2)
   bin="$root/target/release"
 fi
+# The generator is an example (examples/gen-history.rs), never among the installed binaries.
+(cd "$root" && cargo build --release --locked --example gen-history >&2)
+gen_history="$root/target/release/examples/gen-history"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 now=2026-11-21T12:00:00Z
-"$bin/gen-history" --db "$work/busy.db" --runs "${HISTORY:-10000}" --seed 3 --now "$now" --no-derive >&2
+"$gen_history" --db "$work/busy.db" --runs "${HISTORY:-10000}" --seed 3 --now "$now" --no-derive >&2
 events=$(sqlite3 "$work/busy.db" 'SELECT count(*) FROM events' 2>/dev/null || echo '?')
 
 python3 - "$bin" "$work" "${RUNS:-1000}" "$events" <<'EOF'

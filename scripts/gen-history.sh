@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generates a synthetic history with gen-history (release build) and times query-best-agent on it.
+# Generates a synthetic history with gen-history (examples/gen-history.rs, release build) and times
+# query-best-agent on it.
 # Usage: scripts/gen-history.sh DIR [RUNS] [extra gen-history args…]
 #   DIR   a directory for telemetry.db (created; an existing database there is reused as is)
 #   RUNS  agent runs to generate (default 1000000)
@@ -10,13 +11,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: scripts/gen-history.sh DIR [RUNS] [gen-history args…]}
 runs=${2:-1000000}
 shift $(( $# > 1 ? 2 : 1 ))
-(cd "$root" && cargo build --release --locked --bin gen-history --bin query-best-agent --bin analyze >&2)
+(cd "$root" && cargo build --release --locked --example gen-history --bin query-best-agent --bin analyze >&2)
 bin="$root/target/release"
 now=2026-06-01T00:00:00Z
 mkdir -p "$dir"
 db="$dir/telemetry.db"
 if [ ! -s "$db" ]; then
-  "$bin/gen-history" --db "$db" --runs "$runs" --days 90 --seed 1 --now "$now" "$@"
+  "$root/target/release/examples/gen-history" --db "$db" --runs "$runs" --days 90 --seed 1 --now "$now" "$@"
 fi
 export AGENT_TELEMETRY_NOW=$now
 "$bin/analyze" --db "$db" summary | tail -4

@@ -10,10 +10,12 @@
 use crate::classify;
 use crate::config::Config;
 use crate::error::Result;
-use crate::hook::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
 use crate::pricing::Prices;
 use crate::store::Store;
 use crate::transcript::Summary;
+use crate::util::truncate;
+use crate::vocab::{self, EventKind, RunStatus, Source};
+use crate::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
 
@@ -200,7 +202,7 @@ struct RunRef {
 }
 
 fn is_agent_tool(name: Option<&str>) -> bool {
-    matches!(name, Some("Agent") | Some("Task"))
+    name.is_some_and(vocab::is_agent_tool)
 }
 
 /// A prompt Claude Code submitted itself for a background agent's completion: `source: system`
@@ -235,17 +237,6 @@ fn models_text(models: &[String]) -> Option<String> {
     (!models.is_empty()).then(|| models.join(","))
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…", &s[..cut])
-}
-
 impl Deriver<'_> {
     /// Runs one statement through the statement cache: each `UPDATE agent_runs` carries the
     /// rollup triggers, and re-preparing them per event was most of the derivation's time.
@@ -254,31 +245,37 @@ impl Deriver<'_> {
     }
 
     fn apply(&self, e: &Ev) -> Result<()> {
-        if e.source == "claude-code" || e.source == crate::import::SOURCE {
+        if Source::parse(&e.source).is_some_and(Source::is_claude_code) {
             if let Some(sid) = &e.session_id {
                 self.touch_session(sid, e)?;
             }
         }
-        match e.kind.as_str() {
-            "SessionEnd" => self.session_end(e),
-            "UserPromptSubmit" => self.prompt_submitted(e),
-            "Stop" => self.turn_stopped(e),
-            "StopFailure" => self.stop_failed(e),
-            "PreToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.delegation_requested(e),
-            "SubagentStart" => self.subagent_started(e),
-            "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => self.agent_tool_returned(e),
-            "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => {
-                self.agent_tool_failed(e)
-            }
-            "PostToolUseFailure" => self.tool_failed(e),
-            "SubagentStop" => self.subagent_stopped(e),
-            "transcript_summary" => self.transcript_summarised(e),
-            "agent_start" => self.generic_start(e),
-            "agent_stop" => self.generic_stop(e),
-            "workflow_start" => self.workflow_start(e),
-            "handoff" => self.handoff(e),
-            "workflow_complete" => self.workflow_complete(e),
-            _ => Ok(()),
+        let Some(kind) = EventKind::parse(&e.kind) else {
+            return Ok(()); // stored, not modelled
+        };
+        let agent_tool = is_agent_tool(e.tool_name.as_deref());
+        match kind {
+            EventKind::SessionEnd => self.session_end(e),
+            EventKind::UserPromptSubmit => self.prompt_submitted(e),
+            EventKind::Stop => self.turn_stopped(e),
+            EventKind::StopFailure => self.stop_failed(e),
+            EventKind::PreToolUse if agent_tool => self.delegation_requested(e),
+            EventKind::SubagentStart => self.subagent_started(e),
+            EventKind::PostToolUse if agent_tool => self.agent_tool_returned(e),
+            EventKind::PostToolUseFailure if agent_tool => self.agent_tool_failed(e),
+            EventKind::PostToolUseFailure => self.tool_failed(e),
+            EventKind::SubagentStop => self.subagent_stopped(e),
+            EventKind::TranscriptSummary => self.transcript_summarised(e),
+            EventKind::AgentStart => self.generic_start(e),
+            EventKind::AgentStop => self.generic_stop(e),
+            EventKind::WorkflowStart => self.workflow_start(e),
+            EventKind::Handoff => self.handoff(e),
+            EventKind::WorkflowComplete => self.workflow_complete(e),
+            EventKind::SessionStart
+            | EventKind::PreToolUse
+            | EventKind::PostToolUse
+            | EventKind::Notification
+            | EventKind::PreCompact => Ok(()),
         }
     }
 
@@ -485,7 +482,7 @@ impl Deriver<'_> {
             }
             None => self.insert_run(
                 aid,
-                "claude-code",
+                Source::ClaudeCode.as_str(),
                 e,
                 given_type.as_deref().unwrap_or("unknown"),
                 Some(e.ts),
@@ -536,7 +533,7 @@ impl Deriver<'_> {
             None => {
                 let start = self.delegation_ts(tu)?.unwrap_or(e.ts);
                 let t = resp.agent_type.clone().unwrap_or_else(|| "unknown".into());
-                self.insert_run(&aid, "claude-code", e, &t, Some(start))?
+                self.insert_run(&aid, Source::ClaudeCode.as_str(), e, &t, Some(start))?
             }
         };
         if run.tool_use_id.as_deref() != Some(tu.as_str()) {
@@ -595,7 +592,7 @@ impl Deriver<'_> {
                     .clone()
                     .or(self.delegation_type(tu)?)
                     .unwrap_or_else(|| "unknown".into());
-                self.insert_run(&aid, "claude-code", e, &t, Some(start))?
+                self.insert_run(&aid, Source::ClaudeCode.as_str(), e, &t, Some(start))?
             }
         };
         if run.tool_use_id.as_deref() != Some(tu) {
@@ -622,7 +619,12 @@ impl Deriver<'_> {
             .get("error")
             .and_then(Value::as_str)
             .map(|s| truncate(s, 2000));
-        let status = if interrupt { "cancelled" } else { "failure" };
+        let status = if interrupt {
+            RunStatus::Cancelled
+        } else {
+            RunStatus::Failure
+        }
+        .as_str();
         let Some(run) = self.run_by_tool_use(tu)? else {
             // No agent ever started (e.g. an unknown agent type): Claude Code does not count it
             // as spawned, so neither do we; the delegation keeps the failure in case a transcript
@@ -665,7 +667,7 @@ impl Deriver<'_> {
                 let t = e.agent_type.clone().filter(|t| !t.is_empty());
                 let r = self.insert_run(
                     aid,
-                    "claude-code",
+                    Source::ClaudeCode.as_str(),
                     e,
                     t.as_deref().unwrap_or("(fork)"),
                     None,
@@ -743,7 +745,13 @@ impl Deriver<'_> {
                             .as_ref()
                             .and_then(|m| m.agent_type.clone())
                             .unwrap_or_else(|| "unknown".into());
-                        let r = self.insert_run(aid, "claude-code", e, &t, summary.first_ts)?;
+                        let r = self.insert_run(
+                            aid,
+                            Source::ClaudeCode.as_str(),
+                            e,
+                            &t,
+                            summary.first_ts,
+                        )?;
                         if let Some(tu) = &meta_tu {
                             // The Agent tool failed before we knew this agent: apply it now.
                             self.exec(
@@ -828,7 +836,12 @@ impl Deriver<'_> {
                 summary.first_ts
             ],
         )?;
-        if summary.ended_in_api_error && (run.status == "running" || run.status == "success") {
+        if summary.ended_in_api_error
+            && matches!(
+                RunStatus::parse(&run.status),
+                Some(RunStatus::Running | RunStatus::Success)
+            )
+        {
             self.exec(
                 "UPDATE agent_runs SET status = 'failure', error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE id = ?1",
                 params![run.id, summary.api_errors.last(), summary.last_ts.unwrap_or(e.ts)],
@@ -863,7 +876,7 @@ impl Deriver<'_> {
             .map(|c| (c.round() as i64).clamp(1, 10));
         let run = match self.run(aid)? {
             Some(r) => r,
-            None => self.insert_run(aid, "generic", e, &name, Some(e.ts))?,
+            None => self.insert_run(aid, Source::Generic.as_str(), e, &name, Some(e.ts))?,
         };
         let depth: i64 = match &parent {
             Some(p) => {
@@ -888,8 +901,13 @@ impl Deriver<'_> {
             }
         });
         self.exec(
+            // A stop that arrived first made the run with its own time as the start: the start's
+            // time wins (and the duration follows), the session is the start's.
             "UPDATE agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
-                workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = coalesce(start_ms, ?9), prompt = ?10 WHERE id = ?1",
+                workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = min(coalesce(start_ms, ?9), ?9), prompt = ?10,
+                session_id = coalesce(session_id, ?11),
+                duration_ms = CASE WHEN end_ms IS NULL THEN duration_ms ELSE max(end_ms - min(coalesce(start_ms, ?9), ?9), 0) END
+             WHERE id = ?1",
             params![
                 run.id,
                 name,
@@ -900,7 +918,8 @@ impl Deriver<'_> {
                 workflow,
                 depth,
                 e.ts,
-                context.map(|c| truncate(&c, 4000))
+                context.map(|c| truncate(&c, 4000)),
+                e.session_id
             ],
         )?;
         Ok(())
@@ -913,10 +932,15 @@ impl Deriver<'_> {
         let v = e.json();
         let run = match self.run(aid)? {
             Some(r) => r,
-            None => self.insert_run(aid, "generic", e, "unknown", Some(e.ts))?,
+            None => self.insert_run(aid, Source::Generic.as_str(), e, "unknown", Some(e.ts))?,
         };
         let success = v.get("success").and_then(wire::as_bool).unwrap_or(true);
-        let status = if success { "success" } else { "failure" };
+        let status = if success {
+            RunStatus::Success
+        } else {
+            RunStatus::Failure
+        }
+        .as_str();
         let error = v.get("error").and_then(|x| {
             x.as_str()
                 .map(str::to_string)

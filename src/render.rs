@@ -104,6 +104,9 @@ pub fn render(report: &dyn Report, format: Format, width: Option<u16>) -> String
                 env.extend(body);
             }
             round_floats(&mut v);
+            // Keys sorted, at every level: the JSON contract (serde_json's `preserve_order`,
+            // on for settings files, would otherwise print struct fields in declaration order).
+            v.sort_all_objects();
             let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
             s.push('\n');
             s
@@ -278,6 +281,61 @@ pub fn num(v: Option<f64>, d: usize) -> String {
     v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into())
 }
 
+/// A signed change of a rate in percentage points: `0.25` → `+25.0 pp`; `None` → `-`.
+pub fn signed_pp(v: Option<f64>) -> String {
+    v.map(|x| format!("{:+.1} pp", x * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// A signed relative change: `0.5` → `+50%`; `None` → `-`.
+pub fn signed_pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:+.0}%", x * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Unix ms as a table timestamp to the second: `2026-11-20 14:03:07` (UTC).
+pub fn timestamp(ms: i64) -> String {
+    iso_seconds(&crate::timeparse::format_ms(ms))
+}
+
+/// An ISO-8601 time to the second: `2026-11-20T14:03:07.123Z` → `2026-11-20 14:03:07`.
+pub fn iso_seconds(iso: &str) -> String {
+    iso.replace('T', " ").chars().take(19).collect()
+}
+
+/// An ISO-8601 time to the minute: `2026-11-20T14:03:07.123Z` → `2026-11-20 14:03`; None → empty.
+pub fn iso_minutes(iso: Option<&str>) -> String {
+    iso.map(|s| s.replace('T', " ").chars().take(16).collect())
+        .unwrap_or_default()
+}
+
+/// The first 8 characters of an id (sessions, workflows), enough to tell them apart in a table.
+pub fn id_prefix(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+/// The first line of `s`, cut to `max` characters (tables; JSON keeps the whole text).
+pub fn clip(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max - 1).collect::<String>())
+    } else if line.len() < s.trim_end().len() {
+        format!("{line} …")
+    } else {
+        line.to_string()
+    }
+}
+
+/// `s` on one line (runs of whitespace become one space), cut to `n` characters.
+pub fn excerpt(s: &str, n: usize) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(n)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +349,16 @@ mod tests {
         assert_eq!(dur(Some(245_000.0)), "4m 05s");
         assert_eq!(pct(Some(0.8333)), "83.3%");
         assert_eq!(usd(Some(0.0284)), "$0.0284");
+        assert_eq!(signed_pp(Some(-0.2)), "-20.0 pp");
+        assert_eq!(signed_pct(Some(1.0)), "+100%");
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00");
+        assert_eq!(
+            iso_minutes(Some("2026-11-20T14:03:07.123Z")),
+            "2026-11-20 14:03"
+        );
+        assert_eq!(clip("first line\nsecond", 40), "first line …");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(excerpt("a  b\n c", 4), "a b ");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         let mut v = json!({"a": 0.027000000000000003, "b": [0.000030000000000000004, 3.0, 188571.42857142858], "c": 2});
         round_floats(&mut v);

@@ -4,9 +4,9 @@
 //! The format is internal to Claude Code, so the reader is lenient: unknown entry types and
 //! fields are skipped, a malformed line is counted and skipped, never fatal.
 
-use crate::hook::wire::WireAgentMeta;
 use crate::store::UsageRow;
-use serde::Deserialize;
+use crate::wire::transcript::{Usage, UsageContent, UsageLine, UsageMessage};
+use crate::wire::WireAgentMeta;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -97,72 +97,6 @@ impl Budget {
     }
 }
 
-#[derive(Deserialize)]
-struct Line {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    subtype: Option<String>,
-    timestamp: Option<String>,
-    #[serde(rename = "isSidechain")]
-    is_sidechain: Option<bool>,
-    #[serde(rename = "agentId")]
-    agent_id: Option<String>,
-    #[serde(rename = "promptId")]
-    prompt_id: Option<String>,
-    #[serde(rename = "requestId")]
-    request_id: Option<String>,
-    #[serde(rename = "isApiErrorMessage")]
-    is_api_error: Option<bool>,
-    #[serde(rename = "toolUseResult")]
-    tool_use_result: Option<Value>,
-    message: Option<Message>,
-    content: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct Message {
-    id: Option<String>,
-    model: Option<String>,
-    content: Option<Content>,
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Content {
-    Blocks(Vec<Block>),
-    Text(#[allow(dead_code)] String),
-    Other(#[allow(dead_code)] Value),
-}
-
-#[derive(Deserialize)]
-struct Block {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    id: Option<String>,
-    name: Option<String>,
-    tool_use_id: Option<String>,
-    is_error: Option<bool>,
-    text: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Usage {
-    input_tokens: Option<i64>,
-    output_tokens: Option<i64>,
-    cache_read_input_tokens: Option<i64>,
-    cache_creation_input_tokens: Option<i64>,
-    cache_creation: Option<CacheCreation>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CacheCreation {
-    ephemeral_5m_input_tokens: Option<i64>,
-    ephemeral_1h_input_tokens: Option<i64>,
-}
-
 /// Reads `path` from `spec.offset` to its last complete line.
 pub fn summarize_file(path: &Path, spec: &ReadSpec<'_>) -> std::io::Result<Summary> {
     let mut file = open_regular(path)?;
@@ -242,7 +176,7 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
         if !mentions_relevant_type(line) {
             continue;
         }
-        let parsed: Line = match serde_json::from_slice(line) {
+        let parsed: UsageLine = match serde_json::from_slice(line) {
             Ok(l) => l,
             Err(_) => {
                 s.lines_skipped += 1;
@@ -273,8 +207,8 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                         s.last_prompt_id = Some(p.clone());
                     }
                 }
-                if let Some(Message {
-                    content: Some(Content::Blocks(blocks)),
+                if let Some(UsageMessage {
+                    content: Some(UsageContent::Blocks(blocks)),
                     ..
                 }) = &parsed.message
                 {
@@ -304,7 +238,7 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                 let synthetic = m.model.as_deref() == Some("<synthetic>");
                 if parsed.is_api_error == Some(true) || synthetic {
                     let text = match &m.content {
-                        Some(Content::Blocks(b)) => b
+                        Some(UsageContent::Blocks(b)) => b
                             .iter()
                             .filter_map(|b| b.text.clone())
                             .collect::<Vec<_>>()
@@ -323,7 +257,7 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                         s.models.push(model.clone());
                     }
                 }
-                if let Some(Content::Blocks(blocks)) = &m.content {
+                if let Some(UsageContent::Blocks(blocks)) = &m.content {
                     for b in blocks
                         .iter()
                         .filter(|b| b.kind.as_deref() == Some("tool_use"))

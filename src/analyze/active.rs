@@ -5,6 +5,7 @@
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::render::{self, Grid, Report};
+use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -45,9 +46,10 @@ pub fn compute(ctx: &Ctx, filter: &Filter, hung_after_minutes: i64) -> Result<Ac
     let (w, p) = filter.runs_where();
     let sql = format!(
         "SELECT r.agent_type, r.description, r.session_id, r.agent_id, r.start_ms, r.depth, r.background
-         FROM agent_runs r WHERE r.end_ms IS NULL AND r.status = 'running' AND r.start_ms >= {lb} AND {w}
+         FROM agent_runs r WHERE r.end_ms IS NULL AND r.status = '{running}' AND r.start_ms >= {lb} AND {w}
          ORDER BY r.start_ms, r.id",
-        lb = ctx.lost_before()
+        lb = ctx.lost_before(),
+        running = RunStatus::Running
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
     let agents = stmt
@@ -96,9 +98,9 @@ impl Report for Active {
             .map(|a| {
                 vec![
                     a.agent.clone(),
-                    super::errors::clip(a.description.as_deref().unwrap_or(""), 50),
-                    a.session.as_deref().unwrap_or("").chars().take(8).collect(),
-                    a.started.replace('T', " ").chars().take(19).collect(),
+                    render::clip(a.description.as_deref().unwrap_or(""), 50),
+                    render::id_prefix(a.session.as_deref().unwrap_or("")),
+                    render::iso_seconds(&a.started),
                     render::dur(Some(a.elapsed_ms as f64)),
                     if a.possibly_hung {
                         "possibly hung".into()

@@ -4,8 +4,10 @@
 
 use super::errors::{self, ErrorRow};
 use super::tree::RunTraits;
-use super::{indexed_percentile, percentile, summary, Ctx, Filter};
+use super::{summary, Ctx, Filter};
 use crate::error::Result;
+use crate::query::sql::{self, TOKENS_SQL};
+use crate::query::stats::{indexed_percentile, percentile};
 use crate::render::{self, Grid, Report};
 use rusqlite::params_from_iter;
 use serde::Serialize;
@@ -39,15 +41,6 @@ pub struct RecentRun {
     pub description: Option<String>,
     #[serde(flatten)]
     pub traits: RunTraits,
-}
-
-/// The filter narrowed to one agent type named on the command line, checked like `--agent`
-/// (an unknown name is an error with suggestions). The name replaces any `--agent`.
-pub(crate) fn narrowed(ctx: &Ctx, filter: &Filter, name: &str) -> Result<Filter> {
-    ctx.check_agents(&[name.to_string()])?;
-    let mut f = filter.clone();
-    f.agents = vec![name.to_string()];
-    Ok(f)
 }
 
 /// Duration figures over the runs that have a duration (ms).
@@ -202,13 +195,13 @@ pub fn compute(
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
+    let counts = sql::status_counts(&st);
     let sql = format!(
         "SELECT coalesce(r.start_ms, 0) / 86400000 AS day,
                 CASE WHEN r.parent_agent_id IS NULL THEN 'main agent' ELSE coalesce(pr.agent_type, 'unknown') END AS who,
-                count(*), sum({st} = 'success'), sum({st} = 'failure'), sum({st} = 'cancelled'), sum({st} = 'running'),
-                sum({st} = 'lost'), count(r.duration_ms), coalesce(sum(r.duration_ms), 0), sum(r.complexity),
+                count(*), {counts}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0), sum(r.complexity),
                 sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
-                sum(r.cost_usd IS NULL AND r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens > 0),
+                sum(r.cost_usd IS NULL AND {TOKENS_SQL} > 0),
                 coalesce(sum(r.cost_usd), 0.0), max(r.category)
          FROM agent_runs r LEFT JOIN agent_runs pr ON pr.agent_id = r.parent_agent_id
          WHERE {w} GROUP BY day, who"
@@ -507,10 +500,10 @@ impl Report for AgentReport {
             .iter()
             .map(|r| {
                 vec![
-                    super::workflows::short_time(r.start.as_deref()),
+                    render::iso_minutes(r.start.as_deref()),
                     r.status.clone(),
                     render::dur(r.duration_ms.map(|d| d as f64)),
-                    errors::clip(r.description.as_deref().unwrap_or(""), 40),
+                    render::clip(r.description.as_deref().unwrap_or(""), 40),
                     r.traits
                         .label()
                         .trim_start_matches('(')
@@ -542,7 +535,7 @@ impl Report for AgentReport {
 
 /// Runs `analyze agent`; `Ok(false)` = nothing found.
 pub fn run(ctx: &Ctx, filter: &Filter, args: &AgentArgs, format: render::Format) -> Result<bool> {
-    let f = narrowed(ctx, filter, &args.name)?;
+    let f = ctx.narrowed(filter, &args.name)?;
     match compute(ctx, &f, &args.name, args.errors, args.trend_days, args.runs)? {
         Some(report) => {
             render::print(&report, format)?;

@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::import::{self, Options};
 use crate::render::{self, Format};
 use crate::store::Store;
+use crate::vocab::{EventKind, RunStatus, Source, AGENT_TOOLS};
 use history::record;
 use report::verdict;
 use rusqlite::{params, params_from_iter, OptionalExtension};
@@ -307,7 +308,10 @@ fn compare(ctx: &Ctx, t: &Transcripts, window: &Filter) -> Result<Coverage> {
             c.status_differs += 1;
         }
         // An unfinished run's tokens are read by the hooks when it ends.
-        let finished = !matches!(want.status.as_str(), "running" | "lost");
+        let finished = !matches!(
+            RunStatus::parse(&want.status),
+            Some(RunStatus::Running | RunStatus::Lost)
+        );
         if finished && got.tokens != want.tokens {
             differs.push("tokens");
             c.tokens_differ += 1;
@@ -324,7 +328,7 @@ fn compare(ctx: &Ctx, t: &Transcripts, window: &Filter) -> Result<Coverage> {
 
     // Recorded runs the transcripts do not hold.
     for got in runs(ctx, window)? {
-        if got.source != "claude-code" || t.ids.contains(&got.agent_id) {
+        if got.source != Source::ClaudeCode.as_str() || t.ids.contains(&got.agent_id) {
             continue;
         }
         if !got
@@ -435,12 +439,19 @@ fn recovered(ctx: &Ctx, covered: &HashMap<&str, Facts>) -> Result<u64> {
     let list = serde_json::to_string(&sessions)?;
     // The hooks saw an agent when they recorded its start, its stop or its transcript, or the
     // Agent tool's result for its call.
-    let mut stmt = conn.prepare(
+    let [agent_tool, task_tool] = AGENT_TOOLS;
+    let mut stmt = conn.prepare(&format!(
         "SELECT kind, agent_id, tool_use_id FROM events
-         WHERE source = 'claude-code' AND session_id IN (SELECT value FROM json_each(?1))
-           AND (kind IN ('SubagentStart', 'SubagentStop', 'transcript_summary')
-                OR (kind IN ('PostToolUse', 'PostToolUseFailure') AND tool_name IN ('Agent', 'Task')))",
-    )?;
+         WHERE source = '{cc}' AND session_id IN (SELECT value FROM json_each(?1))
+           AND (kind IN ('{start}', '{stop}', '{summary}')
+                OR (kind IN ('{post}', '{post_failure}') AND tool_name IN ('{agent_tool}', '{task_tool}')))",
+        cc = Source::ClaudeCode,
+        start = EventKind::SubagentStart,
+        stop = EventKind::SubagentStop,
+        summary = EventKind::TranscriptSummary,
+        post = EventKind::PostToolUse,
+        post_failure = EventKind::PostToolUseFailure,
+    ))?;
     let mut agents = HashSet::new();
     let mut calls = HashSet::new();
     let rows = stmt.query_map([list], |r| {
@@ -452,7 +463,10 @@ fn recovered(ctx: &Ctx, covered: &HashMap<&str, Facts>) -> Result<u64> {
     })?;
     for row in rows {
         let (kind, agent, call) = row?;
-        if kind.starts_with("PostToolUse") {
+        if matches!(
+            EventKind::parse(&kind),
+            Some(EventKind::PostToolUse | EventKind::PostToolUseFailure)
+        ) {
             calls.extend(call);
         } else {
             agents.extend(agent);

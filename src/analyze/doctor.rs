@@ -16,6 +16,7 @@ use crate::paths;
 use crate::render::{self, Format, Grid, Report};
 use crate::settings;
 use crate::store::{schema, Store};
+use crate::vocab::EventKind;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -60,17 +61,17 @@ pub struct DoctorArgs {
 const QUICK_CHECK_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The hook event kinds Claude Code sends us: always listed, "never" when absent.
-pub const HOOK_KINDS: [&str; 10] = [
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "SubagentStart",
-    "SubagentStop",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "Stop",
-    "StopFailure",
-    "SessionEnd",
+pub const HOOK_KINDS: [EventKind; 10] = [
+    EventKind::SessionStart,
+    EventKind::UserPromptSubmit,
+    EventKind::PreToolUse,
+    EventKind::SubagentStart,
+    EventKind::SubagentStop,
+    EventKind::PostToolUse,
+    EventKind::PostToolUseFailure,
+    EventKind::Stop,
+    EventKind::StopFailure,
+    EventKind::SessionEnd,
 ];
 
 /// Everything doctor found.
@@ -341,7 +342,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         }
     }
     for k in HOOK_KINDS {
-        if !last_fired.iter().any(|r| r.kind == k) {
+        if !last_fired.iter().any(|r| r.kind == k.as_str()) {
             last_fired.push(KindRow {
                 kind: k.to_string(),
                 events: 0,
@@ -354,7 +355,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
     let rank = |k: &str| {
         HOOK_KINDS
             .iter()
-            .position(|h| *h == k)
+            .position(|h| h.as_str() == k)
             .unwrap_or(HOOK_KINDS.len())
     };
     last_fired.sort_by(|a, b| {

@@ -6,6 +6,7 @@
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::render::{self, Grid, Report};
+use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -50,27 +51,6 @@ pub struct Errors {
     pub errors: Vec<ErrorRow>,
 }
 
-/// `2026-11-20T14:03:07.123Z` → `2026-11-20 14:03:07`, for tables.
-pub(crate) fn short_time(ms: i64) -> String {
-    crate::timeparse::format_ms(ms)
-        .replace('T', " ")
-        .chars()
-        .take(19)
-        .collect()
-}
-
-/// The first line of `s`, cut to `max` characters (tables; JSON keeps the whole text).
-pub(crate) fn clip(s: &str, max: usize) -> String {
-    let line = s.lines().next().unwrap_or("");
-    if line.chars().count() > max {
-        format!("{}…", line.chars().take(max - 1).collect::<String>())
-    } else if line.len() < s.trim_end().len() {
-        format!("{line} …")
-    } else {
-        line.to_string()
-    }
-}
-
 /// The `limit` most recent failed or lost runs matching `filter`, newest first.
 ///
 /// Two index-backed queries (`runs_failed` by end time, `runs_open` by start time), each
@@ -81,16 +61,18 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
     let cols = "r.agent_id, r.agent_type, r.description, r.error, r.session_id, r.workflow_id";
     let failed = format!(
         "SELECT {cols}, coalesce(r.end_ms, r.start_ms, 0) FROM agent_runs r
-         WHERE r.status = 'failure' AND {w} ORDER BY r.end_ms DESC, r.id DESC LIMIT {limit}"
+         WHERE r.status = '{failure}' AND {w} ORDER BY r.end_ms DESC, r.id DESC LIMIT {limit}",
+        failure = RunStatus::Failure
     );
     let lost = format!(
         "SELECT {cols}, coalesce(r.start_ms, 0) FROM agent_runs r
-         WHERE r.end_ms IS NULL AND r.status = 'running' AND (r.start_ms < {lb} OR r.start_ms IS NULL) AND {w}
+         WHERE r.end_ms IS NULL AND r.status = '{running}' AND (r.start_ms < {lb} OR r.start_ms IS NULL) AND {w}
          ORDER BY r.start_ms DESC, r.id DESC LIMIT {limit}",
-        lb = ctx.lost_before()
+        lb = ctx.lost_before(),
+        running = RunStatus::Running
     );
     let mut errors = Vec::new();
-    for (sql, status) in [(failed, "failure"), (lost, "lost")] {
+    for (sql, status) in [(failed, RunStatus::Failure), (lost, RunStatus::Lost)] {
         let mut stmt = c.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
             let time_ms: i64 = r.get(6)?;
@@ -112,7 +94,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
         }
     }
     if filter.agents.is_empty() {
-        let (w, p) = super::workflows::workflows_where(filter);
+        let (w, p) = filter.workflows_where();
         let mut stmt = c.prepare(&format!(
             "SELECT w.workflow_id, w.prompt, w.error, w.session_id, coalesce(w.end_ms, w.start_ms, 0) FROM workflows w
              WHERE w.error IS NOT NULL AND {w} ORDER BY w.end_ms DESC LIMIT {limit}"
@@ -124,10 +106,10 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
                 time: crate::timeparse::format_ms(time_ms),
                 time_ms,
                 agent: "(turn)".into(),
-                status: "failure".into(),
+                status: RunStatus::Failure.to_string(),
                 description: r
                     .get::<_, Option<String>>(1)?
-                    .map(|p| super::workflows::excerpt(&p, 80)),
+                    .map(|p| render::excerpt(&p, 80)),
                 error: r.get(2)?,
                 session: r.get(3)?,
                 agent_id: None,
@@ -150,20 +132,20 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
 
 /// Table rows shared with `analyze agent` (which leaves out the agent column).
 pub(crate) fn error_cells(e: &ErrorRow, with_agent: bool) -> Vec<String> {
-    let message = match (&e.error, e.status.as_str()) {
-        (_, "lost") => "(lost: never stopped)".to_string(),
-        (Some(m), _) => clip(m, 90),
+    let message = match (&e.error, RunStatus::parse(&e.status)) {
+        (_, Some(RunStatus::Lost)) => "(lost: never stopped)".to_string(),
+        (Some(m), _) => render::clip(m, 90),
         (None, _) => "-".to_string(),
     };
-    let mut cells = vec![short_time(e.time_ms)];
+    let mut cells = vec![render::timestamp(e.time_ms)];
     if with_agent {
         cells.push(e.agent.clone());
     }
     cells.push(e.status.clone());
-    cells.push(clip(e.description.as_deref().unwrap_or(""), 40));
+    cells.push(render::clip(e.description.as_deref().unwrap_or(""), 40));
     cells.push(message);
     if with_agent {
-        cells.push(e.session.as_deref().unwrap_or("").chars().take(8).collect());
+        cells.push(render::id_prefix(e.session.as_deref().unwrap_or("")));
     }
     cells
 }
@@ -192,7 +174,7 @@ impl Report for Errors {
 /// Runs `analyze errors`; `Ok(false)` = nothing found.
 pub fn run(ctx: &Ctx, filter: &Filter, args: &ErrorsArgs, format: render::Format) -> Result<bool> {
     let filter = match &args.agent {
-        Some(a) => super::agent::narrowed(ctx, filter, a)?,
+        Some(a) => ctx.narrowed(filter, a)?,
         None => filter.clone(),
     };
     let report = compute(ctx, &filter, args.limit)?;

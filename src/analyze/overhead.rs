@@ -325,7 +325,7 @@ impl Report for Overhead {
             .iter()
             .map(|r| {
                 vec![
-                    workflows::short_time(r.start.as_deref()),
+                    render::iso_minutes(r.start.as_deref()),
                     workflows::short_id(&r.workflow_id),
                     ms(r.wall_ms),
                     render::int(r.agents),

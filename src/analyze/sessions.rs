@@ -5,6 +5,7 @@
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::render::{self, Grid, Report};
+use crate::vocab::{RunStatus, WorkflowKind};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -74,8 +75,8 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
     let mut sessions = Vec::new();
     for (sid, cwd, start, end) in heads {
         let turns: i64 = c.query_row(
-            "SELECT count(*) FROM workflows WHERE session_id = ?1 AND kind = 'turn'",
-            [&sid],
+            "SELECT count(*) FROM workflows WHERE session_id = ?1 AND kind = ?2",
+            rusqlite::params![sid, WorkflowKind::Turn.as_str()],
             |r| r.get(0),
         )?;
         let mut by_type = BTreeMap::new();
@@ -93,10 +94,10 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Sessions> {
             let (t, status, depth) = row?;
             agents += 1;
             *by_type.entry(t).or_insert(0) += 1;
-            match status.as_str() {
-                "success" => completed += 1,
-                "failure" | "lost" => failed += 1,
-                "cancelled" => cancelled += 1,
+            match RunStatus::parse(&status) {
+                Some(RunStatus::Success) => completed += 1,
+                Some(RunStatus::Failure | RunStatus::Lost) => failed += 1,
+                Some(RunStatus::Cancelled) => cancelled += 1,
                 _ => {}
             }
             max_depth = max_depth.max(depth);
@@ -185,7 +186,7 @@ impl Report for Sessions {
             .iter()
             .map(|s| {
                 vec![
-                    s.session_id.chars().take(8).collect(),
+                    render::id_prefix(&s.session_id),
                     s.project.clone().unwrap_or_default(),
                     s.start
                         .clone()

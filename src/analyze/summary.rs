@@ -1,7 +1,9 @@
 //! `analyze summary`: one row per agent type, and a totals row.
 
-use super::{indexed_percentile, percentile, Ctx, Filter};
+use super::{Ctx, Filter};
 use crate::error::Result;
+use crate::query::sql::{self, TOKENS_SQL};
+use crate::query::stats::{indexed_percentile, percentile};
 use crate::render::{self, Grid, Report};
 use rusqlite::params_from_iter;
 use serde::Serialize;
@@ -134,6 +136,7 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
     };
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
+    let counts = sql::status_counts(&st);
     let mut durations: HashMap<String, Vec<i64>> = HashMap::new();
     let mut all: Vec<i64> = Vec::new();
     {
@@ -150,9 +153,8 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
     }
     all.sort_unstable();
     let mut stmt = c.prepare(&format!(
-        "SELECT r.agent_type, count(*), sum({st} = 'success'), sum({st} = 'failure'), sum({st} = 'cancelled'),
-                sum({st} = 'running'), sum({st} = 'lost'), count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
-                sum(r.complexity), sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens),
+        "SELECT r.agent_type, count(*), {counts}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
+                sum(r.complexity), sum({TOKENS_SQL}),
                 sum(coalesce(r.cost_usd, 0))
          FROM agent_runs r {hint} WHERE {w} GROUP BY r.agent_type"
     ))?;

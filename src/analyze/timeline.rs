@@ -4,7 +4,9 @@
 
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
+use crate::query::sql;
 use crate::render::{self, Grid, Report};
+use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -86,9 +88,13 @@ pub fn compute(ctx: &Ctx, filter: &Filter, hours: Option<u32>) -> Result<Timelin
     }
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
+    let (success, decided) = (
+        sql::count_of(&st, RunStatus::Success),
+        sql::decided_count(&st),
+    );
     let sql = format!(
-        "SELECT (r.start_ms - {first}) / {size} AS b, r.agent_type, count(*), sum({st} = 'success'),
-                sum({st} IN ('success', 'failure', 'lost')), count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
+        "SELECT (r.start_ms - {first}) / {size} AS b, r.agent_type, count(*), {success},
+                {decided}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
          FROM agent_runs r WHERE {w} AND r.start_ms >= {first} AND r.start_ms < {end}
          GROUP BY b, r.agent_type"
     );
@@ -182,7 +188,7 @@ impl Report for Timeline {
             .buckets
             .iter()
             .map(|b| {
-                let label = super::errors::short_time(b.start_ms);
+                let label = render::timestamp(b.start_ms);
                 vec![
                     if daily {
                         label[..10].to_string()

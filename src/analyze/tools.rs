@@ -254,7 +254,7 @@ impl Report for Tools {
                     x.a.clone(),
                     x.b.clone(),
                     render::int(x.support),
-                    format!("{:.2}", x.lift),
+                    render::num(Some(x.lift), 2),
                 ]
             })
             .collect();

@@ -6,6 +6,7 @@ use super::workflows::{self, Loaded, Span, Status};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Grid, Report};
+use crate::vocab::WorkflowKind;
 use rusqlite::{params_from_iter, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -258,7 +259,7 @@ fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
     let cols = format!(
         "r.agent_id, r.agent_type, r.description, r.parent_agent_id, r.workflow_id, r.depth, r.start_ms, r.end_ms,
          r.duration_ms, {st}, {}, r.cost_usd, {}",
-        workflows::TOKENS_SQL,
+        crate::query::sql::TOKENS_SQL,
         RunTraits::SQL
     );
     let (sql, key) = match target {
@@ -351,7 +352,7 @@ fn turn_node(ctx: &Ctx, wf: &WfRow, runs: &[RunRow], agents: Vec<AgentNode>) -> 
     TurnNode {
         workflow_id: Some(wf.id.clone()),
         kind: wf.kind.clone(),
-        prompt: wf.prompt.as_deref().map(|p| workflows::excerpt(p, 80)),
+        prompt: wf.prompt.as_deref().map(|p| render::excerpt(p, 80)),
         start: wf.start_ms.map(crate::timeparse::format_ms),
         status: Some(loaded.status(ctx.lost_before())),
         duration_ms: loaded.duration_ms(),
@@ -424,7 +425,10 @@ fn build(ctx: &Ctx, target: &Target, format: Format) -> Result<Tree> {
             .remove(&Some(wf.id.as_str()))
             .unwrap_or_default();
         // Notification turns are not workflows; shown only if an agent belongs to one.
-        if wf.kind == "notification" && mine.is_empty() && !matches!(target, Target::Workflow(_)) {
+        if wf.kind == WorkflowKind::Notification.as_str()
+            && mine.is_empty()
+            && !matches!(target, Target::Workflow(_))
+        {
             continue;
         }
         let agents = mine.iter().map(|&i| node(&runs, &children, i)).collect();
@@ -468,7 +472,7 @@ pub fn run(ctx: &Ctx, filter: &Filter, args: &TreeArgs, format: Format) -> Resul
 fn agent_line(a: &AgentNode) -> String {
     let mut s = a.agent_type.clone();
     if let Some(d) = a.description.as_deref().filter(|d| !d.is_empty()) {
-        s.push_str(&format!("  \"{}\"", workflows::excerpt(d, 60)));
+        s.push_str(&format!("  \"{}\"", render::excerpt(d, 60)));
     }
     s.push_str(&format!(
         "  {}  {}  {} tokens  {}  [{}]",
@@ -490,13 +494,13 @@ fn turn_line(t: &TurnNode) -> String {
     let Some(id) = &t.workflow_id else {
         return "(no turn)".into();
     };
-    let label = if t.kind == "explicit" {
+    let label = if t.kind == WorkflowKind::Explicit.as_str() {
         "Workflow"
     } else {
         "Turn"
     };
     let mut s = format!("{label} {}", workflows::short_id(id));
-    if t.kind != "turn" {
+    if t.kind != WorkflowKind::Turn.as_str() {
         s.push_str(&format!(" ({})", t.kind));
     }
     if let Some(p) = t.prompt.as_deref().filter(|p| !p.is_empty()) {
@@ -504,12 +508,12 @@ fn turn_line(t: &TurnNode) -> String {
     }
     s.push_str(&format!(
         "  {}  {}  {}",
-        workflows::short_time(t.start.as_deref()),
+        render::iso_minutes(t.start.as_deref()),
         t.status.map(Status::as_str).unwrap_or("-"),
         render::dur(t.duration_ms.map(|d| d as f64))
     ));
     if let Some(e) = &t.error {
-        s.push_str(&format!("  — {}", workflows::excerpt(e, 100)));
+        s.push_str(&format!("  — {}", render::excerpt(e, 100)));
     }
     s
 }
@@ -615,7 +619,7 @@ impl Report for Tree {
             Some(s) => format!(
                 "Session {s}  {}  {}  ({}, {})",
                 self.project.as_deref().unwrap_or("-"),
-                workflows::short_time(self.start.as_deref()),
+                render::iso_minutes(self.start.as_deref()),
                 n(turns, "turn"),
                 n(agents, "agent")
             ),

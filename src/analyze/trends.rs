@@ -1,11 +1,15 @@
 //! `analyze trends`: per agent, the last 7 days against the rest of the window (default 30
-//! days): success rate and average duration of each period, and a verdict. The verdict is a
-//! two-proportion z-test on success rate, so a handful of runs cannot make an agent look
-//! better or worse than noise allows. Rule and thresholds: docs/metrics.md (`trends`).
+//! days): success rate and average duration of each period, and a verdict. The verdict is the
+//! one trend test ([`crate::query::stats::trend`], a two-proportion z-test on success rate, which
+//! `query-best-agent` applies too), so a handful of runs cannot make an agent look better or
+//! worse than noise allows. Rule and thresholds: docs/metrics.md (`trends`).
 
 use super::{Ctx, Filter};
 use crate::error::Result;
+use crate::query::sql;
+use crate::query::stats::{self, Outcomes, MIN_DECIDED, Z_CRITICAL};
 use crate::render::{self, Grid, Report};
+use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -19,13 +23,9 @@ pub struct TrendsArgs {
 }
 
 /// The recent period: the last 7 days of the window.
-pub const RECENT_MS: i64 = 7 * 86_400_000;
+pub const RECENT_MS: i64 = stats::RECENT_DAYS * 86_400_000;
 /// The window when neither --days nor --since gives one.
 pub const DEFAULT_WINDOW_MS: i64 = 30 * 86_400_000;
-/// |z| at or above this is a change (two-sided 5% level).
-pub const Z_CRITICAL: f64 = 1.96;
-/// Decided runs (success + failure + lost) needed in each period for a verdict.
-pub const MIN_DECIDED: i64 = 5;
 /// Runs with a duration needed in each period to judge the duration.
 pub const MIN_DURATIONS: i64 = 5;
 /// A duration change "a lot": the recent average is at least this factor slower or faster.
@@ -83,35 +83,14 @@ pub struct Trends {
     pub agents: Vec<Trend>,
 }
 
-/// Two-proportion z statistic with a pooled proportion: (p₁ − p₂) / √(p(1 − p)(1/n₁ + 1/n₂)).
-/// 0 when the pooled proportion is 0 or 1 (both periods identical).
-pub fn two_proportion_z(s1: i64, n1: i64, s2: i64, n2: i64) -> Option<f64> {
-    if n1 <= 0 || n2 <= 0 {
-        return None;
+impl Period {
+    /// The period's outcomes, as the trend test takes them.
+    fn outcomes(&self) -> Outcomes {
+        Outcomes {
+            success: self.success,
+            decided: self.decided,
+        }
     }
-    let (p1, p2) = (s1 as f64 / n1 as f64, s2 as f64 / n2 as f64);
-    let p = (s1 + s2) as f64 / (n1 + n2) as f64;
-    let se = (p * (1.0 - p) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
-    Some(if se > 0.0 { (p1 - p2) / se } else { 0.0 })
-}
-
-/// The verdict and z for two periods (docs/metrics.md).
-pub fn verdict(recent: &Period, earlier: &Period) -> (String, Option<f64>) {
-    if recent.decided < MIN_DECIDED || earlier.decided < MIN_DECIDED {
-        return ("insufficient data".into(), None);
-    }
-    let z = two_proportion_z(
-        recent.success,
-        recent.decided,
-        earlier.success,
-        earlier.decided,
-    );
-    let v = match z {
-        Some(z) if z >= Z_CRITICAL => "improving",
-        Some(z) if z <= -Z_CRITICAL => "declining",
-        _ => "stable",
-    };
-    (v.into(), z)
 }
 
 fn duration_verdict(recent: &Period, earlier: &Period) -> Option<String> {
@@ -138,9 +117,13 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
     let split = (end - RECENT_MS).max(start);
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
+    let (success, decided) = (
+        sql::count_of(&st, RunStatus::Success),
+        sql::decided_count(&st),
+    );
     let sql = format!(
-        "SELECT r.agent_type, r.start_ms >= {split} AS recent, count(*), sum({st} = 'success'),
-                sum({st} IN ('success', 'failure', 'lost')), count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
+        "SELECT r.agent_type, r.start_ms >= {split} AS recent, count(*), {success},
+                {decided}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
          FROM agent_runs r WHERE {w} AND r.start_ms >= {start} AND r.start_ms < {end}
          GROUP BY r.agent_type, recent"
     );
@@ -174,7 +157,8 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
         .map(|(agent, (mut recent, mut earlier))| {
             recent.finish();
             earlier.finish();
-            let (verdict, z) = verdict(&recent, &earlier);
+            let (verdict, z) = stats::trend(recent.outcomes(), earlier.outcomes());
+            let verdict = verdict.words().to_string();
             let success_change = match (recent.success_rate, earlier.success_rate) {
                 (Some(a), Some(b)) => Some(a - b),
                 _ => None,
@@ -209,16 +193,6 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
         z_critical: Z_CRITICAL,
         agents,
     })
-}
-
-fn signed_pp(v: Option<f64>) -> String {
-    v.map(|x| format!("{:+.1} pp", x * 100.0))
-        .unwrap_or_else(|| "-".into())
-}
-
-fn signed_pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:+.0}%", x * 100.0))
-        .unwrap_or_else(|| "-".into())
 }
 
 impl Report for Trends {
@@ -259,14 +233,14 @@ impl Report for Trends {
                         render::pct(t.earlier.success_rate),
                         render::pct(t.recent.success_rate)
                     ),
-                    signed_pp(t.success_change),
+                    render::signed_pp(t.success_change),
                     render::num(t.z, 2),
                     format!(
                         "{} → {}",
                         render::dur(t.earlier.avg_duration_ms),
                         render::dur(t.recent.avg_duration_ms)
                     ),
-                    signed_pct(t.duration_change),
+                    render::signed_pct(t.duration_change),
                     verdict,
                 ]
             })
@@ -293,7 +267,7 @@ impl Report for Trends {
 /// Runs `analyze trends`; `Ok(false)` = nothing found.
 pub fn run(ctx: &Ctx, filter: &Filter, args: &TrendsArgs, format: render::Format) -> Result<bool> {
     let filter = match &args.agent {
-        Some(a) => super::agent::narrowed(ctx, filter, a)?,
+        Some(a) => ctx.narrowed(filter, a)?,
         None => filter.clone(),
     };
     let t = compute(ctx, &filter)?;

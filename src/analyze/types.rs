@@ -3,7 +3,9 @@
 
 use super::{Ctx, Filter};
 use crate::error::Result;
+use crate::query::sql;
 use crate::render::{self, Grid, Report};
+use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -59,9 +61,13 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Types> {
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
+    let (success, decided) = (
+        sql::count_of(&st, RunStatus::Success),
+        sql::decided_count(&st),
+    );
     let mut by: BTreeMap<String, Acc> = BTreeMap::new();
     let mut stmt = c.prepare(&format!(
-        "SELECT r.category, r.agent_type, count(*), sum({st} = 'success'), sum({st} IN ('success', 'failure', 'lost')),
+        "SELECT r.category, r.agent_type, count(*), {success}, {decided},
                 count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
          FROM agent_runs r WHERE {w} GROUP BY r.category, r.agent_type"
     ))?;

@@ -8,7 +8,9 @@
 
 use super::{Ctx, Filter};
 use crate::error::Result;
+use crate::query::sql::TOKENS_SQL;
 use crate::render::{self, Format, Grid, Report};
+use crate::vocab::WorkflowKind;
 use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
@@ -31,35 +33,11 @@ pub struct WorkflowsArgs {
     pub sequences: usize,
 }
 
-/// A workflow's status (docs/metrics.md, "Workflow status").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Success,
-    Failure,
-    /// Interrupted: the session ended before the turn's Stop.
-    Cancelled,
-    Running,
-    Lost,
-}
-
-impl Status {
-    /// The status as printed.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::Failure => "failure",
-            Status::Cancelled => "cancelled",
-            Status::Running => "running",
-            Status::Lost => "lost",
-        }
-    }
-    /// Counted in a success rate's denominator (running workflows are not decided yet; an
-    /// interrupted one says nothing about how the work went).
-    fn decided(self) -> bool {
-        !matches!(self, Status::Running | Status::Cancelled)
-    }
-}
+/// A workflow's status (docs/metrics.md, "Workflow status") is spelled with the run statuses:
+/// success, failure, cancelled (the session ended before the turn's Stop), running or lost —
+/// never remote — and decided the same way (running and cancelled workflows are not counted in a
+/// success rate).
+pub use crate::vocab::RunStatus as Status;
 
 /// One user agent run of a workflow, as the workflow figures need it.
 #[derive(Debug, Clone)]
@@ -72,6 +50,16 @@ pub(crate) struct Span {
     pub(crate) status: String,
     pub(crate) tokens: i64,
     pub(crate) cost_usd: Option<f64>,
+}
+
+impl Span {
+    /// The run's effective status, when it is one of ours.
+    fn status(&self) -> Option<Status> {
+        Status::parse(&self.status)
+    }
+    fn running(&self) -> bool {
+        self.status() == Some(Status::Running)
+    }
 }
 
 /// A workflow (turn or explicit) with its agent runs ordered by start.
@@ -97,7 +85,7 @@ pub(crate) struct Loaded {
 
 impl Loaded {
     fn explicit(&self) -> bool {
-        self.kind == "explicit"
+        self.kind == WorkflowKind::Explicit.as_str()
     }
 
     /// Success / failure / running / lost, as defined in docs/metrics.md.
@@ -111,7 +99,7 @@ impl Loaded {
             || self
                 .agents
                 .iter()
-                .any(|a| a.status == "failure" || a.status == "lost")
+                .any(|a| matches!(a.status(), Some(Status::Failure | Status::Lost)))
         {
             return Status::Failure;
         }
@@ -121,7 +109,7 @@ impl Loaded {
         match self.end_ms {
             None if self.start_ms.is_none_or(|s| s < lost_before) => Status::Lost,
             None => Status::Running,
-            Some(_) if self.agents.iter().any(|a| a.status == "running") => Status::Running,
+            Some(_) if self.agents.iter().any(Span::running) => Status::Running,
             Some(_) => Status::Success,
         }
     }
@@ -131,7 +119,7 @@ impl Loaded {
     /// an agent is still running.
     pub(crate) fn finish_ms(&self) -> Option<i64> {
         let end = self.end_ms?;
-        if self.agents.iter().any(|a| a.status == "running") {
+        if self.agents.iter().any(Span::running) {
             return None;
         }
         Some(
@@ -197,51 +185,6 @@ impl Loaded {
     }
 }
 
-/// The WHERE clause selecting workflows (aliased `w`) for the global filters, with parameters.
-/// Notification turns are never workflows of their own: their agents belong to the launching turn.
-pub(crate) fn workflows_where(filter: &Filter) -> (String, Vec<SqlValue>) {
-    let mut w = vec!["w.kind IN ('turn', 'explicit')".to_string()];
-    let mut p: Vec<SqlValue> = Vec::new();
-    if let Some(s) = filter.since {
-        p.push(SqlValue::Integer(s));
-        w.push(format!("w.start_ms >= ?{}", p.len()));
-    }
-    if let Some(u) = filter.until {
-        p.push(SqlValue::Integer(u));
-        w.push(format!("w.start_ms < ?{}", p.len()));
-    }
-    if let Some(proj) = &filter.project {
-        p.push(SqlValue::Text(proj.trim_end_matches('/').to_string()));
-        w.push(format!(
-            "(w.project = ?{n} OR substr(w.project, 1, length(?{n}) + 1) = ?{n} || '/')",
-            n = p.len()
-        ));
-    }
-    if let Some(s) = &filter.session {
-        p.push(SqlValue::Text(s.clone()));
-        w.push(format!(
-            "(w.session_id = ?{n} OR w.workflow_id = ?{n})",
-            n = p.len()
-        ));
-    }
-    if !filter.agents.is_empty() {
-        let mut marks = Vec::new();
-        for a in &filter.agents {
-            p.push(SqlValue::Text(a.clone()));
-            marks.push(format!("?{}", p.len()));
-        }
-        w.push(format!(
-            "EXISTS (SELECT 1 FROM agent_runs a WHERE a.workflow_id = w.workflow_id AND a.internal = 0 AND a.agent_type IN ({}))",
-            marks.join(", ")
-        ));
-    }
-    (w.join(" AND "), p)
-}
-
-/// SQL for a run's tokens, `r` aliased.
-pub(crate) const TOKENS_SQL: &str =
-    "(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)";
-
 /// The rows of `it` (ordered by key) whose key is `id`, skipping smaller keys: one step of a
 /// merge join between streams ordered by workflow id (`str` order is SQLite's BINARY order).
 fn take_for<T, I>(it: &mut Peekable<I>, id: &str) -> Result<Vec<T>>
@@ -272,7 +215,7 @@ where
 /// Unfiltered, the runs are read by a table scan and sorted: walking the `runs_workflow` index
 /// instead visits rows in random order (prompt ids are UUIDs), about twice as slow at 300k runs.
 pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) -> Result<()> {
-    let (w, p) = workflows_where(filter);
+    let (w, p) = filter.workflows_where();
     let unfiltered = filter.only_agents() && filter.agents.is_empty();
     let c = ctx.store.conn();
     let st = ctx.status_sql();
@@ -308,7 +251,8 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         .peekable();
     let mut hs = c.prepare(&format!(
         "SELECT h.workflow_id, h.from_agent, h.to_agent FROM handoffs h JOIN workflows w ON w.workflow_id = h.workflow_id
-         WHERE {w} AND w.kind = 'explicit' ORDER BY h.workflow_id, h.ts, h.id"
+         WHERE {w} AND w.kind = '{explicit}' ORDER BY h.workflow_id, h.ts, h.id",
+        explicit = WorkflowKind::Explicit
     ))?;
     let mut handoffs = hs
         .query_map(params_from_iter(p.iter()), |r| {
@@ -347,16 +291,6 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         });
     }
     Ok(())
-}
-
-/// First `n` characters of a prompt on one line.
-pub(crate) fn excerpt(s: &str, n: usize) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(n)
-        .collect()
 }
 
 /// Totals over the matching workflows.
@@ -464,6 +398,8 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
             Status::Cancelled => t.cancelled += 1,
             Status::Running => t.running += 1,
             Status::Lost => t.lost += 1,
+            // Loaded::status never says remote: that is a run's status, not a workflow's.
+            Status::Remote => {}
         }
         if let Some(d) = duration {
             dur_n += 1;
@@ -515,7 +451,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
     for row in &mut recent {
         row.start = row.start_ms.map(crate::timeparse::format_ms);
         let prompt: Option<String> = q.query_row([&row.workflow_id], |r| r.get(0))?;
-        row.prompt = prompt.map(|p| excerpt(&p, 80));
+        row.prompt = prompt.map(|p| render::excerpt(&p, 80));
     }
     let decided = t.success + t.failure + t.lost;
     t.success_rate = (decided > 0).then(|| t.success as f64 / decided as f64);
@@ -567,12 +503,6 @@ pub(crate) fn short_id(id: &str) -> String {
     }
 }
 
-/// `2026-11-21T10:36:53.523Z` → `2026-11-21 10:36`.
-pub(crate) fn short_time(iso: Option<&str>) -> String {
-    iso.map(|s| s.replace('T', " ").chars().take(16).collect())
-        .unwrap_or_default()
-}
-
 impl Report for Workflows {
     fn command(&self) -> &'static str {
         "workflows"
@@ -598,7 +528,7 @@ impl Report for Workflows {
             .iter()
             .map(|w| {
                 vec![
-                    short_time(w.start.as_deref()),
+                    render::iso_minutes(w.start.as_deref()),
                     short_id(&w.workflow_id),
                     w.kind.clone(),
                     w.status.as_str().to_string(),
@@ -660,7 +590,7 @@ impl Report for Workflows {
                 notes.push(format!(
                     "Turn {} ended on an API error: {}",
                     short_id(&w.workflow_id),
-                    excerpt(e, 120)
+                    render::excerpt(e, 120)
                 ));
             }
         }

@@ -1,10 +1,11 @@
 //! From raw payload text to the events we store. "Not ours" is still stored (kind `unknown`)
 //! or quarantined with its reason: nothing Claude Code sends is dropped.
 
-use super::wire::{self, WireHook};
 use super::Binary;
-use crate::store::Store;
+use crate::store::{NewEvent, Store};
 use crate::transcript::{self, ReadSpec, Summary};
+use crate::vocab::{self, EventKind, Source};
+use crate::wire::{self, WireHook, WirePostToolUse};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,10 +22,14 @@ pub enum Parsed {
     Quarantine { reason: String, raw: String },
 }
 
-/// An event ready to append.
+/// What `source` and `kind` say of a generic event that is none of ours (stored all the same).
+const UNKNOWN: &str = "unknown";
+
+/// An event ready to append: what a hook parsed from a payload, or what the importer rebuilt.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
     pub ts: i64,
+    /// A [`Source`]'s spelling, or `unknown`.
     pub source: &'static str,
     pub kind: String,
     pub session_id: Option<String>,
@@ -38,11 +43,29 @@ pub struct StoredEvent {
     pub agent_transcript_path: Option<String>,
 }
 
+impl StoredEvent {
+    /// The row to append: the one place an event's columns are laid out for the store.
+    pub fn new_event(&self) -> NewEvent<'_> {
+        NewEvent {
+            ts: self.ts,
+            source: self.source,
+            kind: &self.kind,
+            session_id: self.session_id.as_deref(),
+            prompt_id: self.prompt_id.as_deref(),
+            agent_id: self.agent_id.as_deref(),
+            agent_type: self.agent_type.as_deref(),
+            tool_name: self.tool_name.as_deref(),
+            tool_use_id: self.tool_use_id.as_deref(),
+            payload: &self.payload,
+        }
+    }
+}
+
 impl Incoming {
     /// The invocation id of a generic start event (for `--print-id`).
     pub fn generic_start_id(&self) -> Option<&str> {
         match &self.parsed {
-            Parsed::Event(e) if e.kind == "agent_start" => e.agent_id.as_deref(),
+            Parsed::Event(e) if e.kind == EventKind::AgentStart.as_str() => e.agent_id.as_deref(),
             _ => None,
         }
     }
@@ -146,7 +169,7 @@ fn classify(binary: Binary, v: Value, text: &str, recorded_at: i64) -> Parsed {
 }
 
 fn is_agent_tool(name: Option<&str>) -> bool {
-    matches!(name, Some("Agent") | Some("Task"))
+    name.is_some_and(vocab::is_agent_tool)
 }
 
 fn claude_code_event(
@@ -157,8 +180,8 @@ fn claude_code_event(
     ts: i64,
 ) -> StoredEvent {
     let tool_event = matches!(
-        kind.as_str(),
-        "PreToolUse" | "PostToolUse" | "PostToolUseFailure"
+        EventKind::parse(&kind),
+        Some(EventKind::PreToolUse | EventKind::PostToolUse | EventKind::PostToolUseFailure)
     );
     let payload = if tool_event && !is_agent_tool(w.tool_name.as_deref()) {
         // Another tool's call: keep the keys and the error, not its (possibly huge) input/output.
@@ -188,7 +211,7 @@ fn claude_code_event(
     };
     StoredEvent {
         ts,
-        source: "claude-code",
+        source: Source::ClaudeCode.as_str(),
         kind,
         session_id: w.session_id,
         prompt_id: w.prompt_id,
@@ -204,13 +227,7 @@ fn claude_code_event(
 
 fn truncate_value(v: &Value, max: usize) -> Value {
     match v.as_str() {
-        Some(s) if s.len() > max => {
-            let mut cut = max;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            Value::String(format!("{}…", &s[..cut]))
-        }
+        Some(s) if s.len() > max => Value::String(crate::util::truncate(s, max)),
         _ => v.clone(),
     }
 }
@@ -226,18 +243,18 @@ fn generic_event(
 ) -> Parsed {
     let explicit = w.event.as_deref().map(|e| e.to_ascii_lowercase());
     let kind = match explicit.as_deref() {
-        Some("workflow_start" | "start_workflow") => "workflow_start",
-        Some("handoff" | "workflow_handoff") => "handoff",
+        Some("workflow_start" | "start_workflow") => Some(EventKind::WorkflowStart),
+        Some("handoff" | "workflow_handoff") => Some(EventKind::Handoff),
         Some("workflow_complete" | "complete" | "workflow_end" | "complete_workflow") => {
-            "workflow_complete"
+            Some(EventKind::WorkflowComplete)
         }
-        Some("agent_start" | "subagent_start" | "start") => "agent_start",
-        Some("agent_stop" | "subagent_stop" | "stop") => "agent_stop",
-        Some(_) => "unknown",
+        Some("agent_start" | "subagent_start" | "start") => Some(EventKind::AgentStart),
+        Some("agent_stop" | "subagent_stop" | "stop") => Some(EventKind::AgentStop),
+        Some(_) => None,
         None => match binary {
-            Binary::SubagentStart if w.agent_name.is_some() => "agent_start",
-            Binary::SubagentStop if w.invocation_id.is_some() => "agent_stop",
-            _ => "unknown",
+            Binary::SubagentStart if w.agent_name.is_some() => Some(EventKind::AgentStart),
+            Binary::SubagentStop if w.invocation_id.is_some() => Some(EventKind::AgentStop),
+            _ => None,
         },
     };
     let str_field = |o: &Map<String, Value>, keys: &[&str]| {
@@ -248,7 +265,7 @@ fn generic_event(
     let mut agent_type = None;
     let mut session = None;
     match kind {
-        "agent_start" => {
+        Some(EventKind::AgentStart) => {
             let Some(name) = str_field(&obj, &["agent_name", "agent_type", "agent"]) else {
                 return Parsed::Quarantine {
                     reason: "generic start without agent_name".into(),
@@ -262,7 +279,7 @@ fn generic_event(
             agent_type = Some(name);
             session = str_field(&obj, &["workflow_id", "session_id"]);
         }
-        "agent_stop" => {
+        Some(EventKind::AgentStop) => {
             let Some(id) = str_field(&obj, &["invocation_id"]) else {
                 return Parsed::Quarantine {
                     reason: "generic stop without invocation_id".into(),
@@ -271,10 +288,10 @@ fn generic_event(
             };
             agent_id = Some(id);
         }
-        "workflow_start" | "handoff" | "workflow_complete" => {
+        Some(k @ (EventKind::WorkflowStart | EventKind::Handoff | EventKind::WorkflowComplete)) => {
             if str_field(&obj, &["id", "workflow_id"]).is_none() {
                 return Parsed::Quarantine {
-                    reason: format!("{kind} without id"),
+                    reason: format!("{k} without id"),
                     raw: text.to_string(),
                 };
             }
@@ -282,17 +299,15 @@ fn generic_event(
         }
         _ => {}
     }
-    let source = if kind.starts_with("agent_") {
-        "generic"
-    } else if kind == "unknown" {
-        "unknown"
-    } else {
-        "workflow"
+    let source = match kind {
+        Some(EventKind::AgentStart | EventKind::AgentStop) => Source::Generic.as_str(),
+        Some(_) => Source::Workflow.as_str(),
+        None => UNKNOWN,
     };
     Parsed::Event(Box::new(StoredEvent {
         ts,
         source,
-        kind: kind.to_string(),
+        kind: kind.map_or(UNKNOWN, EventKind::as_str).to_string(),
         session_id: session,
         prompt_id: None,
         agent_id,
@@ -332,10 +347,13 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
     };
     let agent = |agent_id: String, path: PathBuf| read_agent(session, agent_id, path, budget());
     let one = |t: Option<TranscriptRead>| t.into_iter().collect::<Vec<_>>();
-    match e.kind.as_str() {
+    let Some(kind) = EventKind::parse(&e.kind) else {
+        return Vec::new();
+    };
+    match kind {
         // A subagent's end: SubagentStop, or StopFailure when it died on an API error (for a
         // background agent the only word of it).
-        "SubagentStop" | "StopFailure" if e.agent_id.is_some() => {
+        EventKind::SubagentStop | EventKind::StopFailure if e.agent_id.is_some() => {
             let Some(agent_id) = e.agent_id.clone() else {
                 return Vec::new();
             };
@@ -347,7 +365,7 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
             };
             one(agent(agent_id, path))
         }
-        "PostToolUseFailure" if is_agent_tool(e.tool_name.as_deref()) => {
+        EventKind::PostToolUseFailure if is_agent_tool(e.tool_name.as_deref()) => {
             let (Some(main), Some(tu)) = (&e.transcript_path, &e.tool_use_id) else {
                 return Vec::new();
             };
@@ -358,19 +376,12 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
         }
         // Claude Code writes a subagent's transcript asynchronously: its last response can land
         // after SubagentStop. Read it again when the Agent tool returns (foreground agents)…
-        "PostToolUse" if is_agent_tool(e.tool_name.as_deref()) => {
-            let completed = serde_json::from_str::<Value>(&e.payload)
+        EventKind::PostToolUse if is_agent_tool(e.tool_name.as_deref()) => {
+            let completed = serde_json::from_str::<WirePostToolUse>(&e.payload)
                 .ok()
-                .and_then(|v| {
-                    let resp = v.get("tool_response")?;
-                    (resp.get("status").and_then(Value::as_str) == Some("completed"))
-                        .then(|| {
-                            resp.get("agentId")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        })
-                        .flatten()
-                });
+                .and_then(|p| p.tool_response)
+                .filter(|r| r.status.as_deref() == Some("completed"))
+                .and_then(|r| r.agent_id);
             match (completed, &e.transcript_path) {
                 (Some(agent_id), Some(main)) => {
                     let path = transcript::subagents_dir(Path::new(main))
@@ -381,7 +392,7 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
             }
         }
         // …and at the end of every turn and session, every subagent file that changed since.
-        "Stop" | "StopFailure" | "SessionEnd" => {
+        EventKind::Stop | EventKind::StopFailure | EventKind::SessionEnd => {
             let Some(main) = e.transcript_path.as_deref().map(PathBuf::from) else {
                 return Vec::new();
             };
@@ -524,18 +535,21 @@ pub fn store_transcripts(
                     "meta": meta,
                 })
                 .to_string();
-                s.append_event(&crate::store::NewEvent {
+                let summary_event = StoredEvent {
                     ts: e.ts,
-                    source: "claude-code",
-                    kind: "transcript_summary",
-                    session_id: e.session_id.as_deref(),
-                    prompt_id: e.prompt_id.as_deref(),
-                    agent_id: Some(agent_id),
-                    agent_type: meta.as_ref().and_then(|m| m.agent_type.as_deref()),
+                    source: Source::ClaudeCode.as_str(),
+                    kind: EventKind::TranscriptSummary.as_str().to_string(),
+                    session_id: e.session_id.clone(),
+                    prompt_id: e.prompt_id.clone(),
+                    agent_id: Some(agent_id.clone()),
+                    agent_type: meta.as_ref().and_then(|m| m.agent_type.clone()),
                     tool_name: None,
-                    tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.as_deref()),
-                    payload: &payload,
-                })?;
+                    tool_use_id: meta.as_ref().and_then(|m| m.tool_use_id.clone()),
+                    payload,
+                    transcript_path: None,
+                    agent_transcript_path: None,
+                };
+                s.append_event(&summary_event.new_event())?;
             }
             TranscriptRead::Main { path, summary } => {
                 // 1.x inline sidechains carry their own agent ids; everything else is the main agent's.

@@ -22,11 +22,7 @@ pub fn error(db: &Path, who: &str, msg: &str) {
     }
     let mut msg = crate::redact::redact(msg).into_owned();
     if msg.len() > 8192 {
-        let mut cut = 8192;
-        while !msg.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        msg.truncate(cut);
+        msg.truncate(crate::util::prefix(&msg, 8192).len());
         msg.push_str(" …(truncated)");
     }
     let line = format!(

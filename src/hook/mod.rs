@@ -4,9 +4,8 @@
 
 pub mod event;
 pub mod log;
-pub mod wire;
 
-use crate::store::{self, NewEvent, SpooledPayload, Store};
+use crate::store::{self, SpooledPayload, Store};
 use event::{Incoming, Parsed};
 use std::io::{IsTerminal, Read};
 use std::panic::{self, AssertUnwindSafe};
@@ -304,21 +303,6 @@ fn replay_spool_if_any(s: &Store, db: &Path) {
     }
 }
 
-/// Records one payload in-process through the same path the hook binaries use (parse, redact,
-/// store, read transcripts). For importers, the data generator and tests; errors are returned
-/// instead of spooled.
-pub fn record_payload(
-    db: &Path,
-    binary: Binary,
-    text: &str,
-    recorded_at: i64,
-) -> crate::error::Result<()> {
-    let incoming = event::parse(binary, &crate::redact::redact(text), recorded_at);
-    let s = Store::open_for_hook(db)?;
-    s.write_tx(|s| store_incoming(s, &incoming))?;
-    record_transcripts(&s, &incoming)
-}
-
 /// Records many payloads: their events in one transaction (bulk loads: imports, generators),
 /// then what their transcripts say.
 pub fn record_many(store: &Store, items: &[(Binary, String, i64)]) -> crate::error::Result<()> {
@@ -407,18 +391,7 @@ fn store_incoming(s: &Store, incoming: &[Incoming]) -> crate::error::Result<()> 
                 s.quarantine(i.binary.name(), reason, raw.as_bytes())?
             }
             Parsed::Event(e) => {
-                s.append_event(&NewEvent {
-                    ts: e.ts,
-                    source: e.source,
-                    kind: &e.kind,
-                    session_id: e.session_id.as_deref(),
-                    prompt_id: e.prompt_id.as_deref(),
-                    agent_id: e.agent_id.as_deref(),
-                    agent_type: e.agent_type.as_deref(),
-                    tool_name: e.tool_name.as_deref(),
-                    tool_use_id: e.tool_use_id.as_deref(),
-                    payload: &e.payload,
-                })?;
+                s.append_event(&e.new_event())?;
             }
         }
     }

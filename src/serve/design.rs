@@ -234,7 +234,7 @@ pub(crate) async fn performance(
             if p.one("days").is_none() && p.one("since").is_none() {
                 f.since = Some(ctx.now - 7 * DAY);
             }
-            let f = agent::narrowed(ctx, &f, &name).map_err(|e| match e {
+            let f = ctx.narrowed(&f, &name).map_err(|e| match e {
                 Error::UnknownAgent { .. } => ApiError {
                     status: StatusCode::NOT_FOUND,
                     ..ApiError::from_error(&e)

@@ -400,7 +400,7 @@ impl Snapshot {
             let data = json!({
                 "workflow_id": id,
                 "session_id": r.get::<_, Option<String>>(1)?,
-                "prompt": prompt.map(|p| crate::analyze::errors::clip(&p, 80)),
+                "prompt": prompt.map(|p| crate::render::clip(&p, 80)),
                 "start": start.map(crate::timeparse::format_ms),
                 "end": end.map(crate::timeparse::format_ms),
                 "duration_ms": start.zip(end).map(|(s, e)| (e - s).max(0)),

@@ -373,16 +373,217 @@ DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task
 DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;";
 
 /// The triggers that keep `agent_daily` and `agent_task_stats` exact, as TEMP triggers for the
-/// connection that derives (they are invisible to every other connection and to the file).
+/// connection that derives (they are invisible to every other connection and to the file): the
+/// same programs as the rollup triggers of version 1 ([`rollup_triggers`]) and the task triggers
+/// of version 2, which version 5 dropped from the schema.
+pub const TEMP_ROLLUP_TRIGGERS: &str = r#"
+-- agent_daily, per agent type and UTC day of the start
+CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
+  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
+  VALUES (NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1,
+          (NEW.status = 'success'), (NEW.status = 'failure'), (NEW.status = 'cancelled'),
+          (NEW.end_ms IS NULL), (NEW.duration_ms IS NOT NULL), coalesce(NEW.duration_ms, 0),
+          NEW.complexity,
+          (NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens),
+          coalesce(NEW.cost_usd, 0))
+  ON CONFLICT(agent_type, day) DO UPDATE SET
+     runs = runs + excluded.runs, success = success + excluded.success,
+     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
+     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
+     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
+  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
+  VALUES (OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1,
+          -(OLD.status = 'success'), -(OLD.status = 'failure'), -(OLD.status = 'cancelled'),
+          -(OLD.end_ms IS NULL), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0),
+          -OLD.complexity,
+          -(OLD.input_tokens + OLD.output_tokens + OLD.cache_read_tokens + OLD.cache_write_tokens),
+          -coalesce(OLD.cost_usd, 0))
+  ON CONFLICT(agent_type, day) DO UPDATE SET
+     runs = runs + excluded.runs, success = success + excluded.success,
+     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
+     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
+     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_upd_old AFTER UPDATE ON agent_runs WHEN OLD.internal = 0 BEGIN
+  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
+  VALUES (OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1,
+          -(OLD.status = 'success'), -(OLD.status = 'failure'), -(OLD.status = 'cancelled'),
+          -(OLD.end_ms IS NULL), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0),
+          -OLD.complexity,
+          -(OLD.input_tokens + OLD.output_tokens + OLD.cache_read_tokens + OLD.cache_write_tokens),
+          -coalesce(OLD.cost_usd, 0))
+  ON CONFLICT(agent_type, day) DO UPDATE SET
+     runs = runs + excluded.runs, success = success + excluded.success,
+     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
+     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
+     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_upd_new AFTER UPDATE ON agent_runs WHEN NEW.internal = 0 BEGIN
+  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
+  VALUES (NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1,
+          (NEW.status = 'success'), (NEW.status = 'failure'), (NEW.status = 'cancelled'),
+          (NEW.end_ms IS NULL), (NEW.duration_ms IS NOT NULL), coalesce(NEW.duration_ms, 0),
+          NEW.complexity,
+          (NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens),
+          coalesce(NEW.cost_usd, 0))
+  ON CONFLICT(agent_type, day) DO UPDATE SET
+     runs = runs + excluded.runs, success = success + excluded.success,
+     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
+     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
+     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
+END;
+
+-- agent_task_stats, per agent type, task description and complexity
+CREATE TEMP TRIGGER IF NOT EXISTS runs_task_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
+  INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
+  ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
+END;
+
+CREATE TEMP TRIGGER IF NOT EXISTS runs_task_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
+  UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled')
+  WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
+END;
+
+CREATE TEMP TRIGGER IF NOT EXISTS runs_task_upd_old AFTER UPDATE OF agent_type, description, complexity, status, internal ON agent_runs
+WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status) BEGIN
+  UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled')
+  WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
+END;
+
+CREATE TEMP TRIGGER IF NOT EXISTS runs_task_upd_new AFTER UPDATE OF agent_type, description, complexity, status, internal ON agent_runs
+WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status) BEGIN
+  INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
+  ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
+END;
+"#;
+
+/// The SQL that installs [`TEMP_ROLLUP_TRIGGERS`] on a connection (idempotent).
+// (An owned String, as derive.rs has always called it.)
 pub fn temp_rollup_triggers() -> String {
-    let task = &V2[V2.find("CREATE TRIGGER").expect("V2 has triggers")..];
-    format!("{}\n{}", rollup_triggers(), task)
-        .replace(
-            "CREATE TRIGGER IF NOT EXISTS ",
-            "CREATE TEMP TRIGGER IF NOT EXISTS ",
-        )
-        .replace(
-            "CREATE TRIGGER runs_task_",
-            "CREATE TEMP TRIGGER IF NOT EXISTS runs_task_",
-        )
+    TEMP_ROLLUP_TRIGGERS.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// A database at version 4, the last with the rollup and task triggers in its schema.
+    fn at_version_4() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            if i == 0 {
+                c.execute_batch(&rollup_triggers()).unwrap();
+            }
+        }
+        c
+    }
+
+    /// The current schema with this connection's TEMP triggers.
+    fn current_with_temp_triggers() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        for sql in MIGRATIONS {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(&temp_rollup_triggers()).unwrap();
+        c
+    }
+
+    /// name → SQL with every blank removed (SQLite stores the text as written, minus `TEMP`
+    /// and `IF NOT EXISTS`).
+    fn triggers(c: &Connection, table: &str) -> Vec<(String, String)> {
+        let mut stmt = c
+            .prepare(&format!(
+                "SELECT name, sql FROM {table} WHERE type = 'trigger' ORDER BY name"
+            ))
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|r| {
+                let (name, sql) = r.unwrap();
+                (name, sql.split_whitespace().collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn temp_triggers_are_the_programs_versions_1_and_2_installed() {
+        let old = triggers(&at_version_4(), "sqlite_master");
+        assert_eq!(old.len(), 8, "{old:?}");
+        let temp = triggers(&current_with_temp_triggers(), "sqlite_temp_master");
+        assert_eq!(temp, old);
+        // Version 5 took them out of the file.
+        assert!(triggers(&current_with_temp_triggers(), "sqlite_master").is_empty());
+    }
+
+    /// Inserts, status changes, relabelling, internal flips and deletes: the rollups kept by the
+    /// TEMP triggers equal those kept by the schema triggers of version 4.
+    #[test]
+    fn temp_triggers_keep_the_rollups_as_the_schema_triggers_did() {
+        let script = [
+            "INSERT INTO agent_runs (agent_id, source, agent_type, description, complexity, start_ms, status)
+             VALUES ('a', 'claude-code', 'coder', 'Fix login', 5, 86400000 * 3 + 5, 'running')",
+            "INSERT INTO agent_runs (agent_id, source, agent_type, description, complexity, start_ms, end_ms,
+                 duration_ms, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
+             VALUES ('b', 'claude-code', 'coder', NULL, 7, 86400000 * 3 + 9, 86400000 * 3 + 99, 90,
+                 'failure', 10, 20, 30, 40, 0.25)",
+            "INSERT INTO agent_runs (agent_id, source, agent_type, complexity, start_ms, status, internal)
+             VALUES ('c', 'claude-code', 'acompact', 3, 86400000 * 4, 'success', 1)",
+            "INSERT INTO agent_runs (agent_id, source, agent_type, complexity, status)
+             VALUES ('d', 'generic', 'planner', 2, 'running')",
+            "UPDATE agent_runs SET status = 'success', end_ms = start_ms + 1000, duration_ms = 1000,
+                 input_tokens = 5, cost_usd = 0.5 WHERE agent_id = 'a'",
+            "UPDATE agent_runs SET agent_type = 'reviewer', description = 'Review' WHERE agent_id = 'b'",
+            "UPDATE agent_runs SET internal = 0 WHERE agent_id = 'c'",
+            "UPDATE agent_runs SET internal = 1 WHERE agent_id = 'd'",
+            "UPDATE agent_runs SET start_ms = 86400000 * 9, status = 'cancelled' WHERE agent_id = 'a'",
+            "UPDATE agent_runs SET model = 'm' WHERE agent_id = 'b'",
+            "DELETE FROM agent_runs WHERE agent_id = 'c'",
+        ];
+        let (old, new) = (at_version_4(), current_with_temp_triggers());
+        let dump = |c: &Connection| -> Vec<String> {
+            let mut out = Vec::new();
+            for sql in [
+                "SELECT agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum,
+                        complexity_sum, tokens, cost FROM agent_daily ORDER BY 1, 2",
+                "SELECT agent_type, description, complexity, runs, success, failure, cancelled
+                 FROM agent_task_stats ORDER BY 1, 2, 3",
+            ] {
+                let mut stmt = c.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((0..n)
+                            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                            .collect::<Vec<_>>()
+                            .join("|"))
+                    })
+                    .unwrap();
+                out.extend(rows.map(Result::unwrap));
+            }
+            out
+        };
+        for (k, sql) in script.iter().enumerate() {
+            old.execute_batch(sql).unwrap();
+            new.execute_batch(sql).unwrap();
+            assert_eq!(dump(&new), dump(&old), "after step {k}: {sql}");
+        }
+        let end = dump(&new);
+        assert!(end.len() >= 6, "{end:?}"); // the script reached both rollups
+    }
 }

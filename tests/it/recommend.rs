@@ -255,6 +255,117 @@ fn cli_exit_codes_and_messages() {
     );
 }
 
+// ── one trend test ──────────────────────────────────────────────────────────────────────────
+
+/// `n` runs of `agent`, `ok` of them successful, `days_ago` days before NOW (one a minute).
+fn runs_on(prefix: &str, agent: &str, days_ago: i64, n: usize, ok: usize) -> Vec<Run> {
+    let now = agent_telemetry::timeparse::parse_instant(NOW).unwrap();
+    (0..n)
+        .map(|i| {
+            let start = now - days_ago * 86_400_000 + i as i64 * 60_000;
+            let mut r = Run::new(
+                &format!("{prefix}{i:04}"),
+                agent,
+                "Refactor the orders parser",
+                &iso(start),
+                &iso(start + 30_000),
+            );
+            r.session = format!("sess-{prefix}-{}", i / 50);
+            r.prompt_id = format!("prompt-{prefix}-{i}");
+            if i >= ok {
+                r.end_kind = End::Failure("API Error: 500".into());
+            }
+            r
+        })
+        .collect()
+}
+
+/// `analyze trends` and `query-best-agent` apply one trend test: on the same runs (NOW is a UTC
+/// midnight and both windows are 30 days, so the periods coincide) they say the same trend.
+/// Before they shared it, the recommender wanted 10 decided runs a side and a 5-point change:
+/// it said `n/a` for `improver`, `decliner` (6 runs a side) and `steady` (8) and `stable` for
+/// `slipper` (94% → 90% over 400 runs a side: z = −2.09) while `analyze trends` said improving,
+/// declining, stable and declining.
+#[test]
+fn trends_and_recommendations_say_the_same_trend() {
+    let env = Env::new();
+    let mut all = Vec::new();
+    // earlier = 8–29 days ago, recent = the last 7 days.
+    all.extend(runs_on("ie", "improver", 20, 6, 1));
+    all.extend(runs_on("ir", "improver", 3, 6, 6));
+    all.extend(runs_on("de", "decliner", 21, 6, 6));
+    all.extend(runs_on("dr", "decliner", 4, 6, 1));
+    all.extend(runs_on("se", "slipper", 15, 400, 376));
+    all.extend(runs_on("sr", "slipper", 2, 400, 360));
+    all.extend(runs_on("te", "steady", 12, 8, 6));
+    all.extend(runs_on("tr", "steady", 5, 8, 6));
+    all.extend(runs_on("ne", "newcomer", 18, 3, 3));
+    all.extend(runs_on("nr", "newcomer", 1, 9, 9));
+    env.record_runs(&all);
+
+    let (code, out, err) = env.analyze_at(NOW, &["trends", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let trends: Value = serde_json::from_str(&out).unwrap();
+    let verdicts: BTreeMap<String, String> = trends["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let v = a["verdict"].as_str().unwrap();
+            (a["agent"].as_str().unwrap().to_string(), v.to_string())
+        })
+        .collect();
+
+    let out = env.run_env(
+        "query-best-agent",
+        &[
+            "--task",
+            "Refactor the orders parser",
+            "--all",
+            "--days",
+            "30",
+            "--min-confidence",
+            "0",
+            "--format",
+            "json",
+        ],
+        b"",
+        &[("AGENT_TELEMETRY_NOW", NOW)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let recommended: BTreeMap<String, String> = rec["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let t = match c["trend"].as_str().unwrap() {
+                "insufficient" => "insufficient data",
+                t => t,
+            };
+            (c["agent"].as_str().unwrap().to_string(), t.to_string())
+        })
+        .collect();
+
+    let want: BTreeMap<String, String> = [
+        ("decliner", "declining"),
+        ("improver", "improving"),
+        ("newcomer", "insufficient data"),
+        ("slipper", "declining"),
+        ("steady", "stable"),
+    ]
+    .iter()
+    .map(|(a, t)| (a.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(verdicts, want, "analyze trends");
+    assert_eq!(recommended, want, "query-best-agent");
+}
+
 // ── accuracy against ground truth ───────────────────────────────────────────────────────────
 
 /// Generates the `recommend` profile through gen-history (the hooks' append path), or uses the
@@ -264,7 +375,7 @@ fn eval_history(env: &Env, runs: u32, seed: u64) -> PathBuf {
         return PathBuf::from(dir).join("telemetry.db");
     }
     let db = env.db();
-    let out = Command::new(env!("CARGO_BIN_EXE_gen-history"))
+    let out = Command::new(crate::gen_history::bin())
         .args([
             "--db",
             db.to_str().unwrap(),
@@ -400,7 +511,7 @@ fn recommender_beats_most_used_and_keyword_baselines() {
 fn realistic_history_and_task_stats_match_the_runs() {
     let env = Env::new();
     let db = env.db();
-    let out = Command::new(env!("CARGO_BIN_EXE_gen-history"))
+    let out = Command::new(crate::gen_history::bin())
         .args([
             "--db",
             db.to_str().unwrap(),

@@ -79,7 +79,7 @@ pub fn last_check(conn: &rusqlite::Connection) -> Option<LastCheck> {
                 format!(
                     "no runs to compare over {}{scope_text}, checked {}",
                     days_text(d),
-                    crate::analyze::errors::short_time(checked)
+                    crate::render::timestamp(checked)
                 )
             } else {
                 format!(
@@ -87,7 +87,7 @@ pub fn last_check(conn: &rusqlite::Connection) -> Option<LastCheck> {
                     render::pct(coverage),
                     render::int(runs),
                     days_text(d),
-                    crate::analyze::errors::short_time(checked)
+                    crate::render::timestamp(checked)
                 )
             };
             Ok(LastCheck {

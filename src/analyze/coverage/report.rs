@@ -26,10 +26,10 @@ impl Report for Coverage {
         let n = |x: u64| render::int(x as i64);
         let window = format!(
             "{} → {} ({})",
-            crate::analyze::errors::short_time(self.window.0),
+            crate::render::timestamp(self.window.0),
             self.window
                 .1
-                .map(crate::analyze::errors::short_time)
+                .map(crate::render::timestamp)
                 .unwrap_or_else(|| "now".into()),
             days_text(self.days)
         );
@@ -123,7 +123,7 @@ impl Report for Coverage {
                 pr.agent_type.clone(),
                 pr.agent_id.clone(),
                 pr.start_ms
-                    .map(crate::analyze::errors::short_time)
+                    .map(crate::render::timestamp)
                     .unwrap_or_else(|| "-".into()),
                 format!(
                     "{} / {}",

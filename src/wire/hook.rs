@@ -1,6 +1,10 @@
-//! Payloads exactly as Claude Code (and generic orchestrators) send them. Every field is
-//! optional and unknown fields are ignored: Claude Code calls these shapes internal.
+//! Hook payloads exactly as Claude Code (and generic orchestrators) send them, and the Agent/Task
+//! tool's input and response, which transcripts carry too (the importer reads them from there).
+//! Every field is optional and lenient (`wire::lenient`); unknown fields are ignored: Claude
+//! Code calls these shapes internal.
 
+use super::lenient;
+use super::{as_i64, as_string};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,14 +56,20 @@ impl WireHook {
     }
 }
 
-/// The Agent/Task tool's input.
-#[derive(Debug, Default, Deserialize)]
+/// The Agent/Task tool's input (`tool_input` of its hooks, `input` of its tool_use block). Read
+/// for every tool_use block by the importer: other tools' fields are skipped unread.
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub struct WireAgentInput {
+    #[serde(deserialize_with = "lenient::string")]
     pub description: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
     pub prompt: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
     pub subagent_type: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
     pub model: Option<String>,
+    #[serde(deserialize_with = "lenient::boolean")]
     pub run_in_background: Option<bool>,
     /// A name the caller gives the agent (2.1.332).
     pub name: Option<Value>,
@@ -72,37 +82,49 @@ pub struct WireAgentInput {
 impl WireAgentInput {
     /// The effort level, whichever shape it came in.
     pub fn effort_level(&self) -> Option<String> {
-        effort_level(self.effort.as_ref()?)
+        super::effort_level(self.effort.as_ref()?)
     }
 }
 
-/// Reads an effort level: `"high"` or `{"level": "high"}`.
-pub fn effort_level(v: &Value) -> Option<String> {
-    match v {
-        Value::Object(m) => m.get("level").and_then(as_string),
-        other => as_string(other),
-    }
-}
-
-/// The Agent/Task tool's response (foreground `completed` or background `async_launched`).
+/// The Agent/Task tool's response: `tool_response` of its PostToolUse hook, `toolUseResult` of
+/// its result line in a transcript (foreground `completed`, background `async_launched`, remote
+/// `remote_launched`; 1.x results carry no status).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WireAgentResponse {
+    #[serde(deserialize_with = "lenient::string")]
     pub status: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
     pub agent_id: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
     pub agent_type: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub description: Option<String>,
+    #[serde(deserialize_with = "lenient::boolean")]
     pub is_async: Option<bool>,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub was_interrupted: Option<bool>,
+    #[serde(deserialize_with = "lenient::int")]
     pub total_duration_ms: Option<i64>,
+    #[serde(deserialize_with = "lenient::int")]
+    pub total_tokens: Option<i64>,
+    #[serde(deserialize_with = "lenient::int")]
     pub total_tool_use_count: Option<i64>,
+    #[serde(deserialize_with = "lenient::string")]
     pub resolved_model: Option<String>,
+    #[serde(deserialize_with = "lenient::object")]
     pub tool_stats: Option<WireToolStats>,
     /// Every model the agent used (2.1.332): names, or objects with a `model`/`id`.
     pub models_used: Option<Value>,
+    #[serde(deserialize_with = "lenient::string")]
     pub worktree_path: Option<String>,
     /// `remote_launched`: the remote task's id (there is no `agentId`).
     pub task_id: Option<Value>,
     /// The final API request's usage (not the whole run's).
     pub usage: Option<Value>,
+    /// The agent's report (or a failure's text): a string or text blocks, joined by newlines.
+    #[serde(deserialize_with = "lenient::text")]
+    pub content: String,
 }
 
 impl WireAgentResponse {
@@ -142,58 +164,56 @@ impl WireAgentResponse {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WireToolStats {
+    #[serde(deserialize_with = "lenient::int")]
     pub lines_added: Option<i64>,
+    #[serde(deserialize_with = "lenient::int")]
     pub lines_removed: Option<i64>,
 }
 
-/// The sidecar `agent-<id>.meta.json` beside a subagent transcript.
-#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct WireAgentMeta {
-    pub agent_type: Option<String>,
-    pub description: Option<String>,
-    pub tool_use_id: Option<String>,
-    pub parent_agent_id: Option<String>,
-    pub spawn_depth: Option<i64>,
-    pub request_shape: Option<String>,
-    pub model: Option<String>,
-    pub finished: Option<bool>,
-    /// The user stopped the agent (2.1.332): the run is cancelled.
-    pub stopped_by_user: Option<bool>,
-    pub is_fork: Option<bool>,
-    pub name: Option<String>,
-    pub effort: Option<Value>,
-    pub worktree_path: Option<String>,
+/// The one field the hook reads from a PostToolUse(Agent) payload before storing it: whether the
+/// agent completed (and which), to read its transcript again.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WirePostToolUse {
+    #[serde(deserialize_with = "lenient::object")]
+    pub tool_response: Option<WireAgentResponse>,
 }
 
-/// Reads an integer that may arrive as a number or a numeric string.
-pub fn as_i64(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Reads a string that may arrive as a string or a number.
-pub fn as_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Reads a boolean from `true`/`false`, `"true"`/`"yes"`/`"1"`, or a number.
-pub fn as_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_i64().map(|i| i != 0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" | "ok" | "success" => Some(true),
-            "false" | "no" | "0" | "failure" | "failed" => Some(false),
-            _ => None,
-        },
-        _ => None,
+    #[test]
+    fn agent_response_reads_the_hook_and_the_transcript_alike() {
+        // As a PostToolUse hook carries it (`tool_response`, parsed again from a stored payload)
+        // and as a transcript line's `toolUseResult` (read from the file's bytes).
+        let json = r#"{"status":"completed","agentId":"a1","agentType":"Explore","totalDurationMs":"1200","totalTokens":300.0,"totalToolUseCount":4,"toolStats":{"linesAdded":3,"linesRemoved":"1"},"content":[{"type":"text","text":"done"}],"isAsync":false,"usage":{"output_tokens_details":{"thinking_tokens":7}},"modelsUsed":["m1",{"model":"m2"},"m1"]}"#;
+        let from_text: WireAgentResponse = serde_json::from_str(json).unwrap();
+        let value: Value = serde_json::from_str(json).unwrap();
+        let from_value: WireAgentResponse = serde_json::from_value(value).unwrap();
+        for r in [from_text, from_value] {
+            assert_eq!(r.status.as_deref(), Some("completed"));
+            assert_eq!(r.agent_id.as_deref(), Some("a1"));
+            assert_eq!(r.total_duration_ms, Some(1200));
+            assert_eq!(r.total_tokens, Some(300));
+            assert_eq!(r.tool_stats.as_ref().and_then(|s| s.lines_removed), Some(1));
+            assert_eq!(r.content, "done");
+            assert_eq!(r.thinking_tokens(), Some(7));
+            assert_eq!(r.models(), ["m1", "m2"]);
+        }
+        // A field of the wrong type reads as absent; the rest still reads.
+        let r: WireAgentResponse =
+            serde_json::from_str(r#"{"status":{"x":1},"agentId":"a2","toolStats":"n/a"}"#).unwrap();
+        assert_eq!(r.status, None);
+        assert_eq!(r.agent_id.as_deref(), Some("a2"));
+        assert!(r.tool_stats.is_none());
+        let p: WirePostToolUse = serde_json::from_str(
+            r#"{"tool_name":"Agent","tool_response":{"status":"completed","agentId":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.tool_response.and_then(|r| r.agent_id).as_deref(),
+            Some("7")
+        );
     }
 }

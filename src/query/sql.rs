@@ -1,0 +1,52 @@
+//! SQL fragments shared by readers. A run's effective status (`lost` decided at read time) is
+//! [`RunStatus::effective_sql`] (`Ctx::status_sql` in `analyze`); the fragments here count over
+//! such an expression, `st`, so every reader spells the statuses the same way.
+
+use crate::vocab::RunStatus;
+
+/// SQL for a run's tokens (input + output + cache read + cache write), `r` aliased.
+pub const TOKENS_SQL: &str =
+    "(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)";
+
+/// `sum(st = 'success')`: the rows whose status `st` is `status`.
+pub fn count_of(st: &str, status: RunStatus) -> String {
+    format!("sum({st} = '{status}')")
+}
+
+/// `sum(st IN ('success', 'failure', 'lost'))`: the decided rows (a success rate's denominator).
+pub fn decided_count(st: &str) -> String {
+    format!("sum({st} IN {})", RunStatus::DECIDED_SQL)
+}
+
+/// The five status counts, in this order: success, failure, cancelled, running, lost.
+pub fn status_counts(st: &str) -> String {
+    [
+        RunStatus::Success,
+        RunStatus::Failure,
+        RunStatus::Cancelled,
+        RunStatus::Running,
+        RunStatus::Lost,
+    ]
+    .iter()
+    .map(|s| count_of(st, *s))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_spell_the_stored_words() {
+        assert_eq!(count_of("x", RunStatus::Success), "sum(x = 'success')");
+        assert_eq!(
+            decided_count("x"),
+            "sum(x IN ('success', 'failure', 'lost'))"
+        );
+        assert_eq!(
+            status_counts("x"),
+            "sum(x = 'success'), sum(x = 'failure'), sum(x = 'cancelled'), sum(x = 'running'), sum(x = 'lost')"
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! Scoring: similarity, empirical-Bayes outcome estimates, domain and complexity fit, speed and
+//! trend per agent → one weighted score and a confidence (docs/recommend.md).
+
+use super::data::{load_durations, load_lost, load_rows, load_trends, Row};
+use super::intern::{FastMap, Interner};
+use super::output::trend_label;
+use super::text::{band, complexity_terms, infer_domain, terms, Vocab};
+use super::{
+    Candidate, Query, Ranking, Trend, COMPLEXITY_TERM_WEIGHT, CONFIDENCE_HALF, OUTCOME_Z,
+    PRIOR_RUNS, SIMILAR_THRESHOLD, WEIGHTS,
+};
+use crate::classify;
+use crate::config::Config;
+use crate::error::Result;
+use crate::query::stats::{self, Outcomes};
+use crate::store::Store;
+use std::collections::HashMap;
+
+/// The trend component: the one trend test ([`stats::trend`], docs/metrics.md `trends`) of the
+/// agent's last 7 UTC days against the earlier days of the window: improving 1, stable or
+/// insufficient 0.5, declining 0.
+fn trend_score(t: Trend) -> f64 {
+    match t {
+        Trend::Improving => 1.0,
+        Trend::Declining => 0.0,
+        Trend::Stable | Trend::Insufficient => 0.5,
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    runs: i64,
+    success: i64,
+    decided: i64,
+    max_sim: f64,
+    sim_runs: i64,
+    sim_success: i64,
+    sim_decided: i64,
+    // similarity-weighted
+    w_success: f64,
+    w_decided: f64,
+    w_band_success: f64,
+    w_band_decided: f64,
+    band_success: i64,
+    band_decided: i64,
+    // runs of descriptions in the task's domain, and of those in its complexity band
+    dom_success: i64,
+    dom_decided: i64,
+    dom_band_success: i64,
+    dom_band_decided: i64,
+    /// Runs per (interned) domain of their description.
+    domain_runs: FastMap<usize, i64>,
+    classified_runs: i64,
+}
+
+/// Shrinks `s / n` towards `prior` with [`PRIOR_RUNS`] pseudo-runs.
+fn shrink(s: f64, n: f64, prior: f64) -> f64 {
+    (s + PRIOR_RUNS * prior) / (n + PRIOR_RUNS)
+}
+
+/// Ranks every agent with history for the task, best first.
+pub fn rank_candidates(store: &Store, q: &Query) -> Result<Ranking> {
+    q.validate()?;
+    let cfg = &q.config;
+    let history = History::load(store, q)?;
+    let corpus = Corpus::index(cfg, &history.descs, &history.rows);
+    let task = Task::read(q, &corpus);
+    let sims = corpus.similarities(&task.ids);
+    let (per_agent, global) = accumulate(&history, &corpus, &sims, &task);
+    let scoring = Scoring {
+        q,
+        corpus: &corpus,
+        task: &task,
+        global: global.prior(),
+        speed: Speed::new(&history.durations, &history.agents),
+    };
+    let mut candidates: Vec<Candidate> = history
+        .agents
+        .iter()
+        .zip(&per_agent)
+        .map(|(agent, a)| {
+            let [rs, rn, es, en] = history.trends.get(agent).copied().unwrap_or_default();
+            let trend = (
+                Outcomes {
+                    success: rs,
+                    decided: rn,
+                },
+                Outcomes {
+                    success: es,
+                    decided: en,
+                },
+            );
+            candidate(&scoring, agent, a, trend)
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.agent.cmp(&b.agent))
+    });
+    let known_terms = task
+        .terms
+        .into_iter()
+        .filter(|t| corpus.term_id.contains_key(t))
+        .collect();
+    Ok(Ranking {
+        task: q.task.clone(),
+        complexity: task.complexity,
+        domain: task.domain,
+        domain_source: task.domain_source,
+        terms: known_terms,
+        min_confidence: q.min_confidence,
+        global_success_rate: global.rate(),
+        candidates,
+    })
+}
+
+/// Everything a question reads from the store.
+struct History {
+    /// Interned agent names and descriptions, and the outcome rows over them.
+    agents: Vec<String>,
+    descs: Vec<String>,
+    rows: Vec<Row>,
+    /// agent → [recent success, recent decided, earlier success, earlier decided].
+    trends: HashMap<String, [i64; 4]>,
+    /// agent → (runs with a duration, their total duration in ms).
+    durations: HashMap<String, (i64, i64)>,
+}
+
+impl History {
+    fn load(store: &Store, q: &Query) -> Result<History> {
+        let lost = load_lost(store, q)?;
+        let (agents, descs, rows) = load_rows(store, q, &lost)?;
+        Ok(History {
+            agents,
+            descs,
+            rows,
+            trends: load_trends(store, q, &lost)?,
+            durations: load_durations(store, q)?,
+        })
+    }
+}
+
+/// The window's descriptions, each tokenised once, with their domains and the terms' weights.
+struct Corpus {
+    term_id: FastMap<String, usize>,
+    /// Per description: its term ids and its domain (interned in `domains`).
+    desc_terms: Vec<Vec<usize>>,
+    desc_domain: Vec<Option<usize>>,
+    domains: Interner,
+    /// Per term id.
+    idf: Vec<f64>,
+}
+
+impl Corpus {
+    fn index(cfg: &Config, descs: &[String], rows: &[Row]) -> Corpus {
+        let mut vocab = Vocab::default();
+        let mut domains = Interner::default();
+        let mut desc_terms: Vec<Vec<usize>> = Vec::with_capacity(descs.len());
+        let mut desc_domain: Vec<Option<usize>> = Vec::with_capacity(descs.len());
+        for d in descs {
+            let ids = vocab.tokenize(cfg, d);
+            desc_domain.push(vocab.domain(&ids).map(|x| domains.id(&x)));
+            desc_terms.push(ids);
+        }
+        let term_id = vocab.ids;
+        let idf = idf(cfg, &term_id, &desc_terms, rows);
+        Corpus {
+            term_id,
+            desc_terms,
+            desc_domain,
+            domains,
+            idf,
+        }
+    }
+
+    /// IDF-weighted cosine similarity of each description to the task's term ids.
+    fn similarities(&self, q_ids: &[usize]) -> Vec<f64> {
+        let idf = &self.idf;
+        let q_norm = q_ids.iter().map(|&t| idf[t] * idf[t]).sum::<f64>().sqrt();
+        self.desc_terms
+            .iter()
+            .map(|d| {
+                if q_norm == 0.0 || d.is_empty() {
+                    return 0.0;
+                }
+                let dot: f64 = d
+                    .iter()
+                    .filter(|t| q_ids.contains(t))
+                    .map(|&t| idf[t] * idf[t])
+                    .sum();
+                if dot == 0.0 {
+                    return 0.0;
+                }
+                let d_norm = d.iter().map(|&t| idf[t] * idf[t]).sum::<f64>().sqrt();
+                (dot / (q_norm * d_norm)).min(1.0)
+            })
+            .collect()
+    }
+}
+
+/// BM25 inverse document frequency per term id, documents = runs; times
+/// [`COMPLEXITY_TERM_WEIGHT`] for words that only say how hard a task is ("refactor",
+/// "rewrite"): the complexity fit scores those, the topic decides similarity.
+fn idf(
+    cfg: &Config,
+    term_id: &FastMap<String, usize>,
+    desc_terms: &[Vec<usize>],
+    rows: &[Row],
+) -> Vec<f64> {
+    let mut df = vec![0i64; term_id.len()];
+    let mut total_runs = 0i64;
+    for r in rows {
+        total_runs += r.runs;
+        for &t in &desc_terms[r.desc] {
+            df[t] += r.runs;
+        }
+    }
+    let n = total_runs as f64;
+    let how_hard = complexity_terms(cfg);
+    let mut w = vec![0.0; df.len()];
+    for (t, &i) in term_id {
+        let d = df[i] as f64;
+        let k = if how_hard.contains(t) {
+            COMPLEXITY_TERM_WEIGHT
+        } else {
+            1.0
+        };
+        w[i] = k * (1.0 + (n - d + 0.5) / (d + 0.5)).ln();
+    }
+    w
+}
+
+/// The task as the scoring sees it.
+struct Task {
+    /// Its terms, and the ids of those the corpus knows.
+    terms: Vec<String>,
+    ids: Vec<usize>,
+    complexity: i64,
+    band: u8,
+    domain: Option<String>,
+    /// given | inferred | none
+    domain_source: &'static str,
+    /// The domain's id among the descriptions' domains; None when no description has it.
+    domain_id: Option<usize>,
+}
+
+impl Task {
+    fn read(q: &Query, corpus: &Corpus) -> Task {
+        let cfg = &q.config;
+        let terms = terms(&q.task);
+        let ids = terms
+            .iter()
+            .filter_map(|t| corpus.term_id.get(t).copied())
+            .collect();
+        let complexity = classify::complexity(cfg, &q.task);
+        let (domain, domain_source) = match &q.domain {
+            Some(d) => (Some(d.to_lowercase()), "given"),
+            None => match infer_domain(cfg, &terms) {
+                Some(d) => (Some(d), "inferred"),
+                None => (None, "none"),
+            },
+        };
+        let domain_id = domain
+            .as_deref()
+            .and_then(|d| corpus.domains.index.get(d).copied());
+        Task {
+            terms,
+            ids,
+            complexity,
+            band: band(complexity),
+            domain,
+            domain_source,
+            domain_id,
+        }
+    }
+}
+
+/// Successes and decided runs of every agent together.
+#[derive(Default)]
+struct Global {
+    success: i64,
+    decided: i64,
+}
+
+impl Global {
+    /// Everyone's success rate with a uniform prior (one success, one failure): the top of the
+    /// shrinkage chain.
+    fn prior(&self) -> f64 {
+        (self.success as f64 + 1.0) / (self.decided as f64 + 2.0)
+    }
+    fn rate(&self) -> Option<f64> {
+        (self.decided > 0).then(|| self.success as f64 / self.decided as f64)
+    }
+}
+
+/// One pass over the rows: each agent's counts overall, at the task's band, in its domain and
+/// on similar descriptions (plain and similarity-weighted), and everyone's together.
+fn accumulate(history: &History, corpus: &Corpus, sims: &[f64], task: &Task) -> (Vec<Acc>, Global) {
+    let mut per_agent: Vec<Acc> = history.agents.iter().map(|_| Acc::default()).collect();
+    let mut g = Global::default();
+    for r in &history.rows {
+        let d = r.desc;
+        let a = &mut per_agent[r.agent];
+        a.runs += r.runs;
+        a.success += r.success;
+        a.decided += r.decided;
+        g.success += r.success;
+        g.decided += r.decided;
+        if let Some(dom) = corpus.desc_domain[d] {
+            *a.domain_runs.entry(dom).or_default() += r.runs;
+            a.classified_runs += r.runs;
+        }
+        let in_band = band(r.complexity) == task.band;
+        if in_band {
+            a.band_success += r.success;
+            a.band_decided += r.decided;
+        }
+        if task.domain_id.is_some() && corpus.desc_domain[d] == task.domain_id {
+            a.dom_success += r.success;
+            a.dom_decided += r.decided;
+            if in_band {
+                a.dom_band_success += r.success;
+                a.dom_band_decided += r.decided;
+            }
+        }
+        let s = sims[d];
+        a.max_sim = a.max_sim.max(s);
+        if s >= SIMILAR_THRESHOLD {
+            a.sim_runs += r.runs;
+            a.sim_success += r.success;
+            a.sim_decided += r.decided;
+            a.w_success += s * r.success as f64;
+            a.w_decided += s * r.decided as f64;
+            if in_band {
+                a.w_band_success += s * r.success as f64;
+                a.w_band_decided += s * r.decided as f64;
+            }
+        }
+    }
+    (per_agent, g)
+}
+
+/// Speed: an agent's mean duration against the median of the candidates' means.
+struct Speed<'a> {
+    durations: &'a HashMap<String, (i64, i64)>,
+    median: Option<f64>,
+}
+
+impl<'a> Speed<'a> {
+    fn new(durations: &'a HashMap<String, (i64, i64)>, agents: &[String]) -> Speed<'a> {
+        let mut s = Speed {
+            durations,
+            median: None,
+        };
+        let mut means: Vec<f64> = agents.iter().filter_map(|a| s.avg_min(a)).collect();
+        means.sort_by(f64::total_cmp);
+        s.median = means.get(means.len() / 2).copied();
+        s
+    }
+    /// The agent's mean duration in minutes.
+    fn avg_min(&self, agent: &str) -> Option<f64> {
+        match self.durations.get(agent) {
+            Some(&(n, sum)) if n > 0 => Some(sum as f64 / n as f64 / 60_000.0),
+            _ => None,
+        }
+    }
+    /// m / (m + d): 0.5 at the median, 0.5 without durations.
+    fn score(&self, agent: &str) -> f64 {
+        match (self.avg_min(agent), self.median) {
+            (Some(d), Some(m)) if d + m > 0.0 => m / (m + d),
+            _ => 0.5,
+        }
+    }
+}
+
+/// An agent's estimated success on the task and what went into it.
+struct Estimate {
+    /// Estimated success (empirical Bayes, drift-corrected).
+    p_task: f64,
+    /// The ranked outcome: the estimate minus [`OUTCOME_Z`] posterior standard deviations.
+    outcome: f64,
+    /// The agent's shrunk success at the task's complexity band.
+    complexity_fit: f64,
+    trend: Trend,
+}
+
+/// Empirical Bayes, each estimate shrunk towards the one above it ([`PRIOR_RUNS`] each).
+/// Topic: all agents → the agent → its work in the task's domain → its similar tasks
+/// (similarity-weighted). Complexity: the agent's band effect (success at the task's band minus
+/// overall), refined within the domain. Task: similar tasks at the band, shrunk towards topic +
+/// band effect. Drift: a significant trend scales the estimate by recent ÷ overall success.
+fn estimate(a: &Acc, global: f64, (recent, earlier): (Outcomes, Outcomes)) -> Estimate {
+    let p_agent = shrink(a.success as f64, a.decided as f64, global);
+    let agent_band = shrink(a.band_success as f64, a.band_decided as f64, p_agent);
+    let p_domain = shrink(a.dom_success as f64, a.dom_decided as f64, p_agent);
+    let domain_band = shrink(
+        a.dom_band_success as f64,
+        a.dom_band_decided as f64,
+        (p_domain + agent_band - p_agent).clamp(0.0, 1.0),
+    );
+    let band_effect = domain_band - p_domain;
+    let p_topic = shrink(a.w_success, a.w_decided, p_domain);
+    let mut p_task = shrink(
+        a.w_band_success,
+        a.w_band_decided,
+        (p_topic + band_effect).clamp(0.0, 1.0),
+    );
+    let (trend, _) = stats::trend(recent, earlier);
+    if matches!(trend, Trend::Declining | Trend::Improving) {
+        let recent_rate = shrink(recent.success as f64, recent.decided as f64, p_agent);
+        p_task = (p_task * recent_rate / p_agent).clamp(0.0, 1.0);
+    }
+    let evidence = a.dom_band_decided as f64 + a.w_decided;
+    let sd = (p_task * (1.0 - p_task) / (evidence + 1.0)).sqrt();
+    Estimate {
+        p_task,
+        outcome: (p_task - OUTCOME_Z * sd).clamp(0.0, 1.0),
+        complexity_fit: agent_band,
+        trend,
+    }
+}
+
+/// Domain fit (1 for a specialist by name in the task's domain, else the share of the agent's
+/// classified runs in it, halved for a specialist in another domain; 0.5 without a task
+/// domain) and the agent's domain: by name, else the one most of its runs were in.
+fn domain_fit(
+    cfg: &Config,
+    agent: &str,
+    a: &Acc,
+    corpus: &Corpus,
+    task: &Task,
+) -> (f64, Option<String>) {
+    let names = &corpus.domains.names;
+    let name_domain = classify::domain(cfg, agent).map(|d| d.to_lowercase());
+    let history_domain = a
+        .domain_runs
+        .iter()
+        .max_by(|x, y| x.1.cmp(y.1).then(names[*y.0].cmp(&names[*x.0])))
+        .map(|(d, _)| names[*d].clone());
+    let fit = match &task.domain {
+        None => 0.5,
+        Some(t) if name_domain.as_deref() == Some(t.as_str()) => 1.0,
+        Some(_) => {
+            let share = if a.classified_runs > 0 {
+                task.domain_id
+                    .and_then(|t| a.domain_runs.get(&t).copied())
+                    .unwrap_or(0) as f64
+                    / a.classified_runs as f64
+            } else {
+                0.0
+            };
+            if name_domain.is_some() {
+                share * 0.5
+            } else {
+                share
+            }
+        }
+    };
+    (fit, name_domain.or(history_domain))
+}
+
+/// What every agent's candidate is scored against.
+struct Scoring<'a> {
+    q: &'a Query,
+    corpus: &'a Corpus,
+    task: &'a Task,
+    /// Everyone's success rate, the top of the shrinkage chain.
+    global: f64,
+    speed: Speed<'a>,
+}
+
+/// One agent's candidate: its components, the weighted score, confidence and reason.
+fn candidate(s: &Scoring<'_>, agent: &str, a: &Acc, trend: (Outcomes, Outcomes)) -> Candidate {
+    let (q, task, speed, global) = (s.q, s.task, &s.speed, s.global);
+    let e = estimate(a, global, trend);
+    let (domain_fit, agent_domain) = domain_fit(&q.config, agent, a, s.corpus, task);
+    let speed_score = speed.score(agent);
+    let similarity = a.max_sim;
+    let w = WEIGHTS;
+    let score = w.outcome * e.outcome
+        + w.similarity * similarity
+        + w.domain * domain_fit
+        + w.complexity * e.complexity_fit
+        + w.speed * speed_score
+        + w.trend * trend_score(e.trend);
+    let confidence = a.w_decided / (a.w_decided + CONFIDENCE_HALF);
+    let mut c = Candidate {
+        agent: agent.to_string(),
+        score,
+        confidence,
+        qualifies: confidence >= q.min_confidence && a.sim_runs > 0,
+        similarity,
+        domain_fit,
+        outcome: e.outcome,
+        estimated_success: e.p_task,
+        complexity_fit: e.complexity_fit,
+        speed: speed_score,
+        trend: e.trend,
+        similar_tasks: a.sim_runs,
+        similar_decided: a.sim_decided,
+        similar_success: a.sim_success,
+        success_rate: (a.sim_decided > 0).then(|| a.sim_success as f64 / a.sim_decided as f64),
+        total_tasks: a.runs,
+        overall_success_rate: (a.decided > 0).then(|| a.success as f64 / a.decided as f64),
+        avg_duration_min: speed.avg_min(agent),
+        agent_domain,
+        reason: String::new(),
+    };
+    c.reason = reason(&c, task.domain.as_deref(), task.complexity, global);
+    c
+}
+
+/// One line on why: the evidence first, then what set the agent apart.
+fn reason(c: &Candidate, domain: Option<&str>, complexity: i64, global: f64) -> String {
+    let mut parts = Vec::new();
+    match c.success_rate {
+        Some(r) => parts.push(format!(
+            "{} of {} similar past tasks succeeded ({:.0}%, all agents {:.0}%)",
+            c.similar_success,
+            c.similar_decided,
+            r * 100.0,
+            global * 100.0
+        )),
+        None => parts.push("no similar past task".to_string()),
+    }
+    if let (Some(t), Some(d)) = (domain, &c.agent_domain) {
+        if c.domain_fit >= 1.0 {
+            parts.push(format!("{d} specialist"));
+        } else if t == d {
+            parts.push(format!("mostly {d} work"));
+        }
+    }
+    parts.push(format!(
+        "{:.0}% at complexity {complexity}-level tasks",
+        c.complexity_fit * 100.0
+    ));
+    if c.trend != Trend::Insufficient {
+        parts.push(format!("trend {}", trend_label(c.trend)));
+    }
+    parts.join("; ")
+}
