@@ -79,10 +79,16 @@ echo "## endpoints: median of 7 (max), ms"
 printf '| endpoint |'; for n in "${sizes[@]}"; do printf ' %s runs |' "$n"; done; echo
 printf '|---|'; for _ in "${sizes[@]}"; do printf -- '---:|'; done; echo
 declare -A cell
+gen_history=""
 for n in "${sizes[@]}"; do
   db="$work/h$n.db"
   if [ ! -f "$db" ]; then
-    "$bin/gen-history" --db "$db" --runs "$n" --seed 7 --now "$now" --no-derive >&2
+    if [ -z "$gen_history" ]; then
+      # The generator is an example (examples/gen-history.rs), never among the installed binaries.
+      (cd "$root" && cargo build --release --locked --example gen-history >&2)
+      gen_history="$root/target/release/examples/gen-history"
+    fi
+    "$gen_history" --db "$db" --runs "$n" --seed 7 --now "$now" --no-derive >&2
     AGENT_TELEMETRY_NOW=$now "$bin/analyze" --db "$db" summary >/dev/null 2>&1 || true
   fi
   start_server "$db" AGENT_TELEMETRY_NOW=$now
