@@ -1290,6 +1290,7 @@ fn ground_truth(world: &World, now: i64, rng: &mut Rng, cfg: &Config) -> serde_j
 
 // ── main loop ───────────────────────────────────────────────────────────────────────────────
 
+#[allow(clippy::too_many_lines)] // the generator's main loop, a script
 fn run(a: Args) -> anyhow::Result<()> {
     let now = match &a.now {
         Some(s) => agent_telemetry::timeparse::parse_instant(s)

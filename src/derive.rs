@@ -705,6 +705,7 @@ impl Deriver<'_> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_lines)] // one summary applied field by field, each with its precedence rule
     fn transcript_summarised(&self, e: &Ev) -> Result<()> {
         let Some(aid) = &e.agent_id else {
             return Ok(());

@@ -1,18 +1,26 @@
 //! agent-telemetry: records every subagent that Claude Code runs and answers questions about them.
 //!
-//! Architecture, in the order data flows:
+//! Architecture, in the order data flows (docs/architecture.md says why at each step):
 //!
 //! ```text
-//!  Claude Code hook stdin ──► hook::run ──► store::Store::append (events, usage, quarantine, spool)
-//!                                   └─► transcript::summarize (SubagentStop / Stop: tokens, tools)
-//!  events ──► derive::refresh (incremental projection) ──► agent_runs, workflows, sessions, rollups
-//!  projections ──► analyze::* (typed rows) ──► render (table / json / csv)
-//!                │                          └► html (SVG charts, static report, dashboard)
-//!                └► recommend::query_best_agent
-//!                └► serve (analyze serve: the same reports over HTTP, and a live event stream)
+//!  Claude Code hook stdin ─► hook::main ─► redact ─► hook::event (wire shapes) ─► store::Store::append_event
+//!                               │                     (events, usage; unparseable ─► quarantine)
+//!                               ├─► transcript::summarize_file (after the commit: tokens, tools)
+//!                               └─► store::spool (busy, full, damaged, deleted: replayed once later)
+//!  transcripts on disk ─► import (discover, scan, session, emit, write) ─► the same events
+//!  events ─► derive::refresh (incremental projection) ─► agent_runs, workflows, sessions, rollups
+//!  projection ─► query (filter, SQL fragments, percentiles, the trend test)
+//!             ─► analyze::* (typed rows) ─► render (table / JSON / CSV)
+//!                                        ├► html (SVG charts, static report, dashboard page)
+//!                                        ├► serve (the reports over HTTP, the design API, a live stream)
+//!                                        └► recommend::query_best_agent
 //! ```
 //!
-//! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds.
+//! Shared by all of them: [`vocab`] (every stored word: event kinds, sources, statuses, workflow
+//! kinds) and [`wire`] (every Claude Code shape, read leniently).
+//!
+//! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds; the
+//!   HTTP stack and the importer's progress bar are never called by them (and not linked in).
 //! * Everything a reader shows is derived from the append-only log by [`derive`], which is
 //!   incremental (a cursor over the event ids) and can be re-run from scratch when rules change.
 //! * Readers never write user data; they only advance the projection (`analyze import` and
@@ -20,6 +28,7 @@
 
 pub mod analyze;
 pub mod classify;
+pub mod cli;
 pub mod config;
 pub mod derive;
 pub mod error;

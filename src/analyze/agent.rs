@@ -184,6 +184,7 @@ impl Sums {
 /// One grouped pass (per UTC day × delegating agent type) gives the totals, the daily trend and
 /// "delegated by"; tools and children take one pass each; errors and (unfiltered) percentiles
 /// come from indexes.
+#[allow(clippy::too_many_lines)] // one pass per section of the agent page, in the page's order
 pub fn compute(
     ctx: &Ctx,
     filter: &Filter,
@@ -392,6 +393,7 @@ impl Report for AgentReport {
     fn json(&self) -> Value {
         serde_json::to_value(self).unwrap_or_else(|_| json!({}))
     }
+    #[allow(clippy::too_many_lines)] // one table per section, in the order they print
     fn grids(&self) -> Vec<Grid> {
         let d = &self.duration;
         let t = &self.tokens;

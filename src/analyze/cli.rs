@@ -1,25 +1,22 @@
-//! The `analyze` command line: arguments → typed [`Filter`] → a subcommand → a rendered report.
-//! Exit codes: 0 answered, 1 nothing found, 2 error (message with its cause on stderr).
+//! The reports' command line: the options every subcommand takes ([`Common`] → a typed
+//! [`Filter`]), the read-only reports ([`ReportCommand`]) and how each runs. The whole `analyze`
+//! command line ([`crate::cli`]) and `analyze serve`'s `/api/v1/` both run reports through here.
 
 use super::{summary, Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Report};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+/// The reports alone (what `analyze serve` answers under `/api/v1/`): the same options and
+/// subcommands as the command line's, parsed the same way.
 #[derive(Parser, Debug)]
-#[command(
-    name = "analyze",
-    version,
-    about = "Answers questions about the subagents Claude Code ran",
-    long_about = "Answers questions about the subagents Claude Code ran.\n\nWith no subcommand, runs `summary`."
-)]
-pub struct Cli {
+#[command(name = "analyze")]
+pub struct ReportsCli {
     #[command(flatten)]
     pub common: Common,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: ReportCommand,
 }
 
 /// Options every subcommand takes.
@@ -51,8 +48,9 @@ pub struct Common {
     pub format: Format,
 }
 
+/// The reports: subcommands that only read the projection.
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub enum ReportCommand {
     /// One row per agent: runs, success rate, p50/p95 duration, complexity, tokens, cost, efficiency.
     Summary {
         /// Sort by: agent, runs, success, p50, p95, duration, complexity, tokens, cost, efficiency.
@@ -89,45 +87,6 @@ pub enum Command {
     Active(super::active::ActiveArgs),
     /// Recent failures with their (redacted) messages.
     Errors(super::errors::ErrorsArgs),
-    /// The dashboard's views as one self-contained HTML file (no script, no external address).
-    Report(crate::html::report::ReportArgs),
-    /// Where the database is, which hooks are registered, when each last fired, what is quarantined;
-    /// with --coverage, whether the runs in Claude Code's transcripts are all recorded.
-    Doctor(super::doctor::DoctorArgs),
-    /// Import agent runs from existing Claude Code transcripts.
-    Import(super::import::ImportArgs),
-    /// Register or remove the hooks in a Claude Code settings file (used by install.sh).
-    #[command(subcommand)]
-    Hooks(crate::settings::HooksCommand),
-    /// Re-derive every agent run from the event log (after changing config.json rules).
-    Rebuild,
-    /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
-    /// stream of agents starting and finishing (docs/serve.md).
-    Serve(crate::serve::ServeArgs),
-}
-
-/// Parses the command line and runs it; maps the outcome to an exit code.
-pub fn main() -> ExitCode {
-    let cli: Cli = match crate::error::parse_reader_args() {
-        Ok(parsed) => parsed,
-        Err(code) => return code,
-    };
-    match run(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("analyze: {e}");
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                eprintln!("  caused by: {s}");
-                src = s.source();
-            }
-            if let Some(h) = e.hint() {
-                eprintln!("  hint: {h}");
-            }
-            ExitCode::from(2)
-        }
-    }
 }
 
 /// `--days N`: a whole number of days, at least 1 (clap alone calls `-1` an unknown argument).
@@ -204,43 +163,20 @@ fn nothing(what: &str) -> Result<bool> {
     Ok(false)
 }
 
-/// Runs a parsed command line. `Ok(false)` means "nothing found" (exit 1).
-pub fn run(cli: Cli) -> Result<bool> {
-    let common = cli.common;
-    let now = super::now();
-    let filter = common.filter(now)?;
-    let command = cli.command.unwrap_or(Command::Summary {
-        sort: "runs".into(),
-        reverse: false,
-    });
-    // These work without (or before) a database.
-    match &command {
-        Command::Doctor(a) => {
-            return super::doctor::run(common.db.as_deref(), &filter, a, common.format)
-        }
-        Command::Import(a) => {
-            return super::import::run(common.db.as_deref(), &filter, a, common.format)
-        }
-        Command::Hooks(h) => return crate::settings::run(h),
-        Command::Serve(a) => {
-            if filter.since.is_some()
-                || filter.until.is_some()
-                || !filter.agents.is_empty()
-                || filter.project.is_some()
-                || filter.session.is_some()
-            {
-                return Err(Error::InvalidArgument(
-                    "serve takes its filters per request (as query parameters), not on its command line".into(),
-                ));
-            }
-            return crate::serve::run(common.db.as_deref(), a);
-        }
-        _ => {}
-    }
+/// Runs a parsed report command line (`analyze serve`'s `/api/v1/`). `Ok(false)` means
+/// "nothing found" (exit 1).
+pub fn run_reports(cli: ReportsCli) -> Result<bool> {
+    let filter = cli.common.filter(super::now())?;
+    run_report(&cli.common, &filter, cli.command)
+}
+
+/// Runs one report. `Ok(false)` means "nothing found" (exit 1).
+pub fn run_report(common: &Common, filter: &Filter, command: ReportCommand) -> Result<bool> {
+    let filter = filter.clone();
     let ctx = Ctx::open(common.db.as_deref())?;
     ctx.check_agents(&filter.agents)?;
     match command {
-        Command::Summary { sort, reverse } => {
+        ReportCommand::Summary { sort, reverse } => {
             if !summary::SORT_KEYS.contains(&sort.as_str()) {
                 return Err(Error::InvalidArgument(format!(
                     "--sort '{sort}': one of {}",
@@ -255,34 +191,30 @@ pub fn run(cli: Cli) -> Result<bool> {
             }
             emit(&s, common.format)?;
         }
-        Command::Sessions { limit } => {
+        ReportCommand::Sessions { limit } => {
             let s = super::sessions::compute(&ctx, &filter, limit)?;
             if s.sessions.is_empty() {
                 return nothing("no sessions match");
             }
             emit(&s, common.format)?;
         }
-        Command::Agent(a) => return super::agent::run(&ctx, &filter, &a, common.format),
-        Command::Top(a) => return super::top::run(&ctx, &filter, &a, common.format),
-        Command::Workflows(a) => return super::workflows::run(&ctx, &filter, &a, common.format),
-        Command::Overhead(a) => return super::overhead::run(&ctx, &filter, &a, common.format),
-        Command::Trends(a) => return super::trends::run(&ctx, &filter, &a, common.format),
-        Command::Tools(a) => return super::tools::run(&ctx, &filter, &a, common.format),
-        Command::Types(a) => return super::types::run(&ctx, &filter, &a, common.format),
-        Command::Timeline(a) => return super::timeline::run(&ctx, &filter, &a, common.format),
-        Command::Tree(a) => return super::tree::run(&ctx, &filter, &a, common.format),
-        Command::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
-        Command::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
-        Command::Report(a) => {
-            return crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
+        ReportCommand::Agent(a) => return super::agent::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Top(a) => return super::top::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Workflows(a) => {
+            return super::workflows::run(&ctx, &filter, &a, common.format)
         }
-        Command::Doctor(_) | Command::Import(_) | Command::Hooks(_) | Command::Serve(_) => {
-            unreachable!("handled above")
+        ReportCommand::Overhead(a) => {
+            return super::overhead::run(&ctx, &filter, &a, common.format)
         }
-        Command::Rebuild => {
-            let r = crate::derive::rebuild(&ctx.store, &ctx.cfg, &ctx.prices)?;
-            eprintln!("analyze: rebuilt the projection from {} events", r.events);
+        ReportCommand::Trends(a) => return super::trends::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Tools(a) => return super::tools::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Types(a) => return super::types::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Timeline(a) => {
+            return super::timeline::run(&ctx, &filter, &a, common.format)
         }
+        ReportCommand::Tree(a) => return super::tree::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
     }
     Ok(true)
 }

@@ -1,5 +1,5 @@
 //! `analyze`: answers questions about recorded subagent runs. See `analyze --help`.
 
 fn main() -> std::process::ExitCode {
-    agent_telemetry::analyze::cli::main()
+    agent_telemetry::cli::main()
 }

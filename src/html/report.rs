@@ -192,6 +192,7 @@ fn when(s: &str) -> String {
 }
 
 /// The report as one HTML document.
+#[allow(clippy::too_many_lines)] // the document top to bottom, one section after another
 pub fn render(v: &Views, filter_note: &str) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(

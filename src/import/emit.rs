@@ -1,16 +1,53 @@
 //! One session → events: each Agent/Task call tied to its agent, and the events the hooks would
 //! have sent for it, in the order they fire.
 
+use super::scan::AgentLines;
 use super::scan::{agent_id_in_text, Delegation, FileScan, Notification, ToolResult, Turn};
-use super::session::{AgentRec, Ev};
 use super::MAX_TEXT;
 use crate::hook::event::StoredEvent;
+use crate::transcript::Summary;
 use crate::util::truncate as cut;
 use crate::vocab::{EventKind, Source};
 use crate::wire::transcript::ToolUseResult as Tur;
+use crate::wire::WireAgentMeta;
 use crate::wire::{WireAgentInput, WireAgentResponse};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+/// An event ready to append, with what orders it and what it is about.
+#[derive(Debug, Clone)]
+pub(super) struct Ev {
+    /// Tie-break at equal times, in the order the hooks fire.
+    pub(super) rank: u8,
+    pub(super) seq: usize,
+    /// `source = 'import'`, the session's id; no transcript paths (those are the hooks' own).
+    pub(super) event: StoredEvent,
+    /// The agent run this event is about (for "runs updated").
+    pub(super) subject: Option<String>,
+}
+
+/// An agent of the session with what its transcript said.
+pub(super) struct AgentRec {
+    pub(super) id: String,
+    pub(super) path: Option<PathBuf>,
+    pub(super) lines: AgentLines,
+    pub(super) summary: Summary,
+    pub(super) meta: Option<WireAgentMeta>,
+}
+
+impl AgentRec {
+    /// Claude Code considered it done (sidecar), or its last answer ended the turn.
+    pub(super) fn finished(&self) -> bool {
+        match self.meta.as_ref().and_then(|m| m.finished) {
+            Some(f) => f,
+            None => {
+                self.lines.last_stop_reason.as_deref() == Some("end_turn")
+                    && !self.summary.ended_in_api_error
+            }
+        }
+    }
+}
 
 /// What a completed (or launched) Agent/Task call reported.
 #[derive(Debug, Default, Clone)]
@@ -539,6 +576,7 @@ impl Tied<'_> {
 }
 
 /// One Agent/Task call: PreToolUse, and once tied to its agent, SubagentStart and its end.
+#[allow(clippy::too_many_lines)] // one Agent call's events in the order Claude Code fires them
 fn emit_call<'a>(
     em: &mut Emitter<'_>,
     calls: &mut Calls,

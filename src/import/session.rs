@@ -2,27 +2,13 @@
 //! `--project` filters applied, and its events emitted ([`super::emit`]).
 
 use super::discover::{FileRef, Unit};
-use super::emit::{build_events, Emitter};
+use super::emit::{build_events, AgentRec, Emitter, Ev};
 use super::scan::{scan_file, AgentLines, FileScan};
 use super::{Options, Outcome};
-use crate::hook::event::StoredEvent;
 use crate::store::UsageRow;
 use crate::transcript::{self, ReadSpec, Summary};
-use crate::wire::WireAgentMeta;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// An event ready to append, with what orders it and what it is about.
-#[derive(Debug, Clone)]
-pub(super) struct Ev {
-    /// Tie-break at equal times, in the order the hooks fire.
-    pub(super) rank: u8,
-    pub(super) seq: usize,
-    /// `source = 'import'`, the session's id; no transcript paths (those are the hooks' own).
-    pub(super) event: StoredEvent,
-    /// The agent run this event is about (for "runs updated").
-    pub(super) subject: Option<String>,
-}
 
 /// A session, parsed, with everything to write.
 pub(super) struct ParsedUnit {
@@ -36,28 +22,6 @@ pub(super) struct ParsedUnit {
     /// Left out by a filter: nothing to write.
     pub(super) filtered: bool,
     pub(super) stats: Outcome,
-}
-
-/// An agent of the session with what its transcript said.
-pub(super) struct AgentRec {
-    pub(super) id: String,
-    pub(super) path: Option<PathBuf>,
-    pub(super) lines: AgentLines,
-    pub(super) summary: Summary,
-    pub(super) meta: Option<WireAgentMeta>,
-}
-
-impl AgentRec {
-    /// Claude Code considered it done (sidecar), or its last answer ended the turn.
-    pub(super) fn finished(&self) -> bool {
-        match self.meta.as_ref().and_then(|m| m.finished) {
-            Some(f) => f,
-            None => {
-                self.lines.last_stop_reason.as_deref() == Some("end_turn")
-                    && !self.summary.ended_in_api_error
-            }
-        }
-    }
 }
 
 pub(super) fn read_whole(f: &FileRef, stats: &mut Outcome) -> Option<Vec<u8>> {
@@ -91,6 +55,7 @@ pub(super) fn summarize(buf: &[u8], session: &str, agent: Option<&str>) -> Summa
     transcript::summarize_reader(buf, &spec).unwrap_or_default()
 }
 
+#[allow(clippy::too_many_lines)] // the steps of one unit in order, each named in a comment
 pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
     let mut stats = Outcome::default();
     let sid = u.session_id.as_str();

@@ -1,7 +1,8 @@
 //! Writing: a parsed session's new events (keyed, so a re-read session appends only what it did
 //! not before), its usage rows, the main transcript's read cursor and the files' stamps.
 
-use super::session::{Ev, ParsedUnit};
+use super::emit::Ev;
+use super::session::ParsedUnit;
 use super::Outcome;
 use crate::error::Result;
 use crate::store::Store;

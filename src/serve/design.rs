@@ -276,7 +276,7 @@ fn performance_of(name: &str, r: Option<&agent::AgentReport>) -> Value {
 }
 
 /// The spans `period` takes, and the default.
-pub const PERIODS: &[(&str, Option<i64>)] = &[
+pub(super) const PERIODS: &[(&str, Option<i64>)] = &[
     ("hour", Some(HOUR)),
     ("day", Some(DAY)),
     ("week", Some(7 * DAY)),

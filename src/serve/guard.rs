@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// Longest request target accepted (path and query), bytes.
-pub const MAX_URI: usize = 8 * 1024;
+pub(super) const MAX_URI: usize = 8 * 1024;
 /// The cookie a browser gets after `?token=`, so the page's own requests carry it.
-pub const COOKIE: &str = "agent_telemetry_token";
+pub(super) const COOKIE: &str = "agent_telemetry_token";
 
 /// The middleware.
 pub(crate) async fn check(

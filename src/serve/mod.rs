@@ -1,7 +1,7 @@
 //! `analyze serve`: the readers over HTTP, for dashboards and scripts.
 //!
 //! ```text
-//!  GET /api/v1/<subcommand>?…  ──► v1: query → the same clap arguments → analyze::cli::run,
+//!  GET /api/v1/<subcommand>?…  ──► v1: query → the same clap arguments → analyze::cli::run_reports,
 //!                                      rendered into a buffer (the CLI's `--format json` text)
 //!  GET /api/agents/…           ──► design: the design's field names over the same reports
 //!  GET /api/v1/stream          ──► stream: one watcher (PRAGMA data_version every 100 ms →

@@ -25,9 +25,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
 /// How often the watcher looks for a commit.
-pub const POLL: Duration = Duration::from_millis(100);
+pub(super) const POLL: Duration = Duration::from_millis(100);
 /// How often an idle stream sends a comment (keeps proxies and browsers from timing out).
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+pub(super) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Runs remembered after they ended (to tell a changed outcome from one already sent).
 const REMEMBER: usize = 10_000;
 

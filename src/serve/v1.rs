@@ -1,10 +1,10 @@
 //! `GET /api/v1/<subcommand>?…`: an `analyze` report over HTTP. The query becomes the same
 //! command line (`?agent=x&days=7` → `--agent=x --days=7`, `?arg=V` → the positional `V`), which
-//! runs through [`crate::analyze::cli::run`] with `--format json`, rendered into a buffer: the
+//! runs through [`crate::analyze::cli::run_reports`] with `--format json`, rendered into a buffer: the
 //! answer is byte for byte what `analyze <subcommand> --format json` prints.
 
 use super::{guard, json_response, json_text, ApiError, State};
-use crate::analyze::cli::{self, Cli};
+use crate::analyze::cli::{self, ReportsCli};
 use crate::render;
 use axum::extract::{Path as UrlPath, RawQuery};
 use axum::http::StatusCode;
@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// The reports served: every `analyze` subcommand that only reads (not `doctor`, which can
 /// create a database and reads files outside it; not `import`, `rebuild`, `hooks`).
-pub const SUBCOMMANDS: &[&str] = &[
+pub(super) const SUBCOMMANDS: &[&str] = &[
     "summary",
     "agent",
     "top",
@@ -33,7 +33,7 @@ pub const SUBCOMMANDS: &[&str] = &[
 ];
 
 /// The query parameter carrying positional arguments (repeatable, in order).
-pub const POSITIONAL: &str = "arg";
+pub(super) const POSITIONAL: &str = "arg";
 
 /// Parameters the server decides, never the request: the database, the output format, and
 /// the token (checked by the guard).
@@ -51,7 +51,7 @@ pub(crate) fn argv(
             SUBCOMMANDS.join(", ")
         ));
     }
-    let root = Cli::command();
+    let root = ReportsCli::command();
     let cmd = root
         .find_subcommand(sub)
         .ok_or_else(|| format!("no report '{sub}'"))?;
@@ -119,7 +119,7 @@ pub(crate) fn report(db: &Path, sub: &str, params: &[(String, String)]) -> Outco
         Ok(a) => a,
         Err(msg) => return Outcome::Failed(ApiError::bad_request(msg)),
     };
-    let parsed = match Cli::try_parse_from(argv) {
+    let parsed = match ReportsCli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             let msg = e.render().to_string();
@@ -131,7 +131,7 @@ pub(crate) fn report(db: &Path, sub: &str, params: &[(String, String)]) -> Outco
             return Outcome::Failed(ApiError::bad_request(first));
         }
     };
-    match render::capture(|| cli::run(parsed)) {
+    match render::capture(|| cli::run_reports(parsed)) {
         (Ok(true), text) => Outcome::Found(text),
         (Ok(false), _) => Outcome::Nothing,
         (Err(e), _) => Outcome::Failed(ApiError::from_error(&e)),
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn every_served_report_is_a_subcommand() {
-        let root = Cli::command();
+        let root = ReportsCli::command();
         for s in SUBCOMMANDS {
             assert!(root.find_subcommand(s).is_some(), "{s}");
         }

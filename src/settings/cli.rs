@@ -1,13 +1,11 @@
 //! The `analyze hooks` subcommands: arguments, which file they name, and what they print.
 
-use super::file::{apply, Applied};
+use super::file::{apply, is_executable, user_settings_path, Applied};
 use super::merge::{install_text, uninstall_text};
 use super::status::status;
 use super::BINARIES;
 use crate::error::Result;
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// `analyze hooks …`
@@ -145,19 +143,6 @@ impl TargetArgs {
     }
 }
 
-/// Claude Code's configuration directory: `$CLAUDE_CONFIG_DIR` or `~/.claude`.
-pub fn claude_config_dir() -> PathBuf {
-    match std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => crate::paths::home_dir().join(".claude"),
-    }
-}
-
-/// The user settings file: `$CLAUDE_CONFIG_DIR/settings.json` or `~/.claude/settings.json`.
-pub fn user_settings_path() -> PathBuf {
-    claude_config_dir().join("settings.json")
-}
-
 fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(std::path::absolute(p)?)
 }
@@ -165,12 +150,6 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 fn own_bin_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     Ok(exe.parent().map(Path::to_path_buf).unwrap_or_default())
-}
-
-pub(super) fn is_executable(p: &Path) -> bool {
-    fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -163,6 +163,26 @@ pub(super) fn diff(before: &str, after: &str, name: &str) -> String {
         .to_string()
 }
 
+/// Claude Code's configuration directory: `$CLAUDE_CONFIG_DIR` or `~/.claude`.
+pub fn claude_config_dir() -> PathBuf {
+    match std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => crate::paths::home_dir().join(".claude"),
+    }
+}
+
+/// The user settings file: `$CLAUDE_CONFIG_DIR/settings.json` or `~/.claude/settings.json`.
+pub fn user_settings_path() -> PathBuf {
+    claude_config_dir().join("settings.json")
+}
+
+/// A regular file with an execute bit.
+pub(super) fn is_executable(p: &Path) -> bool {
+    fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::diff;

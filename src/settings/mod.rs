@@ -26,10 +26,8 @@ mod file;
 mod merge;
 mod status;
 
-pub use cli::{
-    claude_config_dir, run, user_settings_path, HooksCommand, InstallArgs, StatusArgs, TargetArgs,
-    UninstallArgs,
-};
+pub use cli::{run, HooksCommand, InstallArgs, StatusArgs, TargetArgs, UninstallArgs};
+pub use file::{claude_config_dir, user_settings_path};
 pub use merge::{install_text, our_command, uninstall_text, Edit, Unsafe};
 pub use status::{status, FileStatus, HookStatus, PluginStatus, Status};
 

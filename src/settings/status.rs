@@ -1,7 +1,7 @@
 //! `analyze hooks status` (and `analyze doctor`): which of our hooks are registered in which
 //! settings file or plugin, and what needs attention.
 
-use super::cli::{claude_config_dir, is_executable, user_settings_path};
+use super::file::{claude_config_dir, is_executable, user_settings_path};
 use super::merge::our_command;
 use super::{Registration, REGISTRATIONS};
 use serde_json::Value;

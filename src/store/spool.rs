@@ -211,7 +211,7 @@ pub fn spool_files(spool: &Path) -> Vec<SpoolFile> {
 }
 
 /// True when `spool` or any file of its family waits to be replayed (one directory listing).
-pub fn has_work(spool: &Path) -> bool {
+pub(super) fn has_work(spool: &Path) -> bool {
     spool_files(spool)
         .iter()
         .any(|f| f.state != FileState::Claimed)

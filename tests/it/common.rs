@@ -9,37 +9,43 @@ use std::process::{Command, Output, Stdio};
 
 /// The first recordings of the real Claude Code 2.1.330, kept in this repository
 /// (tests/fixtures/claude-code-2.1.330/README.md says how they were made).
-pub fn cc_fixtures() -> PathBuf {
+pub(crate) fn cc_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330")
 }
 
 /// Test data kept in this repository.
-pub fn repo_fixtures() -> PathBuf {
+pub(crate) fn repo_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// A private temp directory with a database path inside a not-yet-existing data dir.
-pub struct Env {
+pub(crate) struct Env {
     pub dir: tempfile::TempDir,
 }
 
 impl Env {
-    pub fn new() -> Env {
+    pub(crate) fn new() -> Env {
         Env {
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.dir.path().join("data/telemetry.db")
     }
-    pub fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }
     /// Runs a binary of this crate with `stdin`, the test database, and a private HOME.
-    pub fn run(&self, bin: &str, args: &[&str], stdin: &[u8]) -> Output {
+    pub(crate) fn run(&self, bin: &str, args: &[&str], stdin: &[u8]) -> Output {
         self.run_env(bin, args, stdin, &[])
     }
-    pub fn run_env(&self, bin: &str, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    pub(crate) fn run_env(
+        &self,
+        bin: &str,
+        args: &[&str],
+        stdin: &[u8],
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut cmd = Command::new(bin_path(bin));
         cmd.args(args)
             .env("AGENT_TELEMETRY_DB", self.db())
@@ -64,7 +70,7 @@ impl Env {
         out
     }
     /// Runs a hook binary and asserts the hook contract: exit 0, empty stdout.
-    pub fn hook(&self, bin: &str, stdin: &[u8]) {
+    pub(crate) fn hook(&self, bin: &str, stdin: &[u8]) {
         let out = self.run(bin, &[], stdin);
         assert_eq!(
             out.status.code(),
@@ -79,7 +85,7 @@ impl Env {
         );
     }
     /// Runs `analyze` with args and returns (exit code, stdout, stderr).
-    pub fn analyze(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn analyze(&self, args: &[&str]) -> (i32, String, String) {
         let out = self.run("analyze", args, b"");
         (
             out.status.code().unwrap_or(-1),
@@ -88,23 +94,23 @@ impl Env {
         )
     }
     /// `analyze … --format json`, parsed; panics unless it exits 0.
-    pub fn analyze_json(&self, args: &[&str]) -> serde_json::Value {
+    pub(crate) fn analyze_json(&self, args: &[&str]) -> serde_json::Value {
         let mut a = args.to_vec();
         a.extend(["--format", "json"]);
         let (code, out, err) = self.analyze(&a);
         assert_eq!(code, 0, "analyze {args:?} failed: {err}");
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("analyze {args:?} JSON: {e}\n{out}"))
     }
-    pub fn conn(&self) -> rusqlite::Connection {
+    pub(crate) fn conn(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.db()).expect("open db")
     }
-    pub fn count(&self, sql: &str) -> i64 {
+    pub(crate) fn count(&self, sql: &str) -> i64 {
         self.conn().query_row(sql, [], |r| r.get(0)).expect(sql)
     }
 }
 
 /// Path of one of this crate's binaries.
-pub fn bin_path(name: &str) -> PathBuf {
+pub(crate) fn bin_path(name: &str) -> PathBuf {
     match name {
         "subagent-start" => PathBuf::from(env!("CARGO_BIN_EXE_subagent-start")),
         "subagent-stop" => PathBuf::from(env!("CARGO_BIN_EXE_subagent-stop")),
@@ -116,7 +122,7 @@ pub fn bin_path(name: &str) -> PathBuf {
 }
 
 /// The binary Claude Code would run for a hook event, per hooks/hooks.json.
-pub fn binary_for_event(event: &str) -> &'static str {
+pub(crate) fn binary_for_event(event: &str) -> &'static str {
     match event {
         "SubagentStart" | "PreToolUse" => "subagent-start",
         "SubagentStop" | "PostToolUse" | "PostToolUseFailure" => "subagent-stop",
@@ -125,13 +131,13 @@ pub fn binary_for_event(event: &str) -> &'static str {
 }
 
 /// A recorded run copied into `env`, with transcript paths pointing at the copy.
-pub struct Recording {
+pub(crate) struct Recording {
     pub hooks: Vec<(String, String)>, // (event name, payload)
     pub result: serde_json::Value,
 }
 
 /// Copies a recording (hooks/, transcripts/, result.json) and rewrites its home paths.
-pub fn load_recording(src: &Path, env: &Env) -> Recording {
+pub(crate) fn load_recording(src: &Path, env: &Env) -> Recording {
     let name = src.file_name().unwrap().to_string_lossy().into_owned();
     let dest = env.dir.path().join("recordings").join(&name);
     copy_dir(&src.join("transcripts"), &dest.join("transcripts"));
@@ -166,7 +172,7 @@ fn rewrite_project_paths(text: &str, prefix: &Path) -> String {
         .into_owned()
 }
 
-pub fn copy_dir(src: &Path, dest: &Path) {
+pub(crate) fn copy_dir(src: &Path, dest: &Path) {
     std::fs::create_dir_all(dest).unwrap();
     for entry in std::fs::read_dir(src).unwrap() {
         let entry = entry.unwrap();
@@ -180,7 +186,7 @@ pub fn copy_dir(src: &Path, dest: &Path) {
 }
 
 /// Replays a recording through the real hook binaries, in recorded order.
-pub fn replay(env: &Env, rec: &Recording) {
+pub(crate) fn replay(env: &Env, rec: &Recording) {
     for (event, payload) in &rec.hooks {
         env.hook(binary_for_event(event), payload.as_bytes());
     }
@@ -189,12 +195,12 @@ pub fn replay(env: &Env, rec: &Recording) {
 /// Builds realistic Claude Code hook payloads with explicit timestamps, for metric tests.
 /// Each agent run produces PreToolUse(Agent) → SubagentStart → SubagentStop → PostToolUse
 /// (or PostToolUseFailure for failures and interrupts; nothing after start for running ones).
-pub mod cc {
+pub(crate) mod cc {
     use serde_json::{json, Value};
 
     /// How a scripted agent run ends.
     #[derive(Clone, Debug)]
-    pub enum End {
+    pub(crate) enum End {
         Success,
         /// PostToolUseFailure with this error text.
         Failure(String),
@@ -205,7 +211,7 @@ pub mod cc {
 
     /// One scripted agent run.
     #[derive(Clone, Debug)]
-    pub struct Run {
+    pub(crate) struct Run {
         pub session: String,
         pub prompt_id: String,
         pub agent_id: String,
@@ -221,7 +227,7 @@ pub mod cc {
 
     impl Run {
         /// A successful run with defaults for the ids; adjust fields as needed.
-        pub fn new(
+        pub(crate) fn new(
             agent_id: &str,
             agent_type: &str,
             description: &str,
@@ -246,7 +252,7 @@ pub mod cc {
                    "cwd": self.cwd, "prompt_id": self.prompt_id, "hook_event_name": event, "timestamp": ts})
         }
         /// The hook payloads of this run, each with the binary Claude Code would call.
-        pub fn payloads(&self) -> Vec<(&'static str, String)> {
+        pub(crate) fn payloads(&self) -> Vec<(&'static str, String)> {
             let tu = format!("toolu_{}", self.agent_id);
             let input = json!({"description": self.description, "prompt": format!("Please {}", self.description),
                                "subagent_type": self.agent_type, "run_in_background": false});
@@ -304,7 +310,7 @@ pub mod cc {
     }
 
     /// UserPromptSubmit and Stop payloads for one prompt turn.
-    pub fn turn(
+    pub(crate) fn turn(
         session: &str,
         prompt_id: &str,
         prompt: &str,
@@ -327,7 +333,7 @@ pub mod cc {
 
 impl Env {
     /// Records payloads in-process through the hooks' own append path (fast; same code).
-    pub fn record(&self, payloads: &[(&str, String)]) {
+    pub(crate) fn record(&self, payloads: &[(&str, String)]) {
         let store = agent_telemetry::store::Store::create(&self.db()).expect("create db");
         let items: Vec<(agent_telemetry::hook::Binary, String, i64)> = payloads
             .iter()
@@ -342,12 +348,12 @@ impl Env {
         agent_telemetry::hook::record_many(&store, &items).expect("record");
     }
     /// Scripted agent runs, recorded in order of their payloads.
-    pub fn record_runs(&self, runs: &[cc::Run]) {
+    pub(crate) fn record_runs(&self, runs: &[cc::Run]) {
         let all: Vec<(&str, String)> = runs.iter().flat_map(|r| r.payloads()).collect();
         self.record(&all);
     }
     /// `analyze` with a fixed clock, fixed width and no colour, for snapshot tests.
-    pub fn analyze_at(&self, now: &str, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn analyze_at(&self, now: &str, args: &[&str]) -> (i32, String, String) {
         let out = self.run_env(
             "analyze",
             args,
@@ -365,7 +371,7 @@ impl Env {
 // ── Claude Code's own figures for the recordings ─────────────────────────────────────────
 
 /// Every real Claude Code recording in this repository: the first five and the e2e ones.
-pub fn recordings() -> Vec<std::path::PathBuf> {
+pub(crate) fn recordings() -> Vec<std::path::PathBuf> {
     let mut dirs = Vec::new();
     for root in [
         cc_fixtures(),
@@ -389,7 +395,7 @@ pub fn recordings() -> Vec<std::path::PathBuf> {
 /// Claude Code's own figures for a recording : a
 /// `--resume`d session has one result per process; `subagent_stats` cover each process,
 /// `total_cost_usd` and `modelUsage` are cumulative.
-pub struct Expected {
+pub(crate) struct Expected {
     pub session: String,
     pub by_type: std::collections::BTreeMap<String, i64>,
     pub completed: i64,
@@ -401,7 +407,7 @@ pub struct Expected {
     pub model_usage: serde_json::Value,
 }
 
-pub fn expected(dir: &std::path::Path) -> Expected {
+pub(crate) fn expected(dir: &std::path::Path) -> Expected {
     let mut results: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -448,7 +454,7 @@ pub fn expected(dir: &std::path::Path) -> Expected {
 }
 
 /// Asserts one session of `analyze sessions --format json` against Claude Code's figures.
-pub fn check_session(name: &str, s: &serde_json::Value, want: &Expected) {
+pub(crate) fn check_session(name: &str, s: &serde_json::Value, want: &Expected) {
     let got: std::collections::BTreeMap<String, i64> =
         serde_json::from_value(s["agents_by_type"].clone()).unwrap();
     assert_eq!(got, want.by_type, "{name}: by_type");

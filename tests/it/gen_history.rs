@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 /// The built generator: `<target>/<profile>/examples/gen-history`, beside this test binary's
 /// `<target>/<profile>/deps/`.
-pub fn bin() -> &'static Path {
+pub(crate) fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");

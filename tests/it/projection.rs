@@ -12,7 +12,7 @@ use std::path::Path;
 /// One row of `events` without its id (the columns version 1 created; no migration since added
 /// any).
 #[derive(Clone, Debug, PartialEq)]
-pub struct LogEvent {
+pub(crate) struct LogEvent {
     pub ts: i64,
     pub recorded_at: i64,
     pub source: String,
@@ -29,7 +29,7 @@ pub struct LogEvent {
 /// What derivation reads: the event log, and the usage rows (one per model response, from the
 /// transcripts) that price runs.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Log {
+pub(crate) struct Log {
     pub events: Vec<LogEvent>,
     pub usage: Vec<Vec<Value>>,
 }
@@ -38,7 +38,7 @@ pub struct Log {
 const USAGE: &str = "session_id, agent_id, message_key, prompt_id, model, ts, input, output, cache_read, cache_5m, cache_1h";
 
 /// The log and the usage rows of a database.
-pub fn read(conn: &Connection) -> Log {
+pub(crate) fn read(conn: &Connection) -> Log {
     let mut stmt = conn
         .prepare(&format!("SELECT {USAGE} FROM usage ORDER BY 1, 2, 3"))
         .unwrap();
@@ -54,7 +54,7 @@ pub fn read(conn: &Connection) -> Log {
 }
 
 /// Appends the log's events (in its order) and its usage rows.
-pub fn append(conn: &Connection, log: &Log) {
+pub(crate) fn append(conn: &Connection, log: &Log) {
     append_log(conn, &log.events);
     let mut stmt = conn
         .prepare(&format!(
@@ -67,7 +67,7 @@ pub fn append(conn: &Connection, log: &Log) {
 }
 
 /// The log in id order.
-pub fn read_log(conn: &Connection) -> Vec<LogEvent> {
+pub(crate) fn read_log(conn: &Connection) -> Vec<LogEvent> {
     let mut stmt = conn
         .prepare(
             "SELECT ts, recorded_at, source, kind, session_id, prompt_id, agent_id, agent_type,
@@ -95,7 +95,7 @@ pub fn read_log(conn: &Connection) -> Vec<LogEvent> {
 }
 
 /// Appends `events` in the order given: the ids follow that order, the timestamps stay theirs.
-pub fn append_log(conn: &Connection, events: &[LogEvent]) {
+pub(crate) fn append_log(conn: &Connection, events: &[LogEvent]) {
     conn.execute_batch("BEGIN").unwrap();
     {
         let mut stmt = conn
@@ -126,12 +126,12 @@ pub fn append_log(conn: &Connection, events: &[LogEvent]) {
 }
 
 /// Opens the database as every reader does: migrate if behind, replay the spool, derive.
-pub fn derive(db: &Path) {
+pub(crate) fn derive(db: &Path) {
     Ctx::open(Some(db)).expect("open and derive");
 }
 
 /// A fresh database (current schema) holding `log`, derived.
-pub fn fresh_derived(env: &Env, log: &Log) -> Connection {
+pub(crate) fn fresh_derived(env: &Env, log: &Log) -> Connection {
     drop(agent_telemetry::store::Store::create(&env.db()).expect("create"));
     append(&env.conn(), log);
     derive(&env.db());
@@ -140,7 +140,7 @@ pub fn fresh_derived(env: &Env, log: &Log) -> Connection {
 
 /// The log of every real Claude Code 2.1.330 recording in tests/fixtures, each replayed through
 /// the hook binaries in the order its hooks started (real clock timestamps), one after another.
-pub fn fixture_log() -> Log {
+pub(crate) fn fixture_log() -> Log {
     let env = Env::new();
     let mut dirs: Vec<_> = std::fs::read_dir(cc_fixtures())
         .unwrap()
@@ -163,7 +163,7 @@ pub fn fixture_log() -> Log {
 
 /// A realistic generated history (examples/gen-history.rs): `runs` agent runs over a day, with
 /// nesting, parallel agents, failures, cancelled and lost runs and generic orchestrator events.
-pub fn generated_log(runs: u32, seed: u64) -> Log {
+pub(crate) fn generated_log(runs: u32, seed: u64) -> Log {
     let env = Env::new();
     let db = env.db();
     let out = std::process::Command::new(crate::gen_history::bin())
@@ -183,7 +183,7 @@ pub fn generated_log(runs: u32, seed: u64) -> Log {
 /// Every projection table, as comparable text rows in a stable order. Row ids are left out (they
 /// follow insertion order); `run_tools` names its run by agent id. Floats are rounded to 9
 /// significant digits: sums in another order differ in the last bits.
-pub fn projection(conn: &Connection) -> BTreeMap<&'static str, Vec<String>> {
+pub(crate) fn projection(conn: &Connection) -> BTreeMap<&'static str, Vec<String>> {
     let queries: [(&str, &str); 9] = [
         ("agent_runs", "SELECT * FROM agent_runs ORDER BY agent_id"),
         (
@@ -256,7 +256,7 @@ fn cell(v: ValueRef<'_>) -> String {
 }
 
 /// The first difference between two projections, table by table, or None.
-pub fn first_difference(
+pub(crate) fn first_difference(
     want: &BTreeMap<&'static str, Vec<String>>,
     got: &BTreeMap<&'static str, Vec<String>>,
 ) -> Option<String> {

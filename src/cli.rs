@@ -1,0 +1,116 @@
+//! The `analyze` command line: arguments → typed filter → a subcommand → a rendered report.
+//! Exit codes: 0 answered, 1 nothing found, 2 error (message with its cause on stderr).
+//!
+//! It sits above everything it dispatches to: the reports ([`crate::analyze::cli`], which
+//! `analyze serve` runs too), the HTML report, the server, doctor, import and the hooks' settings.
+
+use crate::analyze::cli::{run_report, Common, ReportCommand};
+use crate::analyze::Ctx;
+use crate::error::{Error, Result};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "analyze",
+    version,
+    about = "Answers questions about the subagents Claude Code ran",
+    long_about = "Answers questions about the subagents Claude Code ran.\n\nWith no subcommand, runs `summary`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    #[command(flatten)]
+    Read(ReportCommand),
+    /// The dashboard's views as one self-contained HTML file (no script, no external address).
+    Report(crate::html::report::ReportArgs),
+    /// Where the database is, which hooks are registered, when each last fired, what is quarantined;
+    /// with --coverage, whether the runs in Claude Code's transcripts are all recorded.
+    Doctor(crate::analyze::doctor::DoctorArgs),
+    /// Import agent runs from existing Claude Code transcripts.
+    Import(crate::analyze::import::ImportArgs),
+    /// Register or remove the hooks in a Claude Code settings file (used by install.sh).
+    #[command(subcommand)]
+    Hooks(crate::settings::HooksCommand),
+    /// Re-derive every agent run from the event log (after changing config.json rules).
+    Rebuild,
+    /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
+    /// stream of agents starting and finishing (docs/serve.md).
+    Serve(crate::serve::ServeArgs),
+}
+
+/// Parses the command line and runs it; maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli: Cli = match crate::error::parse_reader_args() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("analyze: {e}");
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                eprintln!("  caused by: {s}");
+                src = s.source();
+            }
+            if let Some(h) = e.hint() {
+                eprintln!("  hint: {h}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs a parsed command line. `Ok(false)` means "nothing found" (exit 1).
+pub fn run(cli: Cli) -> Result<bool> {
+    let common = cli.common;
+    let filter = common.filter(crate::analyze::now())?;
+    let command = cli.command.unwrap_or(Command::Read(ReportCommand::Summary {
+        sort: "runs".into(),
+        reverse: false,
+    }));
+    match command {
+        Command::Read(report) => run_report(&common, &filter, report),
+        // These work without (or before) a database.
+        Command::Doctor(a) => {
+            crate::analyze::doctor::run(common.db.as_deref(), &filter, &a, common.format)
+        }
+        Command::Import(a) => {
+            crate::analyze::import::run(common.db.as_deref(), &filter, &a, common.format)
+        }
+        Command::Hooks(h) => crate::settings::run(&h),
+        Command::Serve(a) => {
+            if filter.since.is_some()
+                || filter.until.is_some()
+                || !filter.agents.is_empty()
+                || filter.project.is_some()
+                || filter.session.is_some()
+            {
+                return Err(Error::InvalidArgument(
+                    "serve takes its filters per request (as query parameters), not on its command line".into(),
+                ));
+            }
+            crate::serve::run(common.db.as_deref(), &a)
+        }
+        Command::Report(a) => {
+            let ctx = Ctx::open(common.db.as_deref())?;
+            ctx.check_agents(&filter.agents)?;
+            crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
+        }
+        Command::Rebuild => {
+            let ctx = Ctx::open(common.db.as_deref())?;
+            ctx.check_agents(&filter.agents)?;
+            let r = crate::derive::rebuild(&ctx.store, &ctx.cfg, &ctx.prices)?;
+            eprintln!("analyze: rebuilt the projection from {} events", r.events);
+            Ok(true)
+        }
+    }
+}
