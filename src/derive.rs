@@ -485,8 +485,11 @@ impl Deriver<'_> {
             .s
             .conn()
             .prepare_cached(
-                "SELECT id FROM agent_runs WHERE session_id = ?1 AND tool_use_id IS NULL AND internal = 0
-                   AND source = 'claude-code' AND agent_type IN (?2, 'unknown') AND start_ms >= ?3
+                // Through runs_session (the `+`s rule the other indexes out): the session's runs
+                // are few, while runs of the type that started later (other sessions', during a
+                // rebuild) can be most of the table.
+                "SELECT id FROM agent_runs WHERE session_id = ?1 AND +tool_use_id IS NULL AND internal = 0
+                   AND source = 'claude-code' AND +agent_type IN (?2, 'unknown') AND +start_ms >= ?3
                  ORDER BY start_ms, id LIMIT 1",
             )?
             .query_row(params![e.session_id, sub_type, e.ts], |r| r.get::<_, i64>(0))
@@ -592,7 +595,7 @@ impl Deriver<'_> {
         }
         match resp.status.as_deref() {
             Some("completed") => {
-                self.exec(REOPEN_SESSION_ENDED, [run.id])?;
+                self.reopen_if_session_ended(&run)?;
                 // The end unless a SubagentStop gave one (Claude Code fires this one milliseconds
                 // after it, but the two hooks may commit in either order). Claude Code's duration
                 // is the duration whatever the end; `tool_result_timed` remembers it was given.
@@ -697,19 +700,20 @@ impl Deriver<'_> {
             // as spawned, so neither do we.
             return Ok(());
         };
-        self.apply_tool_failure(run.id, status, error.as_deref(), e.ts)
+        self.apply_tool_failure(&run, status, error.as_deref(), e.ts)
     }
 
     /// The Agent tool's failure (`status` failure or cancelled) at `ts` ends run `id`. It beats
     /// the session end's cancellation; its time is the end unless a SubagentStop gave one.
     fn apply_tool_failure(
         &self,
-        id: i64,
+        run: &RunRef,
         status: &str,
         error: Option<&str>,
         ts: i64,
     ) -> Result<()> {
-        self.exec(REOPEN_SESSION_ENDED, [id])?;
+        let id = run.id;
+        self.reopen_if_session_ended(run)?;
         self.exec(
             "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error),
                 duration_ms = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms
@@ -766,7 +770,7 @@ impl Deriver<'_> {
         // cancellation. Its time beats any other source's (the Agent tool's result, which
         // Claude Code fires just after it, may have committed first); a duration Claude Code
         // reported stays.
-        self.exec(REOPEN_SESSION_ENDED, [run.id])?;
+        self.reopen_if_session_ended(&run)?;
         self.exec(
             "UPDATE agent_runs SET stops = stops + 1,
                 duration_ms = CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
@@ -1316,7 +1320,7 @@ impl Deriver<'_> {
         // The Agent tool failed before this run was known to be its agent (the SubagentStart
         // committed after the PostToolUseFailure): the failure is this run's.
         if let (Some(status), error, Some(end)) = failed {
-            self.apply_tool_failure(id, &status, error.as_deref(), end)?;
+            self.apply_tool_failure(&self.run_by_id(id)?, &status, error.as_deref(), end)?;
         }
         Ok(())
     }
@@ -1349,6 +1353,15 @@ impl Deriver<'_> {
             }
         }
         self.link(run.id, tu)
+    }
+
+    /// Undoes the session end's cancellation of `run` ([`REOPEN_SESSION_ENDED`]); only a
+    /// cancelled run can carry one, which spares the statement on every other run.
+    fn reopen_if_session_ended(&self, run: &RunRef) -> Result<()> {
+        if run.status == RunStatus::Cancelled.as_str() {
+            self.exec(REOPEN_SESSION_ENDED, [run.id])?;
+        }
+        Ok(())
     }
 
     /// duration = end − start when Claude Code did not report one.
