@@ -33,7 +33,20 @@ const YIELD: std::time::Duration = std::time::Duration::from_millis(1);
 /// log by the next reader (the log is the truth; the projection is a cache of these rules).
 /// 2: turns keep their background notifications, StopFailure, remote agents, Agent input and
 /// result fields of Claude Code 2.1.332.
-pub const RULES: i64 = 2;
+/// 3: a run's end and a turn's end by the precedence of their sources, whatever order the hooks
+/// committed in (`agent_runs.ended_by`: the source of the end).
+pub const RULES: i64 = 3;
+
+/// Undoes a session end's cancellation of run `?1`, before a hook's own word on its end (a
+/// SubagentStop, the Agent tool's result or failure, a StopFailure) is applied: that word wins
+/// whichever committed first.
+const REOPEN_SESSION_ENDED: &str =
+    "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
+     WHERE id = ?1 AND ended_by = 'session_end'";
+/// [`REOPEN_SESSION_ENDED`] by agent id.
+const REOPEN_SESSION_ENDED_AGENT: &str =
+    "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
+     WHERE agent_id = ?1 AND ended_by = 'session_end'";
 
 /// What a refresh did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -336,9 +349,15 @@ impl Deriver<'_> {
             // it the launching turn's prompt id: it is then part of that turn and changes nothing
             // (the turn's Stop after it extends the turn). With a new id (interactive sessions)
             // it is a notification turn of its own, which is not a workflow.
+            // Its Stop may have committed first and made a turn without a prompt, starting at or
+            // after this prompt: that row is this notification's.
             self.exec(
                 "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms)
-                 VALUES (?1, 'notification', ?2, ?3, ?4, ?5) ON CONFLICT (workflow_id) DO NOTHING",
+                 VALUES (?1, 'notification', ?2, ?3, ?4, ?5)
+                 ON CONFLICT (workflow_id) DO UPDATE SET kind = excluded.kind, prompt = excluded.prompt,
+                   start_ms = min(coalesce(workflows.start_ms, excluded.start_ms), excluded.start_ms),
+                   project = coalesce(workflows.project, excluded.project)
+                 WHERE workflows.kind = 'turn' AND workflows.prompt IS NULL AND workflows.start_ms >= excluded.start_ms",
                 params![pid, e.session_id, cwd, truncate(prompt, 2000), e.ts],
             )?;
             return Ok(());
@@ -362,6 +381,8 @@ impl Deriver<'_> {
         let error = stop_failure_error(v);
         if let Some(aid) = &e.agent_id {
             // Never a run from this alone (tool events can carry ids of agents that never start).
+            // The agent's own word on its death beats the session end's cancellation.
+            self.exec(REOPEN_SESSION_ENDED_AGENT, [aid])?;
             self.exec(
                 "UPDATE agent_runs SET status = CASE WHEN status IN ('running', 'success') THEN 'failure' ELSE status END,
                     error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE agent_id = ?1",
@@ -378,7 +399,8 @@ impl Deriver<'_> {
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms, error) VALUES (?1, 'turn', ?2, ?3, ?4, ?4, ?5)
-             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms),
+             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = CASE WHEN workflows.ended_by = 'session_end'
+                 THEN excluded.end_ms ELSE max(coalesce(workflows.end_ms, 0), excluded.end_ms) END,
                error = coalesce(workflows.error, excluded.error), ended_by = NULL",
             params![pid, e.session_id, cwd, e.ts, error.unwrap_or_else(|| "API error".into())],
         )?;
@@ -393,7 +415,8 @@ impl Deriver<'_> {
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.exec(
             "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms) VALUES (?1, 'turn', ?2, ?3, ?4, ?4)
-             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = max(coalesce(workflows.end_ms, 0), excluded.end_ms),
+             ON CONFLICT (workflow_id) DO UPDATE SET end_ms = CASE WHEN workflows.ended_by = 'session_end'
+                 THEN excluded.end_ms ELSE max(coalesce(workflows.end_ms, 0), excluded.end_ms) END,
                ended_by = NULL",
             params![pid, e.session_id, cwd, e.ts],
         )?;
@@ -452,9 +475,27 @@ impl Deriver<'_> {
                 isolation
             ],
         )?;
-        // The agent may already be known (events out of order): link it now.
+        // The agent may already be known (events out of order): link it now. Its SubagentStart
+        // may have committed first (the two hooks fire milliseconds apart) and found no open
+        // delegation: this one is then the oldest open one it would have taken, so it takes the
+        // oldest unmatched run of the type that started at or after this call.
         if let Some(run) = self.run_by_tool_use(tu)? {
             self.link(run.id, tu)?;
+        } else if let Some(id) = self
+            .s
+            .conn()
+            .prepare_cached(
+                // Through runs_session (the `+`s rule the other indexes out): the session's runs
+                // are few, while runs of the type that started later (other sessions', during a
+                // rebuild) can be most of the table.
+                "SELECT id FROM agent_runs WHERE session_id = ?1 AND +tool_use_id IS NULL AND internal = 0
+                   AND source = 'claude-code' AND +agent_type IN (?2, 'unknown') AND +start_ms >= ?3
+                 ORDER BY start_ms, id LIMIT 1",
+            )?
+            .query_row(params![e.session_id, sub_type, e.ts], |r| r.get::<_, i64>(0))
+            .optional()?
+        {
+            self.link(id, tu)?;
         }
         Ok(())
     }
@@ -474,9 +515,22 @@ impl Deriver<'_> {
                      WHERE id = ?1 AND status = 'success' AND end_ms IS NOT NULL AND ?2 > end_ms",
                     params![r.id, e.ts],
                 )?;
+                // Its first SubagentStart is its start. A start taken from its delegation (the
+                // Agent tool's result, fired milliseconds after the SubagentStart, committed
+                // first and made the run) gives way; the duration follows unless Claude Code
+                // reported it.
                 self.exec(
-                    "UPDATE agent_runs SET start_ms = min(coalesce(start_ms, ?2), ?2) WHERE id = ?1",
+                    "UPDATE agent_runs SET
+                        start_ms = CASE WHEN start_ms IS (SELECT d.ts FROM delegations d WHERE d.tool_use_id = agent_runs.tool_use_id)
+                          AND (end_ms IS NULL OR ?2 <= end_ms) THEN ?2 ELSE min(coalesce(start_ms, ?2), ?2) END
+                     WHERE id = ?1",
                     params![r.id, e.ts],
+                )?;
+                self.exec(
+                    "UPDATE agent_runs SET duration_ms = max(end_ms - start_ms, 0)
+                     WHERE id = ?1 AND end_ms IS NOT NULL AND ended_by IS NOT 'tool_result_timed'
+                       AND duration_ms IS NOT max(end_ms - start_ms, 0) AND start_ms IS NOT ?2",
+                    params![r.id, r.start_ms],
                 )?;
                 self.run(aid)?.expect("exists")
             }
@@ -541,9 +595,19 @@ impl Deriver<'_> {
         }
         match resp.status.as_deref() {
             Some("completed") => {
+                self.reopen_if_session_ended(&run)?;
+                // The end unless a SubagentStop gave one (Claude Code fires this one milliseconds
+                // after it, but the two hooks may commit in either order). Claude Code's duration
+                // is the duration whatever the end; `tool_result_timed` remembers it was given.
                 self.exec(
-                    "UPDATE agent_runs SET end_ms = coalesce(end_ms, ?2),
-                        duration_ms = coalesce(?3, duration_ms),
+                    "UPDATE agent_runs SET
+                        duration_ms = CASE WHEN ?3 IS NOT NULL THEN ?3
+                          WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms
+                          WHEN ended_by IN ('tool_result', 'tool_failure') AND end_ms <= ?2 THEN duration_ms END,
+                        end_ms = CASE WHEN ended_by = 'subagent_stop' THEN end_ms
+                          WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN min(end_ms, ?2) ELSE ?2 END,
+                        ended_by = CASE WHEN ended_by = 'subagent_stop' THEN ended_by
+                          WHEN ?3 IS NOT NULL OR ended_by = 'tool_result_timed' THEN 'tool_result_timed' ELSE 'tool_result' END,
                         status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
                         model = coalesce(model, ?4), worktree_path = coalesce(?5, worktree_path),
                         thinking_tokens = coalesce(?6, thinking_tokens) WHERE id = ?1",
@@ -625,22 +689,42 @@ impl Deriver<'_> {
             RunStatus::Failure
         }
         .as_str();
+        // The delegation keeps the failure: for the run it is linked to later (its
+        // SubagentStart committed after this, or a transcript sidecar names it).
+        self.exec(
+            "UPDATE delegations SET status = ?2, error = ?3, end_ms = ?4 WHERE tool_use_id = ?1",
+            params![tu, status, error, e.ts],
+        )?;
         let Some(run) = self.run_by_tool_use(tu)? else {
             // No agent ever started (e.g. an unknown agent type): Claude Code does not count it
-            // as spawned, so neither do we; the delegation keeps the failure in case a transcript
-            // sidecar later names an agent for it.
-            self.exec(
-                "UPDATE delegations SET status = ?2, error = ?3, end_ms = ?4 WHERE tool_use_id = ?1",
-                params![tu, status, error, e.ts],
-            )?;
+            // as spawned, so neither do we.
             return Ok(());
         };
+        self.apply_tool_failure(&run, status, error.as_deref(), e.ts)
+    }
+
+    /// The Agent tool's failure (`status` failure or cancelled) at `ts` ends run `id`. It beats
+    /// the session end's cancellation; its time is the end unless a SubagentStop gave one.
+    fn apply_tool_failure(
+        &self,
+        run: &RunRef,
+        status: &str,
+        error: Option<&str>,
+        ts: i64,
+    ) -> Result<()> {
+        let id = run.id;
+        self.reopen_if_session_ended(run)?;
         self.exec(
-            "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error), end_ms = coalesce(end_ms, ?4) WHERE id = ?1",
-            params![run.id, status, error, e.ts],
+            "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error),
+                duration_ms = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms
+                  WHEN ended_by IN ('tool_result', 'tool_failure') AND end_ms <= ?4 THEN duration_ms END,
+                end_ms = CASE WHEN ended_by = 'subagent_stop' THEN end_ms
+                  WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN min(end_ms, ?4) ELSE ?4 END,
+                ended_by = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN ended_by ELSE 'tool_failure' END
+             WHERE id = ?1",
+            params![id, status, error, ts],
         )?;
-        self.fill_duration(run.id)?;
-        Ok(())
+        self.fill_duration(id)
     }
 
     fn tool_failed(&self, e: &Ev) -> Result<()> {
@@ -681,15 +765,18 @@ impl Deriver<'_> {
                 self.run_by_id(r.id)?
             }
         };
-        // SubagentStop may fire twice: the first one ends the run. One after the session's end
-        // means the agent finished after all: it replaces the session end's cancellation.
+        // SubagentStop may fire twice: the first one (by time) ends the run. One after the
+        // session's end means the agent finished after all: it replaces the session end's
+        // cancellation. Its time beats any other source's (the Agent tool's result, which
+        // Claude Code fires just after it, may have committed first); a duration Claude Code
+        // reported stays.
+        self.reopen_if_session_ended(&run)?;
         self.exec(
-            "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
-             WHERE id = ?1 AND ended_by = 'session_end'",
-            [run.id],
-        )?;
-        self.exec(
-            "UPDATE agent_runs SET stops = stops + 1, end_ms = coalesce(end_ms, ?2),
+            "UPDATE agent_runs SET stops = stops + 1,
+                duration_ms = CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
+                  WHEN ended_by = 'subagent_stop' AND end_ms <= ?2 THEN duration_ms END,
+                end_ms = CASE WHEN ended_by = 'subagent_stop' THEN min(end_ms, ?2) ELSE ?2 END,
+                ended_by = 'subagent_stop',
                 status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
                 outcome = coalesce(outcome, ?3) WHERE id = ?1",
             params![
@@ -1140,7 +1227,8 @@ impl Deriver<'_> {
         let c = self.s.conn();
         let d = c
             .query_row(
-                "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id, name, effort, isolation
+                "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id, name, effort, isolation,
+                    status, error, end_ms
                  FROM delegations WHERE tool_use_id = ?1",
                 [tu],
                 |r| {
@@ -1156,6 +1244,11 @@ impl Deriver<'_> {
                             r.get::<_, Option<String>>(7)?,
                             r.get::<_, Option<String>>(8)?,
                         ],
+                        (
+                            r.get::<_, Option<String>>(9)?,
+                            r.get::<_, Option<String>>(10)?,
+                            r.get::<_, Option<i64>>(11)?,
+                        ),
                     ))
                 },
             )
@@ -1164,7 +1257,16 @@ impl Deriver<'_> {
             c.query_row("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| {
                 r.get(0)
             })?;
-        let Some((caller, sub_type, desc, prompt, bg, prompt_id, [name, effort, isolation])) = d
+        let Some((
+            caller,
+            sub_type,
+            desc,
+            prompt,
+            bg,
+            prompt_id,
+            [name, effort, isolation],
+            failed,
+        )) = d
         else {
             self.exec(
                 "UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1",
@@ -1216,6 +1318,11 @@ impl Deriver<'_> {
                 )
             ],
         )?;
+        // The Agent tool failed before this run was known to be its agent (the SubagentStart
+        // committed after the PostToolUseFailure): the failure is this run's.
+        if let (Some(status), error, Some(end)) = failed {
+            self.apply_tool_failure(&self.run_by_id(id)?, &status, error.as_deref(), end)?;
+        }
         Ok(())
     }
 
@@ -1247,6 +1354,15 @@ impl Deriver<'_> {
             }
         }
         self.link(run.id, tu)
+    }
+
+    /// Undoes the session end's cancellation of `run` ([`REOPEN_SESSION_ENDED`]); only a
+    /// cancelled run can carry one, which spares the statement on every other run.
+    fn reopen_if_session_ended(&self, run: &RunRef) -> Result<()> {
+        if run.status == RunStatus::Cancelled.as_str() {
+            self.exec(REOPEN_SESSION_ENDED, [run.id])?;
+        }
+        Ok(())
     }
 
     /// duration = end − start when Claude Code did not report one.

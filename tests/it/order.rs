@@ -6,10 +6,10 @@
 //! projection must equal the one derived from the log in its original order.
 //!
 //! The orders tested interleave sessions (concurrent sessions and orchestrators racing for the
-//! write lock), each session's own events in their order. Reordering events within one session
-//! does change the projection today (a run's end when the Agent tool's PostToolUse overtakes its
-//! SubagentStop or the SessionEnd overtakes its PostToolUseFailure; a turn's end when the
-//! SessionEnd overtakes its Stop): not claimed here, except for a generic stop before its start.
+//! write lock) and, within a session, permute events whose timestamps are close (hooks fired
+//! milliseconds apart, whose processes commit in either order). Focused cases pin each within-run
+//! race found so far: the Agent tool's PostToolUse before its SubagentStop, the SessionEnd before
+//! a PostToolUseFailure or before the turn's Stop, a generic stop before its start.
 
 use crate::common::*;
 use crate::projection::*;
@@ -30,9 +30,12 @@ impl Rng {
     }
 }
 
-/// Sessions interleaved at random, each session's own events in their order: concurrent Claude
-/// Code sessions (and orchestrators) whose hooks race for the write lock.
-fn interleave(log: &[LogEvent], seed: u64) -> Vec<LogEvent> {
+/// Sessions interleaved at random: concurrent Claude Code sessions (and orchestrators) whose hooks
+/// race for the write lock. With `close_ms`, neighbouring events of a session whose timestamps lie
+/// within `close_ms` may also trade places (two hooks of one session fired that close together
+/// commit in either order); otherwise each session keeps its own order.
+/// Returns the new order and how many events moved within their session.
+fn interleave(log: &[LogEvent], seed: u64, close_ms: Option<i64>) -> (Vec<LogEvent>, usize) {
     let mut rng = Rng(seed);
     // A generic stop names only its run (`invocation_id`): it belongs to the run's session.
     let mut session_of_run = std::collections::HashMap::new();
@@ -57,6 +60,12 @@ fn interleave(log: &[LogEvent], seed: u64) -> Vec<LogEvent> {
             None => sessions.push((key, vec![e.clone()])),
         }
     }
+    let mut moved = 0;
+    if let Some(close) = close_ms {
+        for (_, events) in &mut sessions {
+            moved += shuffle_close(events, close, &mut rng);
+        }
+    }
     // A uniformly random merge: the next event comes from a session drawn by its events left.
     let mut left: Vec<std::collections::VecDeque<LogEvent>> =
         sessions.into_iter().map(|(_, e)| e.into()).collect();
@@ -78,7 +87,43 @@ fn interleave(log: &[LogEvent], seed: u64) -> Vec<LogEvent> {
         out.push(queue.pop_front().expect("non-empty"));
         remaining -= 1;
     }
-    out
+    (out, moved)
+}
+
+/// Lets neighbouring events of `events` (in log order) whose timestamps differ by at most
+/// `close_ms` trade places, each such pair at random (pairs do not overlap: every event moves one
+/// place at most). Returns how many events moved.
+///
+/// Except two SubagentStarts of one agent type (parallel delegations of one type): a SubagentStart
+/// carries no tool_use_id, so each takes the oldest open delegation of its type in the order they
+/// arrive; swapped, the two runs swap tasks until the Agent tool's result or the transcript sidecar
+/// corrects the match, and a PostToolUseFailure applied before the correction stays with the
+/// wrong run. Not order independent (docs/metrics.md, "matching").
+///
+/// And an agent's own tool events never move before its SubagentStart: Claude Code fires that
+/// before the agent runs at all, and a tool failure of an agent not yet known is not counted
+/// (docs/metrics.md, "only real agents").
+fn shuffle_close(events: &mut [LogEvent], close_ms: i64, rng: &mut Rng) -> usize {
+    let pinned = |a: &LogEvent, b: &LogEvent| {
+        a.kind == "SubagentStart"
+            && (b.kind == "SubagentStart" && a.agent_type == b.agent_type
+                || b.agent_id == a.agent_id && b.tool_name.is_some())
+    };
+    let mut moved = 0;
+    let mut i = 0;
+    while i + 1 < events.len() {
+        if events[i + 1].ts - events[i].ts <= close_ms
+            && !pinned(&events[i], &events[i + 1])
+            && rng.below(2) == 1
+        {
+            events.swap(i, i + 1);
+            moved += 2;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    moved
 }
 
 /// The projection of `events` appended in this order (after the usage rows of `log`), derived
@@ -106,7 +151,12 @@ fn derived(
 }
 
 /// Replays `log` in several disorders; returns every mismatch found (empty = order independent).
-fn check(name: &str, log: &Log, cases: &[(u64, Option<usize>)]) -> Vec<String> {
+fn check(
+    name: &str,
+    log: &Log,
+    close_ms: Option<i64>,
+    cases: &[(u64, Option<usize>)],
+) -> Vec<String> {
     let want = derived(log, &log.events, None);
     assert!(
         want["agent_runs"].len() >= 5,
@@ -115,15 +165,30 @@ fn check(name: &str, log: &Log, cases: &[(u64, Option<usize>)]) -> Vec<String> {
     );
     let mut problems = Vec::new();
     for &(seed, chunk) in cases {
-        let events = interleave(&log.events, seed);
+        let (events, moved) = interleave(&log.events, seed, close_ms);
         assert_ne!(
             events, log.events,
             "{name}: seed {seed} left the order as it was"
         );
+        if close_ms.is_some() {
+            assert!(
+                moved > 0,
+                "{name}: seed {seed} moved no event within its session"
+            );
+        }
         let got = derived(log, &events, chunk);
-        if let Some(d) = first_difference(&want, &got) {
+        // The runs first: the rollups' differences follow from theirs.
+        let runs = |p: &std::collections::BTreeMap<&'static str, Vec<String>>| {
+            p.iter()
+                .filter(|(t, _)| **t == "agent_runs" || **t == "workflows")
+                .map(|(t, r)| (*t, r.clone()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        if let Some(d) =
+            first_difference(&runs(&want), &runs(&got)).or_else(|| first_difference(&want, &got))
+        {
             problems.push(format!(
-                "{name}, seed {seed}, derived every {chunk:?} events: {d}"
+                "{name}, seed {seed}, close {close_ms:?} ms, derived every {chunk:?} events: {d}"
             ));
         }
     }
@@ -135,7 +200,7 @@ fn recorded_sessions_derive_the_same_however_sessions_interleave() {
     let log = fixture_log();
     let mut cases: Vec<_> = (1..=6).map(|seed| (seed, None)).collect();
     cases.extend([(7, Some(5)), (8, Some(1))]);
-    let problems = check("claude-code-2.1.330 recordings", &log, &cases);
+    let problems = check("claude-code-2.1.330 recordings", &log, None, &cases);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -143,8 +208,288 @@ fn recorded_sessions_derive_the_same_however_sessions_interleave() {
 fn a_generated_history_derives_the_same_however_sessions_interleave() {
     let log = generated_log(150, 5);
     let cases = [(1, None), (2, None), (3, Some(97))];
-    let problems = check("gen-history realistic", &log, &cases);
+    let problems = check("gen-history realistic", &log, None, &cases);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn recorded_sessions_derive_the_same_whatever_order_close_hooks_commit_in() {
+    let log = fixture_log();
+    let mut cases: Vec<_> = (11..=16).map(|seed| (seed, None)).collect();
+    cases.extend([(17, Some(5)), (18, Some(1))]);
+    let mut problems = check("claude-code-2.1.330 recordings", &log, Some(200), &cases);
+    problems.extend(check(
+        "claude-code-2.1.330 recordings",
+        &log,
+        Some(5_000),
+        &[(19, None), (20, Some(3))],
+    ));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_generated_history_derives_the_same_whatever_order_close_hooks_commit_in() {
+    let log = generated_log(150, 5);
+    let cases = [(11, None), (12, None), (13, Some(97))];
+    let mut problems = check("gen-history realistic", &log, Some(200), &cases);
+    problems.extend(check(
+        "gen-history realistic",
+        &log,
+        Some(60_000),
+        &[(14, None), (15, Some(13))],
+    ));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The projection of `payloads` recorded in this order.
+fn recorded(payloads: &[(&str, String)]) -> std::collections::BTreeMap<&'static str, Vec<String>> {
+    let env = Env::new();
+    env.record(payloads);
+    derive(&env.db());
+    projection(&env.conn())
+}
+
+/// `payloads` with the items at `a` and `b` swapped.
+fn swapped(payloads: &[(&'static str, String)], a: usize, b: usize) -> Vec<(&'static str, String)> {
+    let mut p = payloads.to_vec();
+    p.swap(a, b);
+    p
+}
+
+/// A SessionEnd payload of session `sess-1`.
+fn session_end(ts: &str) -> (&'static str, String) {
+    (
+        "workflow-event",
+        serde_json::json!({"session_id": "sess-1", "transcript_path": "/nonexistent/sess-1.jsonl",
+            "cwd": "/home/dev/proj", "hook_event_name": "SessionEnd", "reason": "prompt_input_exit",
+            "timestamp": ts})
+        .to_string(),
+    )
+}
+
+/// Claude Code fires the Agent tool's PostToolUse milliseconds after the SubagentStop: committed
+/// first, it must not become the run's end (the first SubagentStop is), nor its duration's.
+#[test]
+fn the_agent_tools_result_before_its_subagent_stop_derives_the_same() {
+    let run = cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    );
+    let mut payloads = turn_with(&run);
+    // The PostToolUse 50 ms after the SubagentStop, as Claude Code fires them.
+    let post = payloads
+        .iter()
+        .position(|(_, p)| p.contains("\"PostToolUse\""))
+        .unwrap();
+    payloads[post].1 = payloads[post].1.replace("10:00:10Z", "10:00:10.050Z");
+    let stop = post - 1;
+    assert!(payloads[stop].1.contains("\"SubagentStop\""));
+    let in_order = recorded(&payloads);
+    assert!(
+        in_order["agent_runs"][0].contains("duration_ms=10000"),
+        "{:?}",
+        in_order["agent_runs"]
+    );
+    let reversed = recorded(&swapped(&payloads, stop, post));
+    assert_eq!(first_difference(&in_order, &reversed), None);
+
+    // Claude Code's own duration (totalDurationMs) stays the duration in either order.
+    payloads[post].1 = payloads[post].1.replace(
+        "\"status\":\"completed\"",
+        "\"status\":\"completed\",\"totalDurationMs\":9876",
+    );
+    let in_order = recorded(&payloads);
+    assert!(
+        in_order["agent_runs"][0].contains("duration_ms=9876"),
+        "{:?}",
+        in_order["agent_runs"]
+    );
+    let reversed = recorded(&swapped(&payloads, stop, post));
+    assert_eq!(first_difference(&in_order, &reversed), None);
+}
+
+/// The SessionEnd committed before an Agent tool's PostToolUseFailure: the failure (its time, its
+/// status and error) wins over the session end's cancellation, as in timestamp order.
+#[test]
+fn a_session_end_before_an_agent_failure_derives_the_same() {
+    let mut run = cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    );
+    run.end_kind = cc::End::Failure("boom".into());
+    let mut payloads = turn_with(&run);
+    let fail = payloads
+        .iter()
+        .position(|(_, p)| p.contains("\"PostToolUseFailure\""))
+        .unwrap();
+    // The session ends 10 s after the failure, before the turn's Stop could come.
+    payloads.truncate(fail + 1);
+    payloads.push(session_end("2026-11-20T10:00:20Z"));
+    let end = payloads.len() - 1;
+    let in_order = recorded(&payloads);
+    let row = &in_order["agent_runs"][0];
+    assert!(
+        row.contains("status=\"failure\"") && row.contains("duration_ms=10000"),
+        "{row}"
+    );
+    let reversed = recorded(&swapped(&payloads, fail, end));
+    assert_eq!(first_difference(&in_order, &reversed), None);
+}
+
+/// The SessionEnd committed before the turn's Stop: the turn ends at its Stop, not at the session's
+/// end, and is not interrupted.
+#[test]
+fn a_session_end_before_the_turns_stop_derives_the_same() {
+    let run = cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    );
+    let mut payloads = turn_with(&run);
+    payloads.push(session_end("2026-11-20T10:01:20Z"));
+    let end = payloads.len() - 1;
+    let stop = end - 1;
+    assert!(payloads[stop].1.contains("\"Stop\""));
+    let in_order = recorded(&payloads);
+    assert!(
+        in_order["workflows"][0].contains("ended_by=NULL"),
+        "{:?}",
+        in_order["workflows"]
+    );
+    let reversed = recorded(&swapped(&payloads, stop, end));
+    assert_eq!(first_difference(&in_order, &reversed), None);
+}
+
+/// The SubagentStart committed before its PreToolUse(Agent) (fired milliseconds apart), and the
+/// Agent tool's failure before the SubagentStart: the run still gets its delegation (task,
+/// workflow) and its failure.
+#[test]
+fn a_subagent_start_before_its_delegation_derives_the_same() {
+    let mut run = cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    );
+    run.end_kind = cc::End::Failure("boom".into());
+    let payloads = turn_with(&run);
+    let pre = payloads
+        .iter()
+        .position(|(_, p)| p.contains("\"PreToolUse\""))
+        .unwrap();
+    let (start, fail) = (pre + 1, pre + 2);
+    assert!(payloads[start].1.contains("\"SubagentStart\""));
+    assert!(payloads[fail].1.contains("\"PostToolUseFailure\""));
+    let in_order = recorded(&payloads);
+    let row = &in_order["agent_runs"][0];
+    assert!(
+        row.contains("description=\"Implement\"") && row.contains("status=\"failure\""),
+        "{row}"
+    );
+    assert_eq!(
+        first_difference(&in_order, &recorded(&swapped(&payloads, pre, start))),
+        None
+    );
+    assert_eq!(
+        first_difference(&in_order, &recorded(&swapped(&payloads, start, fail))),
+        None
+    );
+}
+
+/// A background agent: the Agent tool returns `async_launched` milliseconds after the
+/// SubagentStart. Committed first, it makes the run with the delegation's time as its start:
+/// the SubagentStart's time is still the start.
+#[test]
+fn the_agent_tools_launch_before_its_subagent_start_derives_the_same() {
+    let run = cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    );
+    let mut payloads = turn_with(&run);
+    let start = payloads
+        .iter()
+        .position(|(_, p)| p.contains("\"SubagentStart\""))
+        .unwrap();
+    payloads[start].1 = payloads[start].1.replace("10:00:00Z", "10:00:00.005Z");
+    let post = payloads
+        .iter()
+        .position(|(_, p)| p.contains("\"PostToolUse\""))
+        .unwrap();
+    let mut launched: serde_json::Value = serde_json::from_str(&payloads[post].1).unwrap();
+    launched["timestamp"] = "2026-11-20T10:00:00.010Z".into();
+    launched["tool_response"] = serde_json::json!({"status": "async_launched", "agentId": "a-1"});
+    payloads.remove(post);
+    payloads.insert(start + 1, ("subagent-stop", launched.to_string()));
+    let in_order = recorded(&payloads);
+    assert!(
+        in_order["agent_runs"][0].contains("duration_ms=9995"),
+        "{:?}",
+        in_order["agent_runs"]
+    );
+    let reversed = recorded(&swapped(&payloads, start, start + 1));
+    assert_eq!(first_difference(&in_order, &reversed), None);
+}
+
+/// A background agent's completion notification (a prompt Claude Code submits itself, with a new
+/// prompt id) and its Stop milliseconds later, committed in reverse: still a notification, not a
+/// turn of its own.
+#[test]
+fn a_notifications_stop_before_its_prompt_derives_the_same() {
+    let run = cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    );
+    let mut payloads = turn_with(&run);
+    let mut notification = cc::turn(
+        "sess-1",
+        "prompt-2",
+        "<task-notification>\n<task-id>a-1</task-id>\n</task-notification>",
+        "2026-11-20T10:00:30Z",
+        "2026-11-20T10:00:30.004Z",
+    );
+    let mut submit: serde_json::Value = serde_json::from_str(&notification[0].1).unwrap();
+    submit["source"] = "system".into();
+    notification[0].1 = submit.to_string();
+    payloads.extend(notification);
+    let stop = payloads.len() - 1;
+    let in_order = recorded(&payloads);
+    assert!(
+        in_order["workflows"][1].contains("kind=\"notification\""),
+        "{:?}",
+        in_order["workflows"]
+    );
+    let reversed = recorded(&swapped(&payloads, stop - 1, stop));
+    assert_eq!(first_difference(&in_order, &reversed), None);
+}
+
+/// One prompt turn (10:00:00 to 10:00:20) of session `sess-1` around `run`.
+fn turn_with(run: &cc::Run) -> Vec<(&'static str, String)> {
+    let turn = cc::turn(
+        &run.session,
+        &run.prompt_id,
+        "Build it",
+        "2026-11-20T09:59:59Z",
+        "2026-11-20T10:00:20Z",
+    );
+    let mut payloads = vec![turn[0].clone()];
+    payloads.extend(run.payloads());
+    payloads.push(turn[1].clone());
+    payloads
 }
 
 /// An orchestrator's `subagent-stop` committed before its `subagent-start` (two processes racing):
