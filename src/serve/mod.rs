@@ -19,6 +19,7 @@ mod dash;
 mod design;
 mod guard;
 mod stream;
+mod turns;
 mod v1;
 
 use crate::error::{Error, Result};

@@ -5,10 +5,14 @@
 //! another reader's derivation). On a change it derives what is new, as every reader does, then
 //! compares the runs and turns that can have changed with what it last saw, and broadcasts one
 //! event per change: `agent_started`, `agent_finished`, `turn_started`, `turn_ended`. Idle, a
-//! poll is one PRAGMA on an open connection. Streams are bounded ([`super::MAX_STREAMS`]), carry
+//! poll is one PRAGMA on an open connection. `lost` is decided at read time and nothing is
+//! written when a run crosses `lost_after_minutes`, so every [`LOST_CHECK`] the watcher also
+//! compares, in memory, the starts of the runs and turns it holds open with the threshold, and
+//! reads them again when one has crossed it. Streams are bounded ([`super::MAX_STREAMS`]), carry
 //! a heartbeat comment every [`HEARTBEAT`], and end at shutdown.
 
-use super::{ApiError, State};
+use super::{turns, ApiError, State};
+use crate::analyze::workflows::Status;
 use crate::analyze::Ctx;
 use crate::error::Result;
 use crate::vocab::{RunStatus, WorkflowKind};
@@ -17,7 +21,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +30,9 @@ use tokio::sync::{broadcast, watch};
 
 /// How often the watcher looks for a commit.
 pub(super) const POLL: Duration = Duration::from_millis(100);
+/// How often the watcher looks, without a commit, for runs and turns past the lost threshold
+/// (in [`POLL`]s).
+const LOST_CHECK: u64 = 10;
 /// How often an idle stream sends a comment (keeps proxies and browsers from timing out).
 pub(super) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Runs remembered after they ended (to tell a changed outcome from one already sent).
@@ -140,7 +147,7 @@ fn watch_loop(
             open = None;
             continue;
         }
-        match tick(ctx, snap, version) {
+        match tick(ctx, snap, version, ticks.is_multiple_of(LOST_CHECK)) {
             Ok(changes) => {
                 for (event, data) in changes {
                     seq += 1;
@@ -175,15 +182,26 @@ fn data_version(ctx: &Ctx) -> Result<i64> {
         .query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
 
-/// One poll: nothing unless another connection committed since the last one.
+/// One poll: nothing unless another connection committed since the last one or, when
+/// `check_lost`, a run or turn held open has crossed the lost threshold since the last look
+/// (nothing was committed, so nothing needs deriving).
 fn tick(
     ctx: &mut Ctx,
     snap: &mut Snapshot,
     version: &mut i64,
+    check_lost: bool,
 ) -> Result<Vec<(&'static str, Value)>> {
     let v = data_version(ctx)?;
     if v == *version {
-        return Ok(Vec::new());
+        if !check_lost {
+            return Ok(Vec::new());
+        }
+        let now = crate::analyze::now();
+        if !snap.lost_due(now - ctx.cfg.lost_after_minutes * 60_000) {
+            return Ok(Vec::new());
+        }
+        ctx.now = now;
+        return snap.delta(ctx);
     }
     *version = v;
     ctx.now = crate::analyze::now();
@@ -191,21 +209,41 @@ fn tick(
     snap.delta(ctx)
 }
 
-/// What the watcher last saw of a run.
-#[derive(Debug, Clone, PartialEq)]
+/// What the watcher last saw of a run: its outcome (`status`, `end_ms`), and its start (to
+/// notice it crossing the lost threshold).
+#[derive(Debug, Clone)]
 struct RunSeen {
     status: String,
     end_ms: Option<i64>,
+    start_ms: Option<i64>,
+}
+
+impl RunSeen {
+    fn running(&self) -> bool {
+        self.status == RunStatus::Running.as_str()
+    }
+}
+
+/// What the watcher last saw of a turn.
+#[derive(Debug, Clone, PartialEq)]
+struct TurnSeen {
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    /// `turn_ended` was sent: it has an end, or it had none past the lost threshold.
+    ended: bool,
+    status: Status,
 }
 
 /// What the streams have been told: the runs still running (and recently ended ones), the
-/// turns of the last `lost_after_minutes`, and where the run ids and the event log stood.
+/// turns of the last `lost_after_minutes`, where the run ids and the event log stood, and the
+/// lost threshold of the last read (what started before it has been read as lost already).
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
     last_run_id: i64,
     events_cursor: i64,
+    lost_before: i64,
     runs: HashMap<String, RunSeen>,
-    turns: HashMap<String, Option<i64>>,
+    turns: HashMap<String, TurnSeen>,
 }
 
 fn derive_cursor(ctx: &Ctx) -> Result<i64> {
@@ -236,37 +274,52 @@ impl Snapshot {
         let mut s = Snapshot {
             last_run_id: max_run_id(ctx)?,
             events_cursor: derive_cursor(ctx)?,
+            lost_before: ctx.lost_before(),
             ..Snapshot::default()
         };
         let c = ctx.store.conn();
         let mut stmt = c.prepare(
-            "SELECT agent_id, end_ms FROM agent_runs INDEXED BY runs_open
+            "SELECT agent_id, end_ms, start_ms FROM agent_runs INDEXED BY runs_open
              WHERE end_ms IS NULL AND internal = 0 AND start_ms >= ?1 AND status = ?2",
         )?;
         let rows = stmt.query_map(
             params![ctx.lost_before(), RunStatus::Running.as_str()],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            },
         )?;
         for row in rows {
-            let (id, end_ms) = row?;
+            let (id, end_ms, start_ms) = row?;
             s.runs.insert(
                 id,
                 RunSeen {
                     status: RunStatus::Running.as_str().into(),
                     end_ms,
+                    start_ms,
                 },
             );
         }
-        let mut stmt = c.prepare(
-            "SELECT workflow_id, end_ms FROM workflows WHERE kind = ?1 AND start_ms >= ?2",
-        )?;
-        let rows = stmt.query_map(
-            params![WorkflowKind::Turn.as_str(), ctx.lost_before()],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
-        )?;
-        for row in rows {
-            let (id, end) = row?;
-            s.turns.insert(id, end);
+        let mut stmt = c.prepare(&format!(
+            "SELECT {} FROM workflows w WHERE w.kind = ?1 AND w.start_ms >= ?2",
+            turns::COLUMNS
+        ))?;
+        let mut rows = stmt.query(params![WorkflowKind::Turn.as_str(), ctx.lost_before()])?;
+        while let Some(r) = rows.next()? {
+            let (turn, _) = turns::from_row(ctx, r)?;
+            let status = turn.status(ctx.lost_before());
+            s.turns.insert(
+                turn.id,
+                TurnSeen {
+                    start_ms: turn.start_ms,
+                    end_ms: turn.end_ms,
+                    ended: turn.end_ms.is_some(),
+                    status,
+                },
+            );
         }
         Ok(s)
     }
@@ -281,18 +334,37 @@ impl Snapshot {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        self.runs_delta(ctx, &mut out)?;
-        self.turns_delta(ctx, &mut out)?;
+        let touched = self.runs_delta(ctx, &mut out)?;
+        self.turns_delta(ctx, &touched, &mut out)?;
         self.events_cursor = cursor;
         self.last_run_id = self.last_run_id.max(max_id);
+        self.lost_before = ctx.lost_before();
         Ok(out)
     }
 
-    fn runs_delta(&mut self, ctx: &Ctx, out: &mut Vec<(&'static str, Value)>) -> Result<()> {
+    /// Whether a run or turn held open started before `lost_before` but not before the last
+    /// read's threshold: it has crossed the threshold since, and reads as lost now. In memory.
+    pub(crate) fn lost_due(&self, lost_before: i64) -> bool {
+        let crossed = |start: Option<i64>| {
+            start.is_some_and(|s| (self.lost_before..lost_before).contains(&s))
+        };
+        self.runs
+            .values()
+            .any(|r| r.running() && crossed(r.start_ms))
+            || self.turns.values().any(|t| !t.ended && crossed(t.start_ms))
+    }
+
+    /// Sends the runs' changes; returns the workflows of the runs that changed.
+    fn runs_delta(
+        &mut self,
+        ctx: &Ctx,
+        out: &mut Vec<(&'static str, Value)>,
+    ) -> Result<HashSet<String>> {
+        let mut touched = HashSet::new();
         let open: Vec<&String> = self
             .runs
             .iter()
-            .filter(|(_, s)| s.status == RunStatus::Running.as_str())
+            .filter(|(_, s)| s.running())
             .map(|(id, _)| id)
             .collect();
         let open = serde_json::to_string(&open)?;
@@ -336,13 +408,19 @@ impl Snapshot {
                 "cost_usd": r.get::<_, Option<f64>>(15)?,
                 "model": r.get::<_, Option<String>>(16)?,
             });
+            let workflow: Option<String> = r.get(4)?;
             let running = status == RunStatus::Running.as_str();
-            let now = RunSeen { status, end_ms };
+            let now = RunSeen {
+                status,
+                end_ms,
+                start_ms,
+            };
             let before = self.runs.get(&agent_id);
-            if before == Some(&now) {
+            if before.is_some_and(|b| b.status == now.status && b.end_ms == now.end_ms) {
                 continue;
             }
-            let was_running = before.is_some_and(|b| b.status == RunStatus::Running.as_str());
+            touched.extend(workflow);
+            let was_running = before.is_some_and(RunSeen::running);
             if running {
                 if !was_running {
                     out.push(("agent_started", data));
@@ -360,63 +438,74 @@ impl Snapshot {
             self.runs.insert(agent_id, now);
         }
         if self.runs.len() > REMEMBER {
-            self.runs
-                .retain(|_, s| s.status == RunStatus::Running.as_str());
+            self.runs.retain(|_, s| s.running());
         }
-        Ok(())
+        Ok(touched)
     }
 
-    fn turns_delta(&mut self, ctx: &Ctx, out: &mut Vec<(&'static str, Value)>) -> Result<()> {
+    /// Sends the turns' changes. A turn is read again (with its agents, for its status) when
+    /// it is new, its end changed, one of its runs changed (`touched`), or it has crossed the
+    /// lost threshold; `turn_ended` goes out when it ends or crosses, and again when its status
+    /// changes after that (a background agent finishing after the turn's Stop).
+    fn turns_delta(
+        &mut self,
+        ctx: &Ctx,
+        touched: &HashSet<String>,
+        out: &mut Vec<(&'static str, Value)>,
+    ) -> Result<()> {
         let open: Vec<&String> = self
             .turns
             .iter()
-            .filter(|(_, end)| end.is_none())
+            .filter(|(_, t)| t.end_ms.is_none())
             .map(|(id, _)| id)
             .collect();
         let open = serde_json::to_string(&open)?;
+        let lost_before = ctx.lost_before();
         // A union again: with an OR, SQLite walks the whole start index to keep the order.
-        let mut stmt = ctx.store.conn().prepare_cached(
-            "SELECT w.workflow_id, w.session_id, w.prompt, w.start_ms, w.end_ms,
-                    (SELECT count(*) FROM agent_runs r WHERE r.workflow_id = w.workflow_id AND r.internal = 0)
+        let mut stmt = ctx.store.conn().prepare_cached(&format!(
+            "SELECT {}
              FROM workflows w
              WHERE w.kind = ?1 AND w.workflow_id IN (
                 SELECT workflow_id FROM workflows WHERE start_ms >= ?2 UNION SELECT value FROM json_each(?3))
              ORDER BY w.start_ms, w.workflow_id",
-        )?;
-        let mut rows = stmt.query(params![
-            WorkflowKind::Turn.as_str(),
-            ctx.lost_before(),
-            open
-        ])?;
+            turns::COLUMNS
+        ))?;
+        let mut rows = stmt.query(params![WorkflowKind::Turn.as_str(), lost_before, open])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             let start: Option<i64> = r.get(3)?;
             let end: Option<i64> = r.get(4)?;
-            let before = self.turns.get(&id).copied();
-            if before == Some(end) {
+            let ended = end.is_some() || start.is_none_or(|s| s < lost_before);
+            let before = self.turns.get(&id);
+            let stale = match before {
+                None => true,
+                Some(b) => b.end_ms != end || (ended && !b.ended) || touched.contains(&id),
+            };
+            if !stale {
                 continue;
             }
-            let prompt: Option<String> = r.get(2)?;
-            let data = json!({
-                "workflow_id": id,
-                "session_id": r.get::<_, Option<String>>(1)?,
-                "prompt": prompt.map(|p| crate::render::clip(&p, 80)),
-                "start": start.map(crate::timeparse::format_ms),
-                "end": end.map(crate::timeparse::format_ms),
-                "duration_ms": start.zip(end).map(|(s, e)| (e - s).max(0)),
-                "agents": r.get::<_, i64>(5)?,
-            });
+            let (turn, prompt) = turns::from_row(ctx, r)?;
+            let status = turn.status(lost_before);
+            let data = turns::data(&turn, prompt.as_deref(), status);
             if before.is_none() {
                 out.push(("turn_started", data.clone()));
             }
-            if end.is_some() {
+            if ended && before.is_none_or(|b| !b.ended || b.end_ms != end || b.status != status) {
                 out.push(("turn_ended", data));
             }
-            self.turns.insert(id, end);
+            self.turns.insert(
+                id,
+                TurnSeen {
+                    start_ms: start,
+                    end_ms: end,
+                    ended,
+                    status,
+                },
+            );
         }
-        let window = ctx.lost_before();
         if self.turns.len() > REMEMBER {
-            self.turns.retain(|_, end| end.is_none_or(|e| e >= window));
+            self.turns
+                .retain(|_, t| t.end_ms.is_none_or(|e| e >= lost_before));
         }
         Ok(())
     }

@@ -772,6 +772,138 @@ fn a_hook_during_the_test_reaches_the_stream() {
     assert!(stderr.contains("stopped"), "{stderr}");
 }
 
+/// `turn_ended` carries the turn's status as `analyze workflows` decides it: a Stop after a
+/// successful agent is a success, a StopFailure a failure with its error.
+#[test]
+fn turn_ended_carries_the_turns_status() {
+    let env = Env::new();
+    env.record(&[]);
+    let mut server = Server::start(&env, &[], &[]);
+    let mut s = Stream::open(server.port);
+    let t0 = chrono::Utc::now();
+    let at = |secs: i64| iso(t0 + chrono::Duration::seconds(secs));
+
+    let ok = cc::turn(
+        "ok-sess",
+        "ok-p",
+        "Ship the feature\nwith tests",
+        &at(0),
+        &at(3),
+    );
+    let run = Run {
+        session: "ok-sess".into(),
+        prompt_id: "ok-p".into(),
+        ..Run::new("ok1", "backend-architect", "Build it", &at(1), &at(2))
+    };
+    env.hook(ok[0].0, ok[0].1.as_bytes());
+    s.until(|t| t.contains("event: turn_started"));
+    let started = &s.events("turn_started")[0];
+    assert_eq!(started["prompt"], "Ship the feature …");
+    assert_eq!(started["status"], "running");
+    for (bin, p) in run.payloads() {
+        env.hook(bin, p.as_bytes());
+    }
+    env.hook(ok[1].0, ok[1].1.as_bytes());
+    s.until(|t| t.contains("event: turn_ended"));
+    let ended = &s.events("turn_ended")[0];
+    assert_eq!(ended["workflow_id"], "ok-p");
+    assert_eq!(ended["status"], "success", "{ended}");
+    assert_eq!(ended["error"], Value::Null);
+    assert_eq!(ended["duration_ms"], 3000);
+    assert_eq!(ended["agents"], 1);
+    assert_eq!(ended["agent_statuses"], serde_json::json!({"success": 1}));
+
+    let mut bad = cc::turn("bad-sess", "bad-p", "Refactor billing", &at(4), &at(9));
+    let mut stop: Value = serde_json::from_str(&bad[1].1).unwrap();
+    stop["hook_event_name"] = serde_json::json!("StopFailure");
+    stop["error"] = serde_json::json!("unknown");
+    stop["last_assistant_message"] = serde_json::json!("API Error: 400 scripted failure");
+    bad[1].1 = stop.to_string();
+    for (bin, p) in &bad {
+        env.hook(bin, p.as_bytes());
+    }
+    s.until(|t| t.matches("event: turn_ended").count() == 2);
+    let failed = &s.events("turn_ended")[1];
+    assert_eq!(failed["workflow_id"], "bad-p");
+    assert_eq!(failed["status"], "failure", "{failed}");
+    assert_eq!(failed["error"], "API Error: 400 scripted failure");
+    assert_eq!(failed["duration_ms"], 5000);
+    assert_eq!(failed["agents"], 0);
+    // Each turn ended once.
+    assert_eq!(s.events("turn_ended").len(), 2, "{}", s.text);
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Nothing is written when a run passes `lost_after_minutes`: the watcher notices it by the
+/// clock, sends `agent_finished` lost once (and `turn_ended` for the turn past the threshold),
+/// and the run's real end later still reaches the stream.
+#[test]
+fn a_run_crossing_the_lost_threshold_is_sent_once_without_a_hook() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.db().parent().unwrap()).unwrap();
+    std::fs::write(
+        env.db().parent().unwrap().join("config.json"),
+        r#"{"lost_after_minutes": 1}"#,
+    )
+    .unwrap();
+    env.record(&[]);
+    let mut server = Server::start(&env, &[], &[]);
+    let mut s = Stream::open(server.port);
+    // Started 56 s ago: lost 4 s from now.
+    let t0 = chrono::Utc::now() - chrono::Duration::seconds(56);
+    let turn = cc::turn("lost-sess", "lost-p", "Long job", &iso(t0), "");
+    let run = Run {
+        session: "lost-sess".into(),
+        prompt_id: "lost-p".into(),
+        ..Run::new(
+            "hang1",
+            "backend-architect",
+            "Hang",
+            &iso(t0),
+            &iso(chrono::Utc::now()),
+        )
+    };
+    let payloads = run.payloads();
+    env.hook(turn[0].0, turn[0].1.as_bytes());
+    for (bin, p) in &payloads[..2] {
+        env.hook(bin, p.as_bytes());
+    }
+    s.until(|t| t.contains("event: agent_started"));
+    assert_eq!(s.events("agent_started")[0]["status"], "running");
+    assert!(s.events("agent_finished").is_empty(), "{}", s.text);
+
+    s.until(|t| t.contains("event: agent_finished") && t.contains("event: turn_ended"));
+    let finished = s.events("agent_finished");
+    assert_eq!(finished[0]["agent_id"], "hang1");
+    assert_eq!(finished[0]["status"], "lost");
+    let turn_ended = &s.events("turn_ended")[0];
+    assert_eq!(turn_ended["workflow_id"], "lost-p");
+    assert_eq!(
+        turn_ended["status"], "failure",
+        "a lost agent fails its turn: {turn_ended}"
+    );
+    assert_eq!(turn_ended["end"], Value::Null);
+    // Not again while nothing changes (several lost checks later).
+    let quiet_until = Instant::now() + Duration::from_millis(2500);
+    s.until(|_| Instant::now() >= quiet_until);
+    assert_eq!(s.events("agent_finished").len(), 1, "{}", s.text);
+    assert_eq!(s.events("turn_ended").len(), 1, "{}", s.text);
+
+    // Its real end, late: the real status.
+    for (bin, p) in &payloads[2..] {
+        env.hook(bin, p.as_bytes());
+    }
+    s.until(|t| t.matches("event: agent_finished").count() == 2);
+    let real = &s.events("agent_finished")[1];
+    assert_eq!(real["agent_id"], "hang1");
+    assert_eq!(real["status"], "success");
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
 #[test]
 fn streams_are_bounded() {
     let env = history();
