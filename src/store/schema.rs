@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -365,12 +365,56 @@ CREATE TABLE coverage_checks (
 );
 "#;
 
+/// Version 8: per category, agent type and UTC day of the start, the sums `analyze types` needs,
+/// and per category, agent type, tool and day the tool calls, so `types` (and
+/// `/api/agents/types/distribution`) read thousands of rows instead of every run and its tool
+/// rows (docs/performance.md). Backfilled here from the projection; kept exact afterwards by the
+/// deriving connection's TEMP triggers ([`TEMP_TYPE_ROLLUP_TRIGGERS`]), never by the hooks. Lost
+/// runs are counted at read time, as for `agent_daily`.
+const V8: &str = r#"
+CREATE TABLE type_daily (
+    category   TEXT    NOT NULL,
+    agent_type TEXT    NOT NULL,
+    day        INTEGER NOT NULL,   -- coalesce(start_ms, 0) / 86400000, as agent_daily
+    runs       INTEGER NOT NULL DEFAULT 0,
+    success    INTEGER NOT NULL DEFAULT 0,
+    failure    INTEGER NOT NULL DEFAULT 0,
+    dur_n      INTEGER NOT NULL DEFAULT 0,
+    dur_sum    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (category, agent_type, day)
+) WITHOUT ROWID;
+
+CREATE TABLE type_tool_daily (
+    category   TEXT    NOT NULL,
+    agent_type TEXT    NOT NULL,
+    tool       TEXT    NOT NULL,
+    day        INTEGER NOT NULL,   -- of the run's start, as type_daily
+    n          INTEGER NOT NULL DEFAULT 0,   -- run_tools rows
+    calls      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (category, agent_type, tool, day)
+) WITHOUT ROWID;
+
+INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+SELECT category, agent_type, coalesce(start_ms, 0) / 86400000, count(*), sum(status = 'success'),
+       sum(status = 'failure'), count(duration_ms), coalesce(sum(duration_ms), 0)
+FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3;
+
+INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000, count(*), sum(t.calls)
+FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id WHERE r.internal = 0 GROUP BY 1, 2, 3, 4;
+"#;
+
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
 pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
 DROP TRIGGER IF EXISTS temp.runs_rollup_ins; DROP TRIGGER IF EXISTS temp.runs_rollup_del;
 DROP TRIGGER IF EXISTS temp.runs_rollup_upd_old; DROP TRIGGER IF EXISTS temp.runs_rollup_upd_new;
 DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task_del;
-DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;";
+DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_types_ins; DROP TRIGGER IF EXISTS temp.runs_types_del;
+DROP TRIGGER IF EXISTS temp.runs_types_upd_old; DROP TRIGGER IF EXISTS temp.runs_types_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_types_tools_old; DROP TRIGGER IF EXISTS temp.runs_types_tools_new;
+DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run_tools_types_del;
+DROP TRIGGER IF EXISTS temp.run_tools_types_upd;";
 
 /// The triggers that keep `agent_daily` and `agent_task_stats` exact, as TEMP triggers for the
 /// connection that derives (they are invisible to every other connection and to the file): the
@@ -468,6 +512,99 @@ WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS
       NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
   ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
       success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
+END;
+"#;
+
+/// The triggers that keep `type_daily` and `type_tool_daily` (version 8) exact, as TEMP triggers
+/// of the connection that derives, like [`TEMP_ROLLUP_TRIGGERS`]. A run's tool rows count under
+/// the run's category, agent type and start day: they move when one of those (or `internal`)
+/// changes, and a run inserted or deleted brings its tool rows along.
+pub const TEMP_TYPE_ROLLUP_TRIGGERS: &str = r#"
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (NEW.category, NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1, NEW.status = 'success',
+          NEW.status = 'failure', NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT NEW.category, NEW.agent_type, t.tool, coalesce(NEW.start_ms, 0) / 86400000, 1, t.calls
+  FROM run_tools t WHERE t.run_id = NEW.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (OLD.category, OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1, -(OLD.status = 'success'),
+          -(OLD.status = 'failure'), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT OLD.category, OLD.agent_type, t.tool, coalesce(OLD.start_ms, 0) / 86400000, -1, -t.calls
+  FROM run_tools t WHERE t.run_id = OLD.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_old
+AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs
+WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms
+    OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (OLD.category, OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1, -(OLD.status = 'success'),
+          -(OLD.status = 'failure'), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_new
+AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs
+WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms
+    OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (NEW.category, NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1, NEW.status = 'success',
+          NEW.status = 'failure', NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_old AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs
+WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms) BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT OLD.category, OLD.agent_type, t.tool, coalesce(OLD.start_ms, 0) / 86400000, -1, -t.calls
+  FROM run_tools t WHERE t.run_id = OLD.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_new AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs
+WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms) BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT NEW.category, NEW.agent_type, t.tool, coalesce(NEW.start_ms, 0) / 86400000, 1, t.calls
+  FROM run_tools t WHERE t.run_id = NEW.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_ins AFTER INSERT ON run_tools BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, NEW.tool, coalesce(r.start_ms, 0) / 86400000, 1, NEW.calls
+  FROM agent_runs r WHERE r.id = NEW.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_del AFTER DELETE ON run_tools BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, OLD.tool, coalesce(r.start_ms, 0) / 86400000, -1, -OLD.calls
+  FROM agent_runs r WHERE r.id = OLD.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_upd AFTER UPDATE ON run_tools BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, OLD.tool, coalesce(r.start_ms, 0) / 86400000, -1, -OLD.calls
+  FROM agent_runs r WHERE r.id = OLD.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, NEW.tool, coalesce(r.start_ms, 0) / 86400000, 1, NEW.calls
+  FROM agent_runs r WHERE r.id = NEW.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
 END;
 "#;
 

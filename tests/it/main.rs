@@ -19,4 +19,5 @@ mod redaction;
 mod report;
 mod serve;
 mod summary;
+mod types_rollup;
 mod upgrade;
