@@ -723,4 +723,74 @@ mod tests {
         let end = dump(&new);
         assert!(end.len() >= 6, "{end:?}"); // the script reached both rollups
     }
+
+    /// The version-8 rollups, kept by their TEMP triggers, equal their definition over the runs
+    /// and tool rows after every step: tool rows written before and after their run, calls
+    /// changed, relabelling, a move to another day, status changes, internal flips, deletes.
+    #[test]
+    fn type_rollup_triggers_keep_the_rollups_equal_to_their_definition() {
+        let c = current_with_temp_triggers();
+        c.execute_batch(TEMP_TYPE_ROLLUP_TRIGGERS).unwrap();
+        let script = [
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Read', 3)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, status)
+             VALUES (1, 'a', 'claude-code', 'coder', 'code', 86400000 * 3 + 5, 'running')",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Bash', 2)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, end_ms, duration_ms, status)
+             VALUES (2, 'b', 'claude-code', 'reviewer', 'review', 86400000 * 3 + 9, 86400000 * 3 + 59, 50, 'success')",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (2, 'Read', 5), (2, 'Grep', 0)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, status, internal)
+             VALUES (3, 'c', 'claude-code', 'acompact', 'general', 'success', 1)",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (3, 'Read', 9)",
+            "UPDATE run_tools SET calls = 10 WHERE run_id = 1 AND tool = 'Read'",
+            "UPDATE agent_runs SET category = 'other', agent_type = 'fixer' WHERE id = 1",
+            "UPDATE agent_runs SET start_ms = 86400000 * 9 + 1, status = 'failure', duration_ms = 7 WHERE id = 2",
+            "UPDATE agent_runs SET internal = 0 WHERE id = 3",
+            "UPDATE agent_runs SET internal = 1 WHERE id = 2",
+            "UPDATE agent_runs SET model = 'm' WHERE id = 1",
+            "DELETE FROM run_tools WHERE run_id = 1 AND tool = 'Bash'",
+            "DELETE FROM agent_runs WHERE id = 3",
+            "DELETE FROM run_tools WHERE run_id = 3",
+        ];
+        let dump = |sql: &str| -> Vec<String> {
+            let mut stmt = c.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let pairs = [
+            (
+                "SELECT category, agent_type, day, runs, success, failure, dur_n, dur_sum
+                 FROM type_daily WHERE runs <> 0 ORDER BY 1, 2, 3",
+                "SELECT category, agent_type, coalesce(start_ms, 0) / 86400000, count(*),
+                        sum(status = 'success'), sum(status = 'failure'), count(duration_ms),
+                        coalesce(sum(duration_ms), 0)
+                 FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            ),
+            (
+                "SELECT category, agent_type, tool, day, n, calls FROM type_tool_daily WHERE n <> 0
+                 ORDER BY 1, 2, 3, 4",
+                "SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000, count(*),
+                        sum(t.calls)
+                 FROM agent_runs r JOIN run_tools t ON t.run_id = r.id WHERE r.internal = 0
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            ),
+        ];
+        let mut seen_tools = 0;
+        for (k, sql) in script.iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            for (rollup, definition) in pairs {
+                assert_eq!(dump(rollup), dump(definition), "after step {k}: {sql}");
+            }
+            seen_tools = seen_tools.max(dump(pairs[1].0).len());
+        }
+        assert!(seen_tools >= 3, "the script reached the tool rollup");
+    }
 }
