@@ -139,6 +139,7 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
             // The rollups are kept by TEMP triggers of this connection (schema version 5),
             // installed after the tuning above, which must not touch the temp schema.
             conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
+            conn.execute_batch(crate::store::schema::TEMP_TYPE_ROLLUP_TRIGGERS)?;
             conn.set_prepared_statement_cache_capacity(256);
         }
         if done.events > 0 {
@@ -189,7 +190,8 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
     store.write_tx(|s| {
         s.conn().execute_batch(
             "DELETE FROM agent_runs; DELETE FROM run_tools; DELETE FROM workflows; DELETE FROM handoffs;
-             DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM derive_state;",
+             DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM derive_state;
+             DELETE FROM type_daily; DELETE FROM type_tool_daily;",
         )?;
         Ok(())
     })?;

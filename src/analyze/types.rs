@@ -7,6 +7,7 @@ use crate::query::sql;
 use crate::render::{self, Grid, Report};
 use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
+use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ pub struct Types {
     pub categories: Vec<CategoryRow>,
 }
 
+/// Sums of one category (or one agent type in it).
 #[derive(Default)]
 struct Acc {
     runs: i64,
@@ -52,12 +54,96 @@ struct Acc {
     decided: i64,
     dur_n: i64,
     dur_sum: i64,
-    types: Vec<(i64, String)>,
-    tools: Vec<ToolCalls>,
 }
 
-/// Categories with runs matching the filter, most runs first.
+impl Acc {
+    fn add(&mut self, o: &Acc) {
+        self.runs += o.runs;
+        self.success += o.success;
+        self.decided += o.decided;
+        self.dur_n += o.dur_n;
+        self.dur_sum += o.dur_sum;
+    }
+}
+
+/// What the sources add up to: per (category, agent type) the run sums, per (category, tool) the
+/// tool rows and calls.
+#[derive(Default)]
+struct Sums {
+    types: BTreeMap<(String, String), Acc>,
+    tools: BTreeMap<(String, String), (i64, i64)>,
+}
+
+/// One UTC day in ms: the rollups' unit.
+const DAY_MS: i64 = 86_400_000;
+
+/// Which runs the rollups answer for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Days {
+    /// All of them (no time bound).
+    All,
+    /// Those that started on the whole UTC days `[first, end)` (`end` None: no `--until`).
+    Range(i64, Option<i64>),
+}
+
+/// The runs the rollups can answer for, if any: none under `--project` or `--session` (a run's
+/// directory and session are not in the rollups); under a time bound, the whole days inside the
+/// window. Those start at day 1: day 0 of the rollups also holds the runs without a start,
+/// which a time bound excludes.
+fn rollup_days(filter: &Filter) -> Option<Days> {
+    if filter.project.is_some() || filter.session.is_some() {
+        return None;
+    }
+    if filter.since.is_none() && filter.until.is_none() {
+        return Some(Days::All);
+    }
+    let first = filter
+        .since
+        .map_or(1, |s| {
+            s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0)
+        })
+        .max(1);
+    let end = filter.until.map(|u| u.div_euclid(DAY_MS));
+    match end {
+        Some(e) if e <= first => None,
+        _ => Some(Days::Range(first, end)),
+    }
+}
+
+/// Categories with runs matching the filter, most runs first. Reads the version-8 rollups for
+/// the whole days of the window and the runs themselves for the rest (part days at its edges,
+/// or everything under `--project` / `--session`): the same figures either way.
 pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Types> {
+    let mut sums = Sums::default();
+    match rollup_days(filter) {
+        Some(days) => {
+            from_rollups(ctx, filter, days, &mut sums)?;
+            // The part days at the window's edges, from the runs.
+            if let Days::Range(first, end) = days {
+                let mut before = filter.clone();
+                before.until = Some(first * DAY_MS);
+                from_runs(ctx, &before, &mut sums)?;
+                if let Some(e) = end {
+                    let mut after = filter.clone();
+                    after.since = Some(e * DAY_MS);
+                    from_runs(ctx, &after, &mut sums)?;
+                }
+            }
+        }
+        None => from_runs(ctx, filter, &mut sums)?,
+    }
+    Ok(assemble(sums))
+}
+
+/// The same report from the runs alone, whatever the filter: what [`compute`] must equal.
+pub fn compute_from_runs(ctx: &Ctx, filter: &Filter) -> Result<Types> {
+    let mut sums = Sums::default();
+    from_runs(ctx, filter, &mut sums)?;
+    Ok(assemble(sums))
+}
+
+/// Adds the matching runs and their tool rows, read from `agent_runs` and `run_tools`.
+fn from_runs(ctx: &Ctx, filter: &Filter, sums: &mut Sums) -> Result<()> {
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
@@ -65,7 +151,6 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Types> {
         sql::count_of(&st, RunStatus::Success),
         sql::decided_count(&st),
     );
-    let mut by: BTreeMap<String, Acc> = BTreeMap::new();
     let mut stmt = c.prepare(&format!(
         "SELECT r.category, r.agent_type, count(*), {success}, {decided},
                 count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
@@ -73,61 +158,166 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Types> {
     ))?;
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            [
-                r.get::<_, i64>(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ],
-        ))
-    })?;
-    for row in rows {
-        let (cat, agent, [runs, success, decided, dur_n, dur_sum]) = row?;
-        let a = by.entry(cat).or_default();
-        a.runs += runs;
-        a.success += success;
-        a.decided += decided;
-        a.dur_n += dur_n;
-        a.dur_sum += dur_sum;
-        a.types.push((runs, agent));
-    }
-    let mut stmt = c.prepare(&format!(
-        "SELECT r.category, t.tool, sum(t.calls) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
-         WHERE {w} GROUP BY r.category, t.tool"
-    ))?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            ToolCalls {
-                tool: r.get(1)?,
-                calls: r.get(2)?,
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            Acc {
+                runs: r.get(2)?,
+                success: r.get(3)?,
+                decided: r.get(4)?,
+                dur_n: r.get(5)?,
+                dur_sum: r.get(6)?,
             },
         ))
     })?;
     for row in rows {
-        let (cat, t) = row?;
-        if let Some(a) = by.get_mut(&cat) {
-            a.tools.push(t);
+        let (key, a) = row?;
+        sums.types.entry(key).or_default().add(&a);
+    }
+    let mut stmt = c.prepare(&format!(
+        "SELECT r.category, t.tool, count(*), sum(t.calls) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
+         WHERE {w} GROUP BY r.category, t.tool"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            (r.get::<_, i64>(2)?, r.get::<_, i64>(3)?),
+        ))
+    })?;
+    for row in rows {
+        let (key, (n, calls)) = row?;
+        let e = sums.tools.entry(key).or_default();
+        e.0 += n;
+        e.1 += calls;
+    }
+    Ok(())
+}
+
+/// Adds the rollups' sums over `days` (and the `--agent` types), plus the lost runs among them,
+/// decided now from the index of open runs as the status expression decides them.
+fn from_rollups(ctx: &Ctx, filter: &Filter, days: Days, sums: &mut Sums) -> Result<()> {
+    let c = ctx.store.conn();
+    let (first, end) = match days {
+        Days::All => (i64::MIN / DAY_MS, i64::MAX / DAY_MS),
+        Days::Range(first, end) => (first, end.unwrap_or(i64::MAX / DAY_MS)),
+    };
+    let mut p: Vec<SqlValue> = vec![SqlValue::Integer(first), SqlValue::Integer(end)];
+    let marks: Vec<String> = filter
+        .agents
+        .iter()
+        .map(|a| {
+            p.push(SqlValue::Text(a.clone()));
+            format!("?{}", p.len())
+        })
+        .collect();
+    let agents = if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" AND agent_type IN ({})", marks.join(", "))
+    };
+    let mut stmt = c.prepare(&format!(
+        "SELECT category, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n), sum(dur_sum)
+         FROM type_daily WHERE day >= ?1 AND day < ?2{agents} GROUP BY 1, 2"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            Acc {
+                runs: r.get(2)?,
+                success: r.get(3)?,
+                decided: r.get(4)?,
+                dur_n: r.get(5)?,
+                dur_sum: r.get(6)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (key, a) = row?;
+        sums.types.entry(key).or_default().add(&a);
+    }
+    // Lost: running, never ended, started before the threshold (RunStatus::effective_sql), in
+    // the same days. Without time bounds every start counts (a missing one as 0).
+    let window = match days {
+        Days::All => "",
+        Days::Range(..) => " AND r.start_ms >= ?1 * 86400000 AND r.start_ms < ?2 * 86400000",
+    };
+    p.push(SqlValue::Integer(ctx.lost_before()));
+    let lost = p.len();
+    let mut stmt = c.prepare(&format!(
+        "SELECT r.category, r.agent_type, count(*) FROM agent_runs r INDEXED BY runs_open
+         WHERE r.end_ms IS NULL AND r.internal = 0 AND r.status = 'running' AND coalesce(r.start_ms, 0) < ?{lost}{window}{}
+         GROUP BY 1, 2",
+        agents.replace("agent_type", "r.agent_type")
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p[..].iter()), |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (key, n) = row?;
+        sums.types.entry(key).or_default().decided += n;
+    }
+    p.pop();
+    let mut stmt = c.prepare(&format!(
+        "SELECT category, tool, sum(n), sum(calls) FROM type_tool_daily
+         WHERE day >= ?1 AND day < ?2{agents} GROUP BY 1, 2"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            (r.get::<_, i64>(2)?, r.get::<_, i64>(3)?),
+        ))
+    })?;
+    for row in rows {
+        let (key, (n, calls)) = row?;
+        let e = sums.tools.entry(key).or_default();
+        e.0 += n;
+        e.1 += calls;
+    }
+    Ok(())
+}
+
+/// The report from the sums: agent types with runs, tools with rows, categories with runs.
+fn assemble(sums: Sums) -> Types {
+    #[derive(Default)]
+    struct Cat {
+        acc: Acc,
+        types: Vec<(i64, String)>,
+        tools: Vec<ToolCalls>,
+    }
+    let mut by: BTreeMap<String, Cat> = BTreeMap::new();
+    for ((cat, agent), a) in sums.types {
+        if a.runs <= 0 {
+            continue;
+        }
+        let e = by.entry(cat).or_default();
+        e.acc.add(&a);
+        e.types.push((a.runs, agent));
+    }
+    for ((cat, tool), (n, calls)) in sums.tools {
+        if n <= 0 {
+            continue;
+        }
+        if let Some(e) = by.get_mut(&cat) {
+            e.tools.push(ToolCalls { tool, calls });
         }
     }
     let mut categories: Vec<CategoryRow> = by
         .into_iter()
-        .map(|(category, mut a)| {
-            a.types
+        .map(|(category, mut c)| {
+            c.types
                 .sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
-            a.tools
+            c.tools
                 .sort_by(|x, y| y.calls.cmp(&x.calls).then_with(|| x.tool.cmp(&y.tool)));
-            a.tools.truncate(TOP_TOOLS);
+            c.tools.truncate(TOP_TOOLS);
+            let a = c.acc;
             CategoryRow {
                 category,
                 runs: a.runs,
-                agent_types: a.types.into_iter().map(|(_, t)| t).collect(),
+                agent_types: c.types.into_iter().map(|(_, t)| t).collect(),
                 success_rate: (a.decided > 0).then(|| a.success as f64 / a.decided as f64),
                 avg_duration_ms: (a.dur_n > 0).then(|| a.dur_sum as f64 / a.dur_n as f64),
-                top_tools: a.tools,
+                top_tools: c.tools,
             }
         })
         .collect();
@@ -136,7 +326,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Types> {
             .cmp(&x.runs)
             .then_with(|| x.category.cmp(&y.category))
     });
-    Ok(Types { categories })
+    Types { categories }
 }
 
 impl Report for Types {

@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -365,12 +365,56 @@ CREATE TABLE coverage_checks (
 );
 "#;
 
+/// Version 8: per category, agent type and UTC day of the start, the sums `analyze types` needs,
+/// and per category, agent type, tool and day the tool calls, so `types` (and
+/// `/api/agents/types/distribution`) read thousands of rows instead of every run and its tool
+/// rows (docs/performance.md). Backfilled here from the projection; kept exact afterwards by the
+/// deriving connection's TEMP triggers ([`TEMP_TYPE_ROLLUP_TRIGGERS`]), never by the hooks. Lost
+/// runs are counted at read time, as for `agent_daily`.
+const V8: &str = r#"
+CREATE TABLE type_daily (
+    category   TEXT    NOT NULL,
+    agent_type TEXT    NOT NULL,
+    day        INTEGER NOT NULL,   -- coalesce(start_ms, 0) / 86400000, as agent_daily
+    runs       INTEGER NOT NULL DEFAULT 0,
+    success    INTEGER NOT NULL DEFAULT 0,
+    failure    INTEGER NOT NULL DEFAULT 0,
+    dur_n      INTEGER NOT NULL DEFAULT 0,
+    dur_sum    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (category, agent_type, day)
+) WITHOUT ROWID;
+
+CREATE TABLE type_tool_daily (
+    category   TEXT    NOT NULL,
+    agent_type TEXT    NOT NULL,
+    tool       TEXT    NOT NULL,
+    day        INTEGER NOT NULL,   -- of the run's start, as type_daily
+    n          INTEGER NOT NULL DEFAULT 0,   -- run_tools rows
+    calls      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (category, agent_type, tool, day)
+) WITHOUT ROWID;
+
+INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+SELECT category, agent_type, coalesce(start_ms, 0) / 86400000, count(*), sum(status = 'success'),
+       sum(status = 'failure'), count(duration_ms), coalesce(sum(duration_ms), 0)
+FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3;
+
+INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000, count(*), sum(t.calls)
+FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id WHERE r.internal = 0 GROUP BY 1, 2, 3, 4;
+"#;
+
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
 pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
 DROP TRIGGER IF EXISTS temp.runs_rollup_ins; DROP TRIGGER IF EXISTS temp.runs_rollup_del;
 DROP TRIGGER IF EXISTS temp.runs_rollup_upd_old; DROP TRIGGER IF EXISTS temp.runs_rollup_upd_new;
 DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task_del;
-DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;";
+DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_types_ins; DROP TRIGGER IF EXISTS temp.runs_types_del;
+DROP TRIGGER IF EXISTS temp.runs_types_upd_old; DROP TRIGGER IF EXISTS temp.runs_types_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_types_tools_old; DROP TRIGGER IF EXISTS temp.runs_types_tools_new;
+DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run_tools_types_del;
+DROP TRIGGER IF EXISTS temp.run_tools_types_upd;";
 
 /// The triggers that keep `agent_daily` and `agent_task_stats` exact, as TEMP triggers for the
 /// connection that derives (they are invisible to every other connection and to the file): the
@@ -468,6 +512,99 @@ WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS
       NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
   ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
       success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
+END;
+"#;
+
+/// The triggers that keep `type_daily` and `type_tool_daily` (version 8) exact, as TEMP triggers
+/// of the connection that derives, like [`TEMP_ROLLUP_TRIGGERS`]. A run's tool rows count under
+/// the run's category, agent type and start day: they move when one of those (or `internal`)
+/// changes, and a run inserted or deleted brings its tool rows along.
+pub const TEMP_TYPE_ROLLUP_TRIGGERS: &str = r#"
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (NEW.category, NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1, NEW.status = 'success',
+          NEW.status = 'failure', NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT NEW.category, NEW.agent_type, t.tool, coalesce(NEW.start_ms, 0) / 86400000, 1, t.calls
+  FROM run_tools t WHERE t.run_id = NEW.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (OLD.category, OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1, -(OLD.status = 'success'),
+          -(OLD.status = 'failure'), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT OLD.category, OLD.agent_type, t.tool, coalesce(OLD.start_ms, 0) / 86400000, -1, -t.calls
+  FROM run_tools t WHERE t.run_id = OLD.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_old
+AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs
+WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms
+    OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (OLD.category, OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1, -(OLD.status = 'success'),
+          -(OLD.status = 'failure'), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_new
+AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs
+WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms
+    OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
+  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+  VALUES (NEW.category, NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1, NEW.status = 'success',
+          NEW.status = 'failure', NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
+  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+     success = success + excluded.success, failure = failure + excluded.failure,
+     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_old AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs
+WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms) BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT OLD.category, OLD.agent_type, t.tool, coalesce(OLD.start_ms, 0) / 86400000, -1, -t.calls
+  FROM run_tools t WHERE t.run_id = OLD.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_new AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs
+WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms) BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT NEW.category, NEW.agent_type, t.tool, coalesce(NEW.start_ms, 0) / 86400000, 1, t.calls
+  FROM run_tools t WHERE t.run_id = NEW.id
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_ins AFTER INSERT ON run_tools BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, NEW.tool, coalesce(r.start_ms, 0) / 86400000, 1, NEW.calls
+  FROM agent_runs r WHERE r.id = NEW.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_del AFTER DELETE ON run_tools BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, OLD.tool, coalesce(r.start_ms, 0) / 86400000, -1, -OLD.calls
+  FROM agent_runs r WHERE r.id = OLD.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_upd AFTER UPDATE ON run_tools BEGIN
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, OLD.tool, coalesce(r.start_ms, 0) / 86400000, -1, -OLD.calls
+  FROM agent_runs r WHERE r.id = OLD.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
+  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+  SELECT r.category, r.agent_type, NEW.tool, coalesce(r.start_ms, 0) / 86400000, 1, NEW.calls
+  FROM agent_runs r WHERE r.id = NEW.run_id AND r.internal = 0
+  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
 END;
 "#;
 
@@ -585,5 +722,75 @@ mod tests {
         }
         let end = dump(&new);
         assert!(end.len() >= 6, "{end:?}"); // the script reached both rollups
+    }
+
+    /// The version-8 rollups, kept by their TEMP triggers, equal their definition over the runs
+    /// and tool rows after every step: tool rows written before and after their run, calls
+    /// changed, relabelling, a move to another day, status changes, internal flips, deletes.
+    #[test]
+    fn type_rollup_triggers_keep_the_rollups_equal_to_their_definition() {
+        let c = current_with_temp_triggers();
+        c.execute_batch(TEMP_TYPE_ROLLUP_TRIGGERS).unwrap();
+        let script = [
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Read', 3)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, status)
+             VALUES (1, 'a', 'claude-code', 'coder', 'code', 86400000 * 3 + 5, 'running')",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Bash', 2)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, end_ms, duration_ms, status)
+             VALUES (2, 'b', 'claude-code', 'reviewer', 'review', 86400000 * 3 + 9, 86400000 * 3 + 59, 50, 'success')",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (2, 'Read', 5), (2, 'Grep', 0)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, status, internal)
+             VALUES (3, 'c', 'claude-code', 'acompact', 'general', 'success', 1)",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (3, 'Read', 9)",
+            "UPDATE run_tools SET calls = 10 WHERE run_id = 1 AND tool = 'Read'",
+            "UPDATE agent_runs SET category = 'other', agent_type = 'fixer' WHERE id = 1",
+            "UPDATE agent_runs SET start_ms = 86400000 * 9 + 1, status = 'failure', duration_ms = 7 WHERE id = 2",
+            "UPDATE agent_runs SET internal = 0 WHERE id = 3",
+            "UPDATE agent_runs SET internal = 1 WHERE id = 2",
+            "UPDATE agent_runs SET model = 'm' WHERE id = 1",
+            "DELETE FROM run_tools WHERE run_id = 1 AND tool = 'Bash'",
+            "DELETE FROM agent_runs WHERE id = 3",
+            "DELETE FROM run_tools WHERE run_id = 3",
+        ];
+        let dump = |sql: &str| -> Vec<String> {
+            let mut stmt = c.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let pairs = [
+            (
+                "SELECT category, agent_type, day, runs, success, failure, dur_n, dur_sum
+                 FROM type_daily WHERE runs <> 0 ORDER BY 1, 2, 3",
+                "SELECT category, agent_type, coalesce(start_ms, 0) / 86400000, count(*),
+                        sum(status = 'success'), sum(status = 'failure'), count(duration_ms),
+                        coalesce(sum(duration_ms), 0)
+                 FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            ),
+            (
+                "SELECT category, agent_type, tool, day, n, calls FROM type_tool_daily WHERE n <> 0
+                 ORDER BY 1, 2, 3, 4",
+                "SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000, count(*),
+                        sum(t.calls)
+                 FROM agent_runs r JOIN run_tools t ON t.run_id = r.id WHERE r.internal = 0
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            ),
+        ];
+        let mut seen_tools = 0;
+        for (k, sql) in script.iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            for (rollup, definition) in pairs {
+                assert_eq!(dump(rollup), dump(definition), "after step {k}: {sql}");
+            }
+            seen_tools = seen_tools.max(dump(pairs[1].0).len());
+        }
+        assert!(seen_tools >= 3, "the script reached the tool rollup");
     }
 }

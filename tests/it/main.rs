@@ -23,4 +23,5 @@ mod redaction;
 mod report;
 mod serve;
 mod summary;
+mod types_rollup;
 mod upgrade;
