@@ -184,7 +184,7 @@ pub(crate) fn generated_log(runs: u32, seed: u64) -> Log {
 /// follow insertion order); `run_tools` names its run by agent id. Floats are rounded to 9
 /// significant digits: sums in another order differ in the last bits.
 pub(crate) fn projection(conn: &Connection) -> BTreeMap<&'static str, Vec<String>> {
-    let queries: [(&str, &str); 9] = [
+    let queries: [(&str, &str); 11] = [
         ("agent_runs", "SELECT * FROM agent_runs ORDER BY agent_id"),
         (
             "run_tools",
@@ -216,6 +216,15 @@ pub(crate) fn projection(conn: &Connection) -> BTreeMap<&'static str, Vec<String
             "agent_task_stats",
             "SELECT * FROM agent_task_stats WHERE runs OR success OR failure OR cancelled
              ORDER BY 1, 2, 3",
+        ),
+        (
+            "type_daily",
+            "SELECT * FROM type_daily WHERE runs OR success OR failure OR dur_n OR dur_sum
+             ORDER BY 1, 2, 3",
+        ),
+        (
+            "type_tool_daily",
+            "SELECT * FROM type_tool_daily WHERE n OR calls ORDER BY 1, 2, 3, 4",
         ),
         (
             "derive_state",
