@@ -3,7 +3,7 @@
 //! thresholds. `analyze serve` routes `/`, `/dash/…` here; the page reads every figure from the
 //! API (`/api/v1/…`, `/api/agents/…`) and re-fetches on the live stream's events.
 
-use super::chart::{self, Axis, Mark, Series, Side, Unit, XyChart};
+use super::chart::{self, XyChart};
 use super::views;
 use crate::analyze::cli::{parse_days, Common};
 use crate::analyze::{agent, summary, Ctx, Filter};
@@ -151,40 +151,19 @@ pub fn filter(ctx: &Ctx, pairs: &[(String, String)]) -> Result<Filter> {
 pub fn agent_chart(name: &str, daily: &[agent::Day]) -> XyChart {
     let mut days = daily.to_vec();
     days.sort_by(|a, b| a.day.cmp(&b.day));
-    XyChart {
-        id: "chart-agent".into(),
-        title: format!("{name}: runs and success rate per day"),
-        desc: format!("Daily trend of {name}: bars are runs, the line is the success rate."),
-        x_label: "Day (UTC)".into(),
-        x: days
-            .iter()
+    views::runs_and_success(
+        "chart-agent",
+        format!("{name}: runs and success rate per day"),
+        format!("Daily trend of {name}: bars are runs, the line is the success rate."),
+        "Day (UTC)".into(),
+        days.iter()
             .map(|d| d.day.get(5..).unwrap_or(&d.day).to_string())
             .collect(),
-        left: Axis {
-            label: "Runs".into(),
-            unit: Unit::Count,
-        },
-        right: Some(Axis {
-            label: "Success rate".into(),
-            unit: Unit::Fraction,
-        }),
-        series: vec![
-            Series {
-                name: "runs".into(),
-                values: days.iter().map(|d| Some(d.runs as f64)).collect(),
-                mark: Mark::Bar,
-                side: Side::Left,
-                colour: 0,
-            },
-            Series {
-                name: "success rate".into(),
-                values: days.iter().map(|d| d.success_rate).collect(),
-                mark: Mark::Line,
-                side: Side::Right,
-                colour: 2,
-            },
-        ],
-    }
+        &days
+            .iter()
+            .map(|d| (d.runs, d.success_rate))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `/dash/chart/{name}.svg`: one of [`views::CHARTS`], or `agent` (with exactly one `agent`

@@ -74,24 +74,22 @@ fn bucket_label(start: &str, bucket: &str) -> String {
     }
 }
 
-/// Runs per bucket (bars) and their success rate (a line on a 0–100 % axis).
-pub fn runs_chart(tl: &Timeline) -> XyChart {
-    let per = if tl.bucket == "day" { "day" } else { "hour" };
+/// Runs per bucket (bars) and their success rate (a line on a 0–100 % axis): one point per
+/// label of `x`, as `(runs, success rate)`.
+pub fn runs_and_success(
+    id: &str,
+    title: String,
+    desc: String,
+    x_label: String,
+    x: Vec<String>,
+    points: &[(i64, Option<f64>)],
+) -> XyChart {
     XyChart {
-        id: "chart-runs".into(),
-        title: format!("Runs and success rate per {per}"),
-        desc: format!(
-            "{} runs from {} to {} (UTC), per {per}: bars are runs, the line is the success rate.",
-            tl.runs,
-            &tl.start.get(..16).unwrap_or(&tl.start),
-            &tl.end.get(..16).unwrap_or(&tl.end)
-        ),
-        x_label: format!("{} (UTC)", if per == "day" { "Day" } else { "Hour" }),
-        x: tl
-            .buckets
-            .iter()
-            .map(|b| bucket_label(&b.start, &tl.bucket))
-            .collect(),
+        id: id.into(),
+        title,
+        desc,
+        x_label,
+        x,
         left: Axis {
             label: "Runs".into(),
             unit: Unit::Count,
@@ -103,20 +101,44 @@ pub fn runs_chart(tl: &Timeline) -> XyChart {
         series: vec![
             Series {
                 name: "runs".into(),
-                values: tl.buckets.iter().map(|b| Some(b.runs as f64)).collect(),
+                values: points.iter().map(|p| Some(p.0 as f64)).collect(),
                 mark: Mark::Bar,
                 side: Side::Left,
                 colour: 0,
             },
             Series {
                 name: "success rate".into(),
-                values: tl.buckets.iter().map(|b| b.success_rate).collect(),
+                values: points.iter().map(|p| p.1).collect(),
                 mark: Mark::Line,
                 side: Side::Right,
                 colour: 2,
             },
         ],
     }
+}
+
+/// Runs per bucket of the timeline and their success rate.
+pub fn runs_chart(tl: &Timeline) -> XyChart {
+    let per = if tl.bucket == "day" { "day" } else { "hour" };
+    runs_and_success(
+        "chart-runs",
+        format!("Runs and success rate per {per}"),
+        format!(
+            "{} runs from {} to {} (UTC), per {per}: bars are runs, the line is the success rate.",
+            tl.runs,
+            &tl.start.get(..16).unwrap_or(&tl.start),
+            &tl.end.get(..16).unwrap_or(&tl.end)
+        ),
+        format!("{} (UTC)", if per == "day" { "Day" } else { "Hour" }),
+        tl.buckets
+            .iter()
+            .map(|b| bucket_label(&b.start, &tl.bucket))
+            .collect(),
+        &tl.buckets
+            .iter()
+            .map(|b| (b.runs, b.success_rate))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The most-run agents of `overall` (at most [`DURATION_AGENTS`]).
