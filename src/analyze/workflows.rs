@@ -83,7 +83,36 @@ pub(crate) struct Loaded {
     pub(crate) agents: Vec<Span>,
 }
 
+/// The `workflows` columns (aliased `w`) that [`Loaded::from_row`] reads, in its order.
+pub(crate) const LOADED_COLUMNS: &str =
+    "w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success,
+     w.reported_agents, w.error, w.ended_by";
+
 impl Loaded {
+    /// A workflow from a row selected with [`LOADED_COLUMNS`] first (its id already read), with
+    /// its agent runs and handoffs.
+    pub(crate) fn from_row(
+        r: &rusqlite::Row<'_>,
+        id: String,
+        agents: Vec<Span>,
+        handoffs: Vec<(Option<String>, Option<String>)>,
+    ) -> rusqlite::Result<Loaded> {
+        Ok(Loaded {
+            kind: r.get(1)?,
+            session_id: r.get(2)?,
+            start_ms: r.get(3)?,
+            end_ms: r.get(4)?,
+            reported_ms: r.get(5)?,
+            reported_success: r.get(6)?,
+            reported_agents: r.get(7)?,
+            error: r.get(8)?,
+            ended_by: r.get(9)?,
+            handoffs,
+            agents,
+            id,
+        })
+    }
+
     fn explicit(&self) -> bool {
         self.kind == WorkflowKind::Explicit.as_str()
     }
@@ -266,29 +295,14 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         })?
         .peekable();
     let mut ws = c.prepare(&format!(
-        "SELECT w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success, w.reported_agents,
-                w.error, w.ended_by
-         FROM workflows w WHERE {w} ORDER BY w.workflow_id"
+        "SELECT {LOADED_COLUMNS} FROM workflows w WHERE {w} ORDER BY w.workflow_id"
     ))?;
     let mut rows = ws.query(params_from_iter(p.iter()))?;
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
         let agents = take_for(&mut runs, &id)?;
         let handoffs = take_for(&mut handoffs, &id)?;
-        f(Loaded {
-            kind: r.get(1)?,
-            session_id: r.get(2)?,
-            start_ms: r.get(3)?,
-            end_ms: r.get(4)?,
-            reported_ms: r.get(5)?,
-            reported_success: r.get(6)?,
-            reported_agents: r.get(7)?,
-            error: r.get(8)?,
-            ended_by: r.get(9)?,
-            handoffs,
-            agents,
-            id,
-        });
+        f(Loaded::from_row(r, id, agents, handoffs)?);
     }
     Ok(())
 }

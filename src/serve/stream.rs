@@ -305,7 +305,7 @@ impl Snapshot {
         }
         let mut stmt = c.prepare(&format!(
             "SELECT {} FROM workflows w WHERE w.kind = ?1 AND w.start_ms >= ?2",
-            turns::COLUMNS
+            turns::columns()
         ))?;
         let mut rows = stmt.query(params![WorkflowKind::Turn.as_str(), ctx.lost_before()])?;
         while let Some(r) = rows.next()? {
@@ -468,7 +468,7 @@ impl Snapshot {
              WHERE w.kind = ?1 AND w.workflow_id IN (
                 SELECT workflow_id FROM workflows WHERE start_ms >= ?2 UNION SELECT value FROM json_each(?3))
              ORDER BY w.start_ms, w.workflow_id",
-            turns::COLUMNS
+            turns::columns()
         ))?;
         let mut rows = stmt.query(params![WorkflowKind::Turn.as_str(), lost_before, open])?;
         while let Some(r) = rows.next()? {

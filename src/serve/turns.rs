@@ -2,40 +2,25 @@
 //! the workflows report's own [`Loaded`] so that its status and duration are decided by the
 //! readers' rule (docs/metrics.md, "Workflow status"), never a copy of it.
 
-use crate::analyze::workflows::{Loaded, Span, Status};
+use crate::analyze::workflows::{Loaded, Span, Status, LOADED_COLUMNS};
 use crate::analyze::Ctx;
 use crate::error::Result;
 use crate::query::sql::TOKENS_SQL;
 use rusqlite::{params, Row};
 use serde_json::{json, Map, Value};
 
-/// The `workflows` columns [`from_row`] reads, `w` aliased, starting at column 0.
-pub(crate) const COLUMNS: &str =
-    "w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms,
-     w.reported_success, w.reported_agents, w.error, w.ended_by, w.prompt";
+/// The `workflows` columns [`from_row`] reads, `w` aliased, starting at column 0: the workflows
+/// report's own, then the prompt.
+pub(crate) fn columns() -> String {
+    format!("{LOADED_COLUMNS}, w.prompt")
+}
 
-/// A turn read from a row selected with [`COLUMNS`] first, with its agent runs (ordered by
+/// A turn read from a row selected with [`columns`] first, with its agent runs (ordered by
 /// start, each with its effective status), and its prompt.
 pub(crate) fn from_row(ctx: &Ctx, r: &Row) -> Result<(Loaded, Option<String>)> {
     let id: String = r.get(0)?;
     let agents = spans(ctx, &id)?;
-    Ok((
-        Loaded {
-            kind: r.get(1)?,
-            session_id: r.get(2)?,
-            start_ms: r.get(3)?,
-            end_ms: r.get(4)?,
-            reported_ms: r.get(5)?,
-            reported_success: r.get(6)?,
-            reported_agents: r.get(7)?,
-            error: r.get(8)?,
-            ended_by: r.get(9)?,
-            handoffs: Vec::new(),
-            agents,
-            id,
-        },
-        r.get(10)?,
-    ))
+    Ok((Loaded::from_row(r, id, agents, Vec::new())?, r.get(10)?))
 }
 
 /// The user agent runs of one workflow (the `runs_workflow` index), as `for_each` loads them.
