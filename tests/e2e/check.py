@@ -45,7 +45,8 @@ Checks (each failure is one line naming the scenario, the figure, Claude Code's 
   serve      (`claude -p` runs) `analyze serve --port 0`, started on the scenario's database before
              Claude Code, with one /api/v1/stream subscriber: one agent_started per run of the tree and
              one agent_finished per ended run, with its agent_id, type and final status, start before
-             finish; turn_started/turn_ended per prompt turn; /api/v1/summary and /api/v1/tree?session=S
+             finish; one turn_started per prompt turn, then turn_ended (again only on a change; the
+             last one as the tree says); /api/v1/summary and /api/v1/tree?session=S
              byte for byte the CLI's JSON (404 nothing_found where the CLI exits 1); metrics/current:
              active_agents 0, executions_today = runs in the tree = subagent_stats.spawned. The lag
              (arrival - the hook's append, events.recorded_at) is printed as figures after the runs.
@@ -660,13 +661,16 @@ class LiveServer:
 
     def start(self, home, proj=None):
         exe = os.path.join(home, ".local", "bin", "analyze")
-        self.proc = subprocess.Popen([exe, "serve", "--port", "0"], env=clean_env(home), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+        os.makedirs(os.path.join(home, ".e2e"), exist_ok=True)
+        self.stderr_path = os.path.join(home, ".e2e", "serve.stderr")
+        with open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen([exe, "serve", "--port", "0"], env=clean_env(home), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=err, text=True, errors="replace")
         line = self.proc.stdout.readline()  # "analyze serve: listening on 127.0.0.1:PORT; open http://…/"
         m = self.LISTEN.search(line)
         if not m:
             self.problems.append("serve: `analyze serve --port 0` printed %r, not its address (exit %s; stderr %s)"
-                                 % (line, self.proc.poll(), self.proc.stderr.read()[-400:] if self.proc.poll() is not None else ""))
+                                 % (line, self.proc.poll(), self.server_stderr()))
             return self.stop
         self.addr = m.group(1)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -715,6 +719,11 @@ class LiveServer:
                 self.problems.append("serve: reading /api/v1/stream failed: %r" % e)
             self.ready.set()
 
+    def server_stderr(self):
+        """What the server wrote on stderr so far (e.g. "the live stream failed (…); reopening")."""
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()[-600:]
+
     def settle(self, quiet_ms=600, limit_s=10):
         """Wait until no event has arrived for quiet_ms (the watcher polls every 100 ms)."""
         deadline = time.time() + limit_s
@@ -745,9 +754,7 @@ class LiveServer:
         if self.reader:
             self.reader.join(5)
         if self.proc:
-            for f in (self.proc.stdout, self.proc.stderr):
-                if f:
-                    f.close()
+            self.proc.stdout.close()
 
 
 def run_nodes(tree):
@@ -834,8 +841,12 @@ def check_live(live, sid, home, results, mode, info):
             problems.append("%s: %d agent_started events, want 1" % (label, len(starts)))
         want_ends = 0 if n.get("status") == "running" else 1
         if len(ends) != want_ends:
-            problems.append("%s: %d agent_finished events (statuses %s), want %d"
-                            % (label, len(ends), [e["data"].get("status") for e in ends], want_ends))
+            changed = [sorted(k for k in set(a["data"]) | set(b["data"]) if a["data"].get(k) != b["data"].get(k))
+                       for a, b in zip(ends, ends[1:])]
+            problems.append("%s: %d agent_finished events (statuses %s; fields changed between them: %s), want %d"
+                            % (label, len(ends), [e["data"].get("status") for e in ends],
+                               ["%s" % ", ".join("%s %r -> %r" % (k, a["data"].get(k), b["data"].get(k)) for k in c)
+                                for c, a, b in zip(changed, ends, ends[1:])], want_ends))
         for _, e in got:
             d = e.get("data") or {}
             if d.get("agent_type") != n.get("agent_type"):
@@ -849,19 +860,38 @@ def check_live(live, sid, home, results, mode, info):
         problems.append("serve: stream events for agent %s that analyze tree does not show: %s"
                         % (aid, [e["event"] for _, e in by_agent[aid]]))
 
-    # 2. Every prompt turn (a `turn` workflow) got turn_started and, once ended, turn_ended.
+    # 2. Every prompt turn (a `turn` workflow) got one turn_started first and, once ended, turn_ended:
+    # again only when the turn changed (a background agent finishing after the Stop), the last one
+    # saying what the tree says.
     tev = {}
-    for i, e in enumerate(evs):
+    for e in evs:
         if e["event"] in ("turn_started", "turn_ended"):
-            tev.setdefault((e.get("data") or {}).get("workflow_id"), []).append((i, e["event"]))
+            tev.setdefault((e.get("data") or {}).get("workflow_id"), []).append(e)
     for t in tree.get("turns") or []:
         if t.get("kind") != "turn":
             continue
         wid = t.get("workflow_id")
-        kinds = [k for _, k in tev.get(wid, [])]
-        want = ["turn_started"] + (["turn_ended"] if t.get("duration_ms") is not None else [])
-        if kinds != want:
-            problems.append("serve: turn %s (%s): stream sent %s, want %s" % (wid, t.get("status"), kinds, want))
+        got = tev.get(wid, [])
+        kinds = [e["event"] for e in got]
+        ends = [e["data"] for e in got if e["event"] == "turn_ended"]
+        label = "serve: turn %s (%s)" % (wid, t.get("status"))
+        if kinds[:1] != ["turn_started"] or kinds.count("turn_started") != 1:
+            problems.append("%s: stream sent %s, want one turn_started first" % (label, kinds))
+        if t.get("duration_ms") is None:
+            if ends:
+                problems.append("%s: still running in analyze tree, but the stream sent turn_ended" % label)
+            continue
+        if not ends:
+            problems.append("%s: ended in analyze tree, but the stream sent %s" % (label, kinds))
+            continue
+        shown = [(d.get("status"), d.get("end"), d.get("duration_ms")) for d in ends]
+        if any(a == b for a, b in zip(shown, shown[1:])):
+            problems.append("%s: turn_ended sent twice with nothing changed: %s" % (label, shown))
+        last = ends[-1]
+        if last.get("duration_ms") != t.get("duration_ms") or ("status" in last and last["status"] != t.get("status")):
+            problems.append("%s: last turn_ended says status %s, duration_ms %s; analyze tree says %s, %s"
+                            % (label, last.get("status"), last.get("duration_ms"), t.get("status"), t.get("duration_ms")))
+        info.setdefault("turn_ended_per_turn", []).append(len(ends))
 
     # 3. Lag: stream arrival minus the hook's append (events.recorded_at); figures, not a check.
     rows = event_rows(home)
@@ -899,6 +929,10 @@ def check_live(live, sid, home, results, mode, info):
             problems.append("serve: GET %s: %d, %d bytes; `analyze %s`: exit %d, %d bytes; first difference at byte %d:"
                             " server %r, CLI %r" % (path, status, len(body), " ".join(args), p.returncode, len(p.stdout),
                                                     i, body[max(0, i - 40):i + 40], p.stdout[max(0, i - 40):i + 40]))
+
+    err = live.server_stderr().strip()
+    if err:
+        problems.append("serve: stderr of `analyze serve`: %s" % err)
 
     # 5. /api/agents/metrics/current: nothing running, today's runs = every run.
     status, body = live.get("/api/agents/metrics/current")
