@@ -42,6 +42,14 @@ Checks (each failure is one line naming the scenario, the figure, Claude Code's 
              hook.log absent or empty; quarantine, spool and fallback spool empty (sqlite and
              `analyze doctor --format json`); replaying every payload Claude Code sent into a scratch
              database exits 0 with empty stdout and stderr.
+  serve      (`claude -p` runs) `analyze serve --port 0`, started on the scenario's database before
+             Claude Code, with one /api/v1/stream subscriber: one agent_started per run of the tree and
+             one agent_finished per ended run, with its agent_id, type and final status, start before
+             finish; one turn_started per prompt turn, then turn_ended (again only on a change; the
+             last one as the tree says); /api/v1/summary and /api/v1/tree?session=S
+             byte for byte the CLI's JSON (404 nothing_found where the CLI exits 1); metrics/current:
+             active_agents 0, executions_today = runs in the tree = subagent_stats.spawned. The lag
+             (arrival - the hook's append, events.recorded_at) is printed as figures after the runs.
 Exit status 0 only if every run passed. With --summary FILE, writes {"passed": N, "failed": M,
 "failed_names": [...], "secs": S, "versions": {version: {"passed", "failed"}}}.
 """
@@ -50,6 +58,7 @@ import argparse
 import concurrent.futures
 import difflib
 import glob
+import http.client
 import json
 import os
 import re
@@ -58,6 +67,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -606,7 +616,7 @@ def check_hook_hygiene(name, home, runs, hooks, info):
     return problems
 
 
-def telemetry_checks(scenario, home, proj, runs, hooks, reqs, mode="p"):
+def telemetry_checks(scenario, home, proj, runs, hooks, reqs, mode="p", live=None):
     """post_check of run_scenario.run() (mode "p") and interactive.run() (mode "interactive"):
     everything about what OUR code recorded."""
     name = scenario.get("name")
@@ -626,8 +636,328 @@ def telemetry_checks(scenario, home, proj, runs, hooks, reqs, mode="p"):
     problems += tree_problems
     if tree_turns is not None:
         problems += check_workflows(sids[0], home, tree_turns, info)
+    if live is not None:
+        problems += check_live(live, sids[0], home, results, mode, info)
     problems += check_hook_hygiene(name, home, runs, hooks, info)
     return problems, info
+
+
+# --------------------------------------------------------------------------- the live server
+class LiveServer:
+    """`analyze serve --port 0` on the scenario's database, started before Claude Code runs, with
+    one subscriber on /api/v1/stream (http.client, a reader thread) that stamps every event with
+    the wall clock when its last line arrived."""
+
+    LISTEN = re.compile(r"listening on (\S+?);")
+
+    def __init__(self):
+        self.proc = None
+        self.addr = None
+        self.events = []  # {"event", "id", "data", "recv_ms"}
+        self.problems = []
+        self.ready = threading.Event()
+        self.reader = None
+        self.conn = None
+
+    def start(self, home, proj=None):
+        exe = os.path.join(home, ".local", "bin", "analyze")
+        os.makedirs(os.path.join(home, ".e2e"), exist_ok=True)
+        self.stderr_path = os.path.join(home, ".e2e", "serve.stderr")
+        with open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen([exe, "serve", "--port", "0"], env=clean_env(home), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=err, text=True, errors="replace")
+        line = self.proc.stdout.readline()  # "analyze serve: listening on 127.0.0.1:PORT; open http://…/"
+        m = self.LISTEN.search(line)
+        if not m:
+            self.problems.append("serve: `analyze serve --port 0` printed %r, not its address (exit %s; stderr %s)"
+                                 % (line, self.proc.poll(), self.server_stderr()))
+            return self.stop
+        self.addr = m.group(1)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        if not self.ready.wait(10):
+            self.problems.append("serve: no `ready` event on /api/v1/stream within 10 s")
+        return self.stop
+
+    def _read(self):
+        host, port = self.addr.rsplit(":", 1)
+        try:
+            self.conn = http.client.HTTPConnection(host, int(port), timeout=600)
+            self.conn.request("GET", "/api/v1/stream", headers={"Accept": "text/event-stream"})
+            resp = self.conn.getresponse()
+            if resp.status != 200:
+                self.problems.append("serve: /api/v1/stream answered %d" % resp.status)
+                self.ready.set()
+                return
+            ev = {}
+            while True:
+                raw = resp.readline()
+                if not raw:
+                    return  # the server ended the stream (SIGTERM)
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line == "":
+                    if "event" in ev:
+                        ev["recv_ms"] = time.time() * 1000.0
+                        if ev["event"] == "ready":
+                            self.ready.set()
+                        else:
+                            try:
+                                ev["data"] = json.loads(ev.get("data", "null"))
+                            except ValueError:
+                                self.problems.append("serve: stream event %s with data that is not JSON: %r"
+                                                     % (ev["event"], ev.get("data")))
+                            self.events.append(ev)
+                    ev = {}
+                elif line.startswith(":"):
+                    continue  # heartbeat comment
+                else:
+                    k, _, v = line.partition(":")
+                    v = v[1:] if v.startswith(" ") else v
+                    ev[k] = ev[k] + "\n" + v if k == "data" and k in ev else v
+        except (OSError, http.client.HTTPException) as e:
+            if self.proc and self.proc.poll() is None:
+                self.problems.append("serve: reading /api/v1/stream failed: %r" % e)
+            self.ready.set()
+
+    def server_stderr(self):
+        """What the server wrote on stderr so far (e.g. "the live stream failed (…); reopening")."""
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()[-600:]
+
+    def settle(self, quiet_ms=600, limit_s=10):
+        """Wait until no event has arrived for quiet_ms (the watcher polls every 100 ms)."""
+        deadline = time.time() + limit_s
+        while time.time() < deadline:
+            last = self.events[-1]["recv_ms"] if self.events else 0
+            if time.time() * 1000.0 - last >= quiet_ms:
+                return
+            time.sleep(0.1)
+
+    def get(self, path):
+        host, port = self.addr.rsplit(":", 1)
+        c = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.reader:
+            self.reader.join(5)
+        if self.proc:
+            self.proc.stdout.close()
+
+
+def run_nodes(tree):
+    """Every agent run of `analyze tree` JSON: {agent_id: node}."""
+    out = {}
+
+    def walk(nodes):
+        for n in nodes:
+            out[n.get("agent_id")] = n
+            walk(n.get("children") or [])
+    for t in tree.get("turns") or []:
+        walk(t.get("agents") or [])
+    return out
+
+
+def percentiles(xs):
+    xs = sorted(xs)
+    if not xs:
+        return "none"
+    pick = lambda q: xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+    return "n=%d min=%.0f p50=%.0f p90=%.0f max=%.0f ms, %d over 1000 ms" % (
+        len(xs), xs[0], pick(0.5), pick(0.9), xs[-1], sum(1 for x in xs if x > 1000))
+
+
+def event_rows(home):
+    db = os.path.join(home, ".local", "share", "agent-telemetry", "telemetry.db")
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return con.execute("SELECT id, recorded_at, kind, session_id, agent_id FROM events ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def trigger_ms(rows, ev):
+    """When the hook appended the event that this stream event reports (events.recorded_at):
+    agent_started: the first event naming the agent (its SubagentStart); agent_finished: the last
+    event naming the agent if it is SubagentStop or StopFailure, else the first event of the session
+    after it (the parent's PostToolUseFailure), for a cancelled run the session's SessionEnd; turns: the session's last event recorded
+    before the stream event arrived (a lower bound of the lag). None when nothing fits."""
+    d = ev.get("data") or {}
+    aid, sid, recv = d.get("agent_id"), d.get("session_id"), ev["recv_ms"]
+    before = [r for r in rows if r[1] <= recv]
+    if ev["event"] == "agent_started":
+        mine = [r for r in rows if r[4] == aid]
+        return mine[0][1] if mine else None
+    if ev["event"] == "agent_finished":
+        mine = [r for r in before if r[4] == aid]
+        if not mine:
+            return None
+        last = mine[-1]
+        if last[2] in ("SubagentStop", "StopFailure"):
+            return last[1]
+        after = [r for r in before if r[0] > last[0] and r[3] == sid
+                 and (d.get("status") != "cancelled" or r[2] == "SessionEnd")]
+        return after[0][1] if after else last[1]
+    mine = [r for r in before if r[3] == sid]
+    return mine[-1][1] if mine else None
+
+
+def check_live(live, sid, home, results, mode, info):
+    """The live server against the command line, after the run: the stream's events against
+    `analyze tree`, /api/v1/{summary,tree} byte for byte, /api/agents/metrics/current."""
+    problems = list(live.problems)
+    if not live.addr:
+        return problems
+    live.settle()
+    evs = list(live.events)
+    rc, tree, err = run_analyze(home, ["tree", "--session", sid, "--format", "json"])
+    if rc != 0 or not isinstance(tree, dict):
+        return problems + ["serve: `analyze tree --session %s` exit %s: %s" % (sid, rc, err[-300:])]
+    runs = run_nodes(tree)
+
+    # 1. One agent_started per run, one agent_finished per ended run, same id/type/status; in order.
+    by_agent = {}
+    for i, e in enumerate(evs):
+        if e["event"] in ("agent_started", "agent_finished"):
+            by_agent.setdefault((e.get("data") or {}).get("agent_id"), []).append((i, e))
+    for aid, n in sorted(runs.items()):
+        got = by_agent.get(aid, [])
+        starts = [e for _, e in got if e["event"] == "agent_started"]
+        ends = [e for _, e in got if e["event"] == "agent_finished"]
+        label = "serve: agent %s (%s, %s)" % (aid, n.get("agent_type"), n.get("status"))
+        if len(starts) != 1:
+            problems.append("%s: %d agent_started events, want 1" % (label, len(starts)))
+        want_ends = 0 if n.get("status") == "running" else 1
+        if len(ends) != want_ends:
+            changed = [sorted(k for k in set(a["data"]) | set(b["data"]) if a["data"].get(k) != b["data"].get(k))
+                       for a, b in zip(ends, ends[1:])]
+            problems.append("%s: %d agent_finished events (statuses %s; fields changed between them: %s), want %d"
+                            % (label, len(ends), [e["data"].get("status") for e in ends],
+                               ["%s" % ", ".join("%s %r -> %r" % (k, a["data"].get(k), b["data"].get(k)) for k in c)
+                                for c, a, b in zip(changed, ends, ends[1:])], want_ends))
+        for _, e in got:
+            d = e.get("data") or {}
+            if d.get("agent_type") != n.get("agent_type"):
+                problems.append("%s: %s says type %s" % (label, e["event"], d.get("agent_type")))
+        if ends and ends[-1]["data"].get("status") != n.get("status"):
+            problems.append("%s: last agent_finished says status %s" % (label, ends[-1]["data"].get("status")))
+        order = [e["event"] for _, e in got]
+        if starts and ends and order.index("agent_finished") < order.index("agent_started"):
+            problems.append("%s: agent_finished arrived before agent_started (%s)" % (label, order))
+    for aid in sorted(set(by_agent) - set(runs)):
+        problems.append("serve: stream events for agent %s that analyze tree does not show: %s"
+                        % (aid, [e["event"] for _, e in by_agent[aid]]))
+
+    # 2. Every prompt turn (a `turn` workflow) got one turn_started first and, once ended, turn_ended:
+    # again only when the turn changed (a background agent finishing after the Stop), the last one
+    # saying what the tree says.
+    tev = {}
+    for e in evs:
+        if e["event"] in ("turn_started", "turn_ended"):
+            tev.setdefault((e.get("data") or {}).get("workflow_id"), []).append(e)
+    for t in tree.get("turns") or []:
+        if t.get("kind") != "turn":
+            continue
+        wid = t.get("workflow_id")
+        got = tev.get(wid, [])
+        kinds = [e["event"] for e in got]
+        ends = [e["data"] for e in got if e["event"] == "turn_ended"]
+        label = "serve: turn %s (%s)" % (wid, t.get("status"))
+        if kinds[:1] != ["turn_started"] or kinds.count("turn_started") != 1:
+            problems.append("%s: stream sent %s, want one turn_started first" % (label, kinds))
+        if t.get("duration_ms") is None:
+            if ends:
+                problems.append("%s: still running in analyze tree, but the stream sent turn_ended" % label)
+            continue
+        if not ends:
+            problems.append("%s: ended in analyze tree, but the stream sent %s" % (label, kinds))
+            continue
+        shown = [(d.get("status"), d.get("end"), d.get("duration_ms")) for d in ends]
+        if any(a == b for a, b in zip(shown, shown[1:])):
+            problems.append("%s: turn_ended sent twice with nothing changed: %s" % (label, shown))
+        last = ends[-1]
+        if last.get("duration_ms") != t.get("duration_ms") or ("status" in last and last["status"] != t.get("status")):
+            problems.append("%s: last turn_ended says status %s, duration_ms %s; analyze tree says %s, %s"
+                            % (label, last.get("status"), last.get("duration_ms"), t.get("status"), t.get("duration_ms")))
+        info.setdefault("turn_ended_per_turn", []).append(len(ends))
+
+    # 3. Lag: stream arrival minus the hook's append (events.recorded_at); figures, not a check.
+    rows = event_rows(home)
+    lags = {}
+    for e in evs:
+        if e["event"] in ("agent_started", "agent_finished", "turn_started", "turn_ended"):
+            t = trigger_ms(rows, e)
+            if t is not None:
+                lags.setdefault(e["event"], []).append(e["recv_ms"] - t)
+                if e["recv_ms"] - t > 1000:
+                    info.setdefault("stream_slow", []).append("%s %s %s: %.0f ms" % (
+                        e["event"], e["data"].get("agent_id") or e["data"].get("workflow_id"),
+                        e["data"].get("status") or "", e["recv_ms"] - t))
+    info["stream_lag_ms"] = {k: [round(x) for x in v] for k, v in lags.items()}
+    info["stream_events"] = len(evs)
+
+    # 4. /api/v1/summary and /api/v1/tree byte for byte as the command line prints them.
+    for path, args in (("/api/v1/summary", ["summary", "--format", "json"]),
+                       ("/api/v1/tree?session=%s" % sid, ["tree", "--session", sid, "--format", "json"])):
+        status, body = live.get(path)
+        p = subprocess.run([os.path.join(home, ".local", "bin", "analyze")] + args, env=clean_env(home),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if p.returncode == 1 and not p.stdout:  # nothing found: 404 {"nothing_found": true, ...} (docs/serve.md)
+            try:
+                nf = json.loads(body).get("nothing_found") is True
+            except (ValueError, AttributeError):
+                nf = False
+            if status != 404 or not nf:
+                problems.append("serve: GET %s: %d %r; `analyze %s` found nothing (exit 1), want 404 with nothing_found"
+                                % (path, status, body[:200], " ".join(args)))
+            continue
+        if status != 200 or body != p.stdout:
+            i = next((k for k in range(min(len(body), len(p.stdout))) if body[k] != p.stdout[k]),
+                     min(len(body), len(p.stdout)))
+            problems.append("serve: GET %s: %d, %d bytes; `analyze %s`: exit %d, %d bytes; first difference at byte %d:"
+                            " server %r, CLI %r" % (path, status, len(body), " ".join(args), p.returncode, len(p.stdout),
+                                                    i, body[max(0, i - 40):i + 40], p.stdout[max(0, i - 40):i + 40]))
+
+    # The watcher's own complaints (a 404's reader message, e.g. unknown-agent-type's, is not one).
+    err = [l for l in live.server_stderr().splitlines() if "live stream" in l]
+    if err:
+        problems.append("serve: stderr of `analyze serve`: %s" % " | ".join(err[-5:]))
+
+    # 5. /api/agents/metrics/current: nothing running, today's runs = every run.
+    status, body = live.get("/api/agents/metrics/current")
+    try:
+        cur = json.loads(body)
+    except ValueError:
+        cur = None
+    if status != 200 or not isinstance(cur, dict):
+        problems.append("serve: /api/agents/metrics/current answered %d: %r" % (status, body[:300]))
+    else:
+        info["metrics_current"] = {k: cur.get(k) for k in ("active_agents", "executions_today")}
+        if cur.get("active_agents") != 0:
+            problems.append("serve: metrics/current active_agents=%s after the run (running: %s)"
+                            % (cur.get("active_agents"), [(a.get("agent_id"), a.get("agent_name"))
+                                                          for a in cur.get("active_agent_details") or []]))
+        if cur.get("executions_today") != len(runs):
+            problems.append("serve: metrics/current executions_today=%s, analyze tree has %d runs"
+                            % (cur.get("executions_today"), len(runs)))
+        if mode == "p" and results:
+            spawned = rs.aggregate_stats(results)["spawned"]
+            if cur.get("executions_today") != spawned:
+                problems.append("serve: metrics/current executions_today=%s, Claude Code subagent_stats.spawned=%s"
+                                % (cur.get("executions_today"), spawned))
+    return problems
 
 
 # --------------------------------------------------------------------------- driver
@@ -709,8 +1039,11 @@ def main():
         label = "[%s%s] %s" % (version, " interactive" if mode == "interactive" else "", name)
         try:
             if mode == "p":
-                s = rs.run(path, claude=claude, quiet=True, pre_cmd=install, post_check=telemetry_checks,
-                           keep_home=a.keep_failed)
+                live = LiveServer()
+                s = rs.run(path, claude=claude, quiet=True, pre_cmd=install, keep_home=a.keep_failed,
+                           post_check=lambda **kw: telemetry_checks(live=live, **kw), before_claude=live.start)
+                lags.append(s.get("extra", {}).get("stream_lag_ms") or {})
+                slow_events.extend("[%s] %s: %s" % (version, name, x) for x in s.get("extra", {}).get("stream_slow") or [])
             elif why_not:
                 s = {"name": name, "ok": False, "problems": ["interactive run impossible: %s" % why_not], "secs": 0,
                      "results": [], "standin_stderr": [], "home": None}
@@ -730,6 +1063,7 @@ def main():
             s["home"] = None
         return s
 
+    lags, slow_events = [], []
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as ex:
         # The interactive runs take longest: start them first, print them last.
@@ -742,6 +1076,14 @@ def main():
             print("       analyze: %s" % json.dumps({k: v for k, v in s["extra"].items() if "screen" not in k}, sort_keys=True))
         if s.get("home"):
             print("       HOME kept at %s" % s["home"])
+    merged = {}
+    for d in lags:
+        for k, v in d.items():
+            merged.setdefault(k, []).extend(v)
+    for k in ("agent_started", "agent_finished", "turn_started", "turn_ended"):
+        print("stream lag %-14s (arrival - hook append): %s" % (k, percentiles(merged.get(k, []))))
+    for x in slow_events:
+        print("stream lag over 1000 ms: %s" % x)
     failed = [s["name"] for s in summaries if not s["ok"]]
     per = {}
     for s in summaries:

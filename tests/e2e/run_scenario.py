@@ -514,9 +514,12 @@ def load_agents(spec):
 
 def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followups=None,
         timeout=None, claude=None, keep_home=False, pre_cmd=None, quiet=False, env_overrides=None,
-        post_check=None):
+        post_check=None, before_claude=None):
     """Run one scenario; return a summary dict (see keys below). post_check(scenario=, home=, proj=,
-    runs=, hooks=, reqs=) -> (problems, info) runs after the built-in checks, before HOME is removed."""
+    runs=, hooks=, reqs=) -> (problems, info) runs after the built-in checks, before HOME is removed.
+    before_claude(home=, proj=) runs after --pre-cmd and the logging hooks, just before the first
+    `claude` starts (check.py: start `analyze serve` and subscribe to its stream); it may return a
+    function, called once everything else is done (also when a run or a check failed)."""
     with open(scenario_path) as f:
         scenario = json.load(f)
     name = scenario.get("name") or os.path.splitext(os.path.basename(scenario_path))[0]
@@ -555,6 +558,19 @@ def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followu
         common += ["--agents", json.dumps(agents)]
 
     t0 = time.time()
+    cleanup = before_claude(home=home, proj=proj) if before_claude else None
+    try:
+        return _run_claude_and_check(scenario, name, claude, home, own_home, work, proj, hook_log, pre_output,
+                                     env_overrides, agents, followups, timeout, prompt, common, t0, out, keep_home,
+                                     quiet, post_check)
+    finally:
+        if cleanup:
+            cleanup()
+
+
+def _run_claude_and_check(scenario, name, claude, home, own_home, work, proj, hook_log, pre_output,
+                          env_overrides, agents, followups, timeout, prompt, common, t0, out, keep_home,
+                          quiet, post_check):
     standin = Standin(work)
     runs = []
     try:
