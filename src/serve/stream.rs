@@ -119,6 +119,7 @@ fn watch_loop(
     let mut seq = 0u64;
     let mut open: Option<(Ctx, Snapshot, i64)> = Some(first);
     let mut complained = false;
+    let mut failures = 0u32;
     let mut ticks = 0u64;
     while !*stop.borrow() {
         std::thread::sleep(POLL);
@@ -160,10 +161,24 @@ fn watch_loop(
                 }
             }
             Err(e) => {
-                eprintln!("analyze serve: the live stream failed ({e}); reopening");
-                open = None;
+                // Most failures pass (a busy moment): the next poll derives and compares again
+                // against the same snapshot, so nothing that changed meanwhile is dropped. A fresh
+                // connection (and a fresh snapshot, which sends nothing for what exists) only
+                // after failing for a second.
+                failures += 1;
+                *version = -1;
+                if failures == 1 {
+                    eprintln!("analyze serve: the live stream failed ({e}); retrying");
+                }
+                if failures >= 10 {
+                    eprintln!("analyze serve: the live stream keeps failing ({e}); reopening");
+                    open = None;
+                    failures = 0;
+                }
+                continue;
             }
         }
+        failures = 0;
     }
 }
 

@@ -446,15 +446,19 @@ impl Store {
         }
     }
 
-    /// Empties the WAL into the database once it has passed [`HOOK_WAL_TRUNCATE_BYTES`]. Waits at
-    /// most 50 ms for other connections (a reader mid-query): if they do not finish, the next
-    /// hook tries again. Never fails the caller.
+    /// Empties the WAL into the database once it has passed [`HOOK_WAL_TRUNCATE_BYTES`], if it
+    /// can at once. A TRUNCATE checkpoint holds the writer lock while it waits for readers, so
+    /// waiting here (it once waited up to 50 ms) stalled every other hook behind it whenever a
+    /// reader was open — `analyze serve`'s watcher reads every 100 ms, and with ten agents
+    /// stopping together hooks ran out of their own 100 ms. Busy now means "the next hook tries
+    /// again"; while a long-lived reader keeps the WAL's index mapped, a longer WAL costs nobody
+    /// a rebuild. Never fails the caller.
     pub fn truncate_wal_if_large(&self) {
         if fs::metadata(crate::paths::with_suffix(&self.path, "-wal"))
             .map(|m| m.len() > HOOK_WAL_TRUNCATE_BYTES)
             .unwrap_or(false)
         {
-            let _ = self.conn.busy_timeout(Duration::from_millis(50));
+            let _ = self.conn.busy_handler(None);
             let _ = self
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -724,12 +724,14 @@ class LiveServer:
         with open(self.stderr_path, errors="replace") as f:
             return f.read()[-600:]
 
-    def settle(self, quiet_ms=600, limit_s=10):
-        """Wait until no event has arrived for quiet_ms (the watcher polls every 100 ms)."""
+    def settle(self, quiet_ms=600, limit_s=10, not_before_ms=0):
+        """Wait until no event has arrived for quiet_ms (the watcher polls every 100 ms), and
+        not before not_before_ms (epoch ms): the stream's answer to a commit made just before."""
         deadline = time.time() + limit_s
         while time.time() < deadline:
+            now = time.time() * 1000.0
             last = self.events[-1]["recv_ms"] if self.events else 0
-            if time.time() * 1000.0 - last >= quiet_ms:
+            if now - last >= quiet_ms and now >= not_before_ms:
                 return
             time.sleep(0.1)
 
@@ -820,11 +822,13 @@ def check_live(live, sid, home, results, mode, info):
     problems = list(live.problems)
     if not live.addr:
         return problems
-    live.settle()
-    evs = list(live.events)
+    # The tree first: reading it derives whatever the last hooks appended (a SessionEnd can land
+    # seconds after the last event), a commit the watcher answers within a poll or two.
     rc, tree, err = run_analyze(home, ["tree", "--session", sid, "--format", "json"])
     if rc != 0 or not isinstance(tree, dict):
         return problems + ["serve: `analyze tree --session %s` exit %s: %s" % (sid, rc, err[-300:])]
+    live.settle(not_before_ms=time.time() * 1000.0 + 400)
+    evs = list(live.events)
     runs = run_nodes(tree)
 
     # 1. One agent_started per run, one agent_finished per ended run, same id/type/status; in order.
@@ -839,8 +843,14 @@ def check_live(live, sid, home, results, mode, info):
         label = "serve: agent %s (%s, %s)" % (aid, n.get("agent_type"), n.get("status"))
         if len(starts) != 1:
             problems.append("%s: %d agent_started events, want 1" % (label, len(starts)))
+        # agent_finished again only when the outcome changed (docs/serve.md): a StopFailure's end,
+        # then the transcript's tokens, cost and longer error.
+        shown = [tuple(repr(e["data"].get(k)) for k in ("status", "end", "duration_ms", "error", "tokens", "cost_usd"))
+                 for e in ends]
+        if any(a == b for a, b in zip(shown, shown[1:])):
+            problems.append("%s: agent_finished sent twice with nothing changed: %s" % (label, shown))
         want_ends = 0 if n.get("status") == "running" else 1
-        if len(ends) != want_ends:
+        if min(len(ends), 1) != want_ends:
             changed = [sorted(k for k in set(a["data"]) | set(b["data"]) if a["data"].get(k) != b["data"].get(k))
                        for a, b in zip(ends, ends[1:])]
             problems.append("%s: %d agent_finished events (statuses %s; fields changed between them: %s), want %d"
