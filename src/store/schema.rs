@@ -248,6 +248,12 @@ END;
 
 /// The rollup triggers, generated so that insert, delete and update stay symmetrical.
 pub fn rollup_triggers() -> String {
+    agent_daily_triggers("")
+}
+
+/// `agent_daily`'s four triggers; `kind` is "" (the schema's, version 1) or "TEMP " (a
+/// connection's own, [`temp_rollup_triggers`]).
+fn agent_daily_triggers(kind: &str) -> String {
     fn delta(row: &str, sign: &str) -> String {
         format!(
             "INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
@@ -268,10 +274,10 @@ pub fn rollup_triggers() -> String {
         )
     }
     format!(
-        "CREATE TRIGGER IF NOT EXISTS runs_rollup_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;
-         CREATE TRIGGER IF NOT EXISTS runs_rollup_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
-         CREATE TRIGGER IF NOT EXISTS runs_rollup_upd_old AFTER UPDATE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
-         CREATE TRIGGER IF NOT EXISTS runs_rollup_upd_new AFTER UPDATE ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;",
+        "CREATE {kind}TRIGGER IF NOT EXISTS runs_rollup_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;
+         CREATE {kind}TRIGGER IF NOT EXISTS runs_rollup_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
+         CREATE {kind}TRIGGER IF NOT EXISTS runs_rollup_upd_old AFTER UPDATE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
+         CREATE {kind}TRIGGER IF NOT EXISTS runs_rollup_upd_new AFTER UPDATE ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;",
         add = delta("NEW", ""),
         sub = delta("OLD", "-"),
     )
@@ -369,7 +375,7 @@ CREATE TABLE coverage_checks (
 /// and per category, agent type, tool and day the tool calls, so `types` (and
 /// `/api/agents/types/distribution`) read thousands of rows instead of every run and its tool
 /// rows (docs/performance.md). Backfilled here from the projection; kept exact afterwards by the
-/// deriving connection's TEMP triggers ([`TEMP_TYPE_ROLLUP_TRIGGERS`]), never by the hooks. Lost
+/// deriving connection's TEMP triggers ([`temp_type_rollup_triggers`]), never by the hooks. Lost
 /// runs are counted at read time, as for `agent_daily`.
 const V8: &str = r#"
 CREATE TABLE type_daily (
@@ -411,74 +417,9 @@ DROP TRIGGER IF EXISTS temp.runs_types_tools_old; DROP TRIGGER IF EXISTS temp.ru
 DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run_tools_types_del;
 DROP TRIGGER IF EXISTS temp.run_tools_types_upd;";
 
-/// The triggers that keep `agent_daily` and `agent_task_stats` exact, as TEMP triggers for the
-/// connection that derives (they are invisible to every other connection and to the file): the
-/// same programs as the rollup triggers of version 1 ([`rollup_triggers`]) and the task triggers
-/// of version 2, which version 5 dropped from the schema.
-pub const TEMP_ROLLUP_TRIGGERS: &str = r#"
--- agent_daily, per agent type and UTC day of the start
-CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
-  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
-  VALUES (NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1,
-          (NEW.status = 'success'), (NEW.status = 'failure'), (NEW.status = 'cancelled'),
-          (NEW.end_ms IS NULL), (NEW.duration_ms IS NOT NULL), coalesce(NEW.duration_ms, 0),
-          NEW.complexity,
-          (NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens),
-          coalesce(NEW.cost_usd, 0))
-  ON CONFLICT(agent_type, day) DO UPDATE SET
-     runs = runs + excluded.runs, success = success + excluded.success,
-     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
-     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
-     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
-     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
-  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
-  VALUES (OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1,
-          -(OLD.status = 'success'), -(OLD.status = 'failure'), -(OLD.status = 'cancelled'),
-          -(OLD.end_ms IS NULL), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0),
-          -OLD.complexity,
-          -(OLD.input_tokens + OLD.output_tokens + OLD.cache_read_tokens + OLD.cache_write_tokens),
-          -coalesce(OLD.cost_usd, 0))
-  ON CONFLICT(agent_type, day) DO UPDATE SET
-     runs = runs + excluded.runs, success = success + excluded.success,
-     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
-     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
-     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
-     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_upd_old AFTER UPDATE ON agent_runs WHEN OLD.internal = 0 BEGIN
-  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
-  VALUES (OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1,
-          -(OLD.status = 'success'), -(OLD.status = 'failure'), -(OLD.status = 'cancelled'),
-          -(OLD.end_ms IS NULL), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0),
-          -OLD.complexity,
-          -(OLD.input_tokens + OLD.output_tokens + OLD.cache_read_tokens + OLD.cache_write_tokens),
-          -coalesce(OLD.cost_usd, 0))
-  ON CONFLICT(agent_type, day) DO UPDATE SET
-     runs = runs + excluded.runs, success = success + excluded.success,
-     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
-     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
-     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
-     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_rollup_upd_new AFTER UPDATE ON agent_runs WHEN NEW.internal = 0 BEGIN
-  INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
-  VALUES (NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1,
-          (NEW.status = 'success'), (NEW.status = 'failure'), (NEW.status = 'cancelled'),
-          (NEW.end_ms IS NULL), (NEW.duration_ms IS NOT NULL), coalesce(NEW.duration_ms, 0),
-          NEW.complexity,
-          (NEW.input_tokens + NEW.output_tokens + NEW.cache_read_tokens + NEW.cache_write_tokens),
-          coalesce(NEW.cost_usd, 0))
-  ON CONFLICT(agent_type, day) DO UPDATE SET
-     runs = runs + excluded.runs, success = success + excluded.success,
-     failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
-     open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
-     dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
-     tokens = tokens + excluded.tokens, cost = cost + excluded.cost;
-END;
-
--- agent_task_stats, per agent type, task description and complexity
+/// The task triggers of version 2 (which version 5 dropped from the schema) as TEMP triggers:
+/// they keep `agent_task_stats` exact, per agent type, task description and complexity.
+const TEMP_TASK_TRIGGERS: &str = r#"
 CREATE TEMP TRIGGER IF NOT EXISTS runs_task_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
   INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
       NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
@@ -511,102 +452,82 @@ END;
 "#;
 
 /// The triggers that keep `type_daily` and `type_tool_daily` (version 8) exact, as TEMP triggers
-/// of the connection that derives, like [`TEMP_ROLLUP_TRIGGERS`]. A run's tool rows count under
+/// of the connection that derives, like [`temp_rollup_triggers`]. A run's tool rows count under
 /// the run's category, agent type and start day: they move when one of those (or `internal`)
 /// changes, and a run inserted or deleted brings its tool rows along.
-pub const TEMP_TYPE_ROLLUP_TRIGGERS: &str = r#"
-CREATE TEMP TRIGGER IF NOT EXISTS runs_types_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
-  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
-  VALUES (NEW.category, NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1, NEW.status = 'success',
-          NEW.status = 'failure', NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
-  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
-     success = success + excluded.success, failure = failure + excluded.failure,
-     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT NEW.category, NEW.agent_type, t.tool, coalesce(NEW.start_ms, 0) / 86400000, 1, t.calls
-  FROM run_tools t WHERE t.run_id = NEW.id
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_types_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
-  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
-  VALUES (OLD.category, OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1, -(OLD.status = 'success'),
-          -(OLD.status = 'failure'), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0))
-  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
-     success = success + excluded.success, failure = failure + excluded.failure,
-     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT OLD.category, OLD.agent_type, t.tool, coalesce(OLD.start_ms, 0) / 86400000, -1, -t.calls
-  FROM run_tools t WHERE t.run_id = OLD.id
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_old
-AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs
-WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
-    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms
-    OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
-  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
-  VALUES (OLD.category, OLD.agent_type, coalesce(OLD.start_ms, 0) / 86400000, -1, -(OLD.status = 'success'),
-          -(OLD.status = 'failure'), -(OLD.duration_ms IS NOT NULL), -coalesce(OLD.duration_ms, 0))
-  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
-     success = success + excluded.success, failure = failure + excluded.failure,
-     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_new
-AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs
-WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
-    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms
-    OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms) BEGIN
-  INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
-  VALUES (NEW.category, NEW.agent_type, coalesce(NEW.start_ms, 0) / 86400000, 1, NEW.status = 'success',
-          NEW.status = 'failure', NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0))
-  ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
-     success = success + excluded.success, failure = failure + excluded.failure,
-     dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_old AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs
-WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
-    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms) BEGIN
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT OLD.category, OLD.agent_type, t.tool, coalesce(OLD.start_ms, 0) / 86400000, -1, -t.calls
-  FROM run_tools t WHERE t.run_id = OLD.id
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_new AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs
-WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
-    OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms) BEGIN
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT NEW.category, NEW.agent_type, t.tool, coalesce(NEW.start_ms, 0) / 86400000, 1, t.calls
-  FROM run_tools t WHERE t.run_id = NEW.id
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_ins AFTER INSERT ON run_tools BEGIN
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT r.category, r.agent_type, NEW.tool, coalesce(r.start_ms, 0) / 86400000, 1, NEW.calls
-  FROM agent_runs r WHERE r.id = NEW.run_id AND r.internal = 0
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_del AFTER DELETE ON run_tools BEGIN
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT r.category, r.agent_type, OLD.tool, coalesce(r.start_ms, 0) / 86400000, -1, -OLD.calls
-  FROM agent_runs r WHERE r.id = OLD.run_id AND r.internal = 0
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_upd AFTER UPDATE ON run_tools BEGIN
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT r.category, r.agent_type, OLD.tool, coalesce(r.start_ms, 0) / 86400000, -1, -OLD.calls
-  FROM agent_runs r WHERE r.id = OLD.run_id AND r.internal = 0
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-  INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-  SELECT r.category, r.agent_type, NEW.tool, coalesce(r.start_ms, 0) / 86400000, 1, NEW.calls
-  FROM agent_runs r WHERE r.id = NEW.run_id AND r.internal = 0
-  ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;
-END;
-"#;
+pub fn temp_type_rollup_triggers() -> String {
+    // The UTC day of run `r`'s start, as agent_daily's.
+    let day = |r: &str| format!("coalesce({r}.start_ms, 0) / 86400000");
+    // A run `r` ("NEW" or "OLD") added to (`s` "") or taken from (`s` "-") its type_daily row.
+    let run = |r: &str, s: &str| {
+        format!(
+            "INSERT INTO type_daily (category, agent_type, day, runs, success, failure, dur_n, dur_sum)
+             VALUES ({r}.category, {r}.agent_type, {day}, {s}1, {s}({r}.status = 'success'),
+                     {s}({r}.status = 'failure'), {s}({r}.duration_ms IS NOT NULL), {s}coalesce({r}.duration_ms, 0))
+             ON CONFLICT (category, agent_type, day) DO UPDATE SET runs = runs + excluded.runs,
+                success = success + excluded.success, failure = failure + excluded.failure,
+                dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;",
+            day = day(r)
+        )
+    };
+    // A run's tool rows, under the run's (`r`) category, type and day.
+    let tools_of_run = |r: &str, s: &str| {
+        format!(
+            "INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+             SELECT {r}.category, {r}.agent_type, t.tool, {day}, {s}1, {s}t.calls
+             FROM run_tools t WHERE t.run_id = {r}.id
+             ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;",
+            day = day(r)
+        )
+    };
+    // One tool row `t` ("NEW" or "OLD"), under its run's category, type and day.
+    let tool_row = |t: &str, s: &str| {
+        format!(
+            "INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+             SELECT r.category, r.agent_type, {t}.tool, {day}, {s}1, {s}{t}.calls
+             FROM agent_runs r WHERE r.id = {t}.run_id AND r.internal = 0
+             ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;",
+            day = day("r")
+        )
+    };
+    let moved = "OLD.internal IS NOT NEW.internal OR OLD.category IS NOT NEW.category
+        OR OLD.agent_type IS NOT NEW.agent_type OR OLD.start_ms IS NOT NEW.start_ms";
+    let changed = format!(
+        "{moved} OR OLD.status IS NOT NEW.status OR OLD.duration_ms IS NOT NEW.duration_ms"
+    );
+    let of_run = "AFTER UPDATE OF category, agent_type, start_ms, status, duration_ms, internal ON agent_runs";
+    let of_place = "AFTER UPDATE OF category, agent_type, start_ms, internal ON agent_runs";
+    format!(
+        "CREATE TEMP TRIGGER IF NOT EXISTS runs_types_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
+           {run_new} {tools_new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_types_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
+           {run_old} {tools_old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_old {of_run}
+           WHEN OLD.internal = 0 AND ({changed}) BEGIN {run_old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_types_upd_new {of_run}
+           WHEN NEW.internal = 0 AND ({changed}) BEGIN {run_new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_old {of_place}
+           WHEN OLD.internal = 0 AND ({moved}) BEGIN {tools_old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_types_tools_new {of_place}
+           WHEN NEW.internal = 0 AND ({moved}) BEGIN {tools_new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_ins AFTER INSERT ON run_tools BEGIN {row_new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_del AFTER DELETE ON run_tools BEGIN {row_old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_types_upd AFTER UPDATE ON run_tools BEGIN {row_old} {row_new} END;",
+        run_new = run("NEW", ""),
+        run_old = run("OLD", "-"),
+        tools_new = tools_of_run("NEW", ""),
+        tools_old = tools_of_run("OLD", "-"),
+        row_new = tool_row("NEW", ""),
+        row_old = tool_row("OLD", "-"),
+    )
+}
 
-/// The SQL that installs [`TEMP_ROLLUP_TRIGGERS`] on a connection (idempotent).
-// (An owned String, as derive.rs has always called it.)
+/// The triggers that keep `agent_daily` and `agent_task_stats` exact, as TEMP triggers for the
+/// connection that derives (invisible to every other connection and to the file): the same
+/// programs as the rollup triggers of version 1 ([`rollup_triggers`]) and the task triggers of
+/// version 2, which version 5 dropped from the schema. Idempotent.
 pub fn temp_rollup_triggers() -> String {
-    TEMP_ROLLUP_TRIGGERS.to_owned()
+    format!("{}\n{TEMP_TASK_TRIGGERS}", agent_daily_triggers("TEMP "))
 }
 
 #[cfg(test)]
@@ -725,7 +646,7 @@ mod tests {
     #[test]
     fn type_rollup_triggers_keep_the_rollups_equal_to_their_definition() {
         let c = current_with_temp_triggers();
-        c.execute_batch(TEMP_TYPE_ROLLUP_TRIGGERS).unwrap();
+        c.execute_batch(&temp_type_rollup_triggers()).unwrap();
         let script = [
             "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Read', 3)",
             "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, status)
@@ -763,14 +684,14 @@ mod tests {
         let pairs = [
             (
                 "SELECT category, agent_type, day, runs, success, failure, dur_n, dur_sum
-                 FROM type_daily WHERE runs <> 0 ORDER BY 1, 2, 3",
+                 FROM type_daily WHERE runs OR success OR failure OR dur_n OR dur_sum ORDER BY 1, 2, 3",
                 "SELECT category, agent_type, coalesce(start_ms, 0) / 86400000, count(*),
                         sum(status = 'success'), sum(status = 'failure'), count(duration_ms),
                         coalesce(sum(duration_ms), 0)
                  FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
             ),
             (
-                "SELECT category, agent_type, tool, day, n, calls FROM type_tool_daily WHERE n <> 0
+                "SELECT category, agent_type, tool, day, n, calls FROM type_tool_daily WHERE n OR calls
                  ORDER BY 1, 2, 3, 4",
                 "SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000, count(*),
                         sum(t.calls)
