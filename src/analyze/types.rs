@@ -74,6 +74,47 @@ struct Sums {
     tools: BTreeMap<(String, String), (i64, i64)>,
 }
 
+impl Sums {
+    /// Adds rows of (category, agent type, runs, success, decided, durations, duration sum),
+    /// from the runs or from the rollup alike.
+    fn add_types(&mut self, stmt: &mut rusqlite::Statement<'_>, p: &[SqlValue]) -> Result<()> {
+        let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                Acc {
+                    runs: r.get(2)?,
+                    success: r.get(3)?,
+                    decided: r.get(4)?,
+                    dur_n: r.get(5)?,
+                    dur_sum: r.get(6)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (key, a) = row?;
+            self.types.entry(key).or_default().add(&a);
+        }
+        Ok(())
+    }
+
+    /// Adds rows of (category, tool, tool rows, calls).
+    fn add_tools(&mut self, stmt: &mut rusqlite::Statement<'_>, p: &[SqlValue]) -> Result<()> {
+        let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                (r.get::<_, i64>(2)?, r.get::<_, i64>(3)?),
+            ))
+        })?;
+        for row in rows {
+            let (key, (n, calls)) = row?;
+            let e = self.tools.entry(key).or_default();
+            e.0 += n;
+            e.1 += calls;
+        }
+        Ok(())
+    }
+}
+
 /// One UTC day in ms: the rollups' unit.
 const DAY_MS: i64 = 86_400_000;
 
@@ -151,43 +192,21 @@ fn from_runs(ctx: &Ctx, filter: &Filter, sums: &mut Sums) -> Result<()> {
         sql::count_of(&st, RunStatus::Success),
         sql::decided_count(&st),
     );
-    let mut stmt = c.prepare(&format!(
-        "SELECT r.category, r.agent_type, count(*), {success}, {decided},
-                count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
-         FROM agent_runs r WHERE {w} GROUP BY r.category, r.agent_type"
-    ))?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            Acc {
-                runs: r.get(2)?,
-                success: r.get(3)?,
-                decided: r.get(4)?,
-                dur_n: r.get(5)?,
-                dur_sum: r.get(6)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (key, a) = row?;
-        sums.types.entry(key).or_default().add(&a);
-    }
-    let mut stmt = c.prepare(&format!(
-        "SELECT r.category, t.tool, count(*), sum(t.calls) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
-         WHERE {w} GROUP BY r.category, t.tool"
-    ))?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            (r.get::<_, i64>(2)?, r.get::<_, i64>(3)?),
-        ))
-    })?;
-    for row in rows {
-        let (key, (n, calls)) = row?;
-        let e = sums.tools.entry(key).or_default();
-        e.0 += n;
-        e.1 += calls;
-    }
+    sums.add_types(
+        &mut c.prepare(&format!(
+            "SELECT r.category, r.agent_type, count(*), {success}, {decided},
+                    count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
+             FROM agent_runs r WHERE {w} GROUP BY r.category, r.agent_type"
+        ))?,
+        &p,
+    )?;
+    sums.add_tools(
+        &mut c.prepare(&format!(
+            "SELECT r.category, t.tool, count(*), sum(t.calls) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
+             WHERE {w} GROUP BY r.category, t.tool"
+        ))?,
+        &p,
+    )?;
     Ok(())
 }
 
@@ -213,26 +232,13 @@ fn from_rollups(ctx: &Ctx, filter: &Filter, days: Days, sums: &mut Sums) -> Resu
     } else {
         format!(" AND agent_type IN ({})", marks.join(", "))
     };
-    let mut stmt = c.prepare(&format!(
-        "SELECT category, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n), sum(dur_sum)
-         FROM type_daily WHERE day >= ?1 AND day < ?2{agents} GROUP BY 1, 2"
-    ))?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            Acc {
-                runs: r.get(2)?,
-                success: r.get(3)?,
-                decided: r.get(4)?,
-                dur_n: r.get(5)?,
-                dur_sum: r.get(6)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (key, a) = row?;
-        sums.types.entry(key).or_default().add(&a);
-    }
+    sums.add_types(
+        &mut c.prepare(&format!(
+            "SELECT category, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n), sum(dur_sum)
+             FROM type_daily WHERE day >= ?1 AND day < ?2{agents} GROUP BY 1, 2"
+        ))?,
+        &p,
+    )?;
     // Lost: running, never ended, started before the threshold (RunStatus::effective_sql), in
     // the same days. Without time bounds every start counts (a missing one as 0).
     let window = match days {
@@ -258,22 +264,13 @@ fn from_rollups(ctx: &Ctx, filter: &Filter, days: Days, sums: &mut Sums) -> Resu
         sums.types.entry(key).or_default().decided += n;
     }
     p.pop();
-    let mut stmt = c.prepare(&format!(
-        "SELECT category, tool, sum(n), sum(calls) FROM type_tool_daily
-         WHERE day >= ?1 AND day < ?2{agents} GROUP BY 1, 2"
-    ))?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            (r.get::<_, i64>(2)?, r.get::<_, i64>(3)?),
-        ))
-    })?;
-    for row in rows {
-        let (key, (n, calls)) = row?;
-        let e = sums.tools.entry(key).or_default();
-        e.0 += n;
-        e.1 += calls;
-    }
+    sums.add_tools(
+        &mut c.prepare(&format!(
+            "SELECT category, tool, sum(n), sum(calls) FROM type_tool_daily
+             WHERE day >= ?1 AND day < ?2{agents} GROUP BY 1, 2"
+        ))?,
+        &p,
+    )?;
     Ok(())
 }
 
