@@ -79,20 +79,10 @@ pub(super) fn discover(projects: &[PathBuf], opts: &Options, out: &mut Outcome) 
         .as_deref()
         .map(|p| project_dir_name(p.trim_end_matches('/')));
     for root in projects {
-        let mut dirs: Vec<PathBuf> = match std::fs::read_dir(root) {
-            Ok(rd) => rd
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect(),
-            Err(e) => {
-                out.unreadable_files += 1;
-                out.problem(root, None, format!("cannot list: {e}"));
-                continue;
-            }
+        let Some(dirs) = listed(Path::new(root), out) else {
+            continue;
         };
-        dirs.sort();
-        for dir in dirs {
+        for dir in dirs.into_iter().filter(|p| p.is_dir()) {
             let name = dir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -115,16 +105,9 @@ pub(super) fn discover_project(
     units: &mut BTreeMap<String, Unit>,
     out: &mut Outcome,
 ) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) => {
-            out.unreadable_files += 1;
-            out.problem(dir, None, format!("cannot list: {e}"));
-            return;
-        }
+    let Some(paths) = listed(dir, out) else {
+        return;
     };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
     let unit = |units: &mut BTreeMap<String, Unit>, sid: &str| -> bool {
         if opts.session.as_deref().is_some_and(|s| s != sid)
             || opts.sessions.as_ref().is_some_and(|set| !set.contains(sid))
@@ -209,15 +192,9 @@ pub(super) fn discover_project(
 
 /// `agent-*.jsonl` under a subagents directory, recursively (workflow agents sit deeper).
 pub(super) fn walk_agent_files(dir: &Path, found: &mut Vec<AgentFile>, out: &mut Outcome) {
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
-        Err(e) => {
-            out.unreadable_files += 1;
-            out.problem(dir, None, format!("cannot list: {e}"));
-            return;
-        }
+    let Some(paths) = listed(dir, out) else {
+        return;
     };
-    paths.sort();
     for path in paths {
         let name = path
             .file_name()
@@ -271,4 +248,21 @@ pub(super) fn first_session_id(path: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// The paths in `dir`, sorted; `None` (counted and reported as unreadable) when it cannot be
+/// listed.
+fn listed(dir: &Path, out: &mut Outcome) -> Option<Vec<PathBuf>> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => {
+            let mut paths: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            Some(paths)
+        }
+        Err(e) => {
+            out.unreadable_files += 1;
+            out.problem(dir, None, format!("cannot list: {e}"));
+            None
+        }
+    }
 }
