@@ -356,6 +356,23 @@ impl Emitter<'_> {
         };
         self.hook(AGENT_STOP, ts, c, f);
     }
+
+    /// [`Self::agent_stop`], then the agent's transcript summary at the same time when it was
+    /// read.
+    pub(super) fn agent_stopped(
+        &mut self,
+        ts: i64,
+        aid: &str,
+        agent_type: &str,
+        a: Option<&AgentRec>,
+        outcome: Option<String>,
+        prompt_id: Option<String>,
+    ) {
+        self.agent_stop(ts, aid, agent_type, a, outcome, prompt_id.clone());
+        if let Some(a) = a {
+            self.summary(ts, a, prompt_id);
+        }
+    }
 }
 
 /// The Agent/Task input as the hooks' `tool_input` carries it: the fields import has always
@@ -697,7 +714,7 @@ fn emit_call<'a>(
 /// A foreground agent that completed: SubagentStop and its summary, then the tool's result.
 fn emit_completed(em: &mut Emitter<'_>, t: &Tied<'_>, resp: &Resp) {
     let stop_ts = t.agent_end.min(t.result_ts);
-    em.agent_stop(
+    em.agent_stopped(
         stop_ts,
         &t.aid,
         &t.agent_type,
@@ -705,9 +722,6 @@ fn emit_completed(em: &mut Emitter<'_>, t: &Tied<'_>, resp: &Resp) {
         resp.report.clone(),
         t.prompt_id.clone(),
     );
-    if let Some(a) = t.rec {
-        em.summary(stop_ts, a, t.prompt_id.clone());
-    }
     let f = t.result_fields([(
         "tool_response",
         resp.json(&t.aid, &t.agent_type, "completed"),
@@ -734,7 +748,7 @@ fn emit_launched(em: &mut Emitter<'_>, t: &Tied<'_>, resp: &Resp, notifications:
                 .and_then(|a| a.lines.last_ts)
                 .unwrap_or(n.ts)
                 .max(t.start);
-            em.agent_stop(
+            em.agent_stopped(
                 ts,
                 &t.aid,
                 &t.agent_type,
@@ -742,9 +756,6 @@ fn emit_launched(em: &mut Emitter<'_>, t: &Tied<'_>, resp: &Resp, notifications:
                 n.result.clone(),
                 t.prompt_id.clone(),
             );
-            if let Some(a) = t.rec {
-                em.summary(ts, a, t.prompt_id.clone());
-            }
         }
         Some((n, status)) => {
             // Failed or stopped in the background: the hooks get no SubagentStop.
@@ -803,8 +814,7 @@ fn emit_untied(
             }
             None => {
                 // agent_type "" marks it internal in derive, as for the hooks' anonymous forks.
-                em.agent_stop(end, &a.id, "", Some(a), None, a.lines.prompt_id.clone());
-                em.summary(end, a, a.lines.prompt_id.clone());
+                em.agent_stopped(end, &a.id, "", Some(a), None, a.lines.prompt_id.clone());
             }
         }
     }
@@ -822,8 +832,10 @@ pub(super) fn finish_unreported(
 ) {
     let Some(a) = rec else { return };
     if a.finished() {
-        em.agent_stop(end, aid, agent_type, Some(a), None, prompt_id.clone());
-    } else if let (true, Some(tu)) = (
+        em.agent_stopped(end, aid, agent_type, Some(a), None, prompt_id);
+        return;
+    }
+    if let (true, Some(tu)) = (
         a.lines.interrupted,
         a.meta.as_ref().and_then(|m| m.tool_use_id.clone()),
     ) {
