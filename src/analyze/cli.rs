@@ -101,6 +101,35 @@ pub fn parse_days(s: &str) -> std::result::Result<u32, String> {
 }
 
 impl Common {
+    /// The filter options of an HTTP request's query pairs, as the command line takes them:
+    /// `since`, `until`, `days`, `project`, `session` (the last of a repeated one wins) and
+    /// `agent` (repeatable). Other keys are the caller's to check.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Common> {
+        let one = |key: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        Ok(Common {
+            since: one("since"),
+            until: one("until"),
+            days: one("days")
+                .map(|d| parse_days(&d))
+                .transpose()
+                .map_err(Error::InvalidArgument)?,
+            agents: pairs
+                .iter()
+                .filter(|(k, _)| k == "agent")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            project: one("project"),
+            session: one("session"),
+            ..Common::default()
+        })
+    }
+
     /// The filters as given on the command line (`--days 7 --agent a`), for a report's header.
     pub fn filter_note(&self) -> String {
         let mut parts: Vec<String> = Vec::new();

@@ -5,7 +5,7 @@
 
 use super::chart::{self, XyChart};
 use super::views;
-use crate::analyze::cli::{parse_days, Common};
+use crate::analyze::cli::Common;
 use crate::analyze::{agent, summary, Ctx, Filter};
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -110,13 +110,6 @@ pub fn hung(ctx: &Ctx) -> Result<Hung> {
 /// A dashboard request's filter from its query pairs (`days`, `since`, `until`, `agent`…,
 /// `project`, `session`), validated as `analyze` validates them; `token` is the guard's.
 pub fn filter(ctx: &Ctx, pairs: &[(String, String)]) -> Result<Filter> {
-    let one = |k: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
     for (k, _) in pairs {
         if ![
             "days", "since", "until", "agent", "project", "session", "token",
@@ -126,22 +119,7 @@ pub fn filter(ctx: &Ctx, pairs: &[(String, String)]) -> Result<Filter> {
             return Err(Error::InvalidArgument(format!("unknown parameter '{k}'")));
         }
     }
-    let common = Common {
-        since: one("since"),
-        until: one("until"),
-        days: one("days")
-            .map(|d| parse_days(&d))
-            .transpose()
-            .map_err(Error::InvalidArgument)?,
-        agents: pairs
-            .iter()
-            .filter(|(k, _)| k == "agent")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        project: one("project"),
-        session: one("session"),
-        ..Common::default()
-    };
+    let common = Common::from_pairs(pairs)?;
     let f = common.filter(ctx.now)?;
     ctx.check_agents(&f.agents)?;
     Ok(f)

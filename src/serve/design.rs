@@ -5,7 +5,7 @@
 //! equal.
 
 use super::{guard, json_response, ApiError, State};
-use crate::analyze::cli::{parse_days, Common};
+use crate::analyze::cli::Common;
 use crate::analyze::{active, agent, summary, timeline, tools, types, Ctx, Filter};
 use crate::error::Error;
 use axum::extract::{Path as UrlPath, RawQuery};
@@ -44,24 +44,10 @@ impl Params {
     /// The reader's filter options (`agent` repeatable, `project`, `session`, and where the
     /// endpoint allows them `days`, `since`, `until`), validated as `analyze` validates them.
     fn filter(&self, now: i64) -> Result<Filter, ApiError> {
-        let days = match self.one("days") {
-            Some(d) => Some(parse_days(d).map_err(ApiError::bad_request)?),
-            None => None,
-        };
-        let common = Common {
-            since: self.one("since").map(str::to_string),
-            until: self.one("until").map(str::to_string),
-            days,
-            agents: self
-                .0
-                .iter()
-                .filter(|(k, _)| k == "agent")
-                .map(|(_, v)| v.clone())
-                .collect(),
-            project: self.one("project").map(str::to_string),
-            session: self.one("session").map(str::to_string),
-            ..Common::default()
-        };
+        let common = Common::from_pairs(&self.0).map_err(|e| match e {
+            Error::InvalidArgument(msg) => ApiError::bad_request(msg),
+            e => err(e),
+        })?;
         common.filter(now).map_err(|e| ApiError::from_error(&e))
     }
 }
