@@ -4,64 +4,19 @@
 
 use crate::common::cc::{End, Run};
 use crate::common::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use crate::serve::{request, Server};
 
 const NOW: &str = "2026-11-21T12:00:00Z";
 
-struct Served {
-    child: Child,
-    port: u16,
+fn serve(env: &Env) -> Server {
+    Server::start(env, &[], &[("AGENT_TELEMETRY_NOW", NOW)])
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(env: &Env) -> Served {
-    let mut child = Command::new(bin_path("analyze"))
-        .args(["serve", "--port", "0", "--db"])
-        .arg(env.db())
-        .env("AGENT_TELEMETRY_NOW", NOW)
-        .env("HOME", env.home())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start analyze serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.rsplit("open ").next().unwrap().trim().to_string();
-    let port = url
-        .trim_start_matches("http://127.0.0.1:")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("no port in {line:?}"));
-    Served { child, port }
-}
-
-/// (status, content type, body) of a GET, over HTTP/1.0 (no chunking).
+/// (status, content type, body) of a GET.
 fn get(port: u16, path: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head[9..12].parse().unwrap();
-    let ty = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-type: ")
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
-    (status, ty, body.to_string())
+    let r = request(port, "GET", path, &[]);
+    let ty = r.header("content-type").unwrap_or_default().to_string();
+    (r.status, ty, r.body)
 }
 
 /// code-reviewer: five runs of 60 s (p95 60 s → hung after 180 s); test-engineer: two runs of

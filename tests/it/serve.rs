@@ -12,15 +12,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running `analyze serve`, stopped with SIGTERM on drop.
-struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
-    port: u16,
+    pub(crate) port: u16,
     /// The URL it printed.
     url: String,
 }
 
 impl Server {
-    fn start(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Server {
+    pub(crate) fn start(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let db = env.db();
         let mut cmd = Command::new(bin_path("analyze"));
         cmd.args(["serve", "--port", "0", "--db"])
@@ -101,14 +101,14 @@ impl Drop for Server {
 }
 
 /// An HTTP answer.
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -120,7 +120,7 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request on its own connection (the server speaks HTTP/1.1 only).
-fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+pub(crate) fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
