@@ -290,7 +290,8 @@ impl Deriver<'_> {
             | EventKind::PreToolUse
             | EventKind::PostToolUse
             | EventKind::Notification
-            | EventKind::PreCompact => Ok(()),
+            | EventKind::PreCompact
+            | EventKind::GuardDenied => Ok(()),
         }
     }
 

@@ -57,6 +57,8 @@ words! {
         Generic = "generic",
         /// `workflow-event start|handoff|complete`.
         Workflow = "workflow",
+        /// The opt-in guard's own record of a delegation it denied (docs/guard.md).
+        Guard = "guard",
     }
 }
 
@@ -92,6 +94,9 @@ words! {
         WorkflowStart = "workflow_start",
         Handoff = "handoff",
         WorkflowComplete = "workflow_complete",
+        /// The guard denied an Agent/Task delegation (`PreToolUse`): payload `{limit, value,
+        /// threshold, reason}`, with the delegation's session, prompt, caller and tool use id.
+        GuardDenied = "guard_denied",
     }
 }
 

@@ -456,8 +456,7 @@ fn recover_salvages_the_readable_rest_of_a_damaged_log() {
         hook_at(&db, &env.home(), "subagent-start", big(i).as_bytes());
     }
     checkpoint(&db);
-    let pages = std::fs::metadata(&db).unwrap().len() / 4096;
-    damage_page(&db, pages * 6 / 10);
+    damage_page(&db, table_leaf_holding(&db, "\"agent_id\":\"agent00036\""));
     let (code, out, err) = env.analyze(&["doctor", "--recover", "--format", "json"]);
     assert_eq!(code, 0, "{out}{err}");
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -485,6 +484,17 @@ fn checkpoint(db: &Path) {
 }
 
 /// Overwrites page `n` (1-based, 4096-byte pages) with garbage.
+/// The 1-based number of the table b-tree leaf page (type byte 0x0D) whose bytes hold `needle`:
+/// a page of the event log in the middle of it, wherever the schema's own pages put it.
+fn table_leaf_holding(db: &Path, needle: &str) -> u64 {
+    let bytes = std::fs::read(db).unwrap();
+    let at = bytes
+        .chunks(4096)
+        .position(|p| p[0] == 0x0D && p.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .expect("a table leaf page holds the payload");
+    at as u64 + 1
+}
+
 fn damage_page(db: &Path, n: u64) {
     use std::os::unix::fs::FileExt;
     let f = std::fs::OpenOptions::new().write(true).open(db).unwrap();

@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -403,6 +403,38 @@ CREATE TABLE type_tool_daily (
 -- Not filled here: this schema ships with derivation rules 3 (derive::RULES), so the first reader
 -- re-derives every older projection, and these rollups with it. Filling them here would be work
 -- thrown away, done by whichever process opened the file first: possibly a hook (2.4 s at 1M runs).
+"#;
+
+/// Version 9: alerts (docs/metrics.md, "Alerts") and the guard (docs/guard.md).
+/// `usage_ts` makes today's spend (budget alerts, the guard, the status line) a range read.
+/// `alert_state` remembers each alert's firing/resolved state and what was delivered, so a rule
+/// that keeps firing is delivered once and its resolution is reported; `alert_eval` holds when
+/// alerts were last evaluated. `delegations_denied` finds the delegations the guard denied.
+const V9: &str = r#"
+CREATE INDEX usage_ts ON usage(ts) WHERE ts IS NOT NULL;
+
+CREATE TABLE alert_state (
+    rule          TEXT    NOT NULL,            -- success_rate | duration | budget | runaway | hung | guard
+    subject       TEXT    NOT NULL,            -- an agent type, a session id, an agent id, or '' (global)
+    state         TEXT    NOT NULL,            -- firing | resolved
+    severity      TEXT    NOT NULL,            -- warning | critical
+    value         REAL,
+    threshold     REAL,
+    message       TEXT    NOT NULL,
+    since_ms      INTEGER NOT NULL,            -- when it started firing
+    last_seen_ms  INTEGER NOT NULL,            -- the last evaluation that saw it firing
+    resolved_ms   INTEGER,                     -- when it stopped firing (state = resolved)
+    delivered     TEXT,                        -- the last state delivered to the notifiers
+    attempts      INTEGER NOT NULL DEFAULT 0,  -- failed delivery attempts of the current state
+    next_try_ms   INTEGER,                     -- no delivery attempt before this (backoff)
+    last_error    TEXT,
+    PRIMARY KEY (rule, subject)
+) WITHOUT ROWID;
+CREATE INDEX alert_state_firing ON alert_state(state);
+
+CREATE TABLE alert_eval (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+
+CREATE INDEX delegations_denied ON delegations(end_ms) WHERE status = 'denied';
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
