@@ -26,6 +26,7 @@
 //! * Readers never write user data; they only advance the projection (`analyze import` and
 //!   `analyze doctor --coverage` append what they are asked to).
 
+pub mod alerts;
 pub mod analyze;
 pub mod classify;
 pub mod cli;
