@@ -178,7 +178,7 @@ fn budget(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     }
     if let Some(limit) = c.session_cost_usd {
         let mut stmt = conn.prepare_cached(
-            "SELECT DISTINCT session_id FROM usage WHERE ts IS NOT NULL AND ts >= ?1",
+            "SELECT DISTINCT session_id FROM usage INDEXED BY usage_ts WHERE ts IS NOT NULL AND ts >= ?1",
         )?;
         let sessions: Vec<String> = stmt
             .query_map([spend::day_start_ms(i.now)], |r| r.get(0))?

@@ -719,3 +719,43 @@ fn a_command_notifier_runs_once_per_change() {
         (&Value::from("hung"), &Value::from("warning"))
     );
 }
+
+#[test]
+fn serve_delivers_in_the_background_and_answers_api_v1_alerts() {
+    let (env, _) = hung_history();
+    let (url, got) = receiver(vec![]);
+    write_config(
+        &env,
+        &serde_json::json!({"webhook": {"url": url}, "evaluate_every_seconds": 1}),
+    );
+    let now = at(0);
+    let server = crate::serve::Server::start(&env, &[], &[("AGENT_TELEMETRY_NOW", now.as_str())]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never delivered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The page's API evaluates without delivering; the thread keeps evaluating every second.
+    for path in [
+        "/api/v1/alerts",
+        "/dash/api/alerts",
+        "/api/v1/alerts?fail-on-alert=true",
+    ] {
+        let r = crate::serve::request(server.port, "GET", path, &[]);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            (&v["command"], &v["firing"]),
+            (&Value::from("alerts"), &Value::from(1))
+        );
+        assert_eq!(v["alerts"][0]["rule"], "hung");
+        assert_eq!(v["alerts"][0]["delivered"], "firing");
+        assert_eq!(v["delivery"], Value::Null, "{path}: --no-deliver");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(got.lock().unwrap().len(), 1, "delivered once");
+    drop(server);
+}
