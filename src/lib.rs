@@ -14,6 +14,7 @@
 //!                                        ├► html (SVG charts, static report, dashboard page)
 //!                                        ├► serve (the reports over HTTP, the design API, a live stream)
 //!                                        └► recommend::query_best_agent
+//!             ─► alerts (rules over the projection ─► alert_state ─► webhook / command, once per change)
 //! ```
 //!
 //! Shared by all of them: [`vocab`] (every stored word: event kinds, sources, statuses, workflow
