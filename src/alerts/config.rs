@@ -1,6 +1,8 @@
 //! `config.json` → `"alerts"`: every threshold of every rule and the notifiers. Every field is
 //! optional; the defaults are the ones docs/metrics.md ("Alerts") defines. Unknown keys are an
-//! error (a misspelt threshold silently ignored would be an alert that never fires).
+//! error of the alerts (a misspelt threshold silently ignored would be an alert that never
+//! fires), reported when they are evaluated — not of config.json as a whole, which every reader,
+//! the status line and the guard also load.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -8,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// The alert rules' thresholds and the notifiers (`Config.alerts`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct AlertsConfig {
     /// `success_rate`: the window of finished runs, minutes.
     pub success_window_minutes: i64,
@@ -46,6 +48,9 @@ pub struct AlertsConfig {
     pub webhook: Option<Webhook>,
     /// A command run per firing and per resolution (the alert as JSON on stdin).
     pub command: Option<CommandSpec>,
+    /// Keys this build does not know (an error at evaluation, see [`AlertsConfig::validate`]).
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 /// A webhook notifier: `{"url": "https://…", "headers": {"Authorization": "…"}}`.
@@ -86,6 +91,7 @@ impl Default for AlertsConfig {
             evaluate_every_seconds: 30,
             webhook: None,
             command: None,
+            unknown: BTreeMap::new(),
         }
     }
 }
@@ -97,6 +103,12 @@ fn bad(field: &str, why: &str) -> Error {
 impl AlertsConfig {
     /// Checks every value; the message names the field and what it takes.
     pub fn validate(&self) -> Result<()> {
+        if let Some(key) = self.unknown.keys().next() {
+            return Err(bad(
+                key,
+                "not a setting of the alerts (docs/metrics.md, \"alerts\")",
+            ));
+        }
         let positive = [
             ("success_window_minutes", self.success_window_minutes),
             ("success_min_runs", self.success_min_runs),
