@@ -13,6 +13,32 @@ const DAY: i64 = 86_400_000;
 /// The `duration` rule's baseline: the 7 days before the recent window.
 pub(super) const BASELINE_DAYS: i64 = 7;
 
+// The rules' queries, each answered by an index (the test below checks their plans).
+const SUCCESS_SQL: &str = "SELECT agent_type, sum(status = 'success'), count(*) FROM agent_runs
+         WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
+           AND status IN ('success', 'failure')
+         GROUP BY agent_type ORDER BY agent_type";
+const RECENT_DURATIONS_SQL: &str = "SELECT agent_type, duration_ms FROM agent_runs
+             WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
+               AND duration_ms IS NOT NULL";
+const BASELINE_SQL: &str = "SELECT duration_ms FROM agent_runs
+         WHERE internal = 0 AND agent_type = ?1 AND start_ms >= ?2 AND start_ms < ?3
+           AND end_ms IS NOT NULL AND end_ms <= ?3 AND duration_ms IS NOT NULL";
+const SESSIONS_TODAY_SQL: &str =
+    "SELECT DISTINCT session_id FROM usage INDEXED BY usage_ts WHERE ts IS NOT NULL AND ts >= ?1";
+const ACTIVE_SQL: &str = "SELECT count(*) FROM agent_runs
+         WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND internal = 0";
+const SPAWN_SQL: &str = "SELECT session_id, count(*) FROM agent_runs
+         WHERE start_ms > ?1 AND start_ms <= ?2 AND internal = 0 AND session_id IS NOT NULL
+         GROUP BY session_id HAVING count(*) > ?3 ORDER BY session_id";
+const HUNG_SQL: &str = "SELECT agent_id, agent_type, start_ms FROM agent_runs
+         WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND start_ms < ?2
+           AND internal = 0
+         ORDER BY start_ms";
+const GUARD_SQL: &str = "SELECT coalesce(session_id, ''), error FROM delegations
+         WHERE status = 'denied' AND end_ms > ?1 AND end_ms <= ?2
+         ORDER BY end_ms";
+
 /// Every alert firing at `inputs.now`, in a stable order (rule, subject).
 pub(super) fn firing(conn: &Connection, inputs: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let mut out = Vec::new();
@@ -42,12 +68,7 @@ fn alert(rule: Rule, subject: &str, severity: Severity, value: f64, threshold: f
 /// `success_rate_below`.
 fn success_rate(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let c = i.cfg;
-    let mut stmt = conn.prepare_cached(
-        "SELECT agent_type, sum(status = 'success'), count(*) FROM agent_runs
-         WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
-           AND status IN ('success', 'failure')
-         GROUP BY agent_type ORDER BY agent_type",
-    )?;
+    let mut stmt = conn.prepare_cached(SUCCESS_SQL)?;
     let rows = stmt.query_map(
         params![i.now - c.success_window_minutes * MINUTE, i.now],
         |r| {
@@ -89,21 +110,13 @@ fn duration(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let cut = i.now - c.duration_window_minutes * MINUTE;
     let mut recent: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     {
-        let mut stmt = conn.prepare_cached(
-            "SELECT agent_type, duration_ms FROM agent_runs
-             WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
-               AND duration_ms IS NOT NULL",
-        )?;
+        let mut stmt = conn.prepare_cached(RECENT_DURATIONS_SQL)?;
         let mut rows = stmt.query(params![cut, i.now])?;
         while let Some(r) = rows.next()? {
             recent.entry(r.get(0)?).or_default().push(r.get(1)?);
         }
     }
-    let mut base_stmt = conn.prepare_cached(
-        "SELECT duration_ms FROM agent_runs
-         WHERE internal = 0 AND agent_type = ?1 AND start_ms >= ?2 AND start_ms < ?3
-           AND end_ms IS NOT NULL AND end_ms <= ?3 AND duration_ms IS NOT NULL",
-    )?;
+    let mut base_stmt = conn.prepare_cached(BASELINE_SQL)?;
     let mut out = Vec::new();
     for (agent, mut xs) in recent {
         if (xs.len() as i64) < c.duration_min_recent {
@@ -177,9 +190,7 @@ fn budget(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
         }
     }
     if let Some(limit) = c.session_cost_usd {
-        let mut stmt = conn.prepare_cached(
-            "SELECT DISTINCT session_id FROM usage INDEXED BY usage_ts WHERE ts IS NOT NULL AND ts >= ?1",
-        )?;
+        let mut stmt = conn.prepare_cached(SESSIONS_TODAY_SQL)?;
         let sessions: Vec<String> = stmt
             .query_map([spend::day_start_ms(i.now)], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
@@ -205,12 +216,7 @@ fn budget(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
 fn runaway(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let c = i.cfg;
     let lost_before = i.now - i.lost_after_minutes * MINUTE;
-    let active: i64 = conn.query_row(
-        "SELECT count(*) FROM agent_runs
-         WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND internal = 0",
-        [lost_before],
-        |r| r.get(0),
-    )?;
+    let active: i64 = conn.query_row(ACTIVE_SQL, [lost_before], |r| r.get(0))?;
     let mut out = Vec::new();
     if active > c.max_active_agents {
         let mut a = alert(
@@ -226,11 +232,7 @@ fn runaway(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
         );
         out.push(a);
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT session_id, count(*) FROM agent_runs
-         WHERE start_ms > ?1 AND start_ms <= ?2 AND internal = 0 AND session_id IS NOT NULL
-         GROUP BY session_id HAVING count(*) > ?3 ORDER BY session_id",
-    )?;
+    let mut stmt = conn.prepare_cached(SPAWN_SQL)?;
     let rows = stmt.query_map(
         params![
             i.now - c.spawn_window_minutes * MINUTE,
@@ -263,12 +265,7 @@ fn runaway(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
 /// agent id, value: minutes running.
 fn hung(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let limit = i.hung_minutes();
-    let mut stmt = conn.prepare_cached(
-        "SELECT agent_id, agent_type, start_ms FROM agent_runs
-         WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND start_ms < ?2
-           AND internal = 0
-         ORDER BY start_ms",
-    )?;
+    let mut stmt = conn.prepare_cached(HUNG_SQL)?;
     let rows = stmt.query_map(
         params![
             i.now - i.lost_after_minutes * MINUTE,
@@ -301,11 +298,7 @@ fn hung(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
 /// `guard_window_minutes` (fires from one).
 fn guard(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let c = i.cfg;
-    let mut stmt = conn.prepare_cached(
-        "SELECT coalesce(session_id, ''), error FROM delegations
-         WHERE status = 'denied' AND end_ms > ?1 AND end_ms <= ?2
-         ORDER BY end_ms",
-    )?;
+    let mut stmt = conn.prepare_cached(GUARD_SQL)?;
     let rows = stmt.query_map(
         params![i.now - c.guard_window_minutes * MINUTE, i.now],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
@@ -336,4 +329,44 @@ fn guard(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
             a
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every query of the rules reads an index, never a whole table: evaluation stays fast at
+    /// a million runs (docs/performance.md, "alerts").
+    #[test]
+    fn every_query_searches_an_index() {
+        let store = crate::store::Store::in_memory().unwrap();
+        for sql in [
+            SUCCESS_SQL,
+            RECENT_DURATIONS_SQL,
+            BASELINE_SQL,
+            SESSIONS_TODAY_SQL,
+            ACTIVE_SQL,
+            SPAWN_SQL,
+            HUNG_SQL,
+            GUARD_SQL,
+        ] {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let n = stmt.parameter_count();
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(std::iter::repeat_n(0, n)), |r| {
+                    r.get(3)
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan.iter().all(|l| !l.starts_with("SCAN "))
+                    && plan.iter().any(|l| l.contains("INDEX")),
+                "{sql}\n{plan:#?}"
+            );
+        }
+    }
 }
