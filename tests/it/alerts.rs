@@ -766,3 +766,80 @@ fn serve_delivers_in_the_background_and_answers_api_v1_alerts() {
     assert_eq!(got.lock().unwrap().len(), 1, "delivered once");
     drop(server);
 }
+
+#[test]
+fn concurrent_evaluators_deliver_a_change_once() {
+    let (env, _) = hung_history();
+    let (url, got) = receiver(vec![]);
+    write_config(&env, &serde_json::json!({"webhook": {"url": url}}));
+    let now = at(0);
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            std::process::Command::new(crate::common::bin_path("analyze"))
+                .args(["alerts", "--format", "json"])
+                .env("AGENT_TELEMETRY_DB", env.db())
+                .env("HOME", env.home())
+                .env("AGENT_TELEMETRY_NOW", &now)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert_eq!(c.wait().unwrap().code(), Some(0));
+    }
+    assert_eq!(got.lock().unwrap().len(), 1, "six evaluators, one delivery");
+}
+
+#[test]
+fn delivery_gives_up_after_ten_failed_attempts() {
+    let mut db = Db::new();
+    db.run("slow", "s1", NOW - 40 * MIN, None, "running");
+    // Nothing listens on port 1: every attempt fails at once.
+    let cfg: AlertsConfig =
+        serde_json::from_str(r#"{"webhook": {"url": "http://127.0.0.1:1/"}}"#).unwrap();
+    let prices = Prices::default();
+    let mut now = NOW;
+    let state = |db: &Db| -> (i64, i64) {
+        db.store
+            .conn()
+            .query_row("SELECT attempts, next_try_ms FROM alert_state", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+    };
+    for attempt in 1..=10 {
+        let inputs = Inputs {
+            cfg: &cfg,
+            hung_after_minutes: 30,
+            lost_after_minutes: 1_000_000, // hung for as long as the test runs
+            prices: &prices,
+            now,
+        };
+        let e = alerts::evaluate_and_deliver(&db.store, &inputs).unwrap();
+        assert_eq!(
+            (e.delivery.sent, e.delivery.failed),
+            (0, 1),
+            "attempt {attempt}"
+        );
+        let (attempts, next) = state(&db);
+        assert_eq!(attempts, attempt);
+        if attempt < 10 {
+            assert_eq!(next, now + alerts::backoff_ms(attempt));
+            now = next;
+        } else {
+            assert_eq!(next, i64::MAX, "no more attempts");
+        }
+    }
+    let inputs = Inputs {
+        cfg: &cfg,
+        hung_after_minutes: 30,
+        lost_after_minutes: 1_000_000, // hung for as long as the test runs
+        prices: &prices,
+        now: now + 86_400_000,
+    };
+    let e = alerts::evaluate_and_deliver(&db.store, &inputs).unwrap();
+    assert_eq!((e.delivery.sent, e.delivery.failed), (0, 0));
+    assert_eq!(state(&db).0, 10);
+}
