@@ -11,33 +11,33 @@ use std::collections::BTreeMap;
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 /// The `duration` rule's baseline: the 7 days before the recent window.
-pub(super) const BASELINE_DAYS: i64 = 7;
+const BASELINE_DAYS: i64 = 7;
 
 // The rules' queries, each answered by an index (the test below checks their plans).
 const SUCCESS_SQL: &str = "SELECT agent_type, sum(status = 'success'), count(*) FROM agent_runs
-         WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
-           AND status IN ('success', 'failure')
-         GROUP BY agent_type ORDER BY agent_type";
+    WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
+      AND status IN ('success', 'failure')
+    GROUP BY agent_type ORDER BY agent_type";
 const RECENT_DURATIONS_SQL: &str = "SELECT agent_type, duration_ms FROM agent_runs
-             WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
-               AND duration_ms IS NOT NULL";
+    WHERE internal = 0 AND end_ms IS NOT NULL AND end_ms > ?1 AND end_ms <= ?2
+      AND duration_ms IS NOT NULL";
 const BASELINE_SQL: &str = "SELECT duration_ms FROM agent_runs
-         WHERE internal = 0 AND agent_type = ?1 AND start_ms >= ?2 AND start_ms < ?3
-           AND end_ms IS NOT NULL AND end_ms <= ?3 AND duration_ms IS NOT NULL";
+    WHERE internal = 0 AND agent_type = ?1 AND start_ms >= ?2 AND start_ms < ?3
+      AND end_ms IS NOT NULL AND end_ms <= ?3 AND duration_ms IS NOT NULL";
 const SESSIONS_TODAY_SQL: &str =
     "SELECT DISTINCT session_id FROM usage INDEXED BY usage_ts WHERE ts IS NOT NULL AND ts >= ?1";
 const ACTIVE_SQL: &str = "SELECT count(*) FROM agent_runs
-         WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND internal = 0";
+    WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND internal = 0";
 const SPAWN_SQL: &str = "SELECT session_id, count(*) FROM agent_runs
-         WHERE start_ms > ?1 AND start_ms <= ?2 AND internal = 0 AND session_id IS NOT NULL
-         GROUP BY session_id HAVING count(*) > ?3 ORDER BY session_id";
+    WHERE start_ms > ?1 AND start_ms <= ?2 AND internal = 0 AND session_id IS NOT NULL
+    GROUP BY session_id HAVING count(*) > ?3 ORDER BY session_id";
 const HUNG_SQL: &str = "SELECT agent_id, agent_type, start_ms FROM agent_runs
-         WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND start_ms < ?2
-           AND internal = 0
-         ORDER BY start_ms";
+    WHERE end_ms IS NULL AND status = 'running' AND start_ms >= ?1 AND start_ms < ?2
+      AND internal = 0
+    ORDER BY start_ms";
 const GUARD_SQL: &str = "SELECT coalesce(session_id, ''), error FROM delegations
-         WHERE status = 'denied' AND end_ms > ?1 AND end_ms <= ?2
-         ORDER BY end_ms";
+    WHERE status = 'denied' AND end_ms > ?1 AND end_ms <= ?2
+    ORDER BY end_ms";
 
 /// Every alert firing at `inputs.now`, in a stable order (rule, subject).
 pub(super) fn firing(conn: &Connection, inputs: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
