@@ -18,6 +18,9 @@ pub struct AlertsConfig {
     pub success_rate_below: f64,
     /// `success_rate`: at least this many decided runs in the window.
     pub success_min_runs: i64,
+    /// `success_rate`: also require the one-sided exact binomial test against
+    /// `success_rate_below` to give p ≤ this. Unset (the default): no test.
+    pub success_max_p_value: Option<f64>,
     /// `duration`: fires when the recent p50 is above this × the baseline p50.
     pub duration_factor: f64,
     /// `duration`: "recent" = runs that finished in the last this many minutes.
@@ -76,6 +79,7 @@ impl Default for AlertsConfig {
             success_window_minutes: 5,
             success_rate_below: 0.8,
             success_min_runs: 5,
+            success_max_p_value: None,
             duration_factor: 2.0,
             duration_window_minutes: 60,
             duration_min_recent: 3,
@@ -133,6 +137,15 @@ impl AlertsConfig {
         }
         if !(0.0..=1.0).contains(&self.success_rate_below) {
             return Err(bad("success_rate_below", "a rate between 0 and 1"));
+        }
+        if self
+            .success_max_p_value
+            .is_some_and(|a| !(a > 0.0 && a <= 1.0))
+        {
+            return Err(bad(
+                "success_max_p_value",
+                "a probability above 0, at most 1",
+            ));
         }
         if !(self.duration_factor.is_finite() && self.duration_factor > 0.0) {
             return Err(bad("duration_factor", "a number above 0"));

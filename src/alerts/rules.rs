@@ -64,8 +64,9 @@ fn alert(rule: Rule, subject: &str, severity: Severity, value: f64, threshold: f
 }
 
 /// `success_rate`: per agent type, the success and failure runs that ended in
-/// (now − window, now]; fires when there are at least `success_min_runs` and the rate is below
-/// `success_rate_below`.
+/// (now − window, now]; fires when there are at least `success_min_runs`, the rate is below
+/// `success_rate_below` and, when `success_max_p_value` is set, the exact binomial test says the
+/// shortfall is not chance.
 fn success_rate(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
     let c = i.cfg;
     let mut stmt = conn.prepare_cached(SUCCESS_SQL)?;
@@ -83,22 +84,31 @@ fn success_rate(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert
     for row in rows {
         let (agent, ok, n) = row?;
         let rate = ok as f64 / n as f64;
-        if n >= c.success_min_runs && rate < c.success_rate_below {
-            let mut a = alert(
-                Rule::SuccessRate,
-                &agent,
-                Severity::Warning,
-                rate,
-                c.success_rate_below,
-            );
-            a.message = format!(
-                "{agent}: {ok} of {n} runs succeeded ({}) in the last {} min, below {}",
-                render::pct(Some(rate)),
-                c.success_window_minutes,
-                render::pct(Some(c.success_rate_below))
-            );
-            out.push(a);
+        if n < c.success_min_runs || rate >= c.success_rate_below {
+            continue;
         }
+        // The optional test: P(X ≤ ok) for X ~ Binomial(n, success_rate_below).
+        let p = c
+            .success_max_p_value
+            .map(|_| stats::binomial_cdf(ok, n, c.success_rate_below));
+        if p.zip(c.success_max_p_value).is_some_and(|(p, a)| p > a) {
+            continue;
+        }
+        let mut a = alert(
+            Rule::SuccessRate,
+            &agent,
+            Severity::Warning,
+            rate,
+            c.success_rate_below,
+        );
+        a.message = format!(
+            "{agent}: {ok} of {n} runs succeeded ({}) in the last {} min, below {}{}",
+            render::pct(Some(rate)),
+            c.success_window_minutes,
+            render::pct(Some(c.success_rate_below)),
+            p.map(|p| format!(" (p = {p:.4})")).unwrap_or_default()
+        );
+        out.push(a);
     }
     Ok(out)
 }

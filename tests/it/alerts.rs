@@ -161,6 +161,40 @@ fn success_rate_at_and_around_the_threshold() {
 }
 
 #[test]
+fn success_rate_with_the_binomial_test() {
+    // H0: the true rate is at least 80 %. P(X ≤ k | n = 5, p = 0.8): k = 2 → 0.05792,
+    // k = 1 → 0.00672 (hand-computed). With α = 0.05 only the second is significant.
+    let cfg = AlertsConfig {
+        success_max_p_value: Some(0.05),
+        ..AlertsConfig::default()
+    };
+    let history = |ok: usize| {
+        let mut db = Db::new();
+        db.runs(ok, "coder", NOW - 3 * MIN, Some(NOW - MIN), "success");
+        db.runs(5 - ok, "coder", NOW - 3 * MIN, Some(NOW - MIN), "failure");
+        db
+    };
+    assert!(history(2).eval(&cfg).is_empty(), "40 % of 5 may be chance");
+    assert_eq!(
+        fired(&history(2).eval(&AlertsConfig::default())),
+        one("success_rate", "coder", 0.4, 0.8),
+        "without the test it fires"
+    );
+    let got = history(1).eval(&cfg);
+    assert_eq!(fired(&got), one("success_rate", "coder", 0.2, 0.8));
+    assert_eq!(
+        got[0].message,
+        "coder: 1 of 5 runs succeeded (20.0%) in the last 5 min, below 80.0% (p = 0.0067)"
+    );
+    let bad: AlertsConfig = serde_json::from_str(r#"{"success_max_p_value": 0}"#).unwrap();
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("alerts.success_max_p_value"));
+}
+
+#[test]
 fn duration_against_the_seven_day_baseline() {
     let cfg = AlertsConfig::default();
     let cut = NOW - 60 * MIN; // the recent window: the last 60 minutes
