@@ -1,5 +1,6 @@
 //! The `analyze` command line: arguments → typed filter → a subcommand → a rendered report.
-//! Exit codes: 0 answered, 1 nothing found, 2 error (message with its cause on stderr).
+//! Exit codes: 0 answered, 1 nothing found, 2 error (message with its cause on stderr), 3
+//! `alerts --fail-on-alert` with at least one alert firing.
 //!
 //! It sits above everything it dispatches to: the reports ([`crate::analyze::cli`], which
 //! `analyze serve` runs too), the HTML report, the server, doctor, import and the hooks' settings.
@@ -54,6 +55,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
+        Err(Error::AlertsFiring(n)) => {
+            eprintln!("analyze: {n} alert(s) firing");
+            ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("analyze: {e}");
             let mut src = std::error::Error::source(&e);

@@ -17,6 +17,9 @@ pub enum Error {
     InvalidArgument(String),
     #[error("unknown agent '{name}'{hint}")]
     UnknownAgent { name: String, hint: String },
+    /// `analyze alerts --fail-on-alert` with alerts firing: exit 3, not an error of the reader.
+    #[error("{0} alert(s) firing")]
+    AlertsFiring(usize),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]

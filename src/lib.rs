@@ -14,6 +14,7 @@
 //!                                        ├► html (SVG charts, static report, dashboard page)
 //!                                        ├► serve (the reports over HTTP, the design API, a live stream)
 //!                                        └► recommend::query_best_agent
+//!             ─► alerts (rules over the projection ─► alert_state ─► webhook / command, once per change)
 //! ```
 //!
 //! Shared by all of them: [`vocab`] (every stored word: event kinds, sources, statuses, workflow
@@ -26,6 +27,7 @@
 //! * Readers never write user data; they only advance the projection (`analyze import` and
 //!   `analyze doctor --coverage` append what they are asked to).
 
+pub mod alerts;
 pub mod analyze;
 pub mod classify;
 pub mod cli;

@@ -249,6 +249,22 @@
       td(dur(w.coordination_ms), 'n', w.coordination_ms), td(pct(w.overhead), 'n', w.overhead))), 6, 'No workflows.');
   }
 
+  // ── alerts: what `analyze alerts` shows (evaluated by the request; the server delivers) ──
+  async function refreshAlerts() {
+    const a = await report('alerts');
+    const rows = a ? a.alerts : [];
+    const firing = rows.filter((r) => r.state === 'firing');
+    const resolved = rows.length - firing.length;
+    $('alerts').classList.toggle('firing', firing.length > 0);
+    $('alerts-note').textContent = (firing.length ? firing.length + ' firing' : 'none firing') +
+      (resolved ? ', ' + resolved + ' resolved in the last ' + a.resolved_window_minutes + ' min' : '') +
+      (a ? ' · evaluated ' + when(a.evaluated_at) : '');
+    fill($('alert-table').tBodies[0], rows.map((r) => el('tr', {
+      class: r.state === 'firing' ? r.severity : 'resolved', 'data-rule': r.rule, 'data-subject': r.subject, 'data-state': r.state },
+    td(r.state === 'firing' ? r.severity : 'resolved'), td(r.rule), td(r.subject || '(all)', 'mono'), td(r.message), td(when(r.since)))),
+    5, 'No alerts firing.');
+  }
+
   // ── an agent's page ─────────────────────────────────────────────────────────────────────
   async function openAgent(name) {
     const dlg = $('agent-page');
@@ -298,6 +314,7 @@
     charts: { run: refreshCharts, wait: 1500 },
     failures: { run: refreshFailures, wait: 800 },
     overhead: { run: refreshOverhead, wait: 800 },
+    alerts: { run: refreshAlerts, wait: 500 },
   };
   const timers = {};
   const busy = {};
@@ -323,10 +340,10 @@
   // Everything at once (first load, a reconnected stream, the minute's refresh).
   const everything = () => later(Object.keys(parts), 0);
   const affects = {
-    agent_started: ['live'],
-    agent_finished: ['live', 'hung', 'agents', 'charts', 'failures'],
+    agent_started: ['live', 'alerts'],
+    agent_finished: ['live', 'hung', 'agents', 'charts', 'failures', 'alerts'],
     turn_started: ['live'],
-    turn_ended: ['live', 'overhead', 'failures'],
+    turn_ended: ['live', 'overhead', 'failures', 'alerts'],
     lagged: Object.keys(parts),
   };
 
@@ -359,4 +376,6 @@
   setInterval(tick, 1000);
   // What no event announces: a run turning lost, today becoming tomorrow.
   setInterval(everything, 60000);
+  // Alerts also change with time alone (an agent passing the hung threshold, a window moving on).
+  setInterval(() => schedule('alerts'), 15000);
 })();

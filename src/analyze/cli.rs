@@ -87,6 +87,9 @@ pub enum ReportCommand {
     Active(super::active::ActiveArgs),
     /// Recent failures with their (redacted) messages.
     Errors(super::errors::ErrorsArgs),
+    /// Evaluates the alert rules now: what fires (and what was resolved in the last hour);
+    /// delivers changes to the configured notifiers. --fail-on-alert exits 3 while any fires.
+    Alerts(super::alerts::AlertsArgs),
 }
 
 /// `--days N`: a whole number of days, at least 1 (clap alone calls `-1` an unknown argument).
@@ -244,6 +247,7 @@ pub fn run_report(common: &Common, filter: &Filter, command: ReportCommand) -> R
         ReportCommand::Tree(a) => return super::tree::run(&ctx, &filter, &a, common.format),
         ReportCommand::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
         ReportCommand::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Alerts(a) => return super::alerts::run(&ctx, &filter, &a, common.format),
     }
     Ok(true)
 }

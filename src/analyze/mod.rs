@@ -5,6 +5,7 @@
 
 pub mod active;
 pub mod agent;
+pub mod alerts;
 pub mod cli;
 pub mod coverage;
 pub mod doctor;

@@ -114,6 +114,32 @@ impl Trend {
     }
 }
 
+/// P(X ≤ k) for X ~ Binomial(n, p): the one-sided exact test of the `success_rate` alert
+/// (docs/metrics.md, "alerts"). Summed in log space, so large `n` does not underflow.
+pub fn binomial_cdf(k: i64, n: i64, p: f64) -> f64 {
+    if k >= n || p <= 0.0 {
+        return 1.0;
+    }
+    if k < 0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 0.0;
+    }
+    // ln C(n, i) pⁱ (1 − p)ⁿ⁻ⁱ, term by term from i = 0.
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let mut term = n as f64 * lq;
+    let mut logs = vec![term];
+    for i in 0..k {
+        term += ((n - i) as f64 / (i + 1) as f64).ln() + lp - lq;
+        logs.push(term);
+    }
+    let max = logs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    (max + logs.iter().map(|l| (l - max).exp()).sum::<f64>().ln())
+        .exp()
+        .min(1.0)
+}
+
 /// Two-proportion z statistic with a pooled proportion: (p₁ − p₂) / √(p(1 − p)(1/n₁ + 1/n₂)).
 /// 0 when the pooled proportion is 0 or 1 (both periods identical).
 pub fn two_proportion_z(s1: i64, n1: i64, s2: i64, n2: i64) -> Option<f64> {
@@ -150,6 +176,22 @@ pub fn trend(recent: Outcomes, earlier: Outcomes) -> (Trend, Option<f64>) {
 
 #[cfg(test)]
 mod tests {
+    use super::binomial_cdf;
+
+    #[test]
+    fn binomial_cdf_by_hand() {
+        // n = 5, p = 0.8: P(X ≤ 1) = 0.2⁵ + 5·0.8·0.2⁴ = 0.00672; P(X ≤ 2) adds 10·0.8²·0.2³.
+        assert!((binomial_cdf(1, 5, 0.8) - 0.00672).abs() < 1e-12);
+        assert!((binomial_cdf(2, 5, 0.8) - 0.05792).abs() < 1e-12);
+        assert!((binomial_cdf(3, 5, 0.8) - 0.26272).abs() < 1e-12);
+        assert_eq!(binomial_cdf(5, 5, 0.8), 1.0);
+        assert_eq!(binomial_cdf(-1, 5, 0.8), 0.0);
+        // Large n: P(X ≤ 700 | 1000, 0.8) is tiny but not 0 (no underflow to NaN).
+        let tail = binomial_cdf(700, 1000, 0.8);
+        assert!(tail > 0.0 && tail < 1e-10, "{tail}");
+        assert!((binomial_cdf(800, 1000, 0.8) - 0.5).abs() < 0.05);
+    }
+
     use super::*;
 
     #[test]

@@ -6,6 +6,7 @@
 //!  GET /api/agents/…           ──► design: the design's field names over the same reports
 //!  GET /api/v1/stream          ──► stream: one watcher (PRAGMA data_version every 100 ms →
 //!                                      derive → delta) broadcast to at most 32 SSE clients
+//!  every evaluate_every_seconds ──► alerts: evaluate the rules, deliver changes (own thread)
 //!  every request               ──► guard: GET/HEAD only, bounded URI and body, token or
 //!                                      loopback Host, no CORS headers
 //! ```
@@ -15,6 +16,7 @@
 //! here writes recorded data: opening a reader context only advances the derived projection
 //! (and replays the hooks' spool), exactly as `analyze` does. Docs: docs/serve.md.
 
+mod alerts;
 mod dash;
 mod design;
 mod guard;
@@ -226,6 +228,8 @@ pub fn run(db: Option<&Path>, args: &ServeArgs) -> Result<bool> {
     let (events, _) = broadcast::channel(1024);
     let (stop_tx, stop_rx) = watch::channel(false);
     let watcher = stream::Watcher::spawn(db.clone(), events.clone(), stop_rx.clone())?;
+    // Not joined at the end: a delivery in flight (a slow webhook) must not delay the stop.
+    drop(alerts::spawn(db.clone(), stop_rx.clone()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(DB_JOBS + 4)

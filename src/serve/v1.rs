@@ -30,6 +30,7 @@ pub(super) const SUBCOMMANDS: &[&str] = &[
     "active",
     "errors",
     "sessions",
+    "alerts",
 ];
 
 /// The query parameter carrying positional arguments (repeatable, in order).
@@ -92,6 +93,10 @@ pub(crate) fn argv(
             }
         }
     }
+    if sub == "alerts" {
+        // The page and the API show; the server's background task delivers (src/serve/alerts.rs).
+        args.push("--no-deliver".into());
+    }
     args.push("--format=json".into());
     let mut db_arg = OsString::from("--db=");
     db_arg.push(db.as_os_str());
@@ -134,6 +139,8 @@ pub(crate) fn report(db: &Path, sub: &str, params: &[(String, String)]) -> Outco
     match render::capture(|| cli::run_reports(parsed)) {
         (Ok(true), text) => Outcome::Found(text),
         (Ok(false), _) => Outcome::Nothing,
+        // `?fail-on-alert=true`: the report was printed; the exit code has no HTTP meaning.
+        (Err(crate::error::Error::AlertsFiring(_)), text) => Outcome::Found(text),
         (Err(e), _) => Outcome::Failed(ApiError::from_error(&e)),
     }
 }

@@ -435,6 +435,10 @@ CREATE INDEX alert_state_firing ON alert_state(state);
 CREATE TABLE alert_eval (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 
 CREATE INDEX delegations_denied ON delegations(end_ms) WHERE status = 'denied';
+
+-- The alerts' recent windows (success rate, duration): user runs by the time they ended.
+CREATE INDEX runs_end ON agent_runs(end_ms, agent_type, status, duration_ms)
+    WHERE internal = 0 AND end_ms IS NOT NULL;
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).

@@ -4,7 +4,7 @@
 Builds a database with the real hook binaries (target/debug), starts `analyze serve` on a free
 port, loads the page and checks: no console errors, the agents are shown, an agent started by a
 hook during the test appears WITHOUT a reload (and finishes after its stop hook), the agent page
-opens. Then measures, as printed figures (never pass/fail), first paint, time to data, and the
+opens, an alert (a hung agent) is shown and turns resolved live when the agent finishes. Then measures, as printed figures (never pass/fail), first paint, time to data, and the
 hook-to-page lag over BENCH_HOOKS hooks (default 20). Screenshots go to tests/browser/out/.
 
 Run by tests/browser/run.sh (which makes the venv and installs Chromium); directly:
@@ -268,6 +268,9 @@ def main():
         now = dt.datetime.now(dt.timezone.utc)
         live_session, lead, stuck = build_history(env, now)
         print(f"browser: history recorded by the hooks in {time.time() - t0:.1f}s")
+        # Alerts: the stuck agent (25 min) is past a 20-minute hung threshold.
+        with open(os.path.join(os.path.dirname(env.db), "config.json"), "w") as f:
+            json.dump({"alerts": {"hung_after_minutes": 20}}, f)
         server, page = start_server(env)
         d = browser()
         d.get(page)
@@ -284,6 +287,11 @@ def main():
         anomalies = wait_for("the anomaly", lambda: attrs(d, "#agents tr.anomaly", "data-agent"))
         assert anomalies == ["data-engineer"], "data-engineer declines"
         assert text(d, "#card-active") == "3"
+        firing = wait_for("the hung alert", lambda: attrs(d, "#alert-table tr[data-state='firing']", "data-subject"))
+        assert firing == [stuck.agent_id], f"one alert, the stuck agent: {firing}"
+        assert attrs(d, "#alert-table tr[data-state='firing']", "data-rule") == ["hung"]
+        assert "possibly hung" in text(d, "#alert-table tr[data-state='firing']")
+        assert "1 firing" in text(d, "#alerts-note")
         time.sleep(0.5)
         d.save_screenshot(os.path.join(OUT, "dashboard.png"))
         # The whole page at a laptop's width (docs/img/dashboard.png is one of these).
@@ -316,6 +324,11 @@ def main():
         assert "security-auditor" in text(d, "#agent-body"), "delegates listed"
         d.save_screenshot(os.path.join(OUT, "agent-page.png"))
         d.find_element(By.CSS_SELECTOR, "#agent-page .close button").click()
+
+        # The stuck agent finishes: its alert is shown resolved, live.
+        stuck.stop(env, dt.datetime.now(dt.timezone.utc))
+        wait_for("the alert resolved", lambda: attrs(d, f"#alert-table tr[data-subject='{stuck.agent_id}']", "data-state") == ["resolved"], timeout=10)
+        assert "none firing" in text(d, "#alerts-note")
 
         errors = console_errors(d)
         assert not errors, f"console errors: {errors}"

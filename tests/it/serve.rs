@@ -307,6 +307,8 @@ fn every_report_equals_the_command_lines_json() {
         ("active", String::new(), vec![]),
         ("errors", String::new(), vec![]),
         ("sessions", "limit=2".into(), vec!["--limit", "2"]),
+        // The API shows alerts without delivering (the server's own evaluator delivers).
+        ("alerts", String::new(), vec!["--no-deliver"]),
         // Errors (exit 2) and nothing found (exit 1).
         ("summary", "agent=nobody".into(), vec!["--agent", "nobody"]),
         ("summary", "days=0".into(), vec!["--days", "0"]),
