@@ -405,7 +405,8 @@ CREATE TABLE type_tool_daily (
 -- thrown away, done by whichever process opened the file first: possibly a hook (2.4 s at 1M runs).
 "#;
 
-/// Version 9: alerts (docs/metrics.md, "Alerts") and the guard (docs/guard.md).
+/// Version 9: alerts (docs/metrics.md, "Alerts"), the guard (docs/guard.md) and the OTLP
+/// export's cursor (docs/export.md).
 /// `usage_ts` makes today's spend (budget alerts, the guard, the status line) a range read.
 /// `alert_state` remembers each alert's firing/resolved state and what was delivered, so a rule
 /// that keeps firing is delivered once and its resolution is reported; `alert_eval` holds when
@@ -435,6 +436,17 @@ CREATE INDEX alert_state_firing ON alert_state(state);
 CREATE TABLE alert_eval (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 
 CREATE INDEX delegations_denied ON delegations(end_ms) WHERE status = 'denied';
+
+-- `analyze export otlp` (docs/export.md): per endpoint, the first user run `--follow` has not
+-- finished with (every run below it was sent), and the span ids the endpoint accepted (run spans
+-- above the mark, and workflow spans).
+CREATE TABLE export_cursor (target TEXT PRIMARY KEY, run_mark INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE export_sent (
+    target  TEXT    NOT NULL,            -- the traces URL
+    span_id INTEGER NOT NULL,            -- the span id's 8 bytes, big-endian
+    run_id  INTEGER,                     -- agent_runs.id of a run span (pruned below the mark)
+    PRIMARY KEY (target, span_id)
+) WITHOUT ROWID;
 "#;
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
