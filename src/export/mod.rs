@@ -259,41 +259,52 @@ impl Exporter {
     /// `--follow`: forever, every [`POLL`], the runs finished since the cursor.
     fn follow(&mut self) -> Result<bool> {
         let bar = progress(0);
-        bar.set_message(format!("following; sending to {}", self.ep.url));
+        bar.set_message(format!("sending to {}", self.ep.url));
         let mut sent_runs = 0u64;
         loop {
             crate::derive::refresh(&self.ctx.store, &self.ctx.cfg, &self.ctx.prices)?;
             self.ctx.now = crate::analyze::now();
-            let (batch, mark, full) = self.next_batch()?;
-            if !batch.spans.is_empty() {
+            let mut after = cursor::mark(&self.ctx.store, &self.ep.url)? - 1;
+            // The first run not done on this pass: the cursor stops there.
+            let mut pinned: Option<i64> = None;
+            loop {
+                let page = spans::runs_page(&self.ctx, &self.filter, after, PAGE)?;
+                let Some(last) = page.last().map(|r| r.id) else {
+                    break;
+                };
+                let (batch, first_open) = self.plan(&page)?;
                 self.send(&batch, Retry::Forever)?;
+                pinned = pinned.or(first_open);
+                let mark = pinned.unwrap_or(last + 1);
+                cursor::record(&self.ctx.store, &self.ep.url, &batch.sent, Some(mark))?;
+                sent_runs += batch.runs;
+                bar.set_position(sent_runs);
+                after = last;
+                if page.len() < PAGE {
+                    break;
+                }
             }
-            cursor::record(&self.ctx.store, &self.ep.url, &batch.sent, Some(mark))?;
-            sent_runs += batch.runs;
-            bar.set_position(sent_runs);
-            bar.set_message(format!("runs sent to {}", self.ep.url));
-            if !full {
-                std::thread::sleep(POLL);
-            }
+            std::thread::sleep(POLL);
         }
     }
 
-    /// The unsent finished runs after the cursor (one page), their workflows' spans when those
-    /// have ended, the new cursor (the first run not done: unfinished, or its workflow still
-    /// open), and whether the page was full (more may be waiting).
-    fn next_batch(&self) -> Result<(Batch, i64, bool)> {
+    /// Of one page of runs: the spans not yet sent of the runs that have finished (and settled),
+    /// with their workflows' spans once those have ended; and the first run not done — still
+    /// running, or its workflow still open. A run that became `lost` is not waited for, nor is the
+    /// workflow of a run that ended before the lost threshold (docs/export.md, "--follow").
+    fn plan(&self, page: &[spans::RunRow]) -> Result<(Batch, Option<i64>)> {
         let store = &self.ctx.store;
-        let from = cursor::mark(store, &self.ep.url)?;
-        let page = spans::runs_page(&self.ctx, &self.filter, from - 1, PAGE)?;
-        let full = page.len() == PAGE;
         let settled_before = crate::store::now_ms() - SETTLE_MS;
+        let lost_before = self.ctx.lost_before();
         let mut batch = Batch::default();
-        let mut mark = page.last().map_or(from, |r| r.id + 1);
+        let mut first_open = None;
         let mut workflows = HashSet::new();
-        for run in &page {
+        for run in page {
             let settled = run.finished() && run.end_ms.is_some_and(|e| e <= settled_before);
             if !settled {
-                mark = mark.min(run.id);
+                if run.status != "lost" {
+                    first_open = first_open.or(Some(run.id));
+                }
                 continue;
             }
             if !cursor::is_sent(store, &self.ep.url, run.span_id())? {
@@ -301,7 +312,9 @@ impl Exporter {
             }
             let Some(w) = &run.workflow_id else { continue };
             if !run.workflow_ended {
-                mark = mark.min(run.id);
+                if run.end_ms.is_some_and(|e| e >= lost_before) {
+                    first_open = first_open.or(Some(run.id));
+                }
             } else if workflows.insert(w.clone())
                 && !cursor::is_sent(store, &self.ep.url, spans::span_id("workflow", w))?
             {
@@ -310,7 +323,7 @@ impl Exporter {
                 }
             }
         }
-        Ok((batch, mark, full))
+        Ok((batch, first_open))
     }
 
     /// Sends a batch, retrying with backoff as `retry` allows.
