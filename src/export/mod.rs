@@ -264,7 +264,8 @@ impl Exporter {
         loop {
             crate::derive::refresh(&self.ctx.store, &self.ctx.cfg, &self.ctx.prices)?;
             self.ctx.now = crate::analyze::now();
-            let mut after = cursor::mark(&self.ctx.store, &self.ep.url)? - 1;
+            let mut current = cursor::mark(&self.ctx.store, &self.ep.url)?;
+            let mut after = current - 1;
             // The first run not done on this pass: the cursor stops there.
             let mut pinned: Option<i64> = None;
             loop {
@@ -275,8 +276,11 @@ impl Exporter {
                 let (batch, first_open) = self.plan(&page)?;
                 self.send(&batch, Retry::Forever)?;
                 pinned = pinned.or(first_open);
+                // Written only when something changed: an idle pass writes nothing.
                 let mark = pinned.unwrap_or(last + 1);
-                cursor::record(&self.ctx.store, &self.ep.url, &batch.sent, Some(mark))?;
+                let moved = (mark > current).then_some(mark);
+                cursor::record(&self.ctx.store, &self.ep.url, &batch.sent, moved)?;
+                current = current.max(mark);
                 sent_runs += batch.runs;
                 bar.set_position(sent_runs);
                 after = last;
