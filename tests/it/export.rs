@@ -850,6 +850,17 @@ fn metrics_rollup_equals_the_runs_and_survives_a_rebuild() {
         }
     };
     check("first scrape");
+    // Behind the guard like every route: with a token, none means 401.
+    let guarded = Server::start(&env, &["--token", "s3cret"], &[]);
+    assert_eq!(request(guarded.port, "GET", "/metrics", &[]).status, 401);
+    let ok = request(
+        guarded.port,
+        "GET",
+        "/metrics",
+        &[("Authorization", "Bearer s3cret")],
+    );
+    assert_eq!(ok.status, 200);
+    drop(guarded);
     let (code, _, err) = env.analyze(&["rebuild"]);
     assert_eq!(code, 0, "{err}");
     check("after a rebuild");
