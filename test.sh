@@ -3,8 +3,8 @@
 # browser (tests/browser/), then the end-to-end tests against the real Claude Code (installed
 # from the npm registry; see tests/e2e/).
 # Installs what it needs (rustfmt/clippy components, node/npm, python3) when missing.
-# E2E=0 skips the end-to-end stage, BROWSER=0 the dashboard's browser test (only for quick local
-# runs; CI always runs both).
+# E2E=0 skips the end-to-end stage, BROWSER=0 the dashboard's browser test, EXPORT=0 the export
+# stage (Arize Phoenix and Prometheus as real receivers; only for quick local runs; CI runs all).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,6 +33,11 @@ if [ "${BROWSER:-1}" != "0" ]; then
   step "the dashboard in headless Chromium (tests/browser/)"
   cargo build --locked --bins
   tests/browser/run.sh
+fi
+
+if [ "${EXPORT:-1}" != "0" ]; then
+  step "the OTLP export into Arize Phoenix, /metrics scraped by Prometheus (tests/export/)"
+  tests/export/run.sh
 fi
 
 if [ "${E2E:-1}" != "0" ]; then

@@ -73,6 +73,7 @@ endpoints=(
   "/api/v1/active"
   "/api/v1/errors"
   "/api/v1/sessions"
+  "/metrics"
 )
 
 echo "## endpoints: median of 7 (max), ms"

@@ -44,6 +44,10 @@ pub enum Command {
     /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
     /// stream of agents starting and finishing (docs/serve.md).
     Serve(crate::serve::ServeArgs),
+    /// Send agent runs elsewhere: `export otlp` to an OpenTelemetry Collector or backend
+    /// (docs/export.md).
+    #[command(subcommand)]
+    Export(crate::export::ExportCommand),
 }
 
 /// Parses the command line and runs it; maps the outcome to an exit code.
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             }
             crate::serve::run(common.db.as_deref(), &a)
         }
+        Command::Export(e) => crate::export::run(common.db.as_deref(), &filter, &e),
         Command::Report(a) => {
             let ctx = Ctx::open(common.db.as_deref())?;
             ctx.check_agents(&filter.agents)?;

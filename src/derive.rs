@@ -140,6 +140,7 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
             // installed after the tuning above, which must not touch the temp schema.
             conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
             conn.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
+            conn.execute_batch(&crate::store::schema::temp_run_metrics_triggers())?;
             conn.set_prepared_statement_cache_capacity(256);
         }
         if done.events > 0 {

@@ -12,7 +12,9 @@
 //!  projection ─► query (filter, SQL fragments, percentiles, the trend test)
 //!             ─► analyze::* (typed rows) ─► render (table / JSON / CSV)
 //!                                        ├► html (SVG charts, static report, dashboard page)
-//!                                        ├► serve (the reports over HTTP, the design API, a live stream)
+//!                                        ├► serve (the reports over HTTP, the design API, a live stream,
+//!                                        │        Prometheus /metrics)
+//!                                        ├► export (agent runs as OTLP traces, --follow with a cursor)
 //!                                        └► recommend::query_best_agent
 //!             ─► alerts (rules over the projection ─► alert_state ─► webhook / command, once per change)
 //! ```
@@ -34,6 +36,7 @@ pub mod cli;
 pub mod config;
 pub mod derive;
 pub mod error;
+pub mod export;
 pub mod hook;
 pub mod html;
 pub mod import;

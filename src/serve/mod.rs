@@ -4,6 +4,7 @@
 //!  GET /api/v1/<subcommand>?…  ──► v1: query → the same clap arguments → analyze::cli::run_reports,
 //!                                      rendered into a buffer (the CLI's `--format json` text)
 //!  GET /api/agents/…           ──► design: the design's field names over the same reports
+//!  GET /metrics                ──► metrics: Prometheus text exposition from the run_metrics rollup
 //!  GET /api/v1/stream          ──► stream: one watcher (PRAGMA data_version every 100 ms →
 //!                                      derive → delta) broadcast to at most 32 SSE clients
 //!  every evaluate_every_seconds ──► alerts: evaluate the rules, deliver changes (own thread)
@@ -20,6 +21,7 @@ mod alerts;
 mod dash;
 mod design;
 mod guard;
+pub mod metrics;
 mod stream;
 mod turns;
 mod v1;
@@ -178,6 +180,7 @@ async fn index() -> Response {
                 "/api/agents/tools/usage?period=day",
             ],
             "stream": "/api/v1/stream",
+            "prometheus": "/metrics",
         }),
     )
 }
@@ -189,6 +192,7 @@ pub(crate) fn router(state: State) -> Router {
         // ── the dashboard: `/`, its assets, `/dash/…` (src/serve/dash.rs, src/html/, web/) ──
         .merge(dash::routes())
         .route("/api/v1/stream", get(stream::handler))
+        .route("/metrics", get(metrics::handler))
         .route("/api/v1/{subcommand}", get(v1::handler))
         .route("/api/agents/metrics/current", get(design::current))
         .route("/api/agents/metrics/timeline", get(design::timeline))

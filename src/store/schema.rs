@@ -405,7 +405,8 @@ CREATE TABLE type_tool_daily (
 -- thrown away, done by whichever process opened the file first: possibly a hook (2.4 s at 1M runs).
 "#;
 
-/// Version 9: alerts (docs/metrics.md, "Alerts") and the guard (docs/guard.md).
+/// Version 9: alerts (docs/metrics.md, "Alerts"), the guard (docs/guard.md) and the OTLP
+/// export's cursor (docs/export.md).
 /// `usage_ts` makes today's spend (budget alerts, the guard, the status line) a range read.
 /// `alert_state` remembers each alert's firing/resolved state and what was delivered, so a rule
 /// that keeps firing is delivered once and its resolution is reported; `alert_eval` holds when
@@ -439,7 +440,101 @@ CREATE INDEX delegations_denied ON delegations(end_ms) WHERE status = 'denied';
 -- The alerts' recent windows (success rate, duration): user runs by the time they ended.
 CREATE INDEX runs_end ON agent_runs(end_ms, agent_type, status, duration_ms)
     WHERE internal = 0 AND end_ms IS NOT NULL;
+
+-- `analyze export otlp` (docs/export.md): per endpoint, the first user run `--follow` has not
+-- finished with (every run below it was sent), and the span ids the endpoint accepted (run spans
+-- above the mark, and workflow spans).
+CREATE TABLE export_cursor (target TEXT PRIMARY KEY, run_mark INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE export_sent (
+    target  TEXT    NOT NULL,            -- the traces URL
+    span_id INTEGER NOT NULL,            -- the span id's 8 bytes, big-endian
+    run_id  INTEGER,                     -- agent_runs.id of a run span (pruned below the mark)
+    PRIMARY KEY (target, span_id)
+) WITHOUT ROWID;
+
+-- `GET /metrics` (docs/serve.md): per agent type, stored status and duration bucket of the user
+-- runs, their durations, tokens and cost, so a scrape reads hundreds of rows instead of every
+-- run. Kept exact by the deriving connection's TEMP triggers ([`temp_rollup_triggers`]); filled
+-- from `agent_runs` by the first scrape (and again after `analyze rebuild`), which records
+-- derive_state 'run_metrics_filled' (src/serve/metrics.rs).
+CREATE TABLE run_metrics (
+    agent_type  TEXT    NOT NULL,
+    status      TEXT    NOT NULL,            -- agent_runs.status as stored (lost is decided at read time)
+    bucket      INTEGER NOT NULL,            -- RUN_DURATION_BOUNDS_S index of the duration; its length = +Inf; -1 = no duration
+    runs        INTEGER NOT NULL DEFAULT 0,
+    dur_sum     INTEGER NOT NULL DEFAULT 0,  -- ms
+    input       INTEGER NOT NULL DEFAULT 0,
+    output      INTEGER NOT NULL DEFAULT 0,
+    cache_read  INTEGER NOT NULL DEFAULT 0,
+    cache_write INTEGER NOT NULL DEFAULT 0,
+    cost        REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (agent_type, status, bucket)
+) WITHOUT ROWID;
 "#;
+
+/// The upper bounds (seconds) of `agent_telemetry_run_duration_seconds`' buckets, and of
+/// `run_metrics.bucket`: from a quick lookup to the hour a long agent run can take.
+pub const RUN_DURATION_BOUNDS_S: [i64; 11] = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+/// SQL for the `run_metrics.bucket` of the run aliased `r`.
+pub fn run_metrics_bucket_sql(r: &str) -> String {
+    let mut sql = format!("(CASE WHEN {r}.duration_ms IS NULL THEN -1");
+    for (i, b) in RUN_DURATION_BOUNDS_S.iter().enumerate() {
+        sql.push_str(&format!(" WHEN {r}.duration_ms <= {} THEN {i}", b * 1000));
+    }
+    sql.push_str(&format!(" ELSE {} END)", RUN_DURATION_BOUNDS_S.len()));
+    sql
+}
+
+/// The columns of `run_metrics` after its key, for the run aliased `r`, each multiplied by
+/// `sign` ("" or "-").
+fn run_metrics_values(r: &str, s: &str) -> String {
+    format!(
+        "{s}1, {s}coalesce({r}.duration_ms, 0), {s}{r}.input_tokens, {s}{r}.output_tokens,
+         {s}{r}.cache_read_tokens, {s}{r}.cache_write_tokens, {s}coalesce({r}.cost_usd, 0)"
+    )
+}
+
+/// The whole of `run_metrics` computed from `agent_runs` (what its triggers keep it equal to).
+pub fn run_metrics_fill_sql() -> String {
+    format!(
+        "INSERT INTO run_metrics (agent_type, status, bucket, runs, dur_sum, input, output, cache_read, cache_write, cost)
+         SELECT r.agent_type, r.status, {b}, count(*), sum(coalesce(r.duration_ms, 0)), sum(r.input_tokens),
+                sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens), sum(coalesce(r.cost_usd, 0))
+         FROM agent_runs r WHERE r.internal = 0 GROUP BY 1, 2, 3",
+        b = run_metrics_bucket_sql("r")
+    )
+}
+
+/// The TEMP triggers that keep `run_metrics` (version 9) exact, installed by the connection that
+/// derives beside [`temp_rollup_triggers`]. Idempotent.
+pub fn temp_run_metrics_triggers() -> String {
+    let delta = |r: &str, s: &str| {
+        format!(
+            "INSERT INTO run_metrics (agent_type, status, bucket, runs, dur_sum, input, output, cache_read, cache_write, cost)
+             VALUES ({r}.agent_type, {r}.status, {b}, {v})
+             ON CONFLICT (agent_type, status, bucket) DO UPDATE SET runs = runs + excluded.runs,
+                dur_sum = dur_sum + excluded.dur_sum, input = input + excluded.input, output = output + excluded.output,
+                cache_read = cache_read + excluded.cache_read, cache_write = cache_write + excluded.cache_write,
+                cost = cost + excluded.cost;",
+            b = run_metrics_bucket_sql(r),
+            v = run_metrics_values(r, s)
+        )
+    };
+    let of = "AFTER UPDATE OF agent_type, status, duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, internal ON agent_runs";
+    let changed = "OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type OR OLD.status IS NOT NEW.status
+        OR OLD.duration_ms IS NOT NEW.duration_ms OR OLD.input_tokens IS NOT NEW.input_tokens
+        OR OLD.output_tokens IS NOT NEW.output_tokens OR OLD.cache_read_tokens IS NOT NEW.cache_read_tokens
+        OR OLD.cache_write_tokens IS NOT NEW.cache_write_tokens OR OLD.cost_usd IS NOT NEW.cost_usd";
+    format!(
+        "CREATE TEMP TRIGGER IF NOT EXISTS runs_metrics_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_metrics_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_metrics_upd_old {of} WHEN OLD.internal = 0 AND ({changed}) BEGIN {sub} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_metrics_upd_new {of} WHEN NEW.internal = 0 AND ({changed}) BEGIN {add} END;",
+        add = delta("NEW", ""),
+        sub = delta("OLD", "-"),
+    )
+}
 
 /// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
 pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
@@ -451,7 +546,9 @@ DROP TRIGGER IF EXISTS temp.runs_types_ins; DROP TRIGGER IF EXISTS temp.runs_typ
 DROP TRIGGER IF EXISTS temp.runs_types_upd_old; DROP TRIGGER IF EXISTS temp.runs_types_upd_new;
 DROP TRIGGER IF EXISTS temp.runs_types_tools_old; DROP TRIGGER IF EXISTS temp.runs_types_tools_new;
 DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run_tools_types_del;
-DROP TRIGGER IF EXISTS temp.run_tools_types_upd;";
+DROP TRIGGER IF EXISTS temp.run_tools_types_upd;
+DROP TRIGGER IF EXISTS temp.runs_metrics_ins; DROP TRIGGER IF EXISTS temp.runs_metrics_del;
+DROP TRIGGER IF EXISTS temp.runs_metrics_upd_old; DROP TRIGGER IF EXISTS temp.runs_metrics_upd_new;";
 
 /// The task triggers of version 2 (which version 5 dropped from the schema) as TEMP triggers:
 /// they keep `agent_task_stats` exact, per agent type, task description and complexity.
@@ -674,6 +771,66 @@ mod tests {
         }
         let end = dump(&new);
         assert!(end.len() >= 6, "{end:?}"); // the script reached both rollups
+    }
+
+    /// `run_metrics`, kept by its TEMP triggers, equals its definition ([`run_metrics_fill_sql`])
+    /// after every step: durations crossing buckets, token and cost changes, status changes,
+    /// relabelling, internal flips, deletes.
+    #[test]
+    fn run_metrics_triggers_keep_the_rollup_equal_to_its_definition() {
+        let c = current_with_temp_triggers();
+        c.execute_batch(&temp_run_metrics_triggers()).unwrap();
+        let script = [
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, status) VALUES (1, 'a', 'claude-code', 'coder', 'running')",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, status, duration_ms, input_tokens, output_tokens,
+                 cache_read_tokens, cache_write_tokens, cost_usd)
+             VALUES (2, 'b', 'claude-code', 'coder', 'success', 1000, 1, 2, 3, 4, 0.5)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, status, duration_ms, internal)
+             VALUES (3, 'c', 'claude-code', 'acompact', 'success', 7, 1)",
+            "UPDATE agent_runs SET status = 'failure', duration_ms = 1001 WHERE id = 1",
+            "UPDATE agent_runs SET duration_ms = 3600001, cost_usd = NULL, output_tokens = 20 WHERE id = 2",
+            "UPDATE agent_runs SET agent_type = 'reviewer' WHERE id = 1",
+            "UPDATE agent_runs SET internal = 0 WHERE id = 3",
+            "UPDATE agent_runs SET internal = 1 WHERE id = 2",
+            "UPDATE agent_runs SET model = 'm' WHERE id = 1",
+            "DELETE FROM agent_runs WHERE id = 3",
+        ];
+        let dump = |c: &Connection| -> Vec<String> {
+            let mut stmt = c
+                .prepare("SELECT * FROM run_metrics WHERE runs <> 0 ORDER BY 1, 2, 3")
+                .unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        for (k, sql) in script.iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            let kept = dump(&c);
+            c.execute_batch("SAVEPOINT fill; DELETE FROM run_metrics;")
+                .unwrap();
+            c.execute_batch(&run_metrics_fill_sql()).unwrap();
+            let defined = dump(&c);
+            c.execute_batch("ROLLBACK TO fill; RELEASE fill;").unwrap();
+            assert_eq!(kept, defined, "after step {k}: {sql}");
+        }
+        // Hand-computed: b is internal and c deleted; a is reviewer/failure, 1001 ms: the
+        // second bucket (≤ 5 s), no tokens.
+        let left: (String, String, i64, i64, i64) = c
+            .query_row(
+                "SELECT agent_type, status, bucket, runs, dur_sum FROM run_metrics WHERE runs <> 0",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(left, ("reviewer".into(), "failure".into(), 1, 1, 1001));
+        assert_eq!(dump(&c).len(), 1);
     }
 
     /// The version-8 rollups, kept by their TEMP triggers, equal their definition over the runs
