@@ -678,21 +678,25 @@ fn metrics_are_hand_computed_and_follow_new_runs() {
         ..Run::new("a6", "debugger", "Debug", "2026-11-21T11:50:00Z", "")
     };
     env.record(&a6.payloads());
+    // Real alerts, as serve's own evaluator sees them at "now": a6 has run 10 minutes, past a
+    // 5-minute hung threshold; a guard alert resolved a minute ago stays resolved.
+    std::fs::write(
+        env.db().with_file_name("config.json"),
+        r#"{"alerts": {"hung_after_minutes": 5}}"#,
+    )
+    .unwrap();
+    let now = "2026-11-21T12:00:00Z";
+    let (code, out, err) = env.analyze_at(now, &["alerts", "--no-deliver", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
     let conn = env.conn();
-    conn.execute_batch(
-        "INSERT INTO alert_state(rule, subject, state, severity, message, since_ms, last_seen_ms)
-         VALUES ('budget', '', 'firing', 'critical', 'm', 0, 0),
-                ('success_rate', 'a', 'firing', 'warning', 'm', 0, 0),
-                ('success_rate', 'b', 'firing', 'warning', 'm', 0, 0),
-                ('hung', 'x', 'resolved', 'warning', 'm', 0, 0);",
+    conn.execute(
+        "INSERT INTO alert_state(rule, subject, state, severity, message, since_ms, last_seen_ms, resolved_ms)
+         VALUES ('guard', 's9', 'resolved', 'warning', 'm', ?1, ?1, ?1)",
+        [chrono::DateTime::parse_from_rfc3339(now).unwrap().timestamp_millis() - 60_000],
     )
     .unwrap();
     drop(conn);
-    let server = Server::start(
-        &env,
-        &[],
-        &[("AGENT_TELEMETRY_NOW", "2026-11-21T12:00:00Z")],
-    );
+    let server = Server::start(&env, &[], &[("AGENT_TELEMETRY_NOW", now)]);
     let reply = request(server.port, "GET", "/metrics", &[]);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
@@ -753,12 +757,9 @@ fn metrics_are_hand_computed_and_follow_new_runs() {
         30.0
     );
     assert_eq!(get("agent_telemetry_active_agents"), 1.0);
-    assert_eq!(get(r#"agent_telemetry_alerts_firing{rule="budget"}"#), 1.0);
-    assert_eq!(
-        get(r#"agent_telemetry_alerts_firing{rule="success_rate"}"#),
-        2.0
-    );
-    assert_eq!(get(r#"agent_telemetry_alerts_firing{rule="hung"}"#), 0.0);
+    assert_eq!(get(r#"agent_telemetry_alerts_firing{rule="hung"}"#), 1.0);
+    assert_eq!(get(r#"agent_telemetry_alerts_firing{rule="guard"}"#), 0.0);
+    assert!(!reply.body.contains(r#"rule="budget""#), "{}", reply.body);
     assert_eq!(
         get(r#"agent_telemetry_tokens_total{agent_type="code-reviewer",kind="input"}"#),
         0.0
