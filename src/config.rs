@@ -37,6 +37,8 @@ pub struct Config {
     pub hung_after_minutes: i64,
     /// Agents with fewer finished runs are marked, not ranked above proven ones.
     pub min_runs: i64,
+    /// The opt-in delegation guard (docs/guard.md); off by default.
+    pub guard: crate::guard::GuardConfig,
 }
 
 fn words(list: &[&str]) -> Vec<String> {
@@ -168,6 +170,7 @@ impl Default for Config {
             lost_after_minutes: 120,
             hung_after_minutes: 30,
             min_runs: 5,
+            guard: crate::guard::GuardConfig::default(),
         }
     }
 }

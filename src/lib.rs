@@ -32,6 +32,7 @@ pub mod cli;
 pub mod config;
 pub mod derive;
 pub mod error;
+pub mod guard;
 pub mod hook;
 pub mod html;
 pub mod import;
