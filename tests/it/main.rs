@@ -11,6 +11,7 @@ mod coverage;
 mod dashboard;
 mod fixtures;
 mod gen_history;
+mod guard;
 mod hooks;
 mod import;
 mod install;
