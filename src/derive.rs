@@ -35,6 +35,8 @@ const YIELD: std::time::Duration = std::time::Duration::from_millis(1);
 /// result fields of Claude Code 2.1.332.
 /// 3: a run's end and a turn's end by the precedence of their sources, whatever order the hooks
 /// committed in (`agent_runs.ended_by`: the source of the end).
+/// (The guard's `guard_denied` events came with rules 3 unchanged: no earlier release wrote one,
+/// so no projection derived before can lack what they say.)
 pub const RULES: i64 = 3;
 
 /// Undoes a session end's cancellation of run `?1`, before a hook's own word on its end (a
@@ -203,7 +205,7 @@ fn apply_in_tx(
 }
 
 /// Events the guard derives per page: small, so its deadline is kept within a few milliseconds.
-const GUARD_PAGE: i64 = 50;
+const GUARD_PAGE: i64 = 16;
 
 /// Brings the projection up to date inside the caller's write transaction (the guard's, which
 /// decides on what it derived and records its decision in the same transaction), spending until

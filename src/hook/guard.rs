@@ -91,34 +91,46 @@ pub fn pending(
     }))
 }
 
+/// Why no decision was taken.
+enum NoDecision {
+    /// Events left to derive at the deadline: what was derived is kept.
+    Behind(String),
+    /// Anything else: the guard's work is undone.
+    Failed(String),
+}
+use NoDecision::{Behind, Failed};
+
 impl Pending {
     /// Decides inside the caller's write transaction (after it appended the call) and records a
-    /// denial. `Ok(None)`: allowed. `Err(why)`: no decision, and nothing of the guard's kept.
+    /// denial. `Ok(None)`: allowed. `Err(why)`: no decision. On an error nothing of the guard's is
+    /// kept; when the projection is still behind at the deadline, what was derived is kept (the
+    /// next call, or a reader, goes on from there).
     pub fn decide(&self, s: &Store) -> Result<Option<Denial>, String> {
         let c = s.conn();
         c.execute_batch("SAVEPOINT guard")
             .map_err(|e| e.to_string())?;
-        match self.decide_in_savepoint(s) {
-            Ok(d) => {
-                c.execute_batch("RELEASE guard")
-                    .map_err(|e| e.to_string())?;
-                Ok(d)
-            }
-            Err(e) => {
-                let _ = c.execute_batch("ROLLBACK TO guard; RELEASE guard");
-                Err(e)
-            }
+        let (keep, outcome) = match self.decide_in_savepoint(s) {
+            Ok(decided) => (true, Ok(decided)),
+            Err(Behind(why)) => (true, Err(why)),
+            Err(Failed(why)) => (false, Err(why)),
+        };
+        if keep {
+            c.execute_batch("RELEASE guard")
+                .map_err(|e| e.to_string())?;
+        } else {
+            let _ = c.execute_batch("ROLLBACK TO guard; RELEASE guard");
         }
+        outcome
     }
 
-    fn decide_in_savepoint(&self, s: &Store) -> Result<Option<Denial>, String> {
+    fn decide_in_savepoint(&self, s: &Store) -> Result<Option<Denial>, NoDecision> {
         let caught_up = crate::derive::catch_up_in_tx(s, &self.config, &self.prices, self.deadline)
-            .map_err(|e| format!("derivation failed: {e}"))?;
+            .map_err(|e| Failed(format!("derivation failed: {e}")))?;
         if !caught_up {
-            return Err(format!(
+            return Err(Behind(format!(
                 "the projection could not be brought up to date within {} ms (an `analyze` command catches it up)",
                 BUDGET.as_millis()
-            ));
+            )));
         }
         let now_ms = crate::store::now_ms();
         let req = Request {
@@ -128,7 +140,7 @@ impl Pending {
         };
         let lost_before = now_ms - self.config.lost_after_minutes * 60_000;
         let f = guard::figures(s.conn(), &self.prices, req, lost_before)
-            .map_err(|e| format!("figures not read: {e}"))?;
+            .map_err(|e| Failed(format!("figures not read: {e}")))?;
         let Some(d) = guard::check(&self.guard, &f, &self.config_path) else {
             return Ok(None);
         };
@@ -145,7 +157,7 @@ impl Pending {
             tool_use_id: self.call.tool_use_id.as_deref(),
             payload: &payload,
         })
-        .map_err(|e| format!("denial not recorded: {e}"))?;
+        .map_err(|e| Failed(format!("denial not recorded: {e}")))?;
         Ok(Some(d))
     }
 }
