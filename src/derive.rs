@@ -232,9 +232,11 @@ pub fn catch_up_in_tx(
     if rules < RULES && cursor > 0 {
         return Ok(false);
     }
-    // The rollups are kept by this connection's TEMP triggers, as in a reader's refresh.
+    // The rollups are kept by this connection's TEMP triggers, as in a reader's refresh; the
+    // rules' statements stay prepared (SQLite re-prepares each trigger with each statement).
     conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
     conn.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(apply_in_tx(s, cfg, prices, GUARD_PAGE, deadline)?.1)
 }
 
