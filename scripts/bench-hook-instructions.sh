@@ -36,7 +36,8 @@ for bin in "$@"; do
   fi
   "$bin/subagent-start" <"$p/subagent-start.json" # create the database first
   for spec in "subagent-start:subagent-start.json:SubagentStart" \
-    "subagent-start:pre-tool-use.json:PreToolUse Agent" \
+    "subagent-start:pre-tool-use.json:PreToolUse Bash, in a subagent" \
+    "subagent-start:pre-tool-use-agent.json:PreToolUse Agent" \
     "subagent-stop:post-tool-use.json:PostToolUse Agent" \
     "workflow-event:user-prompt-submit.json:UserPromptSubmit"; do
     IFS=: read -r b payload label <<<"$spec"
