@@ -4,6 +4,8 @@
 # Usage: scripts/bench-hook-instructions.sh BIN_DIR [BIN_DIR ...]
 # Each hook runs 5 times against a warm database; the median count is printed per binary and
 # payload, beside a process that only reads its stdin.
+# BENCH_CONFIG_JSON, when set, is written as config.json beside each database first (e.g.
+# '{"guard": {"enabled": false}}' to measure the guard switched off; docs/guard.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 BIN_DIR [BIN_DIR ...]" >&2; exit 2; }
@@ -28,9 +30,14 @@ printf '| binaries | payload | instructions |\n|---|---|---:|\n'
 printf '| — | read stdin only (baseline) | %s |\n' "$(count "$work/readstdin" "$p/subagent-start.json")"
 for bin in "$@"; do
   export AGENT_TELEMETRY_DB="$work/data-$(basename "$bin")/telemetry.db"
+  if [ -n "${BENCH_CONFIG_JSON:-}" ]; then
+    mkdir -p "$(dirname "$AGENT_TELEMETRY_DB")"
+    printf '%s\n' "$BENCH_CONFIG_JSON" >"$(dirname "$AGENT_TELEMETRY_DB")/config.json"
+  fi
   "$bin/subagent-start" <"$p/subagent-start.json" # create the database first
   for spec in "subagent-start:subagent-start.json:SubagentStart" \
-    "subagent-start:pre-tool-use.json:PreToolUse Agent" \
+    "subagent-start:pre-tool-use.json:PreToolUse Bash, in a subagent" \
+    "subagent-start:pre-tool-use-agent.json:PreToolUse Agent" \
     "subagent-stop:post-tool-use.json:PostToolUse Agent" \
     "workflow-event:user-prompt-submit.json:UserPromptSubmit"; do
     IFS=: read -r b payload label <<<"$spec"

@@ -39,6 +39,8 @@ pub struct Config {
     pub min_runs: i64,
     /// Alert rules' thresholds and notifiers (docs/metrics.md, "Alerts").
     pub alerts: crate::alerts::AlertsConfig,
+    /// The opt-in delegation guard (docs/guard.md); off by default.
+    pub guard: crate::guard::GuardConfig,
 }
 
 fn words(list: &[&str]) -> Vec<String> {
@@ -171,6 +173,7 @@ impl Default for Config {
             hung_after_minutes: 30,
             min_runs: 5,
             alerts: crate::alerts::AlertsConfig::default(),
+            guard: crate::guard::GuardConfig::default(),
         }
     }
 }

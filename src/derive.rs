@@ -35,6 +35,8 @@ const YIELD: std::time::Duration = std::time::Duration::from_millis(1);
 /// result fields of Claude Code 2.1.332.
 /// 3: a run's end and a turn's end by the precedence of their sources, whatever order the hooks
 /// committed in (`agent_runs.ended_by`: the source of the end).
+/// (The guard's `guard_denied` events came with rules 3 unchanged: no earlier release wrote one,
+/// so no projection derived before can lack what they say.)
 pub const RULES: i64 = 3;
 
 /// Undoes a session end's cancellation of run `?1`, before a hook's own word on its end (a
@@ -146,40 +148,97 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
         if done.events > 0 {
             std::thread::sleep(YIELD);
         }
-        let started = std::time::Instant::now();
-        let n = store.write_tx(|s| {
-            // Re-read the cursor under the write lock: another reader may have advanced it.
-            let mut last: i64 = s
-                .conn()
-                .query_row("SELECT value FROM derive_state WHERE key = 'events'", [], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
-            let mut stmt = s.conn().prepare_cached(
-                "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload
-                 FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let d = Deriver { s, cfg, prices };
-            let mut n = 0u64;
-            loop {
-                let events: Vec<Ev> = stmt.query_map(params![last, PAGE], Ev::from_row)?.collect::<rusqlite::Result<_>>()?;
-                for e in &events {
-                    d.apply(e)?;
-                    last = e.id;
-                }
-                n += events.len() as u64;
-                if (events.len() as i64) < PAGE || started.elapsed() >= TX_TIME {
-                    break;
-                }
-            }
-            s.conn().execute(
-                "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [last, RULES],
-            )?;
-            Ok(n)
-        })?;
+        let deadline = std::time::Instant::now() + TX_TIME;
+        let (n, _) = store.write_tx(|s| apply_in_tx(s, cfg, prices, PAGE, deadline))?;
         done.events += n;
     }
+}
+
+/// Applies the events after the cursor inside the caller's write transaction, `page` at a time,
+/// until none is left or `deadline` has passed after a page; moves the cursor. Returns how many
+/// it applied and whether none is left (no one else can append while the transaction holds the
+/// write lock).
+fn apply_in_tx(
+    s: &Store,
+    cfg: &Config,
+    prices: &Prices,
+    page: i64,
+    deadline: std::time::Instant,
+) -> Result<(u64, bool)> {
+    // Re-read the cursor under the write lock: another reader may have advanced it.
+    let mut last: i64 = s
+        .conn()
+        .query_row(
+            "SELECT value FROM derive_state WHERE key = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let mut stmt = s.conn().prepare_cached(
+        "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload
+         FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let d = Deriver { s, cfg, prices };
+    let mut n = 0u64;
+    let done = loop {
+        let events: Vec<Ev> = stmt
+            .query_map(params![last, page], Ev::from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        for e in &events {
+            d.apply(e)?;
+            last = e.id;
+        }
+        n += events.len() as u64;
+        if (events.len() as i64) < page {
+            break true;
+        }
+        if std::time::Instant::now() >= deadline {
+            break false;
+        }
+    };
+    s.conn().execute(
+        "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [last, RULES],
+    )?;
+    Ok((n, done))
+}
+
+/// Events the guard derives per page: small, so its deadline is kept within a few milliseconds.
+const GUARD_PAGE: i64 = 16;
+
+/// Brings the projection up to date inside the caller's write transaction (the guard's, which
+/// decides on what it derived and records its decision in the same transaction), spending until
+/// `deadline` at most. `Ok(false)` when it could not: events left at the deadline (what was
+/// applied is kept: the next call goes on from there), or a projection made by older rules
+/// ([`RULES`]: rebuilding it is a reader's work, minutes at 1M runs).
+pub fn catch_up_in_tx(
+    s: &Store,
+    cfg: &Config,
+    prices: &Prices,
+    deadline: std::time::Instant,
+) -> Result<bool> {
+    let conn = s.conn();
+    let (cursor, rules, max): (i64, i64, i64) = conn.query_row(
+        "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0),
+                coalesce((SELECT value FROM derive_state WHERE key = 'rules'), 1),
+                (SELECT coalesce(max(id), 0) FROM events)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if max <= cursor {
+        return Ok(true);
+    }
+    if rules < RULES && cursor > 0 {
+        return Ok(false);
+    }
+    // The rollups are kept by this connection's TEMP triggers, as in a reader's refresh; the
+    // rules' statements stay prepared (SQLite re-prepares each trigger with each statement).
+    conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
+    conn.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(apply_in_tx(s, cfg, prices, GUARD_PAGE, deadline)?.1)
 }
 
 /// Clears every projection and re-derives it from the log.
@@ -287,12 +346,12 @@ impl Deriver<'_> {
             EventKind::WorkflowStart => self.workflow_start(e),
             EventKind::Handoff => self.handoff(e),
             EventKind::WorkflowComplete => self.workflow_complete(e),
+            EventKind::GuardDenied => self.guard_denied(e),
             EventKind::SessionStart
             | EventKind::PreToolUse
             | EventKind::PostToolUse
             | EventKind::Notification
-            | EventKind::PreCompact
-            | EventKind::GuardDenied => Ok(()),
+            | EventKind::PreCompact => Ok(()),
         }
     }
 
@@ -463,7 +522,11 @@ impl Deriver<'_> {
         self.exec(
             "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts,
                 name, effort, isolation)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (tool_use_id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (tool_use_id) DO UPDATE SET description = excluded.description, prompt = excluded.prompt,
+               background = excluded.background, name = excluded.name, effort = excluded.effort,
+               isolation = excluded.isolation, ts = min(delegations.ts, excluded.ts)
+             WHERE delegations.status = 'denied'",
             params![
                 tu,
                 e.session_id,
@@ -479,6 +542,10 @@ impl Deriver<'_> {
                 isolation
             ],
         )?;
+        // The guard denied it (its denial derived first: the row was the denial's): no agent.
+        if self.delegation_denied(tu)? {
+            return Ok(());
+        }
         // The agent may already be known (events out of order): link it now. Its SubagentStart
         // may have committed first (the two hooks fire milliseconds apart) and found no open
         // delegation: this one is then the oldest open one it would have taken, so it takes the
@@ -552,10 +619,10 @@ impl Deriver<'_> {
             // Written so the partial index delegations_open (session, type, ts) serves both forms.
             let sql = if given_type.is_some() {
                 "SELECT tool_use_id FROM delegations WHERE session_id = ?1 AND subagent_type = ?2
-                   AND agent_id IS NULL ORDER BY ts, rowid LIMIT 1"
+                   AND agent_id IS NULL AND status IS NOT 'denied' ORDER BY ts, rowid LIMIT 1"
             } else {
                 "SELECT tool_use_id FROM delegations WHERE session_id = ?1 AND ?2 IS NULL
-                   AND agent_id IS NULL ORDER BY ts, rowid LIMIT 1"
+                   AND agent_id IS NULL AND status IS NOT 'denied' ORDER BY ts, rowid LIMIT 1"
             };
             let tu: Option<String> = self
                 .s
@@ -729,6 +796,68 @@ impl Deriver<'_> {
             params![id, status, error, ts],
         )?;
         self.fill_duration(id)
+    }
+
+    /// The guard denied delegation `tool_use_id` (docs/guard.md): no agent runs for it. The
+    /// delegation row says so (status `denied`, the reason, the end), made here when its
+    /// PreToolUse is not derived yet (that one then fills in the task: `delegation_requested`).
+    /// A run matched to it before the denial was known (a SubagentStart derived in between, in
+    /// a replay of another order) was another delegation's: it is unlinked and matched again.
+    fn guard_denied(&self, e: &Ev) -> Result<()> {
+        let Some(tu) = &e.tool_use_id else {
+            return Ok(());
+        };
+        let reason = e
+            .json()
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(|s| truncate(s, 2000));
+        let sub_type = e.agent_type.clone().filter(|t| !t.is_empty());
+        self.exec(
+            "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, background, ts,
+                status, error, end_ms)
+             VALUES (?1, ?2, ?3, ?4, coalesce(?5, 'general-purpose'), 0, ?6, 'denied', ?7, ?6)
+             ON CONFLICT (tool_use_id) DO UPDATE SET status = 'denied', error = excluded.error,
+               end_ms = excluded.end_ms, agent_id = NULL",
+            params![tu, e.session_id, e.prompt_id, e.agent_id, sub_type, e.ts, reason],
+        )?;
+        if let Some(run) = self.run_by_tool_use(tu)? {
+            self.exec(
+                "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
+                [run.id],
+            )?;
+            let sid: Option<String> = self.s.conn().query_row(
+                "SELECT session_id FROM agent_runs WHERE id = ?1",
+                [run.id],
+                |r| r.get(0),
+            )?;
+            let other: Option<String> = self
+                .s
+                .conn()
+                .prepare_cached(
+                    "SELECT tool_use_id FROM delegations WHERE session_id = ?1 AND agent_id IS NULL
+                       AND status IS NOT 'denied' AND subagent_type = (SELECT agent_type FROM agent_runs WHERE id = ?2)
+                     ORDER BY ts, rowid LIMIT 1",
+                )?
+                .query_row(params![sid, run.id], |r| r.get(0))
+                .optional()?;
+            if let Some(other) = other {
+                self.link(run.id, &other)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delegation_denied(&self, tu: &str) -> Result<bool> {
+        Ok(self
+            .s
+            .conn()
+            .prepare_cached(
+                "SELECT 1 FROM delegations WHERE tool_use_id = ?1 AND status = 'denied'",
+            )?
+            .query_row([tu], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     fn tool_failed(&self, e: &Ev) -> Result<()> {

@@ -5,6 +5,7 @@
 //! ```text
 //!  Claude Code hook stdin ─► hook::main ─► redact ─► hook::event (wire shapes) ─► store::Store::append_event
 //!                               │                     (events, usage; unparseable ─► quarantine)
+//!                               ├─► hook::guard + guard (opt-in: deny an Agent/Task call at a limit)
 //!                               ├─► transcript::summarize_file (after the commit: tokens, tools)
 //!                               └─► store::spool (busy, full, damaged, deleted: replayed once later)
 //!  transcripts on disk ─► import (discover, scan, session, emit, write) ─► the same events
@@ -37,6 +38,7 @@ pub mod config;
 pub mod derive;
 pub mod error;
 pub mod export;
+pub mod guard;
 pub mod hook;
 pub mod html;
 pub mod import;

@@ -137,6 +137,19 @@ impl RunStatus {
 }
 
 words! {
+    /// A delegation's own end (`delegations.status`), kept when no agent ran for it (or before
+    /// the one that did is known).
+    DelegationStatus {
+        /// The Agent tool failed.
+        Failure = "failure",
+        /// The Agent tool was interrupted.
+        Cancelled = "cancelled",
+        /// The guard denied it (docs/guard.md): no agent ran.
+        Denied = "denied",
+    }
+}
+
+words! {
     /// What started a workflow (`workflows.kind`).
     WorkflowKind {
         /// A user prompt and everything up to its Stop.

@@ -38,7 +38,14 @@ def write(name, event, **extra):
         json.dump(o, f)
 
 write("subagent-start", "SubagentStart")
-write("pre-tool-use", "PreToolUse")
+write("pre-tool-use", "PreToolUse")  # the recording's last: a Bash call inside the subagent
+# The main agent's Agent call (the only PreToolUse the installed matcher `Agent|Task` sends).
+agent_call = next(os.path.join(fg, "hooks", n) for n in sorted(os.listdir(os.path.join(fg, "hooks")))
+                  if n.endswith("-PreToolUse.json") and json.load(open(os.path.join(fg, "hooks", n))).get("tool_name") == "Agent")
+o = json.load(open(agent_call))
+o["transcript_path"] = main_path
+with open(os.path.join(out, "pre-tool-use-agent.json"), "w") as f:
+    json.dump(o, f)
 write("post-tool-use", "PostToolUse")
 write("subagent-stop-1mb", "SubagentStop", agent_id="abench", agent_transcript_path=agent_path)
 write("stop", "Stop")

@@ -2,11 +2,13 @@
 //! (redacted when it was stored); lost runs (started, never stopped) are listed too, marked as
 //! such, because to the user they are failures just the same. Prompt turns that ended on an API
 //! error (StopFailure) are listed beside them unless the report is narrowed to agents.
+//! Delegations the guard denied (docs/guard.md) are listed too, as `denied` with the guard's
+//! reason: no agent ran, so they are not failures of an agent, but the user asked for one.
 
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::render::{self, Grid, Report};
-use crate::vocab::RunStatus;
+use crate::vocab::{DelegationStatus, RunStatus};
 use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -24,22 +26,24 @@ pub struct ErrorsArgs {
 /// One failed or lost run, or a turn that ended on an API error.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ErrorRow {
-    /// `agent` (a run) or `turn` (a prompt turn's StopFailure).
+    /// `agent` (a run), `turn` (a prompt turn's StopFailure) or `delegation` (an Agent tool
+    /// call the guard denied: no agent ran).
     pub kind: &'static str,
     /// When it failed (the run's end), or for a lost run when it started.
     pub time: String,
     #[serde(skip)]
     pub time_ms: i64,
-    /// The agent type; `(turn)` for a turn.
+    /// The agent type (for a denied delegation, the type requested); `(turn)` for a turn.
     pub agent: String,
-    /// `failure` or `lost`.
+    /// `failure`, `lost` or `denied`.
     pub status: String,
     /// The run's task description, or the turn's prompt (first 80 characters).
     pub description: Option<String>,
-    /// The error message as stored (redacted at store time); None for lost runs.
+    /// The error message as stored (redacted at store time), the guard's reason for a denial;
+    /// None for lost runs.
     pub error: Option<String>,
     pub session: Option<String>,
-    /// The run's agent id (None for a turn).
+    /// The run's agent id (None for a turn or a denial).
     pub agent_id: Option<String>,
     /// The workflow (prompt id) the run or turn belongs to.
     pub workflow_id: Option<String>,
@@ -93,6 +97,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
             errors.push(row?);
         }
     }
+    errors.extend(denials(ctx, filter, limit)?);
     if filter.agents.is_empty() {
         let (w, p) = filter.workflows_where();
         let mut stmt = c.prepare(&format!(
@@ -128,6 +133,34 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Errors> {
     });
     errors.truncate(limit);
     Ok(Errors { errors })
+}
+
+/// The `limit` most recent delegations the guard denied (the `delegations_denied` index).
+fn denials(ctx: &Ctx, filter: &Filter, limit: usize) -> Result<Vec<ErrorRow>> {
+    let (w, p) = filter.delegations_where();
+    let mut stmt = ctx.store.conn().prepare(&format!(
+        "SELECT d.subagent_type, d.description, d.error, d.session_id, d.prompt_id, coalesce(d.end_ms, d.ts, 0)
+         FROM delegations d WHERE d.status = '{denied}' AND {w} ORDER BY d.end_ms DESC LIMIT {limit}",
+        denied = DelegationStatus::Denied
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        let time_ms: i64 = r.get(5)?;
+        Ok(ErrorRow {
+            kind: "delegation",
+            time: crate::timeparse::format_ms(time_ms),
+            time_ms,
+            agent: r
+                .get::<_, Option<String>>(0)?
+                .unwrap_or_else(|| "general-purpose".into()),
+            status: DelegationStatus::Denied.to_string(),
+            description: r.get(1)?,
+            error: r.get(2)?,
+            session: r.get(3)?,
+            agent_id: None,
+            workflow_id: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Table rows shared with `analyze agent` (which leaves out the agent column).
@@ -179,7 +212,7 @@ pub fn run(ctx: &Ctx, filter: &Filter, args: &ErrorsArgs, format: render::Format
     };
     let report = compute(ctx, &filter, args.limit)?;
     if report.errors.is_empty() {
-        eprintln!("analyze: no failed or lost runs (or failed turns) match");
+        eprintln!("analyze: no failed or lost runs (or failed turns, or denied delegations) match");
         return Ok(false);
     }
     render::print(&report, format)?;

@@ -3,6 +3,7 @@
 //! every error goes to a size-capped log. Claude Code must never notice us.
 
 pub mod event;
+pub mod guard;
 pub mod log;
 
 use crate::store::{self, SpooledPayload, Store};
@@ -210,18 +211,54 @@ fn process(
             println!("{id}");
         }
     }
+    // An Agent/Task call the guard may deny (docs/guard.md); None for every other payload.
+    let pending = guard::pending(binary, db, &incoming).unwrap_or_else(|why| {
+        log::error(db, "guard", &format!("no decision: {why}"));
+        None
+    });
+    let mut decision = None;
+    let mut stored = false;
     // The payload is stored first; transcripts are read after, outside any transaction.
     with_store(
         db,
         binary,
-        |s| store_incoming(s, &incoming),
         |s| {
+            store_incoming(s, &incoming)?;
+            if let Some(p) = &pending {
+                decision = Some(p.decide(s));
+            }
+            Ok(())
+        },
+        |s| {
+            stored = true;
             if let Err(e) = record_transcripts(s, &incoming) {
                 log::error(db, binary.name(), &format!("transcript not recorded: {e}"));
             }
         },
         spooled,
-    )
+    )?;
+    report_decision(db, pending.is_some(), stored, decision);
+    Ok(())
+}
+
+/// Prints the guard's denial, once it is stored with its payload (the one thing a hook prints
+/// on stdout); logs why the guard took no decision when it was on.
+fn report_decision(
+    db: &Path,
+    armed: bool,
+    stored: bool,
+    decision: Option<Result<Option<crate::guard::Denial>, String>>,
+) {
+    match (stored, decision) {
+        (true, Some(Ok(Some(d)))) => println!("{}", d.hook_output()),
+        (true, Some(Err(why))) => log::error(db, "guard", &format!("no decision: {why}")),
+        (false, _) if armed => log::error(
+            db,
+            "guard",
+            "no decision: the database was busy or unavailable (the payload was spooled)",
+        ),
+        _ => {}
+    }
 }
 
 /// Opens the store for a hook and runs `f` in one transaction, then `after` (the payload is

@@ -34,13 +34,16 @@ enum Table {
     /// `workflows w`, turns and explicit workflows (a notification turn is never a workflow of
     /// its own: its agents belong to the launching turn).
     Workflows,
+    /// `delegations d`: the Agent tool calls; time bounds apply to the call, `--agent` to the
+    /// requested type, `--project` to the session's directory.
+    Delegations,
 }
 
 impl Table {
     /// The condition every row of the table must meet, whatever the filter.
     fn base(self) -> String {
         match self {
-            Table::Sessions => "1 = 1".into(),
+            Table::Sessions | Table::Delegations => "1 = 1".into(),
             Table::Runs => "r.internal = 0".into(),
             Table::Workflows => format!(
                 "w.kind IN ('{}', '{}')",
@@ -56,6 +59,7 @@ impl Table {
             Table::Sessions => "s.start_ms",
             Table::Runs => "r.start_ms",
             Table::Workflows => "w.start_ms",
+            Table::Delegations => "d.ts",
         }
     }
 
@@ -71,6 +75,10 @@ impl Table {
                 under("r.cwd")
             ),
             Table::Workflows => format!("({})", under("w.project")),
+            Table::Delegations => format!(
+                "d.session_id IN (SELECT s.session_id FROM sessions s WHERE {})",
+                under("s.cwd")
+            ),
         }
     }
 
@@ -80,6 +88,7 @@ impl Table {
             Table::Sessions => format!("s.session_id = ?{n}"),
             Table::Runs => format!("(r.session_id = ?{n} OR r.workflow_id = ?{n})"),
             Table::Workflows => format!("(w.session_id = ?{n} OR w.workflow_id = ?{n})"),
+            Table::Delegations => format!("(d.session_id = ?{n} OR d.prompt_id = ?{n})"),
         }
     }
 
@@ -93,6 +102,7 @@ impl Table {
             Table::Workflows => format!(
                 "EXISTS (SELECT 1 FROM agent_runs a WHERE a.workflow_id = w.workflow_id AND a.internal = 0 AND a.agent_type IN ({marks}))"
             ),
+            Table::Delegations => format!("d.subagent_type IN ({marks})"),
         }
     }
 }
@@ -121,6 +131,12 @@ impl Filter {
     /// keeps workflows with a user run of that type), with its parameters.
     pub fn workflows_where(&self) -> (String, Vec<SqlValue>) {
         self.clause(Table::Workflows)
+    }
+
+    /// A WHERE clause over `delegations` aliased `d` (time bounds on the call, `--agent` on the
+    /// requested type), with its parameters.
+    pub fn delegations_where(&self) -> (String, Vec<SqlValue>) {
+        self.clause(Table::Delegations)
     }
 
     /// The one builder: each option, spelled for `table`, every value a numbered parameter.

@@ -48,8 +48,10 @@ Checks (each failure is one line naming the scenario, the figure, Claude Code's 
              finish; one turn_started per prompt turn, then turn_ended (again only on a change; the
              last one as the tree says); /api/v1/summary and /api/v1/tree?session=S
              byte for byte the CLI's JSON (404 nothing_found where the CLI exits 1); metrics/current:
-             active_agents 0, executions_today = runs in the tree = subagent_stats.spawned. The lag
+             active_agents 0, executions_today = runs in the tree = subagent_stats.spawned (each on top of what a scenario's "setup" left). The lag
              (arrival - the hook's append, events.recorded_at) is printed as figures after the runs.
+  expect     a scenario's "expect": {"analyze": [{"args", "exit", "contains", "absent"}]}: each
+             `analyze ARGS` exits as said and its output contains (lacks) each text (the guard's).
 Exit status 0 only if every run passed. With --summary FILE, writes {"passed": N, "failed": M,
 "failed_names": [...], "secs": S, "versions": {version: {"passed", "failed"}}}.
 """
@@ -104,8 +106,8 @@ def expected_forest(steps, defined):
         tokens += usage_tokens(step.get("usage"))
         for a in step.get("agents") or []:
             atype = a.get("type", "general-purpose")
-            if atype not in defined:
-                continue  # Claude Code refuses the Agent call: no subagent
+            if atype not in defined or a.get("denied"):
+                continue  # Claude Code refuses the Agent call, or a hook denies it: no subagent
             if rs.agent_killed(a):  # killed before its first answer: no tokens, nothing delegated
                 nodes.append({"agent_type": atype, "description": a.get("description"),
                               "status": "cancelled", "tokens": 0, "children": []})
@@ -176,7 +178,8 @@ def expected_turns(scenario, mode="p"):
         else:
             pi += 1
             pending = sum(1 for s in steps for a in s.get("agents") or []
-                          if runs_in_background(a) and a.get("type", "general-purpose") in defined)
+                          if runs_in_background(a) and a.get("type", "general-purpose") in defined
+                          and not a.get("denied"))
     for p in prompts[pi:]:
         out.append({"kind": "turn", "prompt": p, "first": False, "nodes": [], "error": False, "status": "success"})
     return out
@@ -639,7 +642,27 @@ def telemetry_checks(scenario, home, proj, runs, hooks, reqs, mode="p", live=Non
     if live is not None:
         problems += check_live(live, sids[0], home, results, mode, info)
     problems += check_hook_hygiene(name, home, runs, hooks, info)
+    problems += check_expected_analyze(scenario, home)
     return problems, info
+
+
+def check_expected_analyze(scenario, home):
+    """expect.analyze: [{"args": [...], "exit": N, "contains": [text, ...], "absent": [text, ...]}]:
+    each `analyze ARGS` exits N (default 0) and its stdout contains (or lacks) each text."""
+    problems = []
+    for want in (scenario.get("expect") or {}).get("analyze") or []:
+        p = subprocess.run([os.path.join(home, ".local", "bin", "analyze")] + want["args"], env=clean_env(home),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           errors="replace", timeout=60)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+        label = "analyze %s" % " ".join(want["args"])
+        if rc != want.get("exit", 0):
+            problems.append("%s: exit %s, want %s; stderr: %s" % (label, rc, want.get("exit", 0), err[-300:]))
+        problems += ["%s: %r not in its output: %s" % (label, t, out[-1500:]) for t in want.get("contains") or []
+                     if t not in out]
+        problems += ["%s: %r in its output: %s" % (label, t, out[-1500:]) for t in want.get("absent") or []
+                     if t in out]
+    return problems
 
 
 # --------------------------------------------------------------------------- the live server
@@ -658,6 +681,7 @@ class LiveServer:
         self.ready = threading.Event()
         self.reader = None
         self.conn = None
+        self.before = {"active_agents": 0, "executions_today": 0}
 
     def start(self, home, proj=None):
         exe = os.path.join(home, ".local", "bin", "analyze")
@@ -677,6 +701,14 @@ class LiveServer:
         self.reader.start()
         if not self.ready.wait(10):
             self.problems.append("serve: no `ready` event on /api/v1/stream within 10 s")
+        # What a scenario's "setup" left (e.g. agents already running): the figures after the run
+        # are compared on top of these.
+        status, body = self.get("/api/agents/metrics/current")
+        try:
+            cur = json.loads(body) if status == 200 else {}
+        except ValueError:
+            cur = {}
+        self.before = {k: cur.get(k) or 0 for k in ("active_agents", "executions_today")}
         return self.stop
 
     def _read(self):
@@ -945,7 +977,8 @@ def check_live(live, sid, home, results, mode, info):
     if err:
         problems.append("serve: stderr of `analyze serve`: %s" % " | ".join(err[-5:]))
 
-    # 5. /api/agents/metrics/current: nothing running, today's runs = every run.
+    # 5. /api/agents/metrics/current: nothing running, today's runs = every run (on top of what a
+    # scenario's "setup" left before Claude Code ran: LiveServer.before).
     status, body = live.get("/api/agents/metrics/current")
     try:
         cur = json.loads(body)
@@ -955,18 +988,19 @@ def check_live(live, sid, home, results, mode, info):
         problems.append("serve: /api/agents/metrics/current answered %d: %r" % (status, body[:300]))
     else:
         info["metrics_current"] = {k: cur.get(k) for k in ("active_agents", "executions_today")}
-        if cur.get("active_agents") != 0:
-            problems.append("serve: metrics/current active_agents=%s after the run (running: %s)"
-                            % (cur.get("active_agents"), [(a.get("agent_id"), a.get("agent_name"))
-                                                          for a in cur.get("active_agent_details") or []]))
-        if cur.get("executions_today") != len(runs):
-            problems.append("serve: metrics/current executions_today=%s, analyze tree has %d runs"
-                            % (cur.get("executions_today"), len(runs)))
+        before = live.before
+        if cur.get("active_agents") != before["active_agents"]:
+            problems.append("serve: metrics/current active_agents=%s after the run, %s before it (running: %s)"
+                            % (cur.get("active_agents"), before["active_agents"],
+                               [(a.get("agent_id"), a.get("agent_name")) for a in cur.get("active_agent_details") or []]))
+        if cur.get("executions_today") != before["executions_today"] + len(runs):
+            problems.append("serve: metrics/current executions_today=%s, analyze tree has %d runs (+%d before)"
+                            % (cur.get("executions_today"), len(runs), before["executions_today"]))
         if mode == "p" and results:
             spawned = rs.aggregate_stats(results)["spawned"]
-            if cur.get("executions_today") != spawned:
-                problems.append("serve: metrics/current executions_today=%s, Claude Code subagent_stats.spawned=%s"
-                                % (cur.get("executions_today"), spawned))
+            if cur.get("executions_today") != before["executions_today"] + spawned:
+                problems.append("serve: metrics/current executions_today=%s, Claude Code subagent_stats.spawned=%s (+%d before)"
+                                % (cur.get("executions_today"), spawned, before["executions_today"]))
     return problems
 
 

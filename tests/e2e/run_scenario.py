@@ -22,26 +22,34 @@ standin.jsonl (the stand-in's request log).
 
 Scenario file: {"name", "description", "steps": [...], "agents": "agents.json" |
 {...definitions}, "followups": ["prompt", ...], "timeout": S, "env": {KEY: VALUE},
-"interactive": true, "expect": {...}}.
+"interactive": true, "setup": ["shell command", ...], "expect": {...}}.
+setup: shell commands run one by one with HOME set to the temp HOME and HOME/proj as the working
+directory, after --pre-cmd (check.py: after ./install.sh) and before the logging hooks and the first
+`claude` (e.g. a config.json, or agents already running); a failing command stops the run.
 env: extra environment for Claude Code (e.g. CLAUDE_CODE_PRINT_BG_WAIT_CEILING_MS); --env wins.
 interactive: check.py also runs the scenario in the TUI (interactive.py), which reads
 expect.interactive_hooks / expect.interactive_requests instead of hooks / requests.
 An agent spec may say "killed": "system": Claude Code is expected to kill it before its
 first model answer (subagent_stats.killed.system), so it is neither completed nor failed.
+An agent spec may say "denied": true: a PreToolUse hook (the project's guard, set up by "setup")
+is expected to deny its Agent call, so Claude Code never starts it (not spawned, no subagent).
 expect: {"result": {subset of result.json}, "followup_results": [{...}, ...],
          "hooks": {"Event": exact count over all runs, ...},
-         "requests": {"side": N, "errors": N}, "exit": N, "derive": true}
+         "requests": {"side": N, "errors": N}, "exit": N, "derive": true,
+         "transcript_contains": ["text", ...]}
 Numbers are compared with 1e-9 tolerance. "exit" is the exit status every claude run must have
 (default 0; `claude -p` exits 1 when the turn ends on an API error). Unless "derive" is false,
 the runner also checks what the script implies (derive(): spawned/completed/failed/killed/
 max_depth/by_type/requested summed over all runs, token totals, cost at claude-opus-5-5 prices)
-against Claude Code's own result.
+against Claude Code's own result. transcript_contains: each text must appear in a tool_result
+of the main session's transcript (what the model received).
 The logging hook ignores SIGTERM (Claude Code SIGTERMs StopFailure hooks right after starting
 them in `claude -p`), so hooks.jsonl shows every hook call Claude Code started.
 Exit status 0 only when every claude run exited as expected and all expectations hold.
 """
 
 import argparse
+import glob
 import json
 import os
 import re
@@ -375,6 +383,8 @@ def derive(scenario):
                 return False
             add(model, step.get("usage"))
             for a in step.get("agents") or []:
+                if a.get("denied"):  # a PreToolUse hook denies the call: nothing is started
+                    continue
                 d["spawned"] += 1
                 d["by_type"][a.get("type", "general-purpose")] = d["by_type"].get(a.get("type", "general-purpose"), 0) + 1
                 d["max_depth"] = max(d["max_depth"], depth + 1)
@@ -497,6 +507,39 @@ def check(scenario, runs, hooks, reqs):
     return problems, counts
 
 
+def tool_result_texts(path):
+    """The text of every tool_result in a transcript file (what the model was given back)."""
+    out = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            try:
+                msg = (json.loads(line).get("message") or {})
+            except ValueError:
+                continue
+            content = msg.get("content") if isinstance(msg, dict) else None
+            for block in content if isinstance(content, list) else []:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    c = block.get("content")
+                    out.append(c if isinstance(c, str) else json.dumps(c))
+    return out
+
+
+def check_transcript_text(scenario, home, runs):
+    """expect.transcript_contains: each text in a tool_result of the main session's transcript."""
+    want = (scenario.get("expect") or {}).get("transcript_contains") or []
+    if not want:
+        return []
+    sids = {(r["result"] or {}).get("session_id") for r in runs if r.get("result")}
+    paths = [p for sid in sids if sid
+             for p in glob.glob(os.path.join(home, ".claude", "projects", "*", sid + ".jsonl"))]
+    if not paths:
+        return ["transcript_contains: no main session transcript found for %s" % sorted(s for s in sids if s)]
+    texts = [t for p in paths for t in tool_result_texts(p)]
+    return ["transcript_contains: %r is in no tool_result of %s (tool results: %s)"
+            % (w, [os.path.basename(p) for p in paths], [elide(t, 200, 80) for t in texts])
+            for w in want if not any(w in t for t in texts)]
+
+
 # --------------------------------------------------------------------------- main
 def load_agents(spec):
     if spec is None:
@@ -543,6 +586,14 @@ def run(scenario_path, home=None, agents=None, out=None, log_hooks=True, followu
             raise RuntimeError("--pre-cmd %r exited %d:\n%s" % (pre_cmd, p.returncode, p.stdout[-3000:]))
         if not quiet and pre_output:
             sys.stderr.write(pre_output)
+    for cmd in scenario.get("setup") or []:  # the scenario's own set-up, after the install
+        p = subprocess.run(cmd, shell=True, env=dict(os.environ, HOME=home), cwd=proj, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        if p.returncode != 0:
+            if own_home and not keep_home:
+                shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+            raise RuntimeError("setup %r exited %d:\n%s" % (cmd, p.returncode, p.stdout[-3000:]))
     if log_hooks:
         cmd, hook_log = install_log_hook(home)
         merge_log_hooks(home, cmd)
@@ -591,6 +642,7 @@ def _run_claude_and_check(scenario, name, claude, home, own_home, work, proj, ho
     reqs = standin.requests()
     hooks = read_hooks(hook_log)
     problems, counts = check(scenario, runs, hooks, reqs)
+    problems += check_transcript_text(scenario, home, runs)
     extra = {}
     if post_check:  # more checks against the HOME before it is removed (check.py: the telemetry)
         try:

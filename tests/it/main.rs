@@ -13,6 +13,7 @@ mod dashboard;
 mod export;
 mod fixtures;
 mod gen_history;
+mod guard;
 mod hooks;
 mod import;
 mod install;
