@@ -328,7 +328,12 @@ fn guard(conn: &Connection, i: &Inputs<'_>) -> rusqlite::Result<Vec<Alert>> {
         .map(|(sid, (n, reason))| {
             let mut a = alert(Rule::Guard, &sid, Severity::Warning, n as f64, 0.0);
             let last = reason
-                .map(|r| format!(" (last: {})", render::excerpt(&r, 120)))
+                // The reason's first sentence names the limit (docs/guard.md); the rest says how
+                // to change it, which a one-line message does without.
+                .map(|r| {
+                    let first = r.split_once(". ").map_or(r.as_str(), |(s, _)| s);
+                    format!(" (last: {})", render::excerpt(first, 160))
+                })
                 .unwrap_or_default();
             a.message = format!(
                 "the guard denied {n} delegation{} in session {} in the last {} min{last}",

@@ -265,6 +265,27 @@ fn a_denial_is_recorded_once_and_shown_by_analyze_errors() {
             &json!("prompt-1")
         )
     );
+    // `analyze alerts` shows it too: the session's `guard` alert, firing, naming the reason.
+    let alerts = env.analyze_json(&["alerts", "--no-deliver"]);
+    let guard: Vec<&Value> = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["rule"] == "guard")
+        .collect();
+    assert_eq!(guard.len(), 1, "{alerts}");
+    assert_eq!(
+        (&guard[0]["subject"], &guard[0]["state"], &guard[0]["value"]),
+        (&json!("sess-1"), &json!("firing"), &json!(1.0)),
+        "{alerts}"
+    );
+    assert!(
+        guard[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("(last: {})", reason.split_once(". ").unwrap().0)),
+        "{alerts}"
+    );
     // No agent ran for it: no run, nothing spawned, the delegation says why.
     assert_eq!(env.count("SELECT count(*) FROM agent_runs"), 0);
     assert_eq!(
