@@ -38,6 +38,9 @@ pub enum Command {
     /// Register or remove the hooks in a Claude Code settings file (used by install.sh).
     #[command(subcommand)]
     Hooks(crate::settings::HooksCommand),
+    /// One line for Claude Code's status line (its statusLine setting): agents running, this
+    /// session's and today's cost, alerts firing. Reads Claude Code's JSON on stdin; always exits 0.
+    Statusline(crate::statusline::StatuslineArgs),
     /// Re-derive every agent run from the event log (after changing config.json rules).
     Rebuild,
     /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
@@ -72,6 +75,10 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line. `Ok(false)` means "nothing found" (exit 1).
 pub fn run(cli: Cli) -> Result<bool> {
     let common = cli.common;
+    if let Some(Command::Statusline(a)) = &cli.command {
+        // Before anything that can fail: a status line always prints its line and exits 0.
+        return crate::statusline::run(common.db.as_deref(), a);
+    }
     let filter = common.filter(crate::analyze::now())?;
     let command = cli.command.unwrap_or(Command::Read(ReportCommand::Summary {
         sort: "runs".into(),
@@ -105,6 +112,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             ctx.check_agents(&filter.agents)?;
             crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
         }
+        Command::Statusline(a) => crate::statusline::run(common.db.as_deref(), &a),
         Command::Rebuild => {
             let ctx = Ctx::open(common.db.as_deref())?;
             ctx.check_agents(&filter.agents)?;

@@ -21,6 +21,9 @@ use serde_json::Value;
 
 /// Events read per query inside a derivation transaction.
 const PAGE: i64 = 1_000;
+/// The same for a refresh with a deadline: a page of [`PAGE`] events can take longer than a
+/// status line's whole budget.
+const SMALL_PAGE: i64 = 50;
 /// Above this many new events a refresh tunes the connection for bulk reading.
 const BULK: i64 = 20_000;
 /// How long one derivation transaction may hold the write lock. Hooks wait at most ~100 ms for
@@ -111,10 +114,49 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         }
         return rebuild(store, cfg, prices);
     }
-    apply_new(store, cfg, prices)
+    apply_new(store, cfg, prices, None)
 }
 
-fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+/// A refresh that stops after about `budget` (for the status line, which must answer in
+/// milliseconds whatever the backlog): applies what fits, never rebuilds, never tunes the
+/// connection for bulk work. `Ok(true)` when the projection is up to date afterwards.
+pub fn refresh_within(
+    store: &Store,
+    cfg: &Config,
+    prices: &Prices,
+    budget: std::time::Duration,
+) -> Result<bool> {
+    let (cursor, rules): (i64, i64) = store.conn().query_row(
+        "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0),
+                coalesce((SELECT value FROM derive_state WHERE key = 'rules'), 1)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    // Under older rules the next full reader rebuilds everything: not a status line's job.
+    if rules < RULES && cursor > 0 {
+        return Ok(false);
+    }
+    apply_new(store, cfg, prices, Some(std::time::Instant::now() + budget))?;
+    has_new_events(store).map(|behind| !behind)
+}
+
+/// Whether the log holds events the projection has not applied.
+fn has_new_events(store: &Store) -> Result<bool> {
+    Ok(store.conn().query_row(
+        "SELECT coalesce(max(id), 0) > coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0) FROM events",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies new events in short transactions; with a `deadline`, stops starting transactions
+/// after it and keeps each one within it.
+fn apply_new(
+    store: &Store,
+    cfg: &Config,
+    prices: &Prices,
+    deadline: Option<std::time::Instant>,
+) -> Result<Refreshed> {
     let conn = store.conn();
     let mut done = Refreshed::default();
     loop {
@@ -133,7 +175,7 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
         }
         if done.events == 0 {
             // Only when there is work: most reader opens find nothing new.
-            if max - cursor > BULK {
+            if max - cursor > BULK && deadline.is_none() {
                 store.tune_for_reading()?;
             }
             // The rollups are kept by TEMP triggers of this connection (schema version 5),
@@ -143,9 +185,14 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
             conn.set_prepared_statement_cache_capacity(256);
         }
         if done.events > 0 {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Ok(done);
+            }
             std::thread::sleep(YIELD);
         }
         let started = std::time::Instant::now();
+        let tx_time = deadline.map_or(TX_TIME, |d| d.saturating_duration_since(started).min(TX_TIME));
+        let page = if deadline.is_some() { SMALL_PAGE } else { PAGE };
         let n = store.write_tx(|s| {
             // Re-read the cursor under the write lock: another reader may have advanced it.
             let mut last: i64 = s
@@ -160,13 +207,13 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
             let d = Deriver { s, cfg, prices };
             let mut n = 0u64;
             loop {
-                let events: Vec<Ev> = stmt.query_map(params![last, PAGE], Ev::from_row)?.collect::<rusqlite::Result<_>>()?;
+                let events: Vec<Ev> = stmt.query_map(params![last, page], Ev::from_row)?.collect::<rusqlite::Result<_>>()?;
                 for e in &events {
                     d.apply(e)?;
                     last = e.id;
                 }
                 n += events.len() as u64;
-                if (events.len() as i64) < PAGE || started.elapsed() >= TX_TIME {
+                if (events.len() as i64) < page || started.elapsed() >= tx_time {
                     break;
                 }
             }
@@ -195,7 +242,7 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         )?;
         Ok(())
     })?;
-    apply_new(store, cfg, prices)
+    apply_new(store, cfg, prices, None)
 }
 
 struct Deriver<'a> {
