@@ -93,7 +93,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Import(a) => {
             crate::analyze::import::run(common.db.as_deref(), &filter, &a, common.format)
         }
-        Command::Hooks(h) => crate::settings::run(&h),
+        Command::Hooks(h) => crate::settings::run(&h, common.db.as_deref()),
         Command::Serve(a) => {
             if filter.since.is_some()
                 || filter.until.is_some()

@@ -191,7 +191,9 @@ fn apply_new(
             std::thread::sleep(YIELD);
         }
         let started = std::time::Instant::now();
-        let tx_time = deadline.map_or(TX_TIME, |d| d.saturating_duration_since(started).min(TX_TIME));
+        let tx_time = deadline.map_or(TX_TIME, |d| {
+            d.saturating_duration_since(started).min(TX_TIME)
+        });
         let page = if deadline.is_some() { SMALL_PAGE } else { PAGE };
         let n = store.write_tx(|s| {
             // Re-read the cursor under the write lock: another reader may have advanced it.

@@ -120,7 +120,12 @@ fn read_stdin() -> Vec<u8> {
 }
 
 /// Collects the figures; a bounded derivation and the alerts trigger on the way.
-pub fn figures(db: &Path, wire: &WireStatusLine, now: i64, args: &StatuslineArgs) -> Result<Figures> {
+pub fn figures(
+    db: &Path,
+    wire: &WireStatusLine,
+    now: i64,
+    args: &StatuslineArgs,
+) -> Result<Figures> {
     let store = Store::open_reader_waiting(db, BUSY)?;
     let cfg = Config::load(db)?;
     let prices = Prices::load(db)?;
@@ -172,7 +177,9 @@ fn start_alerts_if_due(store: &Store, db: &Path, now: i64, every_s: u64) {
     if every_s == 0 {
         return;
     }
-    let interval = i64::try_from(every_s).unwrap_or(i64::MAX / 2).saturating_mul(1000);
+    let interval = i64::try_from(every_s)
+        .unwrap_or(i64::MAX / 2)
+        .saturating_mul(1000);
     let due = || -> rusqlite::Result<bool> {
         let last: Option<i64> = store
             .conn()
@@ -190,7 +197,11 @@ fn start_alerts_if_due(store: &Store, db: &Path, now: i64, every_s: u64) {
     match due() {
         Ok(true) => {
             if let Err(e) = spawn_alerts(db) {
-                crate::hook::log::error(db, "analyze statusline", &format!("could not start analyze alerts: {e}"));
+                crate::hook::log::error(
+                    db,
+                    "analyze statusline",
+                    &format!("could not start analyze alerts: {e}"),
+                );
             }
         }
         Ok(false) => {}
@@ -362,7 +373,11 @@ mod tests {
         // A claim stamped in the future (clock set back) does not block forever.
         assert!(claim_alerts_run(c, t, 60_000).unwrap());
         let v: i64 = c
-            .query_row("SELECT value FROM alert_eval WHERE key = ?1", [SPAWNED_KEY], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM alert_eval WHERE key = ?1",
+                [SPAWNED_KEY],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(v, t);
     }

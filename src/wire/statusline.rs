@@ -77,13 +77,23 @@ mod tests {
             (Some(0.25), Some(1200))
         );
         // Wrong types read as absent; other input as an empty status.
-        let odd = WireStatusLine::parse(br#"{"session_id":{"x":1},"model":"opus","cost":{"total_cost_usd":"a lot"}}"#);
+        let odd = WireStatusLine::parse(
+            br#"{"session_id":{"x":1},"model":"opus","cost":{"total_cost_usd":"a lot"}}"#,
+        );
         assert_eq!(odd, WireStatusLine::default());
-        for bad in [&b""[..], b"not json", b"[1,2]", b"null", b"{\"session_id\":"] {
+        for bad in [
+            &b""[..],
+            b"not json",
+            b"[1,2]",
+            b"null",
+            b"{\"session_id\":",
+        ] {
             assert_eq!(WireStatusLine::parse(bad), WireStatusLine::default());
         }
         assert_eq!(
-            WireStatusLine::parse(br#"{"session_id":42}"#).session_id.as_deref(),
+            WireStatusLine::parse(br#"{"session_id":42}"#)
+                .session_id
+                .as_deref(),
             Some("42")
         );
     }

@@ -41,12 +41,44 @@ fn history() -> Env {
         ),
     ]);
     let c = env.conn();
-    let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+    let ms = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .timestamp_millis()
+    };
     for (sid, key, model, ts, input, output) in [
-        ("sess-1", "m1", "claude-sonnet-4-5", "2026-11-20T11:30:00Z", 1_000_000, 0),
-        ("sess-1", "m2", "claude-haiku-4-5", "2026-11-19T23:00:00Z", 0, 1_000_000),
-        ("sess-2", "m3", "claude-sonnet-4-5", "2026-11-20T10:00:00Z", 0, 1_000_000),
-        ("sess-2", "m4", "mystery-model", "2026-11-20T10:05:00Z", 10, 0),
+        (
+            "sess-1",
+            "m1",
+            "claude-sonnet-4-5",
+            "2026-11-20T11:30:00Z",
+            1_000_000,
+            0,
+        ),
+        (
+            "sess-1",
+            "m2",
+            "claude-haiku-4-5",
+            "2026-11-19T23:00:00Z",
+            0,
+            1_000_000,
+        ),
+        (
+            "sess-2",
+            "m3",
+            "claude-sonnet-4-5",
+            "2026-11-20T10:00:00Z",
+            0,
+            1_000_000,
+        ),
+        (
+            "sess-2",
+            "m4",
+            "mystery-model",
+            "2026-11-20T10:05:00Z",
+            10,
+            0,
+        ),
     ] {
         c.execute(
             "INSERT INTO usage (session_id, agent_id, message_key, model, ts, input, output) VALUES (?1, '', ?2, ?3, ?4, ?5, ?6)",
@@ -85,7 +117,11 @@ fn line(env: &Env, args: &[&str], stdin: &str) -> String {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.matches('\n').count(), 1, "one line: {text:?}");
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     text.trim_end_matches('\n').to_string()
 }
 
@@ -104,7 +140,10 @@ fn statusline_figures_are_hand_computed() {
         ("session sess-2 (with an unpriced response)", s2),
         ("empty stdin", String::new()),
         ("not JSON", "}{".to_string()),
-        ("a session never seen", r#"{"session_id":"other"}"#.to_string()),
+        (
+            "a session never seen",
+            r#"{"session_id":"other"}"#.to_string(),
+        ),
     ];
     let mut snap = String::new();
     for (what, input) in &cases {
@@ -121,7 +160,10 @@ fn statusline_figures_are_hand_computed() {
         "analyze",
         &["statusline", "--alerts-every", "0"],
         INPUT.as_bytes(),
-        &[("AGENT_TELEMETRY_NOW", "2026-11-21T12:00:00Z"), ("TZ", "UTC")],
+        &[
+            ("AGENT_TELEMETRY_NOW", "2026-11-21T12:00:00Z"),
+            ("TZ", "UTC"),
+        ],
     );
     snap.push_str(&format!(
         "a day later:\n  {}",
@@ -135,10 +177,7 @@ fn statusline_figures_are_hand_computed() {
 #[test]
 fn statusline_always_prints_a_line_and_exits_0() {
     let env = Env::new();
-    assert_eq!(
-        line(&env, &[], INPUT),
-        "⚙ agent-telemetry: no data yet"
-    );
+    assert_eq!(line(&env, &[], INPUT), "⚙ agent-telemetry: no data yet");
     std::fs::create_dir_all(env.db().parent().unwrap()).unwrap();
     std::fs::write(env.db(), b"").unwrap();
     assert_eq!(
@@ -168,7 +207,8 @@ fn statusline_derives_within_its_budget_and_says_when_behind() {
     // With no budget: one short page is derived, the rest is left for later.
     let first = line(&env, &["--alerts-every", "0", "--derive-budget", "0"], "");
     assert!(first.contains("(catching up)"), "{first}");
-    let cursor = env.count("SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0)");
+    let cursor =
+        env.count("SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0)");
     assert!(cursor > 0 && cursor < events, "{cursor} of {events}");
     // A reader derives everything; the status line then shows all 400 as running.
     assert_eq!(env.analyze_at(NOW, &["summary"]).0, 0);
@@ -191,7 +231,9 @@ fn statusline_starts_alerts_at_most_once_per_interval() {
             .ok()
     };
     // Alerts evaluated 10 s ago: not due.
-    let now_ms = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().timestamp_millis();
+    let now_ms = chrono::DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .timestamp_millis();
     env.conn()
         .execute(
             "INSERT INTO alert_eval (key, value) VALUES ('last_evaluated_ms', ?1)",
@@ -204,7 +246,12 @@ fn statusline_starts_alerts_at_most_once_per_interval() {
     line(&env, &["--alerts-every", "5"], INPUT);
     assert_eq!(spawned(&env), Some(now_ms));
     // --alerts-every 0 never claims.
-    env.conn().execute("DELETE FROM alert_eval WHERE key = 'statusline_spawned_ms'", []).unwrap();
+    env.conn()
+        .execute(
+            "DELETE FROM alert_eval WHERE key = 'statusline_spawned_ms'",
+            [],
+        )
+        .unwrap();
     line(&env, &["--alerts-every", "0"], INPUT);
     assert_eq!(spawned(&env), None);
 }
@@ -227,7 +274,10 @@ fn the_alerts_claim_is_won_by_exactly_one_process() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+        handles
+            .into_iter()
+            .map(|h| usize::from(h.join().unwrap()))
+            .sum()
     });
     assert_eq!(winners, 1);
     let c = rusqlite::Connection::open(&db).unwrap();
