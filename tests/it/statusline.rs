@@ -191,7 +191,7 @@ fn statusline_always_prints_a_line_and_exits_0() {
     );
     // Huge or binary stdin on a healthy database: figures without a session.
     let env = history();
-    let junk: String = std::iter::repeat("\u{1}{[").take(1 << 19).collect();
+    let junk = "\u{1}{[".repeat(1 << 19);
     assert!(line(&env, &["--alerts-every", "0"], &junk).starts_with("⚙ 2 agents"));
 }
 
