@@ -2,16 +2,21 @@
 # Times `analyze statusline` over generated histories (default 10k, 100k and 1M agent runs).
 # Usage: scripts/bench-statusline.sh [BIN_DIR] [SIZES...]   (default: builds release)
 # Each history is made by gen-history through the hooks' own append path, NOT derived, and gets
-# one model response per hook event in `usage` (sonnet, 1,000 input and 200 output tokens: about
-# 58k responses "today" at 1M runs). The status line is timed twice: on the underived history (a
-# backlog of every event: it derives for its 5 ms budget and says "catching up"), then after one
-# reader derived everything. Median wall time of 21 runs after a warm-up, whole process, stdin
-# = what Claude Code sends for the busiest session. Needs sqlite3 (the usage rows).
+# one model response per hook event in `usage` (sonnet, 1,000 input and 200 output tokens). The
+# status line is timed three ways, each the median of 21 runs after a warm-up, whole process,
+# stdin = what Claude Code sends for the session with the most responses in the last day:
+#   backlog  on the underived history (every event pending: it derives for its 5 ms budget,
+#            then shows what is derived, "catching up");
+#   derived  after one reader derived everything (nothing pending);
+#   hook     each run preceded (untimed) by a UserPromptSubmit through the workflow-event hook:
+#            the everyday case, a few events pending and the WAL kept by the hook.
+# Wall time and CPU time (user + system, from wait4) are both reported: on a loaded machine the
+# wall time is mostly waiting for a core. Needs sqlite3 (the usage rows) and python3 (timing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-}
 if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --release --locked --bin analyze >&2)
+  (cd "$root" && cargo build --release --locked --bin analyze --bin workflow-event >&2)
   bin="$root/target/release"
 fi
 (cd "$root" && cargo build --release --locked --example gen-history >&2)
@@ -24,20 +29,35 @@ work=${BENCH_DIR:-$(mktemp -d)}
 now="2026-11-21T12:00:00Z"
 export AGENT_TELEMETRY_NOW="$now" TZ=UTC
 
-median() { # stdin-file command... → median wall ms of 21 runs (one decimal)
-  local input=$1; shift
-  "$@" <"$input" >/dev/null 2>&1 || true
-  local ts=()
-  for _ in $(seq 21); do
-    local s e
-    s=$(date +%s%N); "$@" <"$input" >/dev/null 2>&1 || true; e=$(date +%s%N)
-    ts+=($(( (e - s) / 1000 )))
-  done
-  printf '%s\n' "${ts[@]}" | sort -n | sed -n 11p | awk '{printf "%.1f ms", $1/1000}'
+# time INPUT [--before CMD] -- COMMAND... → "wall ms / cpu ms" medians of 21 runs after a warm-up
+time_it() {
+  python3 - "$@" <<'PY'
+import os, subprocess, sys, time
+args = sys.argv[1:]
+inp, before = args[0], None
+if args[1] == "--before":
+    before, args = args[2], args[3:]
+else:
+    args = args[1:]
+cmd = args[args.index("--") + 1:]
+def once():
+    if before:
+        subprocess.run(before, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(inp, "rb") as f:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, ru = os.wait4(p.pid, 0)
+        return (time.perf_counter() - t) * 1000, (ru.ru_utime + ru.ru_stime) * 1000
+once()
+runs = sorted(once() for _ in range(21))
+wall = sorted(r[0] for r in runs)[10]
+cpu = sorted(r[1] for r in runs)[10]
+print("%.1f / %.1f ms" % (wall, cpu))
+PY
 }
 
-printf '| runs | events | usage rows | backlog: line | backlog: ms | derived: line | derived: ms |\n'
-printf '|---:|---:|---:|---|---:|---|---:|\n'
+printf '| runs | events | usage rows | backlog (wall / cpu) | derived (wall / cpu) | after a hook (wall / cpu) | derived line |\n'
+printf '|---:|---:|---:|---:|---:|---:|---|\n'
 for n in "${sizes[@]}"; do
   db="$work/h$n.db"
   [ -f "$db" ] || "$gen_history" --db "$db" --runs "$n" --seed 7 --now "$now" --no-derive >&2
@@ -54,17 +74,17 @@ for n in "${sizes[@]}"; do
   printf '{"session_id":"%s","model":{"id":"claude-sonnet-4-5","display_name":"Sonnet 4.5"},"cost":{"total_cost_usd":1.5}}\n' "$sid" >"$input"
   sl=("$bin/analyze" --db "$db" statusline --alerts-every 0 --color never)
   derived=$(sqlite3 "$db" "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0)")
+  backlog="-"
   if [ "$derived" -lt "$events" ]; then
-    backlog_line=$("${sl[@]}" <"$input")
-    backlog_ms=$(median "$input" "${sl[@]}")
+    backlog=$(time_it "$input" -- "${sl[@]}")
     s=$(date +%s)
     "$bin/analyze" --db "$db" summary >/dev/null 2>&1 || true
     echo "h$n: derived in $(( $(date +%s) - s )) s" >&2
-  else
-    backlog_line="-"; backlog_ms="-"
   fi
-  printf '| %s | %s | %s | `%s` | %s | `%s` | %s |\n' "$n" "$events" "$usage" "$backlog_line" "$backlog_ms" \
-    "$("${sl[@]}" <"$input")" "$(median "$input" "${sl[@]}")"
+  hook="echo '{\"session_id\":\"bench-hook\",\"hook_event_name\":\"UserPromptSubmit\",\"prompt\":\"go\",\"cwd\":\"/tmp\"}' | AGENT_TELEMETRY_DB='$db' '$bin/workflow-event'"
+  printf '| %s | %s | %s | %s | %s | %s | `%s` |\n' "$n" "$events" "$usage" "$backlog" \
+    "$(time_it "$input" -- "${sl[@]}")" "$(time_it "$input" --before "$hook" -- "${sl[@]}")" \
+    "$("${sl[@]}" <"$input")"
 done
 echo
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); histories in $work"
