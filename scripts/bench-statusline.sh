@@ -19,8 +19,12 @@ if [ -z "$bin" ]; then
   (cd "$root" && cargo build --release --locked --bin analyze --bin workflow-event >&2)
   bin="$root/target/release"
 fi
-(cd "$root" && cargo build --release --locked --example gen-history >&2)
-gen_history="$root/target/release/examples/gen-history"
+# GEN_HISTORY: an already built generator (examples/gen-history.rs) instead of building it.
+gen_history=${GEN_HISTORY:-}
+if [ -z "$gen_history" ]; then
+  (cd "$root" && cargo build --release --locked --example gen-history >&2)
+  gen_history="$root/target/release/examples/gen-history"
+fi
 command -v sqlite3 >/dev/null || { echo "bench-statusline.sh: needs sqlite3" >&2; exit 2; }
 shift || true
 sizes=("$@")
