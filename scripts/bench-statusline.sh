@@ -10,6 +10,8 @@
 #   derived  after one reader derived everything (nothing pending);
 #   hook     each run preceded (untimed) by a UserPromptSubmit through the workflow-event hook:
 #            the everyday case, a few events pending and the WAL kept by the hook.
+# BACKLOG_EVENTS=N: on a history already derived, make its last N events pending again for the
+# backlog timing (a reader then derives them back).
 # Wall time and CPU time (user + system, from wait4) are both reported: on a loaded machine the
 # wall time is mostly waiting for a core. Needs sqlite3 (the usage rows) and python3 (timing).
 set -euo pipefail
@@ -79,6 +81,11 @@ for n in "${sizes[@]}"; do
   sl=("$bin/analyze" --db "$db" statusline --alerts-every 0 --color never)
   derived=$(sqlite3 "$db" "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0)")
   backlog="-"
+  if [ "$derived" -ge "$events" ] && [ -n "${BACKLOG_EVENTS:-}" ]; then
+    # An already derived history: make the last BACKLOG_EVENTS events pending again.
+    sqlite3 "$db" "UPDATE derive_state SET value = value - $BACKLOG_EVENTS WHERE key = 'events'"
+    derived=$(( derived - BACKLOG_EVENTS ))
+  fi
   if [ "$derived" -lt "$events" ]; then
     backlog=$(time_it "$input" -- "${sl[@]}")
     s=$(date +%s)
