@@ -133,7 +133,9 @@ pub fn figures(
     store
         .conn()
         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-    store.conn().execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+    store
+        .conn()
+        .execute_batch("PRAGMA wal_autocheckpoint = 0")?;
     let cfg = Config::load(db)?;
     let prices = Prices::load(db)?;
     let budget = Duration::from_millis(args.derive_budget);

@@ -65,7 +65,10 @@ fn sum(
                 p
             }
         };
-        s.add(price, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]);
+        s.add(
+            price,
+            [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+        );
     }
     Ok(s)
 }
