@@ -10,7 +10,8 @@ Usage: ./install.sh [options]
 
 Builds agent-telemetry (cargo build --release --locked), installs subagent-start,
 subagent-stop, workflow-event, analyze and query-best-agent, registers the hooks in
-Claude Code's user settings ($CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json)
+Claude Code's user settings ($CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json),
+installs the /agent-dashboard command ($CLAUDE_CONFIG_DIR/commands or ~/.claude/commands)
 and creates the database. Safe to run again.
 
 Options:
@@ -20,9 +21,14 @@ Options:
   --no-hooks      install the binaries and the database only (when you use the Claude Code
                   plugin in hooks/hooks.json instead of settings.json hooks); with
                   --uninstall, leave the settings file alone
+  --statusline    also make `analyze statusline` Claude Code's status line (user settings);
+                  refuses to replace a status line you already have unless --force
+  --force         with --statusline: replace your status line (it is kept, and
+                  --uninstall puts it back)
   --import        afterwards, import past runs from Claude Code transcripts (analyze import)
-  --uninstall     remove the hooks this script added and the binaries from the prefix;
-                  the database stays
+  --uninstall     remove the hooks, the status line and the /agent-dashboard command this
+                  script added (an edited command file stays) and the binaries from the
+                  prefix; the database stays
   --purge         with --uninstall: delete the database (and its data directory) too
   --dry-run       show the settings change and the copy commands; change nothing
   -h, --help      show this help
@@ -51,6 +57,8 @@ import=0
 uninstall=0
 purge=0
 dry_run=0
+statusline=0
+force=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -61,6 +69,8 @@ while [ $# -gt 0 ]; do
         --no-build) build=0; shift ;;
         --no-hooks) hooks=0; shift ;;
         --import) import=1; shift ;;
+        --statusline) statusline=1; shift ;;
+        --force) force=1; shift ;;
         --uninstall) uninstall=1; shift ;;
         --purge) purge=1; shift ;;
         --dry-run) dry_run=1; shift ;;
@@ -70,6 +80,9 @@ while [ $# -gt 0 ]; do
 done
 if [ "$purge" = 1 ] && [ "$uninstall" = 0 ]; then
     usage_error "--purge only goes with --uninstall"
+fi
+if [ "$force" = 1 ] && [ "$statusline" = 0 ]; then
+    usage_error "--force only goes with --statusline"
 fi
 
 [ -n "${HOME:-}" ] || die "HOME is not set"
@@ -100,6 +113,37 @@ db_path="${AGENT_TELEMETRY_DB:-${XDG_DATA_HOME:-$HOME/.local/share}/agent-teleme
 
 dry() { [ "$dry_run" = 1 ]; }
 
+# The status line names the database only when it is not the one analyze finds by default.
+statusline_db=()
+[ "$db_path" = "$HOME/.local/share/agent-telemetry/telemetry.db" ] || statusline_db=(--db "$db_path")
+statusline_flags=()
+[ "$force" = 1 ] && statusline_flags+=(--force)
+dry && statusline_flags+=(--dry-run)
+
+# ── The /agent-dashboard command ─────────────────────────────────────────────────────────────
+# commands/agent-dashboard.md (the plugin's copy) with analyze by absolute path, plus a YAML
+# comment holding the checksum of the rest: a file whose checksum still holds is ours and
+# unchanged, so it may be replaced or removed; an edited one is left alone.
+claude_home="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
+claude_home="${claude_home%%,*}"
+command_dest="$claude_home/commands/agent-dashboard.md"
+command_mark="# installed by agent-telemetry's install.sh"
+command_text() { # the command as installed for $bindir
+    local body sum
+    body="$(cat "$repo/commands/agent-dashboard.md")"
+    body="${body//"!\`analyze "/"!\`$bindir/analyze "}"
+    body="${body//"Bash(analyze:"/"Bash($bindir/analyze:"}"
+    sum="$(printf '%s\n' "$body" | sha256sum | cut -d' ' -f1)"
+    printf '%s\n' "$body" | awk -v mark="$command_mark (sha256 $sum; ./install.sh --uninstall removes this file unless it was edited)" \
+        'NR == 1 { print; print mark; next } { print }'
+}
+command_is_ours() { # the file at $command_dest carries our mark and is unchanged since
+    local want
+    [ -f "$command_dest" ] || return 1
+    want="$(sed -n "2s/^$command_mark (sha256 \([0-9a-f]*\);.*/\1/p" "$command_dest")"
+    [ -n "$want" ] && [ "$(sed '2d' "$command_dest" | sha256sum | cut -d' ' -f1)" = "$want" ]
+}
+
 # ── Uninstall ────────────────────────────────────────────────────────────────────────────────
 if [ "$uninstall" = 1 ]; then
     analyze=""
@@ -114,6 +158,19 @@ if [ "$uninstall" = 1 ]; then
         dry && dry_flag=(--dry-run)
         "$analyze" hooks uninstall --bin-dir "$bindir" ${hook_target[@]+"${hook_target[@]}"} ${dry_flag[@]+"${dry_flag[@]}"} \
             || die "could not remove the hooks from $settings_file (see above); nothing else was changed"
+    fi
+    if [ -n "$analyze" ] && "$analyze" hooks statusline --help >/dev/null 2>&1; then
+        dry_flag=()
+        dry && dry_flag=(--dry-run)
+        "$analyze" hooks statusline uninstall ${dry_flag[@]+"${dry_flag[@]}"} \
+            || warn "could not remove the status line (see above)"
+    fi
+    if [ -e "$command_dest" ]; then
+        if ! command_is_ours; then
+            say "kept $command_dest (not installed by this script, or edited since)"
+        elif dry; then say "would remove $command_dest"
+        else rm -f "$command_dest"; say "removed $command_dest"
+        fi
     fi
     for b in "${BINARIES[@]}"; do
         if [ -e "$bindir/$b" ]; then
@@ -211,6 +268,12 @@ if [ "$hooks" = 1 ]; then
         fi
     fi
 fi
+if [ "$statusline" = 1 ] && ! dry; then
+    if ! preflight="$("$src/analyze" hooks statusline install --bin-dir "$bindir" ${statusline_db[@]+"${statusline_db[@]}"} ${statusline_flags[@]+"${statusline_flags[@]}"} --dry-run 2>&1 >/dev/null)"; then
+        printf '%s\n' "$preflight" >&2
+        die "not installing: the status line cannot be registered (see above); nothing was changed"
+    fi
+fi
 
 # ── Copy the binaries ────────────────────────────────────────────────────────────────────────
 if dry; then
@@ -237,6 +300,28 @@ if [ "$hooks" = 1 ] && ! dry; then
         || die "could not register the hooks in $settings_file (see above)"
 elif [ "$hooks" = 0 ]; then
     say "hooks not registered (--no-hooks): enable the agent-telemetry Claude Code plugin (docs/install.md)"
+fi
+if [ "$statusline" = 1 ]; then
+    if dry; then
+        "$src/analyze" hooks statusline install --bin-dir "$bindir" ${statusline_db[@]+"${statusline_db[@]}"} ${statusline_flags[@]+"${statusline_flags[@]}"} \
+            || die "the status line cannot be registered (see above)"
+    else
+        "$bindir/analyze" hooks statusline install --bin-dir "$bindir" ${statusline_db[@]+"${statusline_db[@]}"} ${statusline_flags[@]+"${statusline_flags[@]}"} \
+            || die "could not register the status line (see above)"
+    fi
+fi
+if [ -e "$command_dest" ] && ! command_is_ours; then
+    warn "$command_dest exists and is not ours (or was edited): left alone; /agent-dashboard is that file"
+elif [ -e "$command_dest" ] && [ "$(command_text)" = "$(cat "$command_dest")" ]; then
+    say "unchanged $command_dest"
+elif dry; then
+    say "would install the /agent-dashboard command: $command_dest"
+else
+    mkdir -p "$claude_home/commands"
+    tmp="$claude_home/commands/.agent-dashboard.md.install.$$"
+    (umask 077 && command_text > "$tmp")
+    mv -f "$tmp" "$command_dest"
+    say "installed the /agent-dashboard command: $command_dest"
 fi
 
 # ── Create the database ──────────────────────────────────────────────────────────────────────

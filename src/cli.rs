@@ -39,6 +39,9 @@ pub enum Command {
     /// Register or remove the hooks in a Claude Code settings file (used by install.sh).
     #[command(subcommand)]
     Hooks(crate::settings::HooksCommand),
+    /// One line for Claude Code's status line (its statusLine setting): agents running, this
+    /// session's and today's cost, alerts firing. Reads Claude Code's JSON on stdin; always exits 0.
+    Statusline(crate::statusline::StatuslineArgs),
     /// Re-derive every agent run from the event log (after changing config.json rules).
     Rebuild,
     /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
@@ -81,6 +84,10 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line. `Ok(false)` means "nothing found" (exit 1).
 pub fn run(cli: Cli) -> Result<bool> {
     let common = cli.common;
+    if let Some(Command::Statusline(a)) = &cli.command {
+        // Before anything that can fail: a status line always prints its line and exits 0.
+        return crate::statusline::run(common.db.as_deref(), a);
+    }
     let filter = common.filter(crate::analyze::now())?;
     let command = cli.command.unwrap_or(Command::Read(ReportCommand::Summary {
         sort: "runs".into(),
@@ -95,7 +102,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Import(a) => {
             crate::analyze::import::run(common.db.as_deref(), &filter, &a, common.format)
         }
-        Command::Hooks(h) => crate::settings::run(&h),
+        Command::Hooks(h) => crate::settings::run(&h, common.db.as_deref()),
         Command::Serve(a) => {
             if filter.since.is_some()
                 || filter.until.is_some()
@@ -115,6 +122,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             ctx.check_agents(&filter.agents)?;
             crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
         }
+        Command::Statusline(a) => crate::statusline::run(common.db.as_deref(), &a),
         Command::Rebuild => {
             let ctx = Ctx::open(common.db.as_deref())?;
             ctx.check_agents(&filter.agents)?;

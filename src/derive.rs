@@ -21,6 +21,9 @@ use serde_json::Value;
 
 /// Events read per query inside a derivation transaction.
 const PAGE: i64 = 1_000;
+/// The same for a refresh with a deadline: a page of [`PAGE`] events can take longer than a
+/// status line's whole budget.
+const SMALL_PAGE: i64 = 50;
 /// Above this many new events a refresh tunes the connection for bulk reading.
 const BULK: i64 = 20_000;
 /// How long one derivation transaction may hold the write lock. Hooks wait at most ~100 ms for
@@ -113,10 +116,49 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         }
         return rebuild(store, cfg, prices);
     }
-    apply_new(store, cfg, prices)
+    apply_new(store, cfg, prices, None)
 }
 
-fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+/// A refresh that stops after about `budget` (for the status line, which must answer in
+/// milliseconds whatever the backlog): applies what fits, never rebuilds, never tunes the
+/// connection for bulk work. `Ok(true)` when the projection is up to date afterwards.
+pub fn refresh_within(
+    store: &Store,
+    cfg: &Config,
+    prices: &Prices,
+    budget: std::time::Duration,
+) -> Result<bool> {
+    let (cursor, rules): (i64, i64) = store.conn().query_row(
+        "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0),
+                coalesce((SELECT value FROM derive_state WHERE key = 'rules'), 1)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    // Under older rules the next full reader rebuilds everything: not a status line's job.
+    if rules < RULES && cursor > 0 {
+        return Ok(false);
+    }
+    apply_new(store, cfg, prices, Some(std::time::Instant::now() + budget))?;
+    has_new_events(store).map(|behind| !behind)
+}
+
+/// Whether the log holds events the projection has not applied.
+fn has_new_events(store: &Store) -> Result<bool> {
+    Ok(store.conn().query_row(
+        "SELECT coalesce(max(id), 0) > coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0) FROM events",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies new events in short transactions; with a `deadline`, stops starting transactions
+/// after it and keeps each one within it.
+fn apply_new(
+    store: &Store,
+    cfg: &Config,
+    prices: &Prices,
+    deadline: Option<std::time::Instant>,
+) -> Result<Refreshed> {
     let conn = store.conn();
     let mut done = Refreshed::default();
     loop {
@@ -135,21 +177,24 @@ fn apply_new(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> 
         }
         if done.events == 0 {
             // Only when there is work: most reader opens find nothing new.
-            if max - cursor > BULK {
+            if max - cursor > BULK && deadline.is_none() {
                 store.tune_for_reading()?;
             }
-            // The rollups are kept by TEMP triggers of this connection (schema version 5),
-            // installed after the tuning above, which must not touch the temp schema.
-            conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
-            conn.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
-            conn.execute_batch(&crate::store::schema::temp_run_metrics_triggers())?;
-            conn.set_prepared_statement_cache_capacity(256);
+            // Installed after the tuning above, which must not touch the temp schema.
+            install_rollup_triggers(store)?;
         }
         if done.events > 0 {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Ok(done);
+            }
             std::thread::sleep(YIELD);
         }
-        let deadline = std::time::Instant::now() + TX_TIME;
-        let (n, _) = store.write_tx(|s| apply_in_tx(s, cfg, prices, PAGE, deadline))?;
+        let started = std::time::Instant::now();
+        let tx_time = deadline.map_or(TX_TIME, |d| {
+            d.saturating_duration_since(started).min(TX_TIME)
+        });
+        let page = if deadline.is_some() { SMALL_PAGE } else { PAGE };
+        let (n, _) = store.write_tx(|s| apply_in_tx(s, cfg, prices, page, started + tx_time))?;
         done.events += n;
     }
 }
@@ -233,12 +278,21 @@ pub fn catch_up_in_tx(
     if rules < RULES && cursor > 0 {
         return Ok(false);
     }
-    // The rollups are kept by this connection's TEMP triggers, as in a reader's refresh; the
-    // rules' statements stay prepared (SQLite re-prepares each trigger with each statement).
+    install_rollup_triggers(s)?;
+    Ok(apply_in_tx(s, cfg, prices, GUARD_PAGE, deadline)?.1)
+}
+
+/// Every rollup is kept exact by TEMP triggers of the deriving connection (schema version 5):
+/// whoever derives — a reader's refresh, the status line's budgeted one, the guard's catch-up —
+/// installs all of them first. The rules' statements stay prepared (SQLite re-prepares each
+/// trigger with each statement).
+fn install_rollup_triggers(store: &Store) -> Result<()> {
+    let conn = store.conn();
     conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
     conn.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
+    conn.execute_batch(&crate::store::schema::temp_run_metrics_triggers())?;
     conn.set_prepared_statement_cache_capacity(256);
-    Ok(apply_in_tx(s, cfg, prices, GUARD_PAGE, deadline)?.1)
+    Ok(())
 }
 
 /// Clears every projection and re-derives it from the log.
@@ -255,7 +309,7 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         )?;
         Ok(())
     })?;
-    apply_new(store, cfg, prices)
+    apply_new(store, cfg, prices, None)
 }
 
 struct Deriver<'a> {

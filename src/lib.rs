@@ -50,6 +50,7 @@ pub mod redact;
 pub mod render;
 pub mod serve;
 pub mod settings;
+pub mod statusline;
 pub mod store;
 pub mod timeparse;
 pub mod transcript;

@@ -20,11 +20,11 @@ pub struct Spend {
 }
 
 impl Spend {
-    fn add(&mut self, prices: &Prices, model: &str, t: [i64; 5]) {
+    fn add(&mut self, price: Option<crate::pricing::Price>, t: [i64; 5]) {
         let [i, o, cr, c5, c1] = t;
         self.responses += 1;
         self.tokens += i + o + cr + c5 + c1;
-        match prices.lookup(model) {
+        match price {
             Some(p) => self.cost_usd += p.cost(i, o, cr, c5, c1),
             None => self.unpriced += 1,
         }
@@ -53,11 +53,20 @@ fn sum(
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([arg])?;
     let mut s = Spend::default();
+    // A day's responses are mostly of one or two models: look each price up once, not per row.
+    let mut known: Vec<(String, Option<crate::pricing::Price>)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let model: String = r.get(0)?;
+        let model = r.get_ref(0)?.as_str()?;
+        let price = match known.iter().find(|(m, _)| m == model) {
+            Some((_, p)) => *p,
+            None => {
+                let p = prices.lookup(model);
+                known.push((model.to_string(), p));
+                p
+            }
+        };
         s.add(
-            prices,
-            &model,
+            price,
             [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
         );
     }

@@ -18,6 +18,48 @@ pub enum HooksCommand {
     /// Which of our hooks are registered in which settings files (and whether the plugin is).
     /// Exit 1 when some are missing or need attention.
     Status(StatusArgs),
+    /// Register `analyze statusline` as Claude Code's status line, or remove it (install.sh
+    /// --statusline).
+    #[command(subcommand)]
+    Statusline(StatuslineCommand),
+}
+
+/// `analyze hooks statusline …`
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum StatuslineCommand {
+    /// Set `statusLine` to this `analyze statusline` (with the global --db when given); refuses
+    /// to replace a status line you already have unless --force (it is kept for uninstall).
+    Install(StatuslineInstallArgs),
+    /// Put back the status line ours replaced (or remove ours); one that is not ours is left.
+    Uninstall(StatuslineUninstallArgs),
+}
+
+/// Arguments of `analyze hooks statusline install`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StatuslineInstallArgs {
+    /// The settings file (default: $CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Directory of the installed `analyze` (default: the directory of this `analyze`).
+    #[arg(long, value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// Replace a status line that is not ours (it is kept; uninstall restores it).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the change as a diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `analyze hooks statusline uninstall`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StatuslineUninstallArgs {
+    /// The settings file (default: $CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Print the change as a diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Which settings file to change.
@@ -70,9 +112,11 @@ pub struct StatusArgs {
     pub format: crate::render::Format,
 }
 
-/// Runs a hooks subcommand. `Ok(false)` (exit 1): `status` found hooks missing.
-pub fn run(cmd: &HooksCommand) -> Result<bool> {
+/// Runs a hooks subcommand (`db`: the global --db, which the status line command keeps).
+/// `Ok(false)` (exit 1): `status` found hooks missing.
+pub fn run(cmd: &HooksCommand, db: Option<&Path>) -> Result<bool> {
     match cmd {
+        HooksCommand::Statusline(c) => run_statusline(c, db),
         HooksCommand::Install(a) => {
             let bin_dir = match &a.bin_dir {
                 Some(d) => absolute(d)?,
@@ -123,6 +167,29 @@ pub fn run(cmd: &HooksCommand) -> Result<bool> {
             Ok(st.healthy())
         }
     }
+}
+
+fn run_statusline(cmd: &StatuslineCommand, db: Option<&Path>) -> Result<bool> {
+    let settings = |s: &Option<PathBuf>| match s {
+        Some(p) => absolute(p),
+        None => Ok(user_settings_path()),
+    };
+    let text = match cmd {
+        StatuslineCommand::Install(a) => {
+            let bin_dir = match &a.bin_dir {
+                Some(d) => absolute(d)?,
+                None => own_bin_dir()?,
+            };
+            let db = db.map(absolute).transpose()?;
+            let command = super::statusline::command_for(&bin_dir.join("analyze"), db.as_deref());
+            super::statusline::install(&settings(&a.settings)?, &command, a.force, a.dry_run)?
+        }
+        StatuslineCommand::Uninstall(a) => {
+            super::statusline::uninstall(&settings(&a.settings)?, a.dry_run)?
+        }
+    };
+    emit(&text)?;
+    Ok(true)
 }
 
 impl TargetArgs {

@@ -178,7 +178,7 @@ pub fn uninstall_text(original: &str, bin_dir: Option<&Path>) -> Result<Edit, Un
     Ok(finish(original, &before, root, 0, 0, removed))
 }
 
-fn finish(
+pub(super) fn finish(
     original: &str,
     before: &Value,
     root: Value,
@@ -209,7 +209,7 @@ fn finish(
     }
 }
 
-fn parse(text: &str) -> Result<Value, Unsafe> {
+pub(super) fn parse(text: &str) -> Result<Value, Unsafe> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
@@ -326,7 +326,7 @@ fn update_entry(entry: &mut Value, desired: &Value) -> bool {
 }
 
 /// Hook commands run through a shell: quote paths that need it.
-fn shell_quote(s: &str) -> String {
+pub(super) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+,:=@%".contains(c))

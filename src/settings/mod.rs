@@ -19,14 +19,19 @@
 //!
 //! Layout: `cli` (the subcommands and their output), `merge` (the text → text edit and why it
 //! can refuse), `file` (reading, backing up and atomically replacing the file; the dry-run diff),
-//! `status` (what is registered where).
+//! `status` (what is registered where), `statusline` (Claude Code's `statusLine` setting:
+//! `analyze hooks statusline install | uninstall`).
 
 mod cli;
 mod file;
 mod merge;
 mod status;
+pub mod statusline;
 
-pub use cli::{run, HooksCommand, InstallArgs, StatusArgs, TargetArgs, UninstallArgs};
+pub use cli::{
+    run, HooksCommand, InstallArgs, StatusArgs, StatuslineCommand, StatuslineInstallArgs,
+    StatuslineUninstallArgs, TargetArgs, UninstallArgs,
+};
 pub use file::{claude_config_dir, user_settings_path};
 pub use merge::{install_text, our_command, uninstall_text, Edit, Unsafe};
 pub use status::{status, FileStatus, HookStatus, PluginStatus, Status};

@@ -119,6 +119,12 @@ impl Store {
 
     /// Opens for a reader: the database must exist; migrates an older schema, refuses a newer one.
     pub fn open_reader(path: &Path) -> Result<Store> {
+        Self::open_reader_waiting(path, READER_BUSY_TIMEOUT)
+    }
+
+    /// [`Store::open_reader`] with another busy timeout (the status line waits milliseconds,
+    /// not seconds).
+    pub fn open_reader_waiting(path: &Path, busy: Duration) -> Result<Store> {
         refuse_symlinks(path)?;
         let meta = match fs::metadata(path) {
             Ok(m) => m,
@@ -132,7 +138,7 @@ impl Store {
                 reason: "the file is empty (a new database is created by the first hook, ./install.sh or `analyze doctor --init`)".into(),
             });
         }
-        Self::try_open_writer(path, READER_BUSY_TIMEOUT)
+        Self::try_open_writer(path, busy)
     }
 
     /// For bulk work (deriving many events, importing): a 64 MB page cache and memory-mapped

@@ -407,12 +407,14 @@ CREATE TABLE type_tool_daily (
 
 /// Version 9: alerts (docs/metrics.md, "Alerts"), the guard (docs/guard.md) and the OTLP
 /// export's cursor (docs/export.md).
-/// `usage_ts` makes today's spend (budget alerts, the guard, the status line) a range read.
+/// `usage_ts` makes today's spend (budget alerts, the guard, the status line) a range read of the
+/// index alone: it covers the columns spend reads (measured at 1M runs, 23k responses "today":
+/// 14 ms through a plain `ts` index, each row then found by its text primary key; 3 ms covered).
 /// `alert_state` remembers each alert's firing/resolved state and what was delivered, so a rule
 /// that keeps firing is delivered once and its resolution is reported; `alert_eval` holds when
 /// alerts were last evaluated. `delegations_denied` finds the delegations the guard denied.
 const V9: &str = r#"
-CREATE INDEX usage_ts ON usage(ts) WHERE ts IS NOT NULL;
+CREATE INDEX usage_ts ON usage(ts, model, input, output, cache_read, cache_5m, cache_1h) WHERE ts IS NOT NULL;
 
 CREATE TABLE alert_state (
     rule          TEXT    NOT NULL,            -- success_rate | duration | budget | runaway | hung | guard

@@ -1,6 +1,7 @@
 //! Every shape Claude Code sends or writes, read leniently, in one home: hook payloads
-//! ([`hook`]), transcript lines (`transcript`) and subagent sidecars ([`sidecar`]). The hooks,
-//! the transcript reader, the importer and the derivation all read these; none keeps a copy.
+//! ([`hook`]), transcript lines (`transcript`), subagent sidecars ([`sidecar`]) and the
+//! status-line input ([`statusline`]). The hooks, the transcript reader, the importer, the
+//! derivation and the status line all read these; none keeps a copy.
 //!
 //! Claude Code calls these shapes internal: every field is optional, a field of an unexpected
 //! type reads as absent rather than failing its payload or line (`lenient`), unknown fields are
@@ -9,10 +10,12 @@
 pub mod hook;
 pub(crate) mod lenient;
 pub mod sidecar;
+pub mod statusline;
 pub(crate) mod transcript;
 
 pub use hook::{WireAgentInput, WireAgentResponse, WireHook, WirePostToolUse, WireToolStats};
 pub use sidecar::WireAgentMeta;
+pub use statusline::WireStatusLine;
 
 use serde_json::Value;
 

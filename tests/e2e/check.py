@@ -643,6 +643,8 @@ def telemetry_checks(scenario, home, proj, runs, hooks, reqs, mode="p", live=Non
         problems += check_live(live, sids[0], home, results, mode, info)
     problems += check_hook_hygiene(name, home, runs, hooks, info)
     problems += check_expected_analyze(scenario, home)
+    if scenario.get("dashboard") and mode == "p":
+        problems += check_dashboard(home, reqs, info)
     return problems, info
 
 
@@ -662,6 +664,53 @@ def check_expected_analyze(scenario, home):
                      if t not in out]
         problems += ["%s: %r in its output: %s" % (label, t, out[-1500:]) for t in want.get("absent") or []
                      if t in out]
+    return problems
+
+
+DASHBOARD_SECTIONS = [("## Agents over the last 7 days", ["summary", "--days", "7"]),
+                      ("## Top performers", ["top", "--days", "7"]),
+                      ("## Alerts", ["alerts"])]
+
+
+def check_dashboard(home, reqs, info):
+    """The agent-dashboard scenario: the /agent-dashboard command install.sh put in
+    ~/.claude/commands ran `analyze summary --days 7`, `top --days 7` and `alerts` inside Claude
+    Code, and their output (the same as running them here) reached the model's request and the
+    session transcript."""
+    problems = []
+    texts = [r.get("last_user_text") or "" for r in reqs if r.get("kind") == "messages"]
+    sent = next((t for t in texts if DASHBOARD_SECTIONS[0][0] in t), None)
+    if sent is None:
+        return ["dashboard: no request to the model carried the /agent-dashboard expansion"]
+    logged = []  # the texts of transcript lines holding the expansion
+    for path in transcripts(home):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    content = (json.loads(line).get("message") or {}).get("content")
+                except (ValueError, AttributeError):
+                    continue
+                text = "\n".join(b.get("text", "") for b in content if isinstance(b, dict)) \
+                    if isinstance(content, list) else str(content or "")
+                if DASHBOARD_SECTIONS[0][0] in text:
+                    logged.append(text)
+    if not logged:
+        problems.append("dashboard: the expanded command is not in any transcript")
+    for header, args in DASHBOARD_SECTIONS:
+        exe = os.path.join(home, ".local", "bin", "analyze")
+        p = subprocess.run([exe] + args, env=clean_env(home), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", timeout=60)
+        want = p.stdout.strip()
+        if header not in sent:
+            problems.append("dashboard: section %r missing from the request" % header)
+        elif not want or want not in sent:
+            problems.append("dashboard: the request lacks the output of analyze %s (exit %d): %r"
+                            % (" ".join(args), p.returncode, want[:200]))
+        elif logged and not any(want in t for t in logged):
+            problems.append("dashboard: the transcript lacks the output of analyze %s" % " ".join(args))
+    if "backend-architect" not in sent:
+        problems.append("dashboard: the recorded agent backend-architect is not in the dashboard's data")
+    info["dashboard_request_chars"] = len(sent)
     return problems
 
 

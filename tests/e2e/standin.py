@@ -53,6 +53,7 @@ from urllib.parse import urlsplit
 DEFAULT_USAGE = {"in": 100, "out": 20, "cache_read": 0, "cache_write": 0, "cache_write_1h": 0}
 SIDE_USAGE = {"in": 10, "out": 5, "cache_read": 0, "cache_write": 0, "cache_write_1h": 0}
 MARKER = "SCENARIO"
+LOG_TEXT_MAX = 16000
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -270,6 +271,10 @@ class Handler(BaseHTTPRequestHandler):
                "agent_id": self.headers.get("x-claude-code-agent-id"),
                "retry": self.headers.get("X-Stainless-Retry-Count")}
         rec["body_bytes"] = len(body)
+        # The last user message's text (capped): what a prompt carried, e.g. a slash command's
+        # expansion with its shell output (the agent-dashboard scenario checks it).
+        last_user = next((m for m in reversed(msgs) if m.get("role") == "user"), {})
+        rec["last_user_text"] = "\n".join(text_blocks(last_user.get("content")))[:LOG_TEXT_MAX]
         rec["max_tokens"] = req.get("max_tokens")
         rec["betas"] = self.headers.get("anthropic-beta")
         if self.state.log_headers:

@@ -854,3 +854,163 @@ fn doctor_without_a_database_says_so() {
     assert_eq!(mode(&h.db()), 0o600);
     assert!(!d["warnings"].to_string().contains("no database"));
 }
+
+// ── install.sh --statusline and the /agent-dashboard command ────────────────────────────────
+
+fn command_file(h: &Home) -> PathBuf {
+    h.home().join(".claude/commands/agent-dashboard.md")
+}
+
+#[test]
+fn statusline_fresh_install_is_idempotent_and_uninstalls_cleanly() {
+    let h = Home::new();
+    let bin_dir = h.home().join(".cargo/bin");
+    let stdout = ok(&h.install(&["--statusline"]));
+    assert!(stdout.contains("registered the status line"), "{stdout}");
+    let analyze = bin_dir.join("analyze");
+    let want = format!("{} statusline", analyze.display());
+    let line = &read_json(&h.settings())["statusLine"];
+    assert_eq!(
+        line,
+        &json!({"type": "command", "command": want, "padding": 0, "refreshInterval": 10})
+    );
+    // The registered command works as Claude Code runs it: through a shell, JSON on stdin.
+    let mut sh = h.cmd(Path::new("sh"), &[]);
+    sh.args(["-c", &format!("echo '{{\"session_id\":\"s\"}}' | {want}")]);
+    let out = sh.output().unwrap();
+    assert_eq!(
+        ok(&out),
+        "⚙ no agents running · session $0.00 · today $0.00\n"
+    );
+    // The command file: analyze by absolute path, our checksum line, private.
+    let text = fs::read_to_string(command_file(&h)).unwrap();
+    assert!(
+        text.contains(&format!("!`{} summary --days 7", analyze.display())),
+        "{text}"
+    );
+    assert!(text.contains(&format!("allowed-tools: Bash({}:*)", analyze.display())));
+    assert!(text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("# installed by agent-telemetry's install.sh (sha256 "));
+    assert_eq!(mode(&command_file(&h)), 0o600);
+
+    // Twice: nothing changes.
+    let (settings, command) = (
+        fs::read(h.settings()).unwrap(),
+        fs::read(command_file(&h)).unwrap(),
+    );
+    let stdout = ok(&h.install(&["--statusline"]));
+    assert!(stdout.contains("status line unchanged"), "{stdout}");
+    assert!(
+        stdout.contains("unchanged ") && stdout.contains("agent-dashboard.md"),
+        "{stdout}"
+    );
+    assert_eq!(fs::read(h.settings()).unwrap(), settings);
+    assert_eq!(fs::read(command_file(&h)).unwrap(), command);
+
+    // Uninstall: no status line, no command file, no kept file; the hooks are gone too.
+    let stdout = ok(&h.install(&["--uninstall"]));
+    assert!(stdout.contains("removed the status line"), "{stdout}");
+    let after = read_json(&h.settings());
+    assert!(after.get("statusLine").is_none(), "{after}");
+    assert!(!command_file(&h).exists());
+    assert!(!h
+        .home()
+        .join(".claude/settings.json.agent-telemetry.statusline.json")
+        .exists());
+}
+
+#[test]
+fn statusline_refuses_theirs_unless_forced_and_uninstall_restores_it() {
+    let h = Home::new();
+    fs::create_dir_all(h.settings().parent().unwrap()).unwrap();
+    let theirs = json!({"type": "command", "command": "~/bin/my-status.sh --fancy", "padding": 2});
+    let original = format!("{{\"model\": \"opus\", \"statusLine\": {theirs}}}\n");
+    fs::write(h.settings(), &original).unwrap();
+
+    let out = h.install(&["--statusline"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already has a status line") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    // Nothing changed: settings, binaries, command file.
+    assert_eq!(fs::read_to_string(h.settings()).unwrap(), original);
+    assert!(!h.home().join(".cargo/bin/analyze").exists());
+    assert!(!command_file(&h).exists());
+
+    // --force replaces it; a later plain --statusline keeps ours and what was kept.
+    ok(&h.install(&["--statusline", "--force"]));
+    let v = read_json(&h.settings());
+    assert_eq!(v["model"], "opus");
+    assert!(v["statusLine"]["command"]
+        .as_str()
+        .unwrap()
+        .ends_with("/analyze statusline"));
+    ok(&h.install(&["--statusline"]));
+
+    // A custom database is named in the command.
+    let db = h.dir.path().join("elsewhere/t.db");
+    ok(&h.install_env(&["--statusline"], &[("AGENT_TELEMETRY_DB", &db)]));
+    let cmd = read_json(&h.settings())["statusLine"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cmd.ends_with(&format!("statusline --db {}", db.display())),
+        "{cmd}"
+    );
+
+    // Uninstall puts theirs back exactly (the same value; the hooks key is removed too).
+    ok(&h.install(&["--uninstall"]));
+    let v = read_json(&h.settings());
+    assert_eq!(v, json!({"model": "opus", "statusLine": theirs}));
+}
+
+#[test]
+fn statusline_uninstall_leaves_a_status_line_that_is_no_longer_ours() {
+    let h = Home::new();
+    ok(&h.install(&["--statusline"]));
+    let mut v = read_json(&h.settings());
+    v["statusLine"] = json!({"type": "command", "command": "/usr/local/bin/other"});
+    fs::write(h.settings(), serde_json::to_string(&v).unwrap()).unwrap();
+    // And an edited command file stays.
+    let mut text = fs::read_to_string(command_file(&h)).unwrap();
+    text.push_str("\nAlso list the slowest agent.\n");
+    fs::write(command_file(&h), &text).unwrap();
+    let stdout = ok(&h.install(&["--uninstall"]));
+    assert!(stdout.contains("status line unchanged"), "{stdout}");
+    assert!(
+        stdout.contains("kept ") && stdout.contains("edited"),
+        "{stdout}"
+    );
+    assert_eq!(
+        read_json(&h.settings())["statusLine"]["command"],
+        "/usr/local/bin/other"
+    );
+    assert_eq!(fs::read_to_string(command_file(&h)).unwrap(), text);
+    // A reinstall does not overwrite the edited file either.
+    let out = h.install(&[]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left alone"));
+    assert_eq!(fs::read_to_string(command_file(&h)).unwrap(), text);
+}
+
+#[test]
+fn the_plugin_ships_the_dashboard_command() {
+    let text = fs::read_to_string(repo().join("commands/agent-dashboard.md")).unwrap();
+    assert!(text.starts_with("---\ndescription: "));
+    assert!(text.contains("allowed-tools: Bash(analyze:*)"));
+    // Each report runs by name (the plugin has no binaries: they are on PATH) and never fails
+    // the command: Claude Code aborts a command whose !`…` exits non-zero.
+    for report in ["summary --days 7", "top --days 7", "alerts"] {
+        assert!(
+            text.contains(&format!("!`analyze {report} 2>&1 || true`")),
+            "{report}"
+        );
+    }
+}

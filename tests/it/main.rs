@@ -25,6 +25,7 @@ mod recommend;
 mod redaction;
 mod report;
 mod serve;
+mod statusline;
 mod summary;
 mod types_rollup;
 mod upgrade;
