@@ -532,3 +532,49 @@ fn a_denial_derives_the_same_in_any_order() {
         );
     }
 }
+
+/// What the guard derives in the hook keeps every rollup exact, `/metrics`' `run_metrics` too:
+/// after the catch-up, the rollup equals its definition over the runs.
+#[test]
+fn the_guards_catch_up_keeps_the_rollups_exact() {
+    let env = Env::new();
+    guard_on(&env, &json!({"max_active_agents": 100}));
+    start_generic(&env, 3);
+    env.analyze_json(&["summary"]);
+    let fill = agent_telemetry::store::schema::run_metrics_fill_sql();
+    let c = env.conn();
+    c.execute_batch("DELETE FROM run_metrics;").unwrap();
+    c.execute(&fill, []).unwrap();
+    drop(c);
+    // Not derived yet: one worker stops, two more start, then the guarded call derives them.
+    env.hook(
+        "subagent-stop",
+        json!({"invocation_id": "w-0", "success": true, "tokens": 1200})
+            .to_string()
+            .as_bytes(),
+    );
+    start_generic(&env, 5);
+    assert_eq!(call(&env, &agent_call("toolu_1", None)), "");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE id > (SELECT value FROM derive_state WHERE key = 'events')"),
+        0,
+        "the guard derived everything before deciding"
+    );
+    let c = env.conn();
+    c.execute_batch("CREATE TEMP TABLE want AS SELECT * FROM run_metrics WHERE 0;")
+        .unwrap();
+    c.execute(&fill.replacen("run_metrics", "temp.want", 1), [])
+        .unwrap();
+    let differ: i64 = c
+        .query_row(
+            "SELECT count(*) FROM (SELECT * FROM run_metrics EXCEPT SELECT * FROM temp.want
+                                   UNION ALL SELECT * FROM temp.want EXCEPT SELECT * FROM run_metrics)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let runs: i64 = c
+        .query_row("SELECT sum(runs) FROM run_metrics", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((differ, runs), (0, 5));
+}
