@@ -20,7 +20,8 @@ p="$work/p"
 "$work/hookbench" "${RUNS:-300}" \
   "read stdin only (baseline)=$work/readstdin:$p/subagent-start.json" \
   "subagent-start (SubagentStart)=$bin/subagent-start:$p/subagent-start.json" \
-  "subagent-start (PreToolUse Agent)=$bin/subagent-start:$p/pre-tool-use.json" \
+  "subagent-start (PreToolUse Bash, in a subagent)=$bin/subagent-start:$p/pre-tool-use.json" \
+  "subagent-start (PreToolUse Agent)=$bin/subagent-start:$p/pre-tool-use-agent.json" \
   "subagent-stop (PostToolUse Agent)=$bin/subagent-stop:$p/post-tool-use.json" \
   "subagent-stop (SubagentStop, 1 MB transcript)=$bin/subagent-stop:$p/subagent-stop-1mb.json" \
   "workflow-event (UserPromptSubmit)=$bin/workflow-event:$p/user-prompt-submit.json" \
