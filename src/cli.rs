@@ -104,12 +104,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         }
         Command::Hooks(h) => crate::settings::run(&h, common.db.as_deref()),
         Command::Serve(a) => {
-            if filter.since.is_some()
-                || filter.until.is_some()
-                || !filter.agents.is_empty()
-                || filter.project.is_some()
-                || filter.session.is_some()
-            {
+            if !filter.is_empty() {
                 return Err(Error::InvalidArgument(
                     "serve takes its filters per request (as query parameters), not on its command line".into(),
                 ));

@@ -98,15 +98,20 @@ impl Ev {
     }
 }
 
-/// Applies every event appended since the last refresh. Cheap when nothing is new.
-/// A projection made by older rules ([`RULES`]) is rebuilt first.
-pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
-    let (cursor, rules): (i64, i64) = store.conn().query_row(
+/// The last event applied and the rules version that applied it (1 before versions were kept).
+fn cursor_and_rules(store: &Store) -> Result<(i64, i64)> {
+    Ok(store.conn().query_row(
         "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0),
                 coalesce((SELECT value FROM derive_state WHERE key = 'rules'), 1)",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    )?)
+}
+
+/// Applies every event appended since the last refresh. Cheap when nothing is new.
+/// A projection made by older rules ([`RULES`]) is rebuilt first.
+pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+    let (cursor, rules) = cursor_and_rules(store)?;
     if rules < RULES && cursor > 0 {
         if cursor > 100_000 {
             // Minutes at 1M runs: say why the first report after an upgrade takes a while.
@@ -128,12 +133,7 @@ pub fn refresh_within(
     prices: &Prices,
     budget: std::time::Duration,
 ) -> Result<bool> {
-    let (cursor, rules): (i64, i64) = store.conn().query_row(
-        "SELECT coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0),
-                coalesce((SELECT value FROM derive_state WHERE key = 'rules'), 1)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (cursor, rules) = cursor_and_rules(store)?;
     // Under older rules the next full reader rebuilds everything: not a status line's job.
     if rules < RULES && cursor > 0 {
         return Ok(false);

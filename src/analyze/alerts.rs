@@ -204,12 +204,7 @@ impl Report for Alerts {
 
 /// Runs `analyze alerts`. Alerts ignore the reports' filters: each rule has its own window.
 pub fn run(ctx: &Ctx, filter: &Filter, args: &AlertsArgs, format: render::Format) -> Result<bool> {
-    if filter.since.is_some()
-        || filter.until.is_some()
-        || !filter.agents.is_empty()
-        || filter.project.is_some()
-        || filter.session.is_some()
-    {
+    if !filter.is_empty() {
         return Err(Error::InvalidArgument(
             "alerts takes no filters (--since, --until, --days, --agent, --project, --session): each rule has its own window (docs/metrics.md, \"Alerts\")".into(),
         ));

@@ -108,6 +108,15 @@ impl Table {
 }
 
 impl Filter {
+    /// No option given: every run, session and workflow.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none()
+            && self.until.is_none()
+            && self.agents.is_empty()
+            && self.project.is_none()
+            && self.session.is_none()
+    }
+
     /// True when only `--agent` (or nothing) narrows the runs: rollups can answer.
     pub fn only_agents(&self) -> bool {
         self.since.is_none()
