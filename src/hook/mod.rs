@@ -231,8 +231,15 @@ fn process(
         },
         |s| {
             stored = true;
-            if let Err(e) = record_transcripts(s, &incoming) {
-                log::error(db, binary.name(), &format!("transcript not recorded: {e}"));
+            match record_transcripts(s, &incoming) {
+                // Busy past the hook's budget (parallel agents stopping at once, a checkpoint on
+                // a loaded disk): expected, and nothing is lost — the payload is stored, and the
+                // transcript's cursor makes the next Stop (or `analyze import`) read what this
+                // hook could not. As with a spooled payload, not a problem to log.
+                Err(e) if !is_busy(&e) => {
+                    log::error(db, binary.name(), &format!("transcript not recorded: {e}"));
+                }
+                _ => {}
             }
         },
         spooled,
