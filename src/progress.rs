@@ -3,8 +3,8 @@
 //! second at most whatever the caller's update rate.
 //!
 //! Used by the commands people wait on: a large derivation (`derive`: the first reader after
-//! a big import or `gen-history`, `analyze rebuild`, a rules upgrade), `analyze import` and
-//! `analyze export`. Never by the hooks, the guard or the status line (they derive through
+//! a big import or `gen-history`, `analyze rebuild`, a rules upgrade), `analyze import`,
+//! `analyze export` and `analyze doctor --recover`. Never by the hooks, the guard or the status line (they derive through
 //! paths that draw nothing), nor by `analyze serve` once it serves, `export --follow` once it follows, or `import --quiet`
 //! ([`silence`]).
 
@@ -27,6 +27,8 @@ pub(crate) enum Unit {
     Bytes,
     /// Agent runs sent (export).
     Runs,
+    /// Table rows copied (`doctor --recover`).
+    Rows,
 }
 
 impl Unit {
@@ -41,6 +43,9 @@ impl Unit {
             }
             Unit::Runs => {
                 "{prefix} {bar:20} {human_pos}/{human_len} agent runs, {per_sec:0}, {eta} left {msg}"
+            }
+            Unit::Rows => {
+                "{prefix} {bar:20} {human_pos}/{human_len} rows, {per_sec:0}, {eta} left {msg}"
             }
         }
     }
@@ -104,6 +109,7 @@ pub(crate) fn spinner(unit: Unit, what: &str) -> ProgressBar {
         Unit::Events => "events",
         Unit::Bytes => "bytes",
         Unit::Runs => "agent runs",
+        Unit::Rows => "rows",
     };
     let template = format!("{{spinner}} {{prefix}}: {{human_pos}} {noun}; {{msg}}");
     bar.set_style(ProgressStyle::with_template(&template).expect("a valid template"));
@@ -143,7 +149,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for u in [Unit::Events, Unit::Bytes, Unit::Runs] {
+        for u in [Unit::Events, Unit::Bytes, Unit::Runs, Unit::Rows] {
             assert!(ProgressStyle::with_template(u.template()).is_ok(), "{u:?}");
             drop(spinner(u, "x"));
         }
