@@ -121,7 +121,7 @@ pub fn refresh(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         }
         return rebuild(store, cfg, prices);
     }
-    apply_new(store, cfg, prices, None)
+    apply_new(store, cfg, prices, None, "deriving runs")
 }
 
 /// A refresh that stops after about `budget` (for the status line, which must answer in
@@ -138,7 +138,13 @@ pub fn refresh_within(
     if rules < RULES && cursor > 0 {
         return Ok(false);
     }
-    apply_new(store, cfg, prices, Some(std::time::Instant::now() + budget))?;
+    apply_new(
+        store,
+        cfg,
+        prices,
+        Some(std::time::Instant::now() + budget),
+        "",
+    )?;
     has_new_events(store).map(|behind| !behind)
 }
 
@@ -152,15 +158,20 @@ fn has_new_events(store: &Store) -> Result<bool> {
 }
 
 /// Applies new events in short transactions; with a `deadline`, stops starting transactions
-/// after it and keeps each one within it.
+/// after it and keeps each one within it. Without one, a backlog of more than [`BULK`] events
+/// shows a bar labelled `what` on stderr when it is a terminal (`crate::progress`); with one
+/// (the status line) nothing is ever drawn.
 fn apply_new(
     store: &Store,
     cfg: &Config,
     prices: &Prices,
     deadline: Option<std::time::Instant>,
+    what: &str,
 ) -> Result<Refreshed> {
     let conn = store.conn();
     let mut done = Refreshed::default();
+    // The bar and the cursor it started from; dropping it clears its line.
+    let mut bar: Option<(indicatif::ProgressBar, i64)> = None;
     loop {
         let cursor: i64 = conn
             .query_row(
@@ -179,9 +190,21 @@ fn apply_new(
             // Only when there is work: most reader opens find nothing new.
             if max - cursor > BULK && deadline.is_none() {
                 store.tune_for_reading()?;
+                let b = crate::progress::bar(
+                    crate::progress::Unit::Events,
+                    what,
+                    (max - cursor) as u64,
+                    BULK as u64,
+                );
+                bar = Some((b, cursor));
             }
             // Installed after the tuning above, which must not touch the temp schema.
             install_rollup_triggers(store)?;
+        }
+        if let Some((b, from)) = &bar {
+            // Another reader may advance the cursor too, and hooks append meanwhile.
+            b.set_length((max - from) as u64);
+            b.set_position((cursor - from) as u64);
         }
         if done.events > 0 {
             if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
@@ -309,7 +332,7 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         )?;
         Ok(())
     })?;
-    apply_new(store, cfg, prices, None)
+    apply_new(store, cfg, prices, None, "rebuilding runs")
 }
 
 struct Deriver<'a> {

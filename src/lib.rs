@@ -24,7 +24,7 @@
 //! kinds) and [`wire`] (every Claude Code shape, read leniently).
 //!
 //! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds; the
-//!   HTTP stack and the importer's progress bar are never called by them (and not linked in).
+//!   HTTP stack and the progress bars (`progress`) are never called by them (and not linked in).
 //! * Everything a reader shows is derived from the append-only log by [`derive`], which is
 //!   incremental (a cursor over the event ids) and can be re-run from scratch when rules change.
 //! * Readers never write user data; they only advance the projection (`analyze import` and
@@ -44,6 +44,7 @@ pub mod html;
 pub mod import;
 pub mod paths;
 pub mod pricing;
+pub(crate) mod progress;
 pub mod query;
 pub mod recommend;
 pub mod redact;

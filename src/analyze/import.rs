@@ -22,7 +22,7 @@ pub struct ImportArgs {
     /// Parser threads (default: one per core, at most 4).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
-    /// No progress line on stderr.
+    /// No progress on stderr (neither the import's line nor the derivation's bar).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -37,6 +37,9 @@ pub fn run(
     args: &ImportArgs,
     format: Format,
 ) -> Result<bool> {
+    if args.quiet {
+        crate::progress::silence();
+    }
     let with_projects = match transcript_roots(&args.claude_dir)? {
         Ok(roots) => roots,
         Err(why) => {

@@ -29,6 +29,9 @@ const SOURCE_TABLES: [(&str, bool); 8] = [
 
 /// Rows per read; on a failed read the range is narrowed to find what is still readable.
 const PAGE: i64 = 500;
+/// A table with more rowids than this shows a bar on a terminal while it is copied (the event
+/// log of a large history: a minute or more).
+const BAR_ABOVE: u64 = 20_000;
 
 /// What was copied of one table.
 #[derive(Debug, Clone, Serialize)]
@@ -167,8 +170,15 @@ fn copy_table(src: &Connection, dst: &Store, table: &str, rowid: bool) -> Result
     let sql = format!(
         "SELECT rowid, {list} FROM {table} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid"
     );
+    let bar = crate::progress::bar(
+        crate::progress::Unit::Rows,
+        &format!("recovering {table}"),
+        max as u64,
+        BAR_ABOVE,
+    );
     let (mut from, mut step) = (0i64, PAGE);
     while from < max {
+        bar.set_position(from as u64);
         let to = from.saturating_add(step).min(max);
         match read_rows(&sql, &[from, to]) {
             Ok(rows) => {

@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 use proto::{Attr, Span, Value};
 use send::Endpoint;
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -210,7 +209,7 @@ impl Exporter {
             eprintln!("analyze export: no finished agent runs to export");
             return Ok(false);
         }
-        let bar = progress(total);
+        let bar = crate::progress::bar(crate::progress::Unit::Runs, "exporting", total, 0);
         let (mut after, mut runs, mut spans) = (0i64, 0u64, 0usize);
         let mut workflows_seen = HashSet::new();
         loop {
@@ -258,8 +257,11 @@ impl Exporter {
 
     /// `--follow`: forever, every [`POLL`], the runs finished since the cursor.
     fn follow(&mut self) -> Result<bool> {
-        let bar = progress(0);
-        bar.set_message(format!("sending to {}", self.ep.url));
+        let bar = crate::progress::spinner(crate::progress::Unit::Runs, "exporting");
+        bar.set_message(format!("sent to {}", self.ep.url));
+        // The spinner is this command's one line from now on: a burst to derive while following
+        // draws no second bar under it.
+        crate::progress::silence();
         let mut sent_runs = 0u64;
         loop {
             crate::derive::refresh(&self.ctx.store, &self.ctx.cfg, &self.ctx.prices)?;
@@ -371,26 +373,4 @@ impl Exporter {
 enum Retry {
     Limited(u32),
     Forever,
-}
-
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
-fn progress(total: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = if total > 0 {
-        indicatif::ProgressBar::new(total)
-    } else {
-        indicatif::ProgressBar::new_spinner()
-    };
-    let style = if total > 0 {
-        "{bar:30} {pos}/{len} agent runs sent {msg}"
-    } else {
-        "{spinner} {pos} agent runs sent; {msg}"
-    };
-    if let Ok(s) = indicatif::ProgressStyle::with_template(style) {
-        bar.set_style(s);
-    }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }

@@ -289,11 +289,10 @@ pub fn run(store: &Store, cfg: &Config, prices: &Prices, opts: &Options) -> Resu
         Ok(())
     });
     result?;
-    progress.deriving();
+    progress.done();
     let deriving = Instant::now();
     crate::derive::refresh(store, cfg, prices)?;
     out.derive_seconds = deriving.elapsed().as_secs_f64();
-    progress.done();
     out.runs_added = user_runs(store)? - runs_before;
     out.runs_updated = writer.updated;
     out.seconds = started.elapsed().as_secs_f64();

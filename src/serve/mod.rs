@@ -220,6 +220,9 @@ pub fn run(db: Option<&Path>, args: &ServeArgs) -> Result<bool> {
     let db = crate::paths::db_path(db);
     // Fail now, with the reader's message and exit 2, rather than on every request.
     drop(crate::analyze::Ctx::open(Some(&db))?);
+    // That first derivation (a backlog, a rules upgrade) may draw a bar; once serving, stderr is
+    // the server's log and every later derivation (requests, the watcher) draws nothing.
+    crate::progress::silence();
     let loopback = args.bind.is_loopback();
     let token = match (&args.token, loopback) {
         (Some(t), _) if t.trim().is_empty() => {
