@@ -192,6 +192,22 @@ pub(crate) fn replay(env: &Env, rec: &Recording) {
     }
 }
 
+/// Every real Claude Code recording in tests/fixtures (at least the five of 2.1.330), each
+/// replayed through the hook binaries into `env` in the order its hooks started, one after another.
+pub(crate) fn replay_all_recordings(env: &Env) {
+    let mut dirs: Vec<_> = std::fs::read_dir(cc_fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("hooks").is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "{dirs:?}");
+    for dir in &dirs {
+        let rec = load_recording(dir, env);
+        replay(env, &rec);
+    }
+}
+
 /// Builds realistic Claude Code hook payloads with explicit timestamps, for metric tests.
 /// Each agent run produces PreToolUse(Agent) → SubagentStart → SubagentStop → PostToolUse
 /// (or PostToolUseFailure for failures and interrupts; nothing after start for running ones).

@@ -212,9 +212,7 @@ impl Receiver {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let status = statuses.pop().unwrap_or(200);
-                if let Some(r) = serve_one(stream, status) {
-                    seen.lock().unwrap().push(r);
-                }
+                serve_one(stream, status, &seen);
             }
         });
         Receiver { port, got }
@@ -247,7 +245,9 @@ impl Receiver {
 }
 
 /// Reads one HTTP/1.1 request (keep-alive: several) and answers `status`; the last one read.
-fn serve_one(stream: std::net::TcpStream, status: u16) -> Option<Received> {
+/// Reads one request, records it in `seen`, then answers `status`: recorded before the answer,
+/// so a sender that got its answer always finds its request recorded.
+fn serve_one(stream: std::net::TcpStream, status: u16, seen: &Mutex<Vec<Received>>) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut out = stream;
     let mut line = String::new();
@@ -268,13 +268,13 @@ fn serve_one(stream: std::net::TcpStream, status: u16) -> Option<Received> {
     let mut body = vec![0; n];
     reader.read_exact(&mut body).ok()?;
     headers.insert("x-answered".into(), status.to_string());
-    let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    out.write_all(reply.as_bytes()).ok()?;
-    Some(Received {
+    seen.lock().unwrap().push(Received {
         path,
         headers,
         body,
-    })
+    });
+    let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    out.write_all(reply.as_bytes()).ok()
 }
 
 // ── the history exported ───────────────────────────────────────────────────────────────────
@@ -501,16 +501,7 @@ fn spans_nest_as_the_delegation_tree_with_ids_derived_from_the_records() {
 #[test]
 fn tokens_are_each_runs_own_and_sum_to_the_readers_total() {
     let env = Env::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(cc_fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("hooks").is_dir())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        let rec = load_recording(&d, &env);
-        replay(&env, &rec);
-    }
+    replay_all_recordings(&env);
     let rx = Receiver::start(&[]);
     let (code, _, err) = export(&env, &["--endpoint", &rx.url()]);
     assert_eq!(code, 0, "{err}");
@@ -792,16 +783,7 @@ fn metrics_are_hand_computed_and_follow_new_runs() {
 #[test]
 fn metrics_rollup_equals_the_runs_and_survives_a_rebuild() {
     let env = Env::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(cc_fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("hooks").is_dir())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        let rec = load_recording(&d, &env);
-        replay(&env, &rec);
-    }
+    replay_all_recordings(&env);
     let server = Server::start(&env, &[], &[]);
     let check = |when: &str| {
         let m = samples(&request(server.port, "GET", "/metrics", &[]).body);

@@ -7,6 +7,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// Runs the generator on `db` with `args` (its options: `--runs`, `--seed`, `--now`, …) and
+/// checks it succeeded.
+pub(crate) fn generate(db: &Path, args: &[&str]) {
+    let out = Command::new(bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run gen-history");
+    assert!(
+        out.status.success(),
+        "gen-history: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The built generator: `<target>/<profile>/examples/gen-history`, beside this test binary's
 /// `<target>/<profile>/deps/`.
 pub(crate) fn bin() -> &'static Path {

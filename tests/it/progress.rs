@@ -15,15 +15,19 @@ const BULK: i64 = 20_000;
 /// import interrupted before deriving).
 fn backlog(db: &Path, runs: &str) -> i64 {
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
-    let out = Command::new(crate::gen_history::bin())
-        .args(["--db", db.to_str().unwrap(), "--days", "20", "--now", NOW])
-        .args(["--runs", runs, "--seed", "7", "--no-derive"])
-        .output()
-        .expect("run gen-history");
-    assert!(
-        out.status.success(),
-        "gen-history: {}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::gen_history::generate(
+        db,
+        &[
+            "--days",
+            "20",
+            "--now",
+            NOW,
+            "--runs",
+            runs,
+            "--seed",
+            "7",
+            "--no-derive",
+        ],
     );
     let c = rusqlite::Connection::open(db).unwrap();
     c.query_row("SELECT count(*) FROM events", [], |r| r.get(0))

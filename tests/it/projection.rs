@@ -142,17 +142,7 @@ pub(crate) fn fresh_derived(env: &Env, log: &Log) -> Connection {
 /// the hook binaries in the order its hooks started (real clock timestamps), one after another.
 pub(crate) fn fixture_log() -> Log {
     let env = Env::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(cc_fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("hooks").is_dir())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 5, "{dirs:?}");
-    for dir in &dirs {
-        let rec = load_recording(dir, &env);
-        replay(&env, &rec);
-    }
+    replay_all_recordings(&env);
     let log = read(&env.conn());
     assert!(
         !log.usage.is_empty(),
@@ -166,16 +156,19 @@ pub(crate) fn fixture_log() -> Log {
 pub(crate) fn generated_log(runs: u32, seed: u64) -> Log {
     let env = Env::new();
     let db = env.db();
-    let out = std::process::Command::new(crate::gen_history::bin())
-        .args(["--db", db.to_str().unwrap(), "--days", "1", "--no-derive"])
-        .args(["--runs", &runs.to_string(), "--seed", &seed.to_string()])
-        .args(["--now", "2026-06-01T00:00:00Z"])
-        .output()
-        .expect("run gen-history");
-    assert!(
-        out.status.success(),
-        "gen-history: {}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::gen_history::generate(
+        &db,
+        &[
+            "--days",
+            "1",
+            "--no-derive",
+            "--runs",
+            &runs.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--now",
+            "2026-06-01T00:00:00Z",
+        ],
     );
     read(&env.conn())
 }

@@ -10,7 +10,6 @@ use agent_telemetry::store::Store;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const NOW: &str = "2026-06-01T00:00:00Z";
 
@@ -375,24 +374,20 @@ fn eval_history(env: &Env, runs: u32, seed: u64) -> PathBuf {
         return PathBuf::from(dir).join("telemetry.db");
     }
     let db = env.db();
-    let out = Command::new(crate::gen_history::bin())
-        .args([
-            "--db",
-            db.to_str().unwrap(),
+    crate::gen_history::generate(
+        &db,
+        &[
             "--profile",
             "recommend",
             "--days",
             "30",
             "--now",
             NOW,
-        ])
-        .args(["--runs", &runs.to_string(), "--seed", &seed.to_string()])
-        .output()
-        .expect("run gen-history");
-    assert!(
-        out.status.success(),
-        "gen-history: {}",
-        String::from_utf8_lossy(&out.stderr)
+            "--runs",
+            &runs.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ],
     );
     db
 }
@@ -511,25 +506,11 @@ fn recommender_beats_most_used_and_keyword_baselines() {
 fn realistic_history_and_task_stats_match_the_runs() {
     let env = Env::new();
     let db = env.db();
-    let out = Command::new(crate::gen_history::bin())
-        .args([
-            "--db",
-            db.to_str().unwrap(),
-            "--runs",
-            "1500",
-            "--days",
-            "20",
-            "--seed",
-            "3",
-            "--now",
-            NOW,
-        ])
-        .output()
-        .expect("run gen-history");
-    assert!(
-        out.status.success(),
-        "gen-history: {}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::gen_history::generate(
+        &db,
+        &[
+            "--runs", "1500", "--days", "20", "--seed", "3", "--now", NOW,
+        ],
     );
     let summary = env.analyze_json(&["summary"]);
     assert_eq!(summary["totals"]["runs"], 1500, "{summary}");

@@ -252,16 +252,7 @@ const RECORDED_NOW: &str = "2026-12-02T00:00:00Z";
 /// The five recordings of the real Claude Code 2.1.330, through the real hook binaries.
 fn recorded() -> Env {
     let env = Env::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(cc_fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("hooks").is_dir())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        let rec = load_recording(&d, &env);
-        replay(&env, &rec);
-    }
+    replay_all_recordings(&env);
     env
 }
 

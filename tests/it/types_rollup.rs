@@ -12,18 +12,11 @@ const DAY: i64 = 86_400_000;
 const NOW: &str = "2026-06-01T00:00:00Z";
 
 fn generate(db: &std::path::Path, runs: &str, seed: &str, append: bool) {
-    let mut cmd = std::process::Command::new(crate::gen_history::bin());
-    cmd.args(["--db", db.to_str().unwrap(), "--days", "20", "--now", NOW])
-        .args(["--runs", runs, "--seed", seed]);
+    let mut args = vec!["--days", "20", "--now", NOW, "--runs", runs, "--seed", seed];
     if append {
-        cmd.arg("--append");
+        args.push("--append");
     }
-    let out = cmd.output().expect("run gen-history");
-    assert!(
-        out.status.success(),
-        "gen-history: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::gen_history::generate(db, &args);
 }
 
 fn rows(c: &Connection, sql: &str) -> Vec<String> {
