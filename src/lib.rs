@@ -18,13 +18,16 @@
 //!                                        ├► export (agent runs as OTLP traces, --follow with a cursor)
 //!                                        └► recommend::query_best_agent
 //!             ─► alerts (rules over the projection ─► alert_state ─► webhook / command, once per change)
+//!             ─► statusline (Claude Code's status line: agents running, spend, alerts firing;
+//!                            derives within a few ms, starts `analyze alerts` detached)
 //! ```
 //!
 //! Shared by all of them: [`vocab`] (every stored word: event kinds, sources, statuses, workflow
 //! kinds) and [`wire`] (every Claude Code shape, read leniently).
 //!
-//! * Hooks only append. They never compute aggregates, so they stay in the low milliseconds; the
-//!   HTTP stack and the progress bars (`progress`) are never called by them (and not linked in).
+//! * Hooks only append (the opt-in guard excepted: on an Agent/Task call it derives what is
+//!   pending, within 100 ms, to decide). They never compute aggregates, so they stay in the low
+//!   milliseconds; the HTTP stack and the progress bars (`progress`) are never called by them (and not linked in).
 //! * Everything a reader shows is derived from the append-only log by [`derive`], which is
 //!   incremental (a cursor over the event ids) and can be re-run from scratch when rules change.
 //! * Readers never write user data; they only advance the projection (`analyze import` and
