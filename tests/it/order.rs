@@ -249,11 +249,28 @@ fn recorded(payloads: &[(&str, String)]) -> std::collections::BTreeMap<&'static 
     projection(&env.conn())
 }
 
-/// `payloads` with the items at `a` and `b` swapped.
-fn swapped(payloads: &[(&'static str, String)], a: usize, b: usize) -> Vec<(&'static str, String)> {
+/// Asserts that `payloads` with the items at `a` and `b` swapped (committed in the other order)
+/// derive exactly `in_order`, the projection of `payloads` as they are.
+fn assert_same_swapped(
+    payloads: &[(&'static str, String)],
+    in_order: &std::collections::BTreeMap<&'static str, Vec<String>>,
+    a: usize,
+    b: usize,
+) {
     let mut p = payloads.to_vec();
     p.swap(a, b);
-    p
+    assert_eq!(first_difference(in_order, &recorded(&p)), None);
+}
+
+/// The `a-1` coder run of 10:00:00 to 10:00:10 every single-run case starts from.
+fn coder_run() -> cc::Run {
+    cc::Run::new(
+        "a-1",
+        "coder",
+        "Implement",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:10Z",
+    )
 }
 
 /// A SessionEnd payload of session `sess-1`.
@@ -271,13 +288,7 @@ fn session_end(ts: &str) -> (&'static str, String) {
 /// first, it must not become the run's end (the first SubagentStop is), nor its duration's.
 #[test]
 fn the_agent_tools_result_before_its_subagent_stop_derives_the_same() {
-    let run = cc::Run::new(
-        "a-1",
-        "coder",
-        "Implement",
-        "2026-11-20T10:00:00Z",
-        "2026-11-20T10:00:10Z",
-    );
+    let run = coder_run();
     let mut payloads = turn_with(&run);
     // The PostToolUse 50 ms after the SubagentStop, as Claude Code fires them.
     let post = payloads
@@ -293,8 +304,7 @@ fn the_agent_tools_result_before_its_subagent_stop_derives_the_same() {
         "{:?}",
         in_order["agent_runs"]
     );
-    let reversed = recorded(&swapped(&payloads, stop, post));
-    assert_eq!(first_difference(&in_order, &reversed), None);
+    assert_same_swapped(&payloads, &in_order, stop, post);
 
     // Claude Code's own duration (totalDurationMs) stays the duration in either order.
     payloads[post].1 = payloads[post].1.replace(
@@ -307,21 +317,14 @@ fn the_agent_tools_result_before_its_subagent_stop_derives_the_same() {
         "{:?}",
         in_order["agent_runs"]
     );
-    let reversed = recorded(&swapped(&payloads, stop, post));
-    assert_eq!(first_difference(&in_order, &reversed), None);
+    assert_same_swapped(&payloads, &in_order, stop, post);
 }
 
 /// The SessionEnd committed before an Agent tool's PostToolUseFailure: the failure (its time, its
 /// status and error) wins over the session end's cancellation, as in timestamp order.
 #[test]
 fn a_session_end_before_an_agent_failure_derives_the_same() {
-    let mut run = cc::Run::new(
-        "a-1",
-        "coder",
-        "Implement",
-        "2026-11-20T10:00:00Z",
-        "2026-11-20T10:00:10Z",
-    );
+    let mut run = coder_run();
     run.end_kind = cc::End::Failure("boom".into());
     let mut payloads = turn_with(&run);
     let fail = payloads
@@ -338,21 +341,14 @@ fn a_session_end_before_an_agent_failure_derives_the_same() {
         row.contains("status=\"failure\"") && row.contains("duration_ms=10000"),
         "{row}"
     );
-    let reversed = recorded(&swapped(&payloads, fail, end));
-    assert_eq!(first_difference(&in_order, &reversed), None);
+    assert_same_swapped(&payloads, &in_order, fail, end);
 }
 
 /// The SessionEnd committed before the turn's Stop: the turn ends at its Stop, not at the session's
 /// end, and is not interrupted.
 #[test]
 fn a_session_end_before_the_turns_stop_derives_the_same() {
-    let run = cc::Run::new(
-        "a-1",
-        "coder",
-        "Implement",
-        "2026-11-20T10:00:00Z",
-        "2026-11-20T10:00:10Z",
-    );
+    let run = coder_run();
     let mut payloads = turn_with(&run);
     payloads.push(session_end("2026-11-20T10:01:20Z"));
     let end = payloads.len() - 1;
@@ -364,8 +360,7 @@ fn a_session_end_before_the_turns_stop_derives_the_same() {
         "{:?}",
         in_order["workflows"]
     );
-    let reversed = recorded(&swapped(&payloads, stop, end));
-    assert_eq!(first_difference(&in_order, &reversed), None);
+    assert_same_swapped(&payloads, &in_order, stop, end);
 }
 
 /// The SubagentStart committed before its PreToolUse(Agent) (fired milliseconds apart), and the
@@ -373,13 +368,7 @@ fn a_session_end_before_the_turns_stop_derives_the_same() {
 /// workflow) and its failure.
 #[test]
 fn a_subagent_start_before_its_delegation_derives_the_same() {
-    let mut run = cc::Run::new(
-        "a-1",
-        "coder",
-        "Implement",
-        "2026-11-20T10:00:00Z",
-        "2026-11-20T10:00:10Z",
-    );
+    let mut run = coder_run();
     run.end_kind = cc::End::Failure("boom".into());
     let payloads = turn_with(&run);
     let pre = payloads
@@ -395,14 +384,8 @@ fn a_subagent_start_before_its_delegation_derives_the_same() {
         row.contains("description=\"Implement\"") && row.contains("status=\"failure\""),
         "{row}"
     );
-    assert_eq!(
-        first_difference(&in_order, &recorded(&swapped(&payloads, pre, start))),
-        None
-    );
-    assert_eq!(
-        first_difference(&in_order, &recorded(&swapped(&payloads, start, fail))),
-        None
-    );
+    assert_same_swapped(&payloads, &in_order, pre, start);
+    assert_same_swapped(&payloads, &in_order, start, fail);
 }
 
 /// A background agent: the Agent tool returns `async_launched` milliseconds after the
@@ -410,13 +393,7 @@ fn a_subagent_start_before_its_delegation_derives_the_same() {
 /// the SubagentStart's time is still the start.
 #[test]
 fn the_agent_tools_launch_before_its_subagent_start_derives_the_same() {
-    let run = cc::Run::new(
-        "a-1",
-        "coder",
-        "Implement",
-        "2026-11-20T10:00:00Z",
-        "2026-11-20T10:00:10Z",
-    );
+    let run = coder_run();
     let mut payloads = turn_with(&run);
     let start = payloads
         .iter()
@@ -438,8 +415,7 @@ fn the_agent_tools_launch_before_its_subagent_start_derives_the_same() {
         "{:?}",
         in_order["agent_runs"]
     );
-    let reversed = recorded(&swapped(&payloads, start, start + 1));
-    assert_eq!(first_difference(&in_order, &reversed), None);
+    assert_same_swapped(&payloads, &in_order, start, start + 1);
 }
 
 /// A background agent's completion notification (a prompt Claude Code submits itself, with a new
@@ -447,13 +423,7 @@ fn the_agent_tools_launch_before_its_subagent_start_derives_the_same() {
 /// turn of its own.
 #[test]
 fn a_notifications_stop_before_its_prompt_derives_the_same() {
-    let run = cc::Run::new(
-        "a-1",
-        "coder",
-        "Implement",
-        "2026-11-20T10:00:00Z",
-        "2026-11-20T10:00:10Z",
-    );
+    let run = coder_run();
     let mut payloads = turn_with(&run);
     let mut notification = cc::turn(
         "sess-1",
@@ -473,8 +443,7 @@ fn a_notifications_stop_before_its_prompt_derives_the_same() {
         "{:?}",
         in_order["workflows"]
     );
-    let reversed = recorded(&swapped(&payloads, stop - 1, stop));
-    assert_eq!(first_difference(&in_order, &reversed), None);
+    assert_same_swapped(&payloads, &in_order, stop - 1, stop);
 }
 
 /// One prompt turn (10:00:00 to 10:00:20) of session `sess-1` around `run`.
@@ -498,13 +467,7 @@ fn turn_with(run: &cc::Run) -> Vec<(&'static str, String)> {
 fn a_generic_stop_before_its_start_derives_the_same() {
     let start = r#"{"agent_name":"coder","invocation_id":"g-1","task_description":"Implement","workflow_id":"wf-1","timestamp":"2026-11-20T10:00:00Z"}"#;
     let stop = r#"{"invocation_id":"g-1","success":true,"timestamp":"2026-11-20T10:00:10Z"}"#;
-    let derived = |payloads: &[(&str, String)]| {
-        let env = Env::new();
-        env.record(payloads);
-        derive(&env.db());
-        projection(&env.conn())
-    };
-    let in_order = derived(&[
+    let in_order = recorded(&[
         ("subagent-start", start.to_string()),
         ("subagent-stop", stop.to_string()),
     ]);
@@ -513,7 +476,7 @@ fn a_generic_stop_before_its_start_derives_the_same() {
         "{:?}",
         in_order["agent_runs"]
     );
-    let reversed = derived(&[
+    let reversed = recorded(&[
         ("subagent-stop", stop.to_string()),
         ("subagent-start", start.to_string()),
     ]);
