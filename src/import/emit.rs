@@ -327,7 +327,9 @@ impl Emitter<'_> {
         self.push(SUMMARY.0, SUMMARY.1, ts, c, payload);
     }
 
-    pub(super) fn agent_stop(
+    /// An agent's SubagentStop (its transcript path and last message), then the agent's
+    /// transcript summary at the same time when it was read.
+    pub(super) fn agent_stopped(
         &mut self,
         ts: i64,
         aid: &str,
@@ -348,27 +350,13 @@ impl Emitter<'_> {
             f.insert("last_assistant_message".into(), json!(cut(&o, 2000)));
         }
         let c = Cols {
-            prompt_id,
+            prompt_id: prompt_id.clone(),
             agent_id: Some(aid.to_string()),
             agent_type: Some(agent_type.to_string()),
             subject: Some(aid.to_string()),
             ..Cols::default()
         };
         self.hook(AGENT_STOP, ts, c, f);
-    }
-
-    /// [`Self::agent_stop`], then the agent's transcript summary at the same time when it was
-    /// read.
-    pub(super) fn agent_stopped(
-        &mut self,
-        ts: i64,
-        aid: &str,
-        agent_type: &str,
-        a: Option<&AgentRec>,
-        outcome: Option<String>,
-        prompt_id: Option<String>,
-    ) {
-        self.agent_stop(ts, aid, agent_type, a, outcome, prompt_id.clone());
         if let Some(a) = a {
             self.summary(ts, a, prompt_id);
         }
