@@ -40,7 +40,9 @@ const YIELD: std::time::Duration = std::time::Duration::from_millis(1);
 /// committed in (`agent_runs.ended_by`: the source of the end).
 /// (The guard's `guard_denied` events came with rules 3 unchanged: no earlier release wrote one,
 /// so no projection derived before can lack what they say.)
-pub const RULES: i64 = 3;
+/// 4: what a run achieved (schema version 10): test results, files, failed commands, tool time,
+/// custom metrics and the host's resource readings.
+pub const RULES: i64 = 4;
 
 /// Undoes a session end's cancellation of run `?1`, before a hook's own word on its end (a
 /// SubagentStop, the Agent tool's result or failure, a StopFailure) is applied: that word wins

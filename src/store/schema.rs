@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -248,31 +248,53 @@ END;
 
 /// The rollup triggers, generated so that insert, delete and update stay symmetrical.
 pub fn rollup_triggers() -> String {
-    agent_daily_triggers("")
+    agent_daily_triggers("", false)
+}
+
+/// 1 when run `r` is decided (success or failure as stored) and has a test result: the
+/// denominator of the verified rate (lost runs are added at read time, like the success rate's).
+pub fn tested_sql(r: &str) -> String {
+    format!("({r}.tests_failed IS NOT NULL AND {r}.status IN ('success', 'failure'))")
+}
+
+/// 1 when run `r` succeeded and its last test run had no failures (docs/metrics.md, "verified").
+pub fn verified_sql(r: &str) -> String {
+    format!("({r}.tests_failed IS NOT NULL AND {r}.status = 'success' AND {r}.tests_failed = 0)")
 }
 
 /// `agent_daily`'s four triggers; `kind` is "" (the schema's, version 1) or "TEMP " (a
 /// connection's own, [`temp_rollup_triggers`]).
-fn agent_daily_triggers(kind: &str) -> String {
-    fn delta(row: &str, sign: &str) -> String {
+/// `outcome`: also `tested` and `verified` (version 10; version 1's triggers, which version 5
+/// dropped, predate them).
+fn agent_daily_triggers(kind: &str, outcome: bool) -> String {
+    let delta = |row: &str, sign: &str| -> String {
+        let (cols, vals, sets) = if outcome {
+            (
+                ", tested, verified",
+                format!(", {sign}{}, {sign}{}", tested_sql(row), verified_sql(row)),
+                ",\n                tested = tested + excluded.tested, verified = verified + excluded.verified",
+            )
+        } else {
+            ("", String::new(), "")
+        };
         format!(
-            "INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost)
+            "INSERT INTO agent_daily(agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum, tokens, cost{cols})
              VALUES ({r}.agent_type, coalesce({r}.start_ms, 0) / 86400000, {s}1,
                      {s}({r}.status = 'success'), {s}({r}.status = 'failure'), {s}({r}.status = 'cancelled'),
                      {s}({r}.end_ms IS NULL), {s}({r}.duration_ms IS NOT NULL), {s}coalesce({r}.duration_ms, 0),
                      {s}{r}.complexity,
                      {s}({r}.input_tokens + {r}.output_tokens + {r}.cache_read_tokens + {r}.cache_write_tokens),
-                     {s}coalesce({r}.cost_usd, 0))
+                     {s}coalesce({r}.cost_usd, 0){vals})
              ON CONFLICT(agent_type, day) DO UPDATE SET
                 runs = runs + excluded.runs, success = success + excluded.success,
                 failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
                 open = open + excluded.open, dur_n = dur_n + excluded.dur_n,
                 dur_sum = dur_sum + excluded.dur_sum, complexity_sum = complexity_sum + excluded.complexity_sum,
-                tokens = tokens + excluded.tokens, cost = cost + excluded.cost;",
+                tokens = tokens + excluded.tokens, cost = cost + excluded.cost{sets};",
             r = row,
-            s = sign
+            s = sign,
         )
-    }
+    };
     format!(
         "CREATE {kind}TRIGGER IF NOT EXISTS runs_rollup_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN {add} END;
          CREATE {kind}TRIGGER IF NOT EXISTS runs_rollup_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN {sub} END;
@@ -474,6 +496,74 @@ CREATE TABLE run_metrics (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 10: what a run achieved (docs/metrics.md, "Outcome"): the last test-runner summary in
+/// its Bash results, files created and modified, failed commands, tool time; custom metrics per
+/// run; the host process's CPU and memory readings taken by the hooks; verified outcomes in the
+/// rollups; and what retention pruned. Columns only on agent_runs and the rollups: derivation
+/// rules 4 ([`crate::derive::RULES`]) re-derive every older projection (and the rollups with it).
+const V10: &str = r#"
+-- ── outcome: from the agent's transcript summary (NULL: no summary, or no test output) ─────
+ALTER TABLE agent_runs ADD COLUMN tests_passed INTEGER;
+ALTER TABLE agent_runs ADD COLUMN tests_failed INTEGER;     -- failed + errored tests
+ALTER TABLE agent_runs ADD COLUMN tests_skipped INTEGER;
+ALTER TABLE agent_runs ADD COLUMN test_runner TEXT;         -- which runner's summary: cargo | pytest | go | jest | …
+ALTER TABLE agent_runs ADD COLUMN files_created INTEGER;    -- distinct paths created
+ALTER TABLE agent_runs ADD COLUMN files_modified INTEGER;   -- distinct existing paths edited or overwritten
+ALTER TABLE agent_runs ADD COLUMN commands_failed INTEGER;  -- Bash calls that exited non-zero
+ALTER TABLE agent_runs ADD COLUMN tool_ms INTEGER;          -- sum of tool call durations (transcript timestamps)
+
+-- Verified: decided runs with a test result (tested), and those that succeeded with no failing
+-- test (verified). Kept by the same triggers as the rest of each rollup.
+ALTER TABLE agent_daily ADD COLUMN tested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent_daily ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent_task_stats ADD COLUMN tested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent_task_stats ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+
+
+-- ── resources: the host (Claude Code) process, read by the hooks from /proc ────────────────
+-- On events: the hook's parent process as the hook saw it (NULL without /proc).
+ALTER TABLE events ADD COLUMN host_pid INTEGER;
+ALTER TABLE events ADD COLUMN host_cpu_ms INTEGER;          -- utime + stime of the host process, ms
+ALTER TABLE events ADD COLUMN host_rss_kb INTEGER;          -- VmRSS of the host process
+-- On runs: the readings at the agent's start and stop (the same host pid), and the memory at stop.
+ALTER TABLE agent_runs ADD COLUMN host_pid INTEGER;
+ALTER TABLE agent_runs ADD COLUMN host_cpu_start_ms INTEGER;
+ALTER TABLE agent_runs ADD COLUMN host_cpu_end_ms INTEGER;
+ALTER TABLE agent_runs ADD COLUMN host_rss_kb INTEGER;
+
+
+-- ── custom metrics (config.json "metrics", generic stop events' "metrics") ──────────────────
+CREATE TABLE metric_names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT    NOT NULL UNIQUE
+);
+-- One value per run and metric (projection: cleared and re-derived with agent_runs).
+CREATE TABLE run_values (
+    run_id    INTEGER NOT NULL,
+    metric_id INTEGER NOT NULL,
+    value     REAL    NOT NULL,
+    PRIMARY KEY (run_id, metric_id)
+) WITHOUT ROWID;
+CREATE INDEX run_values_metric ON run_values(metric_id, run_id, value);
+-- The names each agent type has values for (at most 1,000 per agent type).
+CREATE TABLE agent_metric_names (
+    agent_type TEXT    NOT NULL,
+    metric_id  INTEGER NOT NULL,
+    PRIMARY KEY (agent_type, metric_id)
+) WITHOUT ROWID;
+-- Names refused past the 1,000th for an agent type: said by `analyze metrics` and `doctor`.
+CREATE TABLE metric_refused (
+    agent_type TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    runs       INTEGER NOT NULL DEFAULT 0,
+    first_ms   INTEGER,
+    PRIMARY KEY (agent_type, name)
+) WITHOUT ROWID;
+
+
+-- ── retention (analyze prune) ───────────────────────────────────────────────────────────────
+"#;
+
 /// The upper bounds (seconds) of `agent_telemetry_run_duration_seconds`' buckets, and of
 /// `run_metrics.bucket`: from a quick lookup to the hour a long agent run can take.
 pub const RUN_DURATION_BOUNDS_S: [i64; 11] = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
@@ -556,33 +646,47 @@ DROP TRIGGER IF EXISTS temp.runs_metrics_upd_old; DROP TRIGGER IF EXISTS temp.ru
 /// they keep `agent_task_stats` exact, per agent type, task description and complexity.
 const TEMP_TASK_TRIGGERS: &str = r#"
 CREATE TEMP TRIGGER IF NOT EXISTS runs_task_ins AFTER INSERT ON agent_runs WHEN NEW.internal = 0 BEGIN
-  INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
-      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
+  INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled, tested, verified)
+  VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled',
+      (NEW.tests_failed IS NOT NULL AND NEW.status IN ('success', 'failure')),
+      (NEW.tests_failed IS NOT NULL AND NEW.status = 'success' AND NEW.tests_failed = 0))
   ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
-      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+      tested = tested + excluded.tested, verified = verified + excluded.verified;
 END;
 
 CREATE TEMP TRIGGER IF NOT EXISTS runs_task_del AFTER DELETE ON agent_runs WHEN OLD.internal = 0 BEGIN
   UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
-      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled')
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
+      tested = tested - (OLD.tests_failed IS NOT NULL AND OLD.status IN ('success', 'failure')),
+      verified = verified - (OLD.tests_failed IS NOT NULL AND OLD.status = 'success' AND OLD.tests_failed = 0)
   WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
 END;
 
-CREATE TEMP TRIGGER IF NOT EXISTS runs_task_upd_old AFTER UPDATE OF agent_type, description, complexity, status, internal ON agent_runs
+CREATE TEMP TRIGGER IF NOT EXISTS runs_task_upd_old AFTER UPDATE OF agent_type, description, complexity, status, internal, tests_failed ON agent_runs
 WHEN OLD.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type
-    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status) BEGIN
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status
+    OR OLD.tests_failed IS NOT NEW.tests_failed) BEGIN
   UPDATE agent_task_stats SET runs = runs - 1, success = success - (OLD.status = 'success'),
-      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled')
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
+      tested = tested - (OLD.tests_failed IS NOT NULL AND OLD.status IN ('success', 'failure')),
+      verified = verified - (OLD.tests_failed IS NOT NULL AND OLD.status = 'success' AND OLD.tests_failed = 0)
   WHERE agent_type = OLD.agent_type AND description = coalesce(OLD.description, '') AND complexity = OLD.complexity;
 END;
 
-CREATE TEMP TRIGGER IF NOT EXISTS runs_task_upd_new AFTER UPDATE OF agent_type, description, complexity, status, internal ON agent_runs
+CREATE TEMP TRIGGER IF NOT EXISTS runs_task_upd_new AFTER UPDATE OF agent_type, description, complexity, status, internal, tests_failed ON agent_runs
 WHEN NEW.internal = 0 AND (OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type
-    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status) BEGIN
-  INSERT INTO agent_task_stats VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
-      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled')
+    OR OLD.description IS NOT NEW.description OR OLD.complexity IS NOT NEW.complexity OR OLD.status IS NOT NEW.status
+    OR OLD.tests_failed IS NOT NEW.tests_failed) BEGIN
+  INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled, tested, verified)
+  VALUES (NEW.agent_type, coalesce(NEW.description, ''), NEW.complexity, 1,
+      NEW.status = 'success', NEW.status = 'failure', NEW.status = 'cancelled',
+      (NEW.tests_failed IS NOT NULL AND NEW.status IN ('success', 'failure')),
+      (NEW.tests_failed IS NOT NULL AND NEW.status = 'success' AND NEW.tests_failed = 0))
   ON CONFLICT (agent_type, description, complexity) DO UPDATE SET runs = runs + 1,
-      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled;
+      success = success + excluded.success, failure = failure + excluded.failure, cancelled = cancelled + excluded.cancelled,
+      tested = tested + excluded.tested, verified = verified + excluded.verified;
 END;
 "#;
 
@@ -662,7 +766,10 @@ pub fn temp_type_rollup_triggers() -> String {
 /// programs as the rollup triggers of version 1 ([`rollup_triggers`]) and the task triggers of
 /// version 2, which version 5 dropped from the schema. Idempotent.
 pub fn temp_rollup_triggers() -> String {
-    format!("{}\n{TEMP_TASK_TRIGGERS}", agent_daily_triggers("TEMP "))
+    format!(
+        "{}\n{TEMP_TASK_TRIGGERS}",
+        agent_daily_triggers("TEMP ", true)
+    )
 }
 
 #[cfg(test)]
@@ -709,14 +816,61 @@ mod tests {
             .collect()
     }
 
+    /// The TEMP triggers are versions 1 and 2's (same names, same events), which since version 10
+    /// also count tested and verified runs ([`temp_triggers_keep_the_rollups_as_the_schema_triggers_did`]
+    /// holds their other columns equal).
     #[test]
     fn temp_triggers_are_the_programs_versions_1_and_2_installed() {
+        let names = |v: Vec<(String, String)>| v.into_iter().map(|t| t.0).collect::<Vec<_>>();
         let old = triggers(&at_version_4(), "sqlite_master");
         assert_eq!(old.len(), 8, "{old:?}");
         let temp = triggers(&current_with_temp_triggers(), "sqlite_temp_master");
-        assert_eq!(temp, old);
+        assert_eq!(names(temp), names(old));
         // Version 5 took them out of the file.
         assert!(triggers(&current_with_temp_triggers(), "sqlite_master").is_empty());
+    }
+
+    /// `tested` and `verified` in both rollups equal their definitions after every step: test
+    /// results arriving after the end, a failing run, a fix, a status change, a delete.
+    #[test]
+    fn outcome_counts_in_the_rollups_equal_their_definition() {
+        let c = current_with_temp_triggers();
+        let script = [
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, start_ms, status) VALUES (1, 'a', 'claude-code', 'coder', 5, 'running')",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, start_ms, status, tests_failed) VALUES (2, 'b', 'claude-code', 'coder', 9, 'success', 0)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, start_ms, status, tests_failed) VALUES (3, 'c', 'claude-code', 'coder', 9, 'success', 2)",
+            "UPDATE agent_runs SET status = 'success' WHERE id = 1",
+            "UPDATE agent_runs SET tests_failed = 0 WHERE id = 1",
+            "UPDATE agent_runs SET tests_failed = 0 WHERE id = 3",
+            "UPDATE agent_runs SET status = 'failure' WHERE id = 2",
+            "UPDATE agent_runs SET status = 'cancelled' WHERE id = 1",
+            "DELETE FROM agent_runs WHERE id = 3",
+        ];
+        let expected = format!(
+            "SELECT coalesce(sum({t}), 0), coalesce(sum({v}), 0) FROM agent_runs r WHERE internal = 0",
+            t = tested_sql("r"),
+            v = verified_sql("r")
+        );
+        for (k, sql) in script.iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            let want: (i64, i64) = c
+                .query_row(&expected, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap();
+            for table in ["agent_daily", "agent_task_stats"] {
+                let got: (i64, i64) = c
+                    .query_row(
+                        &format!("SELECT coalesce(sum(tested), 0), coalesce(sum(verified), 0) FROM {table}"),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                assert_eq!(got, want, "{table} after step {k}: {sql}");
+            }
+        }
+        let end: (i64, i64) = c
+            .query_row(&expected, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(end, (1, 0)); // run b: tested, failed; run a: cancelled
     }
 
     /// Inserts, status changes, relabelling, internal flips and deletes: the rollups kept by the
