@@ -41,6 +41,11 @@ pub struct Config {
     pub alerts: crate::alerts::AlertsConfig,
     /// The opt-in delegation guard (docs/guard.md); off by default.
     pub guard: crate::guard::GuardConfig,
+    /// Custom per-run metrics (docs/metrics.md, "Custom metrics"); none by default.
+    pub metrics: Vec<crate::metrics::MetricDef>,
+    /// Raw event payloads older than this many days are pruned by readers, at most once a day
+    /// (`analyze prune`); unset: keep everything.
+    pub retention_days: Option<i64>,
 }
 
 fn words(list: &[&str]) -> Vec<String> {
@@ -174,6 +179,8 @@ impl Default for Config {
             min_runs: 5,
             alerts: crate::alerts::AlertsConfig::default(),
             guard: crate::guard::GuardConfig::default(),
+            metrics: Vec::new(),
+            retention_days: None,
         }
     }
 }

@@ -45,6 +45,7 @@ pub mod guard;
 pub mod hook;
 pub mod html;
 pub mod import;
+pub mod metrics;
 pub mod paths;
 pub mod pricing;
 pub(crate) mod progress;
