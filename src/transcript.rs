@@ -33,6 +33,24 @@ pub struct Summary {
     pub lines_removed: i64,
     /// Local API-error notices (synthetic assistant messages, `api_error` system lines).
     pub api_errors: Vec<String>,
+    /// The last test-runner summary in the agent's Bash results (`None`: no test output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestCounts>,
+    /// Distinct paths the agent created (Write of a new file).
+    #[serde(default)]
+    pub files_created: i64,
+    /// Distinct existing paths the agent edited or overwrote (a path it created is not counted).
+    #[serde(default)]
+    pub files_modified: i64,
+    /// Bash calls that exited non-zero.
+    #[serde(default)]
+    pub commands_failed: i64,
+    /// Sum of tool call durations: each call's result line's timestamp minus its call's.
+    #[serde(default)]
+    pub tool_ms: i64,
+    /// Custom metrics ([`crate::metrics`]) that matched at least once: name → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
     /// The last assistant message is an API-error notice: the agent died of it.
     pub ended_in_api_error: bool,
     pub first_ts: Option<i64>,
@@ -63,6 +81,17 @@ impl Summary {
     }
 }
 
+/// A test runner's summary: what its last run passed, failed (failures and errors) and skipped.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TestCounts {
+    pub passed: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    /// The runner recognised: cargo | nextest | pytest | go | jest | vitest | mocha | rspec |
+    /// junit | ctest | plain.
+    pub runner: String,
+}
+
 /// Which lines of a transcript to attribute, and to whom.
 #[derive(Debug, Clone)]
 pub struct ReadSpec<'a> {
@@ -77,6 +106,8 @@ pub struct ReadSpec<'a> {
     /// Stop early (at a line boundary) past this many bytes or this instant: a hook must not
     /// stall Claude Code on a huge file. None: read to the end (imports).
     pub budget: Option<Budget>,
+    /// Custom metrics to collect from the agent's tool calls and results (config.json "metrics").
+    pub metrics: &'a [crate::metrics::Metric],
 }
 
 /// How much of a transcript one read may take.

@@ -422,6 +422,7 @@ fn read_agent(
         offset: 0,
         prompt_id: None,
         budget: Some(budget),
+        metrics: &[],
     };
     let summary = transcript::summarize_file(&path, &spec).ok()?;
     let meta = transcript::read_meta(&transcript::meta_path_for(&path));
@@ -453,6 +454,7 @@ fn read_main(
         offset,
         prompt_id: prompt,
         budget: Some(budget),
+        metrics: &[],
     };
     let summary = transcript::summarize_file(path, &spec).ok()?;
     Some(TranscriptRead::Main {

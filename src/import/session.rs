@@ -50,6 +50,7 @@ pub(super) fn summarize(buf: &[u8], session: &str, agent: Option<&str>) -> Summa
         offset: 0,
         prompt_id: None,
         budget: None,
+        metrics: &[],
     };
     // Reading from memory cannot fail.
     transcript::summarize_reader(buf, &spec).unwrap_or_default()
