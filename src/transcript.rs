@@ -37,17 +37,18 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestCounts>,
     /// Distinct paths the agent created (Write of a new file).
-    #[serde(default)]
-    pub files_created: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_created: Option<i64>,
     /// Distinct existing paths the agent edited or overwrote (a path it created is not counted).
-    #[serde(default)]
-    pub files_modified: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_modified: Option<i64>,
     /// Bash calls that exited non-zero.
-    #[serde(default)]
-    pub commands_failed: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands_failed: Option<i64>,
     /// Sum of tool call durations: each call's result line's timestamp minus its call's.
-    #[serde(default)]
-    pub tool_ms: i64,
+    /// (These four are `None` in summaries written before schema version 10: unknown, not 0.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_ms: Option<i64>,
     /// Custom metrics ([`crate::metrics`]) that matched at least once: name → value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, f64>,
