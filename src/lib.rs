@@ -57,6 +57,7 @@ pub mod serve;
 pub mod settings;
 pub mod statusline;
 pub mod store;
+pub mod testsum;
 pub mod timeparse;
 pub mod transcript;
 pub mod util;
