@@ -84,7 +84,33 @@ fn time(name: &str, files: &[Vec<u8>], metrics: &[agent_telemetry::metrics::Metr
     );
 }
 
+/// `testsum::parse` per call: a test runner's output, and a 30 KB output that is none.
+fn testsum_per_call() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/test-runners");
+    let texts: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+        .map(|e| std::fs::read_to_string(e.path()).expect("read"))
+        .collect();
+    let log: String = (0..400)
+        .map(|i| format!("{i:>5} info: the request passed validation, 3 retries failed before\n"))
+        .collect();
+    for (name, inputs) in [("runner outputs", texts), ("30 KB log", vec![log])] {
+        let n = 2000;
+        let t = Instant::now();
+        for _ in 0..n {
+            for x in &inputs {
+                std::hint::black_box(agent_telemetry::testsum::parse(x));
+            }
+        }
+        let per = t.elapsed().as_secs_f64() / (n * inputs.len()) as f64;
+        println!("testsum::parse, {name}: {:.1} µs per output", per * 1e6);
+    }
+}
+
 fn main() {
+    testsum_per_call();
     let m = metrics();
     time("bash-heavy", &[bash_heavy()], &m);
     if let Ok(dir) = std::env::var("READER_BENCH_DIR") {
