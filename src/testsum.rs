@@ -10,10 +10,20 @@
 //! summary that ends last wins. A summary that ran no test at all (`0 passed`, filtered away) is
 //! no test result.
 
-use crate::transcript::TestCounts;
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::LazyLock;
+
+/// A test runner's summary: what its last run passed, failed (failures and errors) and skipped.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TestCounts {
+    pub passed: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    /// The runner recognised cargo | nextest | pytest | go | jest | vitest |
+    /// mocha | rspec | junit | gradle | ctest | plain.
+    pub runner: String,
+}
 
 /// The last test-runner summary in `text`, if any.
 pub fn parse(text: &str) -> Option<TestCounts> {

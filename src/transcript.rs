@@ -82,16 +82,8 @@ impl Summary {
     }
 }
 
-/// A test runner's summary: what its last run passed, failed (failures and errors) and skipped.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TestCounts {
-    pub passed: i64,
-    pub failed: i64,
-    pub skipped: i64,
-    /// The runner recognised ([`crate::testsum`]): cargo | nextest | pytest | go | jest | vitest |
-    /// mocha | rspec | junit | gradle | ctest | plain.
-    pub runner: String,
-}
+/// A test runner's summary (defined beside its parser, which must not depend on this module).
+pub use crate::testsum::TestCounts;
 
 /// Which lines of a transcript to attribute, and to whom.
 #[derive(Debug, Clone)]
