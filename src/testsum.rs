@@ -20,7 +20,7 @@ pub struct TestCounts {
     pub passed: i64,
     pub failed: i64,
     pub skipped: i64,
-    /// The runner recognised cargo | nextest | pytest | go | jest | vitest |
+    /// The runner recognised: cargo | nextest | pytest | go | jest | vitest |
     /// mocha | rspec | junit | gradle | ctest | plain.
     pub runner: String,
 }
