@@ -326,3 +326,21 @@ fn a_hook_logs_a_bad_metric_definition_and_records_the_run() {
     let log = std::fs::read_to_string(env.db().parent().unwrap().join("hook.log")).unwrap();
     assert!(log.contains("metric x"), "{log}");
 }
+
+#[test]
+fn any_cut_of_a_runner_output_parses_without_panicking() {
+    // Outputs end anywhere (Claude Code truncates long results): every prefix and suffix of
+    // every fixture, at character boundaries, must parse to something or nothing.
+    let dir = repo_fixtures().join("test-runners");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "txt") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, _) in text.char_indices().step_by(5) {
+            let _ = testsum::parse(&text[..i]);
+            let _ = testsum::parse(&text[i..]);
+        }
+    }
+}
