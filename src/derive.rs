@@ -1136,6 +1136,26 @@ impl Deriver<'_> {
                 summary.first_ts
             ],
         )?;
+        // The outcome (docs/metrics.md, "Outcome"); a summary written before schema 10 says
+        // nothing of it (None), and leaves what a later one said.
+        if summary.files_created.is_some() {
+            let t = summary.tests.as_ref();
+            self.exec(
+                "UPDATE agent_runs SET tests_passed = ?2, tests_failed = ?3, tests_skipped = ?4, test_runner = ?5,
+                    files_created = ?6, files_modified = ?7, commands_failed = ?8, tool_ms = ?9 WHERE id = ?1",
+                params![
+                    run.id,
+                    t.map(|t| t.passed),
+                    t.map(|t| t.failed),
+                    t.map(|t| t.skipped),
+                    t.map(|t| t.runner.as_str()),
+                    summary.files_created,
+                    summary.files_modified,
+                    summary.commands_failed,
+                    summary.tool_ms
+                ],
+            )?;
+        }
         if summary.ended_in_api_error
             && matches!(
                 RunStatus::parse(&run.status),

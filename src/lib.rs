@@ -6,7 +6,8 @@
 //!  Claude Code hook stdin ─► hook::main ─► redact ─► hook::event (wire shapes) ─► store::Store::append_event
 //!                               │                     (events, usage; unparseable ─► quarantine)
 //!                               ├─► hook::guard + guard (opt-in: deny an Agent/Task call at a limit)
-//!                               ├─► transcript::summarize_file (after the commit: tokens, tools)
+//!                               ├─► transcript::summarize_file (after the commit: tokens, tools, outcome:
+//!                               │     testsum for test results, metrics for custom ones)
 //!                               └─► store::spool (busy, full, damaged, deleted: replayed once later)
 //!  transcripts on disk ─► import (discover, scan, session, emit, write) ─► the same events
 //!  events ─► derive::refresh (incremental projection) ─► agent_runs, workflows, sessions, rollups
@@ -57,6 +58,7 @@ pub mod serve;
 pub mod settings;
 pub mod statusline;
 pub mod store;
+pub mod testsum;
 pub mod timeparse;
 pub mod transcript;
 pub mod util;

@@ -82,16 +82,8 @@ impl Summary {
     }
 }
 
-/// A test runner's summary: what its last run passed, failed (failures and errors) and skipped.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TestCounts {
-    pub passed: i64,
-    pub failed: i64,
-    pub skipped: i64,
-    /// The runner recognised: cargo | nextest | pytest | go | jest | vitest | mocha | rspec |
-    /// junit | ctest | plain.
-    pub runner: String,
-}
+/// A test runner's summary (defined beside its parser, which must not depend on this module).
+pub use crate::testsum::TestCounts;
 
 /// Which lines of a transcript to attribute, and to whom.
 #[derive(Debug, Clone)]
@@ -174,7 +166,8 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
     };
     let mut usage: HashMap<(String, String), UsageRow> = HashMap::new();
     let mut usage_order: Vec<(String, String)> = Vec::new();
-    let mut tool_names: HashMap<String, String> = HashMap::new();
+    let mut calls: HashMap<String, Call> = HashMap::new();
+    let mut outcome = Outcome::default();
     let mut buf = Vec::with_capacity(8 * 1024);
     loop {
         if let Some(b) = &spec.budget {
@@ -249,14 +242,15 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                         .iter()
                         .filter(|b| b.kind.as_deref() == Some("tool_result"))
                     {
+                        let call = b.tool_use_id.as_ref().and_then(|id| calls.get_mut(id));
                         if b.is_error == Some(true) {
-                            let name = b
-                                .tool_use_id
+                            let name = call
                                 .as_ref()
-                                .and_then(|id| tool_names.get(id))
-                                .cloned()
-                                .unwrap_or_else(|| "unknown".into());
+                                .map_or_else(|| "unknown".into(), |c| c.name.clone());
                             s.tools.entry(name).or_default().errors += 1;
+                        }
+                        if let Some(call) = call {
+                            outcome.on_result(spec, call, b, ts, parsed.tool_use_result.as_ref());
                         }
                     }
                 }
@@ -297,9 +291,10 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                     {
                         let name = b.name.clone().unwrap_or_else(|| "unknown".into());
                         if let Some(id) = &b.id {
-                            if tool_names.insert(id.clone(), name.clone()).is_some() {
+                            if calls.contains_key(id) {
                                 continue; // the same block written twice
                             }
+                            calls.insert(id.clone(), outcome.on_call(spec, &name, b, ts));
                         }
                         s.tools.entry(name).or_default().calls += 1;
                     }
@@ -348,7 +343,143 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
         .into_iter()
         .filter_map(|k| usage.remove(&k))
         .collect();
+    outcome.finish(&mut s);
     Ok(s)
+}
+
+/// A tool call seen in the transcript, waiting for its result.
+struct Call {
+    name: String,
+    /// The timestamp of the assistant line that issued it.
+    ts: Option<i64>,
+    /// The path a file tool was given.
+    path: Option<String>,
+    answered: bool,
+}
+
+/// The outcome fields being gathered (docs/metrics.md, "Outcome").
+#[derive(Default)]
+struct Outcome {
+    tests: Option<TestCounts>,
+    created: std::collections::HashSet<String>,
+    modified: std::collections::HashSet<String>,
+    commands_failed: i64,
+    tool_ms: i64,
+    metrics: crate::metrics::Collector,
+}
+
+/// Tools that write files; their paths are counted as created or modified.
+const FILE_TOOLS: [&str; 4] = ["Write", "Edit", "MultiEdit", "NotebookEdit"];
+
+impl Outcome {
+    fn on_call(
+        &mut self,
+        spec: &ReadSpec<'_>,
+        name: &str,
+        b: &crate::wire::transcript::UsageBlock,
+        ts: Option<i64>,
+    ) -> Call {
+        let input = b.input.as_deref().map_or("", |r| r.get());
+        if !spec.metrics.is_empty() {
+            self.metrics.on_call(spec.metrics, name, input);
+        }
+        let path = if FILE_TOOLS.contains(&name) {
+            serde_json::from_str::<crate::wire::transcript::FileInput>(input)
+                .ok()
+                .and_then(|i| i.file_path.or(i.notebook_path))
+        } else {
+            None
+        };
+        Call {
+            name: name.to_string(),
+            ts,
+            path,
+            answered: false,
+        }
+    }
+
+    fn on_result(
+        &mut self,
+        spec: &ReadSpec<'_>,
+        call: &mut Call,
+        b: &crate::wire::transcript::UsageBlock,
+        ts: Option<i64>,
+        tool_use_result: Option<&Value>,
+    ) {
+        if call.answered {
+            return; // the same result written twice
+        }
+        call.answered = true;
+        if let (Some(start), Some(end)) = (call.ts, ts) {
+            self.tool_ms += (end - start).max(0);
+        }
+        let is_error = b.is_error == Some(true);
+        let bash = call.name == "Bash";
+        let metric = spec
+            .metrics
+            .iter()
+            .any(|m| m.pattern.is_some() && (m.tool == "*" || m.tool == call.name));
+        if bash || metric {
+            let text = b
+                .content
+                .as_deref()
+                .map(crate::wire::transcript::ResultContent::text_of)
+                .unwrap_or_default();
+            if bash {
+                if is_error && failed_exit_code(&text) {
+                    self.commands_failed += 1;
+                }
+                if let Some(t) = crate::testsum::parse(&text) {
+                    self.tests = Some(t);
+                }
+            }
+            if metric {
+                self.metrics.on_result(spec.metrics, &call.name, &text);
+            }
+        }
+        if !is_error && FILE_TOOLS.contains(&call.name.as_str()) {
+            let path = tool_use_result
+                .and_then(|r| r.get("filePath"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| call.path.clone());
+            if let Some(path) = path {
+                let created = call.name == "Write"
+                    && tool_use_result
+                        .and_then(|r| r.get("type"))
+                        .and_then(Value::as_str)
+                        == Some("create");
+                if created {
+                    self.created.insert(path);
+                } else {
+                    self.modified.insert(path);
+                }
+            }
+        }
+    }
+
+    fn finish(self, s: &mut Summary) {
+        s.tests = self.tests;
+        s.files_created = Some(self.created.len() as i64);
+        s.files_modified = Some(self.modified.difference(&self.created).count() as i64);
+        s.commands_failed = Some(self.commands_failed);
+        s.tool_ms = Some(self.tool_ms);
+        s.metrics = self.metrics.finish();
+    }
+}
+
+/// A Bash result that says the command exited non-zero: Claude Code starts it `Exit code N`.
+/// A timeout or an interrupt says something else and is not counted (the command did not fail;
+/// it was stopped).
+fn failed_exit_code(text: &str) -> bool {
+    text.strip_prefix("Exit code ")
+        .map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or("")
+        })
+        .and_then(|n| n.parse::<i64>().ok())
+        .is_some_and(|n| n != 0)
 }
 
 fn usage_row(

@@ -90,6 +90,34 @@ pub struct ToolUse {
     pub runs: i64,
 }
 
+/// What the agent's runs achieved, from their transcripts (docs/metrics.md, "Outcome").
+/// Averages are over the runs that have the figure: runs read before schema 10 have none.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Outcome {
+    /// Runs with a test result (any status).
+    pub runs_with_tests: i64,
+    /// Σ over those runs of their last test run's counts.
+    pub tests_passed: i64,
+    pub tests_failed: i64,
+    pub tests_skipped: i64,
+    pub avg_tests_passed: Option<f64>,
+    pub avg_tests_failed: Option<f64>,
+    /// Runs whose transcript summary has the outcome counts.
+    pub runs_with_outcome: i64,
+    pub files_created: i64,
+    pub files_modified: i64,
+    pub commands_failed: i64,
+    pub avg_files_created: Option<f64>,
+    pub avg_files_modified: Option<f64>,
+    pub avg_commands_failed: Option<f64>,
+    /// Runs with both a duration and a tool time.
+    pub timed_runs: i64,
+    /// Average tool time of those runs.
+    pub avg_tool_ms: Option<f64>,
+    /// Average model time of those runs: duration − tool time, at least 0 per run.
+    pub avg_model_ms: Option<f64>,
+}
+
 /// An agent type (or `main agent`) and how many runs it accounts for.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Count {
@@ -110,6 +138,13 @@ pub struct AgentReport {
     pub lost: i64,
     /// success ÷ (success + failure + lost).
     pub success_rate: Option<f64>,
+    /// Decided runs (success, failure, lost) with a test result.
+    pub tested: i64,
+    /// Successful runs whose last test run had no failures.
+    pub verified: i64,
+    /// verified ÷ tested.
+    pub verified_rate: Option<f64>,
+    pub outcome: Outcome,
     pub duration: Durations,
     pub tokens: Tokens,
     /// Σ cost of the runs (runs of unpriced models add 0).
@@ -279,6 +314,7 @@ pub fn compute(
         .map(|(agent, runs)| Count { agent, runs })
         .collect();
     delegated_by.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
+    let (tested, verified, outcome) = outcome(ctx, &w, &p)?;
 
     Ok(Some(AgentReport {
         agent: name.to_string(),
@@ -290,6 +326,10 @@ pub fn compute(
         running: total.running,
         lost: total.lost,
         success_rate,
+        tested,
+        verified,
+        verified_rate: (tested > 0).then(|| verified as f64 / tested as f64),
+        outcome,
         duration: Durations { n: total.dur_n, avg_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms },
         tokens: Tokens {
             input: total.input,
@@ -318,6 +358,58 @@ pub fn compute(
         recent_runs: recent_runs(ctx, &w, &p, runs_n)?,
         recent_errors: errors::compute(ctx, filter, errors_n)?.errors,
     }))
+}
+
+/// (tested, verified, the outcome figures) of the matching runs, in one pass.
+fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64, Outcome)> {
+    let st = ctx.status_sql();
+    let both = "r.tool_ms IS NOT NULL AND r.duration_ms IS NOT NULL";
+    let sql = format!(
+        "SELECT coalesce(sum(r.tests_failed IS NOT NULL AND {st} IN ('success', 'failure', 'lost')), 0),
+                coalesce(sum(r.tests_failed IS NOT NULL AND {st} = 'success' AND r.tests_failed = 0), 0),
+                count(r.tests_failed), coalesce(sum(r.tests_passed), 0), coalesce(sum(r.tests_failed), 0),
+                coalesce(sum(r.tests_skipped), 0),
+                count(r.files_created), coalesce(sum(r.files_created), 0), coalesce(sum(r.files_modified), 0),
+                coalesce(sum(r.commands_failed), 0),
+                count(CASE WHEN {both} THEN 1 END), coalesce(sum(CASE WHEN {both} THEN r.tool_ms END), 0),
+                coalesce(sum(CASE WHEN {both} THEN max(r.duration_ms - r.tool_ms, 0) END), 0)
+         FROM agent_runs r WHERE {w}"
+    );
+    let v: [i64; 13] = ctx
+        .store
+        .conn()
+        .query_row(&sql, params_from_iter(p.iter()), |r| {
+            let mut v = [0i64; 13];
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = r.get(i)?;
+            }
+            Ok(v)
+        })?;
+    let [tested, verified, with_tests, passed, failed, skipped, with_outcome, created, modified, commands_failed, timed, tool_ms, model_ms] =
+        v;
+    let avg = |sum: i64, n: i64| (n > 0).then(|| sum as f64 / n as f64);
+    Ok((
+        tested,
+        verified,
+        Outcome {
+            runs_with_tests: with_tests,
+            tests_passed: passed,
+            tests_failed: failed,
+            tests_skipped: skipped,
+            avg_tests_passed: avg(passed, with_tests),
+            avg_tests_failed: avg(failed, with_tests),
+            runs_with_outcome: with_outcome,
+            files_created: created,
+            files_modified: modified,
+            commands_failed,
+            avg_files_created: avg(created, with_outcome),
+            avg_files_modified: avg(modified, with_outcome),
+            avg_commands_failed: avg(commands_failed, with_outcome),
+            timed_runs: timed,
+            avg_tool_ms: avg(tool_ms, timed),
+            avg_model_ms: avg(model_ms, timed),
+        },
+    ))
 }
 
 /// The `n` newest runs by start (the `runs_type_start` index: no pass over the agent's runs).
@@ -397,6 +489,7 @@ impl Report for AgentReport {
     fn grids(&self) -> Vec<Grid> {
         let d = &self.duration;
         let t = &self.tokens;
+        let o = &self.outcome;
         let mut overview = Grid::new(&["Figure", "Value"])
             .titled(format!("Agent {} ({})", self.agent, self.category));
         let status = format!(
@@ -407,6 +500,66 @@ impl Report for AgentReport {
             vec!["Runs".into(), render::int(self.runs)],
             vec!["Status".into(), status],
             vec!["Success rate".into(), render::pct(self.success_rate)],
+            vec![
+                "Verified rate".into(),
+                match self.verified_rate {
+                    Some(_) => format!(
+                        "{} ({} of {} tested)",
+                        render::pct(self.verified_rate),
+                        render::int(self.verified),
+                        render::int(self.tested)
+                    ),
+                    None => "-".into(),
+                },
+            ],
+            vec![
+                "Tests passed / failed (last run, total)".into(),
+                format!(
+                    "{} / {}",
+                    render::int(o.tests_passed),
+                    render::int(o.tests_failed)
+                ),
+            ],
+            vec![
+                "Tests passed / failed per tested run".into(),
+                format!(
+                    "{} / {}",
+                    render::num(o.avg_tests_passed, 1),
+                    render::num(o.avg_tests_failed, 1)
+                ),
+            ],
+            vec![
+                "Files created / modified (total)".into(),
+                format!(
+                    "{} / {}",
+                    render::int(o.files_created),
+                    render::int(o.files_modified)
+                ),
+            ],
+            vec![
+                "Files created / modified per run".into(),
+                format!(
+                    "{} / {}",
+                    render::num(o.avg_files_created, 1),
+                    render::num(o.avg_files_modified, 1)
+                ),
+            ],
+            vec![
+                "Commands failed (total / per run)".into(),
+                format!(
+                    "{} / {}",
+                    render::int(o.commands_failed),
+                    render::num(o.avg_commands_failed, 1)
+                ),
+            ],
+            vec![
+                "Tool time / model time (avg)".into(),
+                format!(
+                    "{} / {}",
+                    render::dur(o.avg_tool_ms),
+                    render::dur(o.avg_model_ms)
+                ),
+            ],
             vec!["Duration avg".into(), render::dur(d.avg_ms)],
             vec![
                 "Duration p50 / p95 / p99".into(),

@@ -22,6 +22,12 @@ pub struct AgentFigures {
     pub lost: i64,
     /// success / (success + failure + lost); None when that is 0.
     pub success_rate: Option<f64>,
+    /// Decided runs (success, failure, lost) with a test result (docs/metrics.md, "Outcome").
+    pub tested: i64,
+    /// Successful runs whose last test run had no failures.
+    pub verified: i64,
+    /// verified / tested; None when nothing was tested.
+    pub verified_rate: Option<f64>,
     pub avg_duration_ms: Option<f64>,
     pub p50_duration_ms: Option<f64>,
     pub p95_duration_ms: Option<f64>,
@@ -36,6 +42,7 @@ impl AgentFigures {
     fn finish(&mut self, dur_n: i64, dur_sum: i64, complexity_sum: i64) {
         let decided = self.success + self.failure + self.lost;
         self.success_rate = (decided > 0).then(|| self.success as f64 / decided as f64);
+        self.verified_rate = (self.tested > 0).then(|| self.verified as f64 / self.tested as f64);
         self.avg_duration_ms = (dur_n > 0).then(|| dur_sum as f64 / dur_n as f64);
         self.avg_complexity = (self.runs > 0).then(|| complexity_sum as f64 / self.runs as f64);
         self.efficiency = efficiency(self.success_rate, self.avg_duration_ms);
@@ -62,6 +69,7 @@ pub const SORT_KEYS: &[&str] = &[
     "agent",
     "runs",
     "success",
+    "verified",
     "p50",
     "p95",
     "duration",
@@ -93,6 +101,9 @@ fn blank(agent: &str) -> AgentFigures {
         running: 0,
         lost: 0,
         success_rate: None,
+        tested: 0,
+        verified: 0,
+        verified_rate: None,
         avg_duration_ms: None,
         p50_duration_ms: None,
         p95_duration_ms: None,
@@ -109,9 +120,11 @@ fn from_rollups(ctx: &Ctx) -> Result<Summary> {
     let mut stmt = ctx.store.conn().prepare(
         "SELECT d.agent_type, sum(d.runs), sum(d.success), sum(d.failure), sum(d.cancelled),
                 sum(d.open) - coalesce(max(l.n), 0), coalesce(max(l.n), 0), sum(d.dur_n), sum(d.dur_sum),
-                sum(d.complexity_sum), sum(d.tokens), sum(d.cost)
+                sum(d.complexity_sum), sum(d.tokens), sum(d.cost),
+                sum(d.tested) + coalesce(max(l.tested), 0), sum(d.verified)
          FROM agent_daily d LEFT JOIN (
-             SELECT agent_type, count(*) AS n FROM agent_runs INDEXED BY runs_open
+             SELECT agent_type, count(*) AS n, sum(tests_failed IS NOT NULL) AS tested
+             FROM agent_runs INDEXED BY runs_open
              WHERE end_ms IS NULL AND internal = 0 AND coalesce(start_ms, 0) < ?1 GROUP BY agent_type
          ) l ON l.agent_type = d.agent_type
          GROUP BY d.agent_type HAVING sum(d.runs) > 0",
@@ -155,7 +168,9 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
     let mut stmt = c.prepare(&format!(
         "SELECT r.agent_type, count(*), {counts}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
                 sum(r.complexity), sum({TOKENS_SQL}),
-                sum(coalesce(r.cost_usd, 0))
+                sum(coalesce(r.cost_usd, 0)),
+                sum(r.tests_failed IS NOT NULL AND {st} IN ('success', 'failure', 'lost')),
+                sum(r.tests_failed IS NOT NULL AND {st} = 'success' AND r.tests_failed = 0)
          FROM agent_runs r {hint} WHERE {w} GROUP BY r.agent_type"
     ))?;
     assemble(&mut stmt, params_from_iter(p.iter()), |agent, _| {
@@ -168,7 +183,7 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
 }
 
 /// Builds the report from rows of (agent, runs, success, failure, cancelled, running, lost,
-/// durations counted, duration sum, complexity sum, tokens, cost) — the columns both paths
+/// durations counted, duration sum, complexity sum, tokens, cost, tested, verified) — the columns both paths
 /// select. `p50_p95(agent, durations counted)` gives an agent's percentiles (`None`: all agents).
 fn assemble(
     stmt: &mut rusqlite::Statement<'_>,
@@ -191,6 +206,7 @@ fn assemble(
                 r.get(10)?,
             ],
             r.get::<_, f64>(11)?,
+            [r.get::<_, i64>(12)?, r.get::<_, i64>(13)?],
         ))
     })?;
     let mut agents = Vec::new();
@@ -201,6 +217,7 @@ fn assemble(
             agent,
             [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, cx, tokens],
             cost,
+            [tested, verified],
         ) = row?;
         let mut f = AgentFigures {
             runs,
@@ -211,6 +228,8 @@ fn assemble(
             lost,
             tokens,
             cost_usd: cost,
+            tested,
+            verified,
             ..blank(&agent)
         };
         (f.p50_duration_ms, f.p95_duration_ms) = p50_p95(Some(&agent), dur_n)?;
@@ -221,6 +240,8 @@ fn assemble(
         totals.cancelled += f.cancelled;
         totals.running += f.running;
         totals.lost += f.lost;
+        totals.tested += f.tested;
+        totals.verified += f.verified;
         totals.tokens += f.tokens;
         totals.cost_usd += f.cost_usd;
         all_dur_n += dur_n;
@@ -238,6 +259,7 @@ pub fn sort_rows(rows: &mut [AgentFigures], key: &str, reverse: bool) {
     let val = |f: &AgentFigures| -> f64 {
         match key {
             "success" => f.success_rate.unwrap_or(-1.0),
+            "verified" => f.verified_rate.unwrap_or(-1.0),
             "p50" => f.p50_duration_ms.unwrap_or(-1.0),
             "p95" => f.p95_duration_ms.unwrap_or(-1.0),
             "duration" => f.avg_duration_ms.unwrap_or(-1.0),
@@ -271,6 +293,7 @@ pub fn figure_cells(f: &AgentFigures) -> Vec<String> {
         f.agent.clone(),
         render::int(f.runs),
         render::pct(f.success_rate),
+        render::pct(f.verified_rate),
         render::dur(f.p50_duration_ms),
         render::dur(f.p95_duration_ms),
         render::num(f.avg_complexity, 1),
@@ -285,6 +308,7 @@ pub const FIGURE_HEADERS: &[&str] = &[
     "Agent",
     "Runs",
     "Success",
+    "Verified",
     "p50",
     "p95",
     "Complexity",
@@ -301,7 +325,7 @@ impl Report for Summary {
         json!({ "agents": self.agents, "totals": self.totals })
     }
     fn grids(&self) -> Vec<Grid> {
-        let mut g = Grid::new(FIGURE_HEADERS).numeric(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut g = Grid::new(FIGURE_HEADERS).numeric(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
         g.rows = self.agents.iter().map(figure_cells).collect();
         g.footer = Some(figure_cells(&self.totals));
         vec![g]

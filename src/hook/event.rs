@@ -345,7 +345,9 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
         deadline: deadline.min(Instant::now() + Duration::from_millis(300)),
         ..transcript::Budget::hook()
     };
-    let agent = |agent_id: String, path: PathBuf| read_agent(session, agent_id, path, budget());
+    let metrics = HookMetrics::new(s.path());
+    let agent =
+        |agent_id: String, path: PathBuf| read_agent(session, agent_id, path, budget(), &metrics);
     let one = |t: Option<TranscriptRead>| t.into_iter().collect::<Vec<_>>();
     let Some(kind) = EventKind::parse(&e.kind) else {
         return Vec::new();
@@ -400,10 +402,48 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
             if let Some(t) = read_main(s, session, &main, budget()) {
                 out.push(t);
             }
-            out.extend(changed_agents(s, session, &main, &budget));
+            out.extend(changed_agents(s, session, &main, &budget, &metrics));
             out
         }
         _ => Vec::new(),
+    }
+}
+
+/// The custom metric definitions of the hook's `config.json`, read on the first transcript read
+/// and at most once per process (a hook run): a definition it cannot use is logged once and
+/// skipped ([`crate::metrics::load_lenient`]); without the file, one failed `open`.
+struct HookMetrics<'a> {
+    db: &'a Path,
+    /// For a database other than the process's first (bulk loads): read once per call.
+    other: std::cell::OnceCell<Vec<crate::metrics::Metric>>,
+}
+
+impl<'a> HookMetrics<'a> {
+    fn new(db: &'a Path) -> Self {
+        HookMetrics {
+            db,
+            other: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &[crate::metrics::Metric] {
+        static LOADED: std::sync::OnceLock<(PathBuf, Vec<crate::metrics::Metric>)> =
+            std::sync::OnceLock::new();
+        if self.db == Path::new(":memory:") {
+            return &[];
+        }
+        let config = crate::paths::config_path(self.db);
+        let load = || {
+            crate::metrics::load_lenient(&config, |msg| {
+                super::log::error(self.db, "metrics", msg);
+            })
+        };
+        let (path, metrics) = LOADED.get_or_init(|| (config.clone(), load()));
+        if *path == config {
+            metrics
+        } else {
+            self.other.get_or_init(load)
+        }
     }
 }
 
@@ -412,6 +452,7 @@ fn read_agent(
     agent_id: String,
     path: PathBuf,
     budget: transcript::Budget,
+    metrics: &HookMetrics<'_>,
 ) -> Option<TranscriptRead> {
     if Instant::now() >= budget.deadline {
         return None; // no time left: the next Stop reads it (its cursor says it changed)
@@ -422,7 +463,7 @@ fn read_agent(
         offset: 0,
         prompt_id: None,
         budget: Some(budget),
-        metrics: &[],
+        metrics: metrics.get(),
     };
     let summary = transcript::summarize_file(&path, &spec).ok()?;
     let meta = transcript::read_meta(&transcript::meta_path_for(&path));
@@ -473,6 +514,7 @@ fn changed_agents(
     session: &str,
     main: &Path,
     budget: &dyn Fn() -> transcript::Budget,
+    metrics: &HookMetrics<'_>,
 ) -> Vec<TranscriptRead> {
     let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
         return Vec::new();
@@ -506,7 +548,7 @@ fn changed_agents(
         if Instant::now() >= b.deadline {
             break; // the rest is read at the next Stop
         }
-        if let Some(t) = read_agent(session, agent_id.to_string(), path, b) {
+        if let Some(t) = read_agent(session, agent_id.to_string(), path, b, metrics) {
             out.push(t);
         }
     }

@@ -217,6 +217,13 @@ pub fn project_dir_name(cwd: &str) -> String {
 pub fn run(store: &Store, cfg: &Config, prices: &Prices, opts: &Options) -> Result<Outcome> {
     let started = Instant::now();
     let mut out = Outcome::default();
+    // A bad custom metric definition is the user's to fix: refuse before reading anything.
+    let metrics = crate::metrics::compile_all(&cfg.metrics).map_err(|e| {
+        crate::error::Error::InvalidArgument(format!(
+            "{} \"metrics\": {e}",
+            crate::paths::config_path(store.path()).display()
+        ))
+    })?;
     crate::derive::refresh(store, cfg, prices)?;
     let runs_before = user_runs(store)?;
 
@@ -262,11 +269,11 @@ pub fn run(store: &Store, cfg: &Config, prices: &Prices, opts: &Options) -> Resu
         let (tx, rx) = std::sync::mpsc::sync_channel::<ParsedUnit>(threads * 2);
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, units) = (&next, &units);
+            let (next, units, metrics) = (&next, &units, &metrics);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(u) = units.get(i) else { break };
-                if tx.send(parse_unit(u, opts)).is_err() {
+                if tx.send(parse_unit(u, opts, metrics)).is_err() {
                     break; // the writer stopped
                 }
             });

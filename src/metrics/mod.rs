@@ -122,6 +122,50 @@ pub fn compile_all(defs: &[MetricDef]) -> Result<Vec<Metric>, String> {
     Ok(out)
 }
 
+/// The definitions in a `config.json` as a hook reads them: leniently. A missing file, or one
+/// without `"metrics"`, is none; an unreadable file, or a definition that does not compile (or
+/// repeats a name), is passed to `bad` and skipped — the rest still apply. Only the `"metrics"`
+/// key is looked at: the rest of the file is the readers' to validate.
+pub fn load_lenient(config: &std::path::Path, mut bad: impl FnMut(&str)) -> Vec<Metric> {
+    let bytes = match std::fs::read(config) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            bad(&format!("{}: {e}", config.display()));
+            return Vec::new();
+        }
+    };
+    #[derive(Deserialize)]
+    struct OnlyMetrics {
+        #[serde(default)]
+        metrics: Vec<serde_json::Value>,
+    }
+    let defs = match serde_json::from_slice::<OnlyMetrics>(&bytes) {
+        Ok(o) => o.metrics,
+        Err(e) => {
+            bad(&format!("{}: \"metrics\" not read: {e}", config.display()));
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<Metric> = Vec::with_capacity(defs.len());
+    for v in defs {
+        let compiled = serde_json::from_value::<MetricDef>(v)
+            .map_err(|e| format!("a metric definition: {e}"))
+            .and_then(|d| d.compile());
+        match compiled {
+            Ok(m) if out.iter().any(|o| o.name == m.name) => {
+                bad(&format!(
+                    "metric {} is defined twice: the first is kept",
+                    m.name
+                ));
+            }
+            Ok(m) => out.push(m),
+            Err(e) => bad(&format!("{}: {e}: skipped", config.display())),
+        }
+    }
+    out
+}
+
 impl Metric {
     fn applies_to(&self, tool: &str) -> bool {
         self.tool == "*" || self.tool == tool
@@ -251,6 +295,39 @@ mod tests {
         let mut c = Collector::default();
         c.on_result(&ms, "mcp__ci__report", "coverage: 87.5%");
         assert_eq!(c.finish()["cov"], 87.5);
+    }
+
+    #[test]
+    fn a_hook_skips_what_it_cannot_use_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let mut said = Vec::new();
+        assert!(load_lenient(&path, |m| said.push(m.to_string())).is_empty());
+        assert!(
+            said.is_empty(),
+            "a missing file is no definition, not a problem"
+        );
+        std::fs::write(
+            &path,
+            r#"{"lost_after_minutes": "not the hook's business", "metrics": [
+                {"name": "warnings", "tool": "Bash", "pattern": "(\\d+) warnings"},
+                {"name": "broken", "tool": "Bash", "pattern": "("},
+                {"name": "warnings", "tool": "Read", "pattern": "x"},
+                {"name": "greps", "tool": "Bash", "input_pattern": "grep", "take": "count"}
+            ]}"#,
+        )
+        .unwrap();
+        let ms = load_lenient(&path, |m| said.push(m.to_string()));
+        let names: Vec<&str> = ms.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["warnings", "greps"]);
+        assert_eq!(ms[0].tool, "Bash");
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[0].contains("metric broken"), "{said:?}");
+        assert!(said[1].contains("defined twice"), "{said:?}");
+        std::fs::write(&path, "{not json").unwrap();
+        said.clear();
+        assert!(load_lenient(&path, |m| said.push(m.to_string())).is_empty());
+        assert_eq!(said.len(), 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::lenient::{scalars_as, LBool, LStr, Obj, Text};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::fmt;
 
@@ -52,13 +53,43 @@ pub(crate) struct UsageMessage {
     pub(crate) usage: Option<Usage>,
 }
 
-/// `message.content`: blocks, or anything else (unused).
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// `message.content`: blocks, or anything else (unused). Not `#[serde(untagged)]`: an untagged
+/// enum buffers its input, and the blocks' raw JSON fields ([`RawValue`]) cannot be read from a
+/// buffer.
 pub(crate) enum UsageContent {
     Blocks(Vec<UsageBlock>),
-    Text(#[allow(dead_code)] String),
-    Other(#[allow(dead_code)] Value),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for UsageContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UsageContent;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("message content")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<UsageContent, A::Error> {
+                let mut blocks = Vec::new();
+                while let Some(b) = s.next_element::<UsageBlock>()? {
+                    blocks.push(b);
+                }
+                Ok(UsageContent::Blocks(blocks))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<UsageContent, E> {
+                Ok(UsageContent::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<UsageContent, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(UsageContent::Other)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<UsageContent, D::Error> {
+                UsageContent::deserialize(d)
+            }
+            scalars_as!(UsageContent, UsageContent::Other);
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A content block: tool_use, tool_result, text.
@@ -71,6 +102,49 @@ pub(crate) struct UsageBlock {
     pub(crate) tool_use_id: Option<String>,
     pub(crate) is_error: Option<bool>,
     pub(crate) text: Option<String>,
+    /// A tool_use's input, kept as its JSON text: parsed only for the tools that need it.
+    pub(crate) input: Option<Box<RawValue>>,
+    /// A tool_result's content (a string or text blocks), kept as JSON text: read only for
+    /// Bash (test summaries, exit codes) and tools a custom metric names.
+    pub(crate) content: Option<Box<RawValue>>,
+}
+
+/// A tool_result's `content`: a string, or blocks whose text parts are joined by newlines.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ResultContent {
+    Text(String),
+    Blocks(Vec<ResultBlock>),
+    Other(#[allow(dead_code)] IgnoredAny),
+}
+
+/// One block of a tool_result's content (only text blocks have text).
+#[derive(Deserialize)]
+pub(crate) struct ResultBlock {
+    pub(crate) text: Option<String>,
+}
+
+impl ResultContent {
+    /// The text the agent saw (empty when the content is not text).
+    pub(crate) fn text_of(raw: &RawValue) -> String {
+        match serde_json::from_str::<ResultContent>(raw.get()) {
+            Ok(ResultContent::Text(t)) => t,
+            Ok(ResultContent::Blocks(b)) => b
+                .into_iter()
+                .filter_map(|b| b.text)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The path in a file tool's input: `file_path` (Write, Edit, MultiEdit) or `notebook_path`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct FileInput {
+    pub(crate) file_path: Option<String>,
+    pub(crate) notebook_path: Option<String>,
 }
 
 /// `message.usage`: the tokens of one model response.

@@ -19,6 +19,7 @@ mod import;
 mod install;
 mod layout;
 mod order;
+mod outcome;
 mod progress;
 mod projection;
 mod readers;

@@ -126,13 +126,13 @@ fn summary_without_subcommand_and_formats() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "Agent,Runs,Success,p50,p95,Complexity,Tokens,Cost,Efficiency"
+        "Agent,Runs,Success,Verified,p50,p95,Complexity,Tokens,Cost,Efficiency"
     );
     assert!(
         lines
             .next()
             .unwrap()
-            .starts_with("backend-architect,1,100.0%,2.0m")
+            .starts_with("backend-architect,1,100.0%,-,2.0m")
             || csv.contains("backend-architect,1,100.0%"),
         "{csv}"
     );
