@@ -281,6 +281,16 @@ pub fn num(v: Option<f64>, d: usize) -> String {
     v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into())
 }
 
+/// A metric's value: whole numbers with thousands separators (`1,204`), others with two
+/// decimals (`87.25`); `None` → `-`.
+pub fn value(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => int(x as i64),
+        Some(x) => format!("{x:.2}"),
+    }
+}
+
 /// A signed change of a rate in percentage points: `0.25` → `+25.0 pp`; `None` → `-`.
 pub fn signed_pp(v: Option<f64>) -> String {
     v.map(|x| format!("{:+.1} pp", x * 100.0))

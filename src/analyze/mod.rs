@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod doctor;
 pub mod errors;
 pub mod import;
+pub mod metrics;
 pub mod overhead;
 pub mod recover;
 pub mod sessions;
