@@ -21,33 +21,62 @@ pub struct MetricsArgs {
     pub name: Option<String>,
 }
 
-/// The built-in per-run metrics: name and the SQL of a run's value (`r` the run; NULL: no value).
-pub const BUILTINS: [(&str, &str); 12] = [
-    ("tests_passed", "r.tests_passed"),
-    ("tests_failed", "r.tests_failed"),
-    ("tests_skipped", "r.tests_skipped"),
-    ("files_created", "r.files_created"),
-    ("files_modified", "r.files_modified"),
-    (
+/// A built-in per-run metric.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    pub name: &'static str,
+    /// The SQL of a run's value (`r` the run; NULL: no value).
+    pub sql: &'static str,
+    /// Its span attribute in `analyze export otlp`.
+    pub otel: &'static str,
+    /// A count (an integer attribute), not a measure.
+    pub count: bool,
+}
+
+const fn b(name: &'static str, sql: &'static str, otel: &'static str, count: bool) -> Builtin {
+    Builtin {
+        name,
+        sql,
+        otel,
+        count,
+    }
+}
+
+/// The built-in per-run metrics (docs/metrics.md, "Custom metrics").
+pub const BUILTINS: [Builtin; 12] = [
+    b("tests_passed", "r.tests_passed", "agent_telemetry.tests.passed", true),
+    b("tests_failed", "r.tests_failed", "agent_telemetry.tests.failed", true),
+    b("tests_skipped", "r.tests_skipped", "agent_telemetry.tests.skipped", true),
+    b("files_created", "r.files_created", "agent_telemetry.files.created", true),
+    b("files_modified", "r.files_modified", "agent_telemetry.files.modified", true),
+    b(
         "lines_added",
         "CASE WHEN r.has_summary THEN r.lines_added END",
+        "agent_telemetry.lines.added",
+        true,
     ),
-    (
+    b(
         "lines_removed",
         "CASE WHEN r.has_summary THEN r.lines_removed END",
+        "agent_telemetry.lines.removed",
+        true,
     ),
-    ("commands_failed", "r.commands_failed"),
-    ("tool_seconds", "r.tool_ms / 1000.0"),
-    (
+    b("commands_failed", "r.commands_failed", "agent_telemetry.commands.failed", true),
+    b("tool_seconds", "r.tool_ms / 1000.0", "agent_telemetry.tool_seconds", false),
+    b(
         "model_seconds",
         "CASE WHEN r.tool_ms IS NOT NULL AND r.duration_ms IS NOT NULL THEN max(r.duration_ms - r.tool_ms, 0) / 1000.0 END",
+        "agent_telemetry.model_seconds",
+        false,
     ),
-    (
+    b(
         "host_cpu_seconds",
         "CASE WHEN r.host_pid IS NOT NULL AND r.host_cpu_end_ms >= r.host_cpu_start_ms
               THEN (r.host_cpu_end_ms - r.host_cpu_start_ms) / 1000.0 END",
+        "agent_telemetry.host.cpu_seconds",
+        false,
     ),
-    ("host_rss_mb", "r.host_rss_kb / 1024.0"),
+    b("host_rss_mb", "r.host_rss_kb / 1024.0", "agent_telemetry.host.rss_mb", false),
 ];
 
 /// The mean of the recent period's values against the earlier period's.
@@ -144,13 +173,13 @@ pub fn compute(
     }
 
     // Built-in values.
-    let chosen: Vec<(usize, &(&str, &str))> = BUILTINS
+    let chosen: Vec<(usize, &Builtin)> = BUILTINS
         .iter()
         .enumerate()
-        .filter(|(_, (n, _))| builtins && name.is_none_or(|x| x == *n))
+        .filter(|(_, b)| builtins && name.is_none_or(|x| x == b.name))
         .collect();
     if !chosen.is_empty() {
-        let exprs: Vec<&str> = chosen.iter().map(|(_, (_, e))| *e).collect();
+        let exprs: Vec<&str> = chosen.iter().map(|(_, b)| b.sql).collect();
         let sql = format!(
             "SELECT r.agent_type, r.start_ms, {} FROM agent_runs r WHERE {w}",
             exprs.join(", ")
@@ -160,10 +189,10 @@ pub fn compute(
         while let Some(r) = rows.next()? {
             let agent: String = r.get(0)?;
             let is_recent = recent(r.get(1)?);
-            for (k, (i, (n, _))) in chosen.iter().enumerate() {
+            for (k, (i, b)) in chosen.iter().enumerate() {
                 if let Some(v) = r.get::<_, Option<f64>>(k + 2)? {
                     groups
-                        .entry((agent.clone(), (0, *i, n.to_string())))
+                        .entry((agent.clone(), (0, *i, b.name.to_string())))
                         .or_default()
                         .push((v, is_recent));
                 }
