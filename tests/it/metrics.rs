@@ -294,12 +294,12 @@ fn the_1001st_name_of_an_agent_type_is_refused_and_nothing_else_is_lost() {
 // ── rebuild --metrics ──────────────────────────────────────────────────────────────────────
 
 const SESSION: &str = "5b0c1d2e-3f40-4a51-8b62-7c83d94ea5f6";
-const AGENT: &str = "a4d1c2b3e4f5a6b70";
+pub(crate) const AGENT: &str = "a4d1c2b3e4f5a6b70";
 
 /// A subagent transcript as Claude Code 2.1.330 writes it (tests/fixtures/claude-code-2.1.330),
 /// trimmed to what matters: two Bash calls whose results print a lint summary, and an Edit with its
 /// structured patch (2 lines added, 1 removed).
-fn write_transcript(dir: &Path) -> PathBuf {
+pub(crate) fn write_transcript(dir: &Path) -> PathBuf {
     let sub = dir.join(SESSION).join("subagents");
     std::fs::create_dir_all(&sub).unwrap();
     let common = |ts: &str| {
@@ -393,7 +393,7 @@ fn write_transcript(dir: &Path) -> PathBuf {
 }
 
 /// The run through the real hooks: its SubagentStop points at the transcript.
-fn record_linter_run(env: &Env, transcript: &Path) {
+pub(crate) fn record_linter_run(env: &Env, transcript: &Path) {
     let run = cc::Run {
         session: SESSION.into(),
         ..cc::Run::new(
