@@ -498,3 +498,97 @@ fn rebuild_metrics_applies_a_new_definition_to_a_past_run() {
     let r = json_at(&env, &["metrics", "lint_total"]);
     close(&row(&r, "linter", "lint_total", false)["sum"], 15.0);
 }
+
+/// What `rebuild --metrics` reads and says, whatever the definitions find: the run whose
+/// transcript exists is re-read (one fresh summary event at its last summary's time), the one whose
+/// transcript is gone is counted, a generic run has no transcript to read, and no other figure of
+/// any run changes.
+#[test]
+fn rebuild_metrics_rereads_what_exists_and_counts_what_is_gone() {
+    let env = Env::new();
+    let dir = env.dir.path().join("projects");
+    let transcript = write_transcript(&dir);
+    record_linter_run(&env, &transcript);
+    let ghost = cc::Run {
+        session: SESSION.into(),
+        ..cc::Run::new(
+            "a9e8d7c6b5a4f3e21",
+            "linter",
+            "Fix more lint",
+            "2026-11-20T11:00:00Z",
+            "2026-11-20T11:00:30Z",
+        )
+    };
+    for (bin, payload) in ghost.payloads() {
+        let mut v: Value = serde_json::from_str(&payload).unwrap();
+        if v["hook_event_name"] == "SubagentStop" {
+            v["agent_transcript_path"] = json!(dir.join("gone.jsonl").to_string_lossy());
+        }
+        env.hook(bin, v.to_string().as_bytes());
+    }
+    generic(
+        &env,
+        "subagent-stop",
+        "builder",
+        "g1",
+        "2026-11-20T12:00:00Z",
+        "2026-11-20T12:01:00Z",
+        json!({"lint_warnings": 5}),
+    );
+    let before = json_at(&env, &["summary"]);
+    let summaries = "SELECT count(*) FROM events WHERE kind = 'transcript_summary'";
+    assert_eq!(env.count(summaries), 1);
+    let first_ts: i64 = env
+        .conn()
+        .query_row(
+            "SELECT ts FROM events WHERE kind = 'transcript_summary'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+
+    set_metrics(
+        &env,
+        json!([{"name": "lint_warnings", "tool": "Bash", "pattern": "found (\\d+) warnings"}]),
+    );
+    let (code, _, err) = env.analyze(&["rebuild", "--metrics"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("re-read 1 run(s)' transcripts with 1 metric definition(s)")
+            && err
+                .contains("1 transcript(s) gone, 0 unreadable, 0 run(s) without a transcript path"),
+        "{err}"
+    );
+    assert_eq!(env.count(summaries), 2);
+    let (ts, agent, payload): (i64, String, String) = env
+        .conn()
+        .query_row(
+            "SELECT ts, agent_id, payload FROM events WHERE kind = 'transcript_summary' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((ts, agent.as_str()), (first_ts, AGENT));
+    let p: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(p["metrics_defined"], json!(["lint_warnings"]));
+    assert_eq!(p["transcript_path"], json!(transcript.to_string_lossy()));
+    assert_eq!(p["meta"]["agentType"], "linter");
+    // Every other figure is as before; the generic run's value is untouched.
+    assert_eq!(json_at(&env, &["summary"]), before);
+    close(
+        &row(
+            &json_at(&env, &["metrics", "--agent", "builder"]),
+            "builder",
+            "lint_warnings",
+            false,
+        )["sum"],
+        5.0,
+    );
+    // --agent narrows what is re-read.
+    let (code, _, err) = env.analyze(&["rebuild", "--metrics", "--agent", "builder"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("re-read 0 run(s)' transcripts") && err.contains("0 transcript(s) gone"),
+        "{err}"
+    );
+}
