@@ -140,7 +140,7 @@ pub fn run(cli: Cli) -> Result<bool> {
 }
 
 /// `analyze rebuild --metrics`: the current definitions applied to the transcripts of past runs
-/// that still exist ([`crate::metrics::reread`]), then derived. `Ok(false)` when no definition
+/// that still exist ([`crate::analyze::rebuild`]), then derived. `Ok(false)` when no definition
 /// is configured or no transcript could be read.
 fn rebuild_metrics(common: &Common, filter: &crate::analyze::Filter) -> Result<bool> {
     let ctx = Ctx::open(common.db.as_deref())?;
@@ -157,7 +157,7 @@ fn rebuild_metrics(common: &Common, filter: &crate::analyze::Filter) -> Result<b
         );
         return Ok(false);
     }
-    let r = crate::metrics::reread::reread(&ctx.store, filter, &defs)?;
+    let r = crate::analyze::rebuild::reread(&ctx.store, filter, &defs)?;
     let d = crate::derive::refresh(&ctx.store, &ctx.cfg, &ctx.prices)?;
     eprintln!(
         "analyze: re-read {} run(s)' transcripts with {} metric definition(s): {} value(s) found; {} transcript(s) gone, {} unreadable, {} run(s) without a transcript path; derived {} event(s)",

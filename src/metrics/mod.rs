@@ -5,7 +5,6 @@
 //! the value, combined per run by `take`) or a pattern over a tool's input (`input_pattern`,
 //! `take` = `count`: the number of matching calls).
 
-pub mod reread;
 pub mod store;
 
 use regex::Regex;

@@ -7,8 +7,8 @@
 //! Where a run's transcript is: its last summary event's `transcript_path` (hooks and import
 //! write one), else its SubagentStop payload's `agent_transcript_path`.
 
-use super::Metric;
 use crate::error::Result;
+use crate::metrics::Metric;
 use crate::query::Filter;
 use crate::store::{NewEvent, Store};
 use crate::transcript::{self, ReadSpec, Summary};
