@@ -345,7 +345,19 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
         deadline: deadline.min(Instant::now() + Duration::from_millis(300)),
         ..transcript::Budget::hook()
     };
-    let agent = |agent_id: String, path: PathBuf| read_agent(session, agent_id, path, budget());
+    // The custom metric definitions, read only when an agent transcript is (a broken
+    // config.json is logged: the read goes on without them).
+    let defs = std::cell::OnceCell::new();
+    let metrics = || -> &[crate::metrics::Metric] {
+        defs.get_or_init(|| {
+            crate::metrics::load(s.path()).unwrap_or_else(|e| {
+                crate::hook::log::error(s.path(), "metrics", &e);
+                Vec::new()
+            })
+        })
+    };
+    let agent =
+        |agent_id: String, path: PathBuf| read_agent(session, agent_id, path, budget(), metrics());
     let one = |t: Option<TranscriptRead>| t.into_iter().collect::<Vec<_>>();
     let Some(kind) = EventKind::parse(&e.kind) else {
         return Vec::new();
@@ -400,7 +412,7 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
             if let Some(t) = read_main(s, session, &main, budget()) {
                 out.push(t);
             }
-            out.extend(changed_agents(s, session, &main, &budget));
+            out.extend(changed_agents(s, session, &main, &budget, metrics()));
             out
         }
         _ => Vec::new(),
@@ -412,6 +424,7 @@ fn read_agent(
     agent_id: String,
     path: PathBuf,
     budget: transcript::Budget,
+    metrics: &[crate::metrics::Metric],
 ) -> Option<TranscriptRead> {
     if Instant::now() >= budget.deadline {
         return None; // no time left: the next Stop reads it (its cursor says it changed)
@@ -422,7 +435,7 @@ fn read_agent(
         offset: 0,
         prompt_id: None,
         budget: Some(budget),
-        metrics: &[],
+        metrics,
     };
     let summary = transcript::summarize_file(&path, &spec).ok()?;
     let meta = transcript::read_meta(&transcript::meta_path_for(&path));
@@ -473,6 +486,7 @@ fn changed_agents(
     session: &str,
     main: &Path,
     budget: &dyn Fn() -> transcript::Budget,
+    metrics: &[crate::metrics::Metric],
 ) -> Vec<TranscriptRead> {
     let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
         return Vec::new();
@@ -506,7 +520,7 @@ fn changed_agents(
         if Instant::now() >= b.deadline {
             break; // the rest is read at the next Stop
         }
-        if let Some(t) = read_agent(session, agent_id.to_string(), path, b) {
+        if let Some(t) = read_agent(session, agent_id.to_string(), path, b, metrics) {
             out.push(t);
         }
     }

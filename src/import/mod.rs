@@ -219,6 +219,11 @@ pub fn run(store: &Store, cfg: &Config, prices: &Prices, opts: &Options) -> Resu
     let mut out = Outcome::default();
     crate::derive::refresh(store, cfg, prices)?;
     let runs_before = user_runs(store)?;
+    // Custom metric definitions, applied to every agent transcript read (docs/metrics.md).
+    let metrics = crate::metrics::compile_all(&cfg.metrics).map_err(|e| {
+        crate::error::Error::InvalidArgument(format!("config.json \"metrics\": {e}"))
+    })?;
+    let metrics = metrics.as_slice();
 
     let projects: Vec<PathBuf> = opts.roots.iter().filter_map(|r| projects_dir(r)).collect();
     out.roots = projects.iter().map(|p| p.display().to_string()).collect();
@@ -266,7 +271,7 @@ pub fn run(store: &Store, cfg: &Config, prices: &Prices, opts: &Options) -> Resu
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(u) = units.get(i) else { break };
-                if tx.send(parse_unit(u, opts)).is_err() {
+                if tx.send(parse_unit(u, opts, metrics)).is_err() {
                     break; // the writer stopped
                 }
             });

@@ -43,21 +43,30 @@ pub(super) fn read_whole(f: &FileRef, stats: &mut Outcome) -> Option<Vec<u8>> {
     }
 }
 
-pub(super) fn summarize(buf: &[u8], session: &str, agent: Option<&str>) -> Summary {
+pub(super) fn summarize(
+    buf: &[u8],
+    session: &str,
+    agent: Option<&str>,
+    metrics: &[crate::metrics::Metric],
+) -> Summary {
     let spec = ReadSpec {
         session_id: session,
         agent_id: agent,
         offset: 0,
         prompt_id: None,
         budget: None,
-        metrics: &[],
+        metrics,
     };
     // Reading from memory cannot fail.
     transcript::summarize_reader(buf, &spec).unwrap_or_default()
 }
 
 #[allow(clippy::too_many_lines)] // the steps of one unit in order, each named in a comment
-pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
+pub(super) fn parse_unit(
+    u: &Unit,
+    opts: &Options,
+    metrics: &[crate::metrics::Metric],
+) -> ParsedUnit {
     let mut stats = Outcome::default();
     let sid = u.session_id.as_str();
     let mut files = Vec::new();
@@ -69,7 +78,7 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
     if let Some(f) = &u.main {
         if let Some(buf) = read_whole(f, &mut stats) {
             main_scan = scan_file(&f.path, &buf, None, sid, &mut seq, &mut stats);
-            let s = summarize(&buf, sid, None);
+            let s = summarize(&buf, sid, None, &[]);
             usage.extend(s.usage);
             cursor = Some((f.path_key(), s.end_offset, s.last_prompt_id));
             files.push(f.clone());
@@ -91,7 +100,7 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
             &mut seq,
             &mut stats,
         );
-        let summary = summarize(&buf, sid, Some(&a.agent_id));
+        let summary = summarize(&buf, sid, Some(&a.agent_id), metrics);
         usage.extend(summary.usage.iter().cloned());
         delegations.append(&mut scan.delegations);
         results.append(&mut scan.results);
@@ -109,7 +118,7 @@ pub(super) fn parse_unit(u: &Unit, opts: &Options) -> ParsedUnit {
         );
     }
     let inline = std::mem::take(&mut main_scan.inline);
-    add_inline_agents(&mut agents, inline, sid, main_path.as_ref());
+    add_inline_agents(&mut agents, inline, sid, main_path.as_ref(), metrics);
 
     let first_ts = main_scan
         .own
@@ -171,12 +180,13 @@ fn add_inline_agents(
     inline: BTreeMap<String, AgentLines>,
     sid: &str,
     main_path: Option<&PathBuf>,
+    metrics: &[crate::metrics::Metric],
 ) {
     for (id, lines) in inline {
         if agents.contains_key(&id) {
             continue;
         }
-        let mut summary = summarize(&lines.raw, sid, Some(&id));
+        let mut summary = summarize(&lines.raw, sid, Some(&id), metrics);
         summary.usage.clear();
         agents.insert(
             id.clone(),

@@ -124,6 +124,26 @@ pub fn compile_all(defs: &[MetricDef]) -> Result<Vec<Metric>, String> {
     Ok(out)
 }
 
+/// The definitions of the `config.json` beside database `db`, for the hooks and the importer,
+/// which need nothing else of it: only its `"metrics"` key is read. None configured (or no file):
+/// empty. The message says what is wrong with a broken file or definition.
+pub fn load(db: &std::path::Path) -> Result<Vec<Metric>, String> {
+    let path = crate::paths::config_path(db);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    #[derive(Deserialize)]
+    struct OnlyMetrics {
+        #[serde(default)]
+        metrics: Vec<MetricDef>,
+    }
+    let c: OnlyMetrics =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    compile_all(&c.metrics).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl Metric {
     fn applies_to(&self, tool: &str) -> bool {
         self.tool == "*" || self.tool == tool

@@ -592,3 +592,42 @@ fn rebuild_metrics_rereads_what_exists_and_counts_what_is_gone() {
         "{err}"
     );
 }
+
+/// Needs the transcript reader to fill `Summary.metrics` (the outcome work of issue 15): a
+/// definition applies to the runs the hooks record from then on, with no rebuild.
+#[test]
+fn definitions_apply_to_runs_recorded_from_then_on() {
+    let env = Env::new();
+    set_metrics(
+        &env,
+        json!([{"name": "lint_total", "tool": "Bash", "pattern": "found (\\d+) warnings", "take": "sum"}]),
+    );
+    let transcript = write_transcript(&env.dir.path().join("projects"));
+    record_linter_run(&env, &transcript);
+    let r = json_at(&env, &["metrics", "lint_total"]);
+    let m = row(&r, "linter", "lint_total", false);
+    assert_eq!(m["runs"], 1);
+    close(&m["sum"], 15.0);
+}
+
+/// A broken definition never costs a hook its run: the hook exits 0 with nothing on stdout,
+/// records the run, and logs why it read without definitions; readers say what is wrong (exit 2).
+#[test]
+fn a_broken_definition_is_logged_by_hooks_and_refused_by_readers() {
+    let env = Env::new();
+    set_metrics(
+        &env,
+        json!([{"name": "lint", "tool": "Bash", "pattern": "found (\\d+ warnings"}]),
+    );
+    let transcript = write_transcript(&env.dir.path().join("projects"));
+    record_linter_run(&env, &transcript);
+    let log = std::fs::read_to_string(env.db().with_file_name("hook.log")).unwrap_or_default();
+    assert!(log.contains("metric lint: pattern"), "{log}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE kind = 'transcript_summary'"),
+        1
+    );
+    let (code, _, err) = env.analyze(&["rebuild", "--metrics"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("metric lint: pattern"), "{err}");
+}
