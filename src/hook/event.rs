@@ -412,7 +412,7 @@ pub fn read_transcripts(s: &Store, e: &StoredEvent, deadline: Instant) -> Vec<Tr
             if let Some(t) = read_main(s, session, &main, budget()) {
                 out.push(t);
             }
-            out.extend(changed_agents(s, session, &main, &budget, metrics()));
+            out.extend(changed_agents(s, session, &main, &budget, &metrics));
             out
         }
         _ => Vec::new(),
@@ -481,12 +481,12 @@ fn read_main(
 /// comes for a killed agent: only the sidecar says so).
 /// Unchanged files cost one `stat` each; an agent still running is read at its own stop; history
 /// is `analyze import`'s job.
-fn changed_agents(
+fn changed_agents<'m>(
     s: &Store,
     session: &str,
     main: &Path,
     budget: &dyn Fn() -> transcript::Budget,
-    metrics: &[crate::metrics::Metric],
+    metrics: &dyn Fn() -> &'m [crate::metrics::Metric],
 ) -> Vec<TranscriptRead> {
     let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
         return Vec::new();
@@ -520,7 +520,7 @@ fn changed_agents(
         if Instant::now() >= b.deadline {
             break; // the rest is read at the next Stop
         }
-        if let Some(t) = read_agent(session, agent_id.to_string(), path, b, metrics) {
+        if let Some(t) = read_agent(session, agent_id.to_string(), path, b, metrics()) {
             out.push(t);
         }
     }
