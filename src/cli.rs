@@ -42,8 +42,9 @@ pub enum Command {
     /// One line for Claude Code's status line (its statusLine setting): agents running, this
     /// session's and today's cost, alerts firing. Reads Claude Code's JSON on stdin; always exits 0.
     Statusline(crate::statusline::StatuslineArgs),
-    /// Re-derive every agent run from the event log (after changing config.json rules).
-    Rebuild,
+    /// Re-derive every agent run from the event log (after changing config.json rules); with
+    /// --metrics, first re-apply config.json's metric definitions to past runs' transcripts.
+    Rebuild(RebuildArgs),
     /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
     /// stream of agents starting and finishing (docs/serve.md).
     Serve(crate::serve::ServeArgs),
@@ -51,6 +52,15 @@ pub enum Command {
     /// (docs/export.md).
     #[command(subcommand)]
     Export(crate::export::ExportCommand),
+}
+
+/// Arguments of `analyze rebuild`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RebuildArgs {
+    /// Re-read the transcripts that still exist of the runs matching the filters with the
+    /// current metric definitions (config.json "metrics"), appending a fresh summary for each.
+    #[arg(long)]
+    pub metrics: bool,
 }
 
 /// Parses the command line and runs it; maps the outcome to an exit code.
@@ -118,7 +128,8 @@ pub fn run(cli: Cli) -> Result<bool> {
             crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
         }
         Command::Statusline(a) => crate::statusline::run(common.db.as_deref(), &a),
-        Command::Rebuild => {
+        Command::Rebuild(a) if a.metrics => rebuild_metrics(&common, &filter),
+        Command::Rebuild(_) => {
             let ctx = Ctx::open(common.db.as_deref())?;
             ctx.check_agents(&filter.agents)?;
             let r = crate::derive::rebuild(&ctx.store, &ctx.cfg, &ctx.prices)?;
@@ -126,4 +137,37 @@ pub fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
     }
+}
+
+/// `analyze rebuild --metrics`: the current definitions applied to the transcripts of past runs
+/// that still exist ([`crate::analyze::rebuild`]), then derived. `Ok(false)` when no definition
+/// is configured or no transcript could be read.
+fn rebuild_metrics(common: &Common, filter: &crate::analyze::Filter) -> Result<bool> {
+    let ctx = Ctx::open(common.db.as_deref())?;
+    ctx.check_agents(&filter.agents)?;
+    let defs = crate::metrics::compile_all(&ctx.cfg.metrics).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{}: {e}",
+            crate::paths::config_path(&crate::paths::db_path(common.db.as_deref())).display()
+        ))
+    })?;
+    if defs.is_empty() {
+        eprintln!(
+            "analyze: config.json defines no metrics (\"metrics\": [...]): nothing to re-apply"
+        );
+        return Ok(false);
+    }
+    let r = crate::analyze::rebuild::reread(&ctx.store, filter, &defs)?;
+    let d = crate::derive::refresh(&ctx.store, &ctx.cfg, &ctx.prices)?;
+    eprintln!(
+        "analyze: re-read {} run(s)' transcripts with {} metric definition(s): {} value(s) found; {} transcript(s) gone, {} unreadable, {} run(s) without a transcript path; derived {} event(s)",
+        r.reread,
+        defs.len(),
+        r.values,
+        r.gone,
+        r.unreadable,
+        r.no_path,
+        d.events
+    );
+    Ok(r.reread > 0)
 }

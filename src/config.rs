@@ -187,7 +187,8 @@ impl Default for Config {
 
 impl Config {
     /// Loads `config.json` beside the database; defaults when missing. A broken file is an error
-    /// for readers (they say so) — hooks never read it.
+    /// for readers (they say so). Hooks never load it whole: the guard reads its `guard` key,
+    /// and an agent transcript's read its `metrics` ([`crate::metrics::load_lenient`]).
     pub fn load(db: &Path) -> crate::error::Result<Config> {
         let path = crate::paths::config_path(db);
         match std::fs::read(&path) {

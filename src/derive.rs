@@ -332,6 +332,9 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
              DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM derive_state;
              DELETE FROM type_daily; DELETE FROM type_tool_daily;",
         )?;
+        for t in crate::metrics::store::TABLES {
+            s.conn().execute(&format!("DELETE FROM {t}"), [])?;
+        }
         Ok(())
     })?;
     apply_new(store, cfg, prices, None, "rebuilding runs")
@@ -1167,8 +1170,40 @@ impl Deriver<'_> {
                 params![run.id, summary.api_errors.last(), summary.last_ts.unwrap_or(e.ts)],
             )?;
         }
+        self.record_metrics(run.id, &summary.metrics, e.ts)?;
+        // A re-read by `analyze rebuild --metrics` names the definitions it applied: those that
+        // found nothing in the transcript leave the run without a value (not an older one).
+        if let Some(Value::Array(defined)) = v.get("metrics_defined") {
+            let gone: Vec<String> = defined
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|n| !summary.metrics.contains_key(*n))
+                .map(str::to_string)
+                .collect();
+            crate::metrics::store::forget(self.s.conn(), run.id, &gone)?;
+        }
         self.recompute_usage(run.id, e.session_id.as_deref(), aid)?;
         self.fill_duration(run.id)?;
+        Ok(())
+    }
+
+    /// Stores custom metric values for run `id` under its agent type (docs/metrics.md, "Custom
+    /// metrics"): past the type's 1,000 names a new name is refused, nothing else is lost.
+    fn record_metrics(
+        &self,
+        id: i64,
+        values: &std::collections::BTreeMap<String, f64>,
+        ts: i64,
+    ) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let agent_type: String = self.s.conn().query_row(
+            "SELECT agent_type FROM agent_runs WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        crate::metrics::store::record(self.s.conn(), id, &agent_type, values, ts)?;
         Ok(())
     }
 
@@ -1299,6 +1334,12 @@ impl Deriver<'_> {
             params![run.id, status, error.map(|x| truncate(&x, 2000)), outcome, e.ts, model, input, output, cread, cwrite, cost],
         )?;
         self.fill_duration(run.id)?;
+        // `"metrics": {"name": number, …}` (docs/events.md): non-numbers and invalid names ignored.
+        self.record_metrics(
+            run.id,
+            &crate::metrics::store::values_of(v.get("metrics")),
+            e.ts,
+        )?;
         Ok(())
     }
 

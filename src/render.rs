@@ -281,6 +281,24 @@ pub fn num(v: Option<f64>, d: usize) -> String {
     v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into())
 }
 
+/// A metric's value: whole numbers with thousands separators (`1,204`), others to two decimals
+/// without trailing zeros (`87.25`, `9.1`); `None` → `-`.
+pub fn value(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => int(x as i64),
+        Some(x) => {
+            let s = format!("{x:.2}");
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            if s == "-0" {
+                "0".into()
+            } else {
+                s.to_string()
+            }
+        }
+    }
+}
+
 /// A signed change of a rate in percentage points: `0.25` → `+25.0 pp`; `None` → `-`.
 pub fn signed_pp(v: Option<f64>) -> String {
     v.map(|x| format!("{:+.1} pp", x * 100.0))
@@ -352,6 +370,11 @@ mod tests {
         assert_eq!(signed_pp(Some(-0.2)), "-20.0 pp");
         assert_eq!(signed_pct(Some(1.0)), "+100%");
         assert_eq!(timestamp(0), "1970-01-01 00:00:00");
+        assert_eq!(value(Some(1204.0)), "1,204");
+        assert_eq!(value(Some(9.1)), "9.1");
+        assert_eq!(value(Some(87.25)), "87.25");
+        assert_eq!(value(Some(-0.001)), "0");
+        assert_eq!(value(None), "-");
         assert_eq!(
             iso_minutes(Some("2026-11-20T14:03:07.123Z")),
             "2026-11-20 14:03"

@@ -296,6 +296,13 @@
         el('p', {}, 'Delegates to: ', a.delegates_to.map((d) => d.agent + ' (' + d.runs + ')').join(', ') || 'nobody'));
       body.push(el('h3', { text: 'Recent errors' }), table(['Time (UTC)', 'Status', 'Description', 'Error'],
         a.recent_errors.map((e) => [when(e.time), e.status, e.description || '', e.error || '']), 'No recent errors.'));
+      if (a.metrics && a.metrics.length) {
+        // As `analyze agent` prints them (docs/metrics.md, "Custom metrics").
+        const val = (x) => (x == null ? '-' : Number.isInteger(x) ? int(x) : String(Math.round(x * 100) / 100));
+        const trend = (t) => (t.direction ? val(t.earlier_avg) + ' → ' + val(t.recent_avg) + ' (' + t.direction + ')' : '-');
+        body.push(el('h3', { text: 'Custom metrics' }), table(['Metric', 'Runs', 'Avg', 'p50', 'p95', 'Min', 'Max', 'Sum', 'Trend (before → last 7d)'],
+          a.metrics.map((m) => [m.name, int(m.runs), val(m.avg), val(m.p50), val(m.p95), val(m.min), val(m.max), val(m.sum), trend(m.trend)]), ''));
+      }
     }
     $('agent-body').replaceChildren(...body);
   }

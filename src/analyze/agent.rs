@@ -165,6 +165,8 @@ pub struct AgentReport {
     /// The most recent runs, newest first, with how they were launched.
     pub recent_runs: Vec<RecentRun>,
     pub recent_errors: Vec<ErrorRow>,
+    /// The agent's custom metrics (docs/metrics.md, "Custom metrics"), by name.
+    pub metrics: Vec<super::metrics::MetricRow>,
 }
 
 /// Sums over a group of runs, in the order of the grouped query's columns.
@@ -357,6 +359,7 @@ pub fn compute(
         )?,
         recent_runs: recent_runs(ctx, &w, &p, runs_n)?,
         recent_errors: errors::compute(ctx, filter, errors_n)?.errors,
+        metrics: super::metrics::compute(ctx, filter, None, false)?.metrics,
     }))
 }
 
@@ -674,7 +677,25 @@ impl Report for AgentReport {
             .iter()
             .map(|e| errors::error_cells(e, false))
             .collect();
-        vec![overview, daily, tools, by, to, recent, errs]
+        let mut grids = vec![overview, daily, tools, by, to, recent, errs];
+        if !self.metrics.is_empty() {
+            let mut headers = vec!["Metric"];
+            headers.extend(super::metrics::FIGURE_HEADERS);
+            let mut m = Grid::new(&headers)
+                .numeric(&[1, 2, 3, 4, 5, 6, 7])
+                .titled("Custom metrics");
+            m.rows = self
+                .metrics
+                .iter()
+                .map(|x| {
+                    let mut cells = vec![x.name.clone()];
+                    cells.extend(super::metrics::figure_cells(x));
+                    cells
+                })
+                .collect();
+            grids.push(m);
+        }
+        grids
     }
     fn notes(&self) -> Vec<String> {
         let mut n = Vec::new();

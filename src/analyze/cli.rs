@@ -87,6 +87,9 @@ pub enum ReportCommand {
     Active(super::active::ActiveArgs),
     /// Recent failures with their (redacted) messages.
     Errors(super::errors::ErrorsArgs),
+    /// Per agent and metric (custom and built-in): runs with a value, avg, p50, p95, min, max,
+    /// sum, and the trend (the last 7 days against before).
+    Metrics(super::metrics::MetricsArgs),
     /// Evaluates the alert rules now: what fires (and what was resolved in the last hour);
     /// delivers changes to the configured notifiers. --fail-on-alert exits 3 while any fires.
     Alerts(super::alerts::AlertsArgs),
@@ -248,6 +251,7 @@ pub fn run_report(common: &Common, filter: &Filter, command: ReportCommand) -> R
         ReportCommand::Active(a) => return super::active::run(&ctx, &filter, &a, common.format),
         ReportCommand::Errors(a) => return super::errors::run(&ctx, &filter, &a, common.format),
         ReportCommand::Alerts(a) => return super::alerts::run(&ctx, &filter, &a, common.format),
+        ReportCommand::Metrics(a) => return super::metrics::run(&ctx, &filter, &a, common.format),
     }
     Ok(true)
 }

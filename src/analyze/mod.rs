@@ -1,7 +1,8 @@
 //! Readers: each subcommand computes typed rows from the projection and returns a
 //! [`Report`](crate::render::Report). Nothing here writes user data; opening a context only
 //! advances the projection (see [`crate::derive`]). On request, `import` appends imported events
-//! and `doctor --coverage` its result (and with `--fix`, an import).
+//! and `doctor --coverage` its result (and with `--fix`, an import); `rebuild --metrics` appends
+//! fresh transcript summaries ([`rebuild`]).
 
 pub mod active;
 pub mod agent;
@@ -11,7 +12,9 @@ pub mod coverage;
 pub mod doctor;
 pub mod errors;
 pub mod import;
+pub mod metrics;
 pub mod overhead;
+pub mod rebuild;
 pub mod recover;
 pub mod sessions;
 pub mod summary;

@@ -186,6 +186,7 @@ pub fn run_span(ctx: &Ctx, run: &RunRow) -> Result<Span> {
         a.push(s("agent_telemetry.task.description", text));
     }
     a.extend(tool_counts(ctx, run.id)?);
+    a.extend(outcome(ctx, run.id)?);
     let error = (run.status == "failure").then(|| {
         a.push(s("error.type", "agent_failure"));
         let msg = run.error.as_deref().unwrap_or("the agent failed");
@@ -218,6 +219,48 @@ fn tool_counts(ctx: &Ctx, run_id: i64) -> Result<Vec<Attr>> {
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The run's built-in per-run metrics that have a value (`agent_telemetry.tests.passed`, …: the
+/// `analyze metrics` built-ins) and its custom metrics (`agent_telemetry.metric.<name>`).
+fn outcome(ctx: &Ctx, run_id: i64) -> Result<Vec<Attr>> {
+    use crate::analyze::metrics::BUILTINS;
+    let c = ctx.store.conn();
+    let sql = format!(
+        "SELECT {} FROM agent_runs r WHERE r.id = ?1",
+        BUILTINS
+            .iter()
+            .map(|b| b.sql)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut out = Vec::new();
+    c.prepare_cached(&sql)?.query_row(params![run_id], |r| {
+        for (k, b) in BUILTINS.iter().enumerate() {
+            if let Some(v) = r.get::<_, Option<f64>>(k)? {
+                out.push(if b.count {
+                    i(b.otel, v as i64)
+                } else {
+                    (b.otel.to_string(), Value::Double(v))
+                });
+            }
+        }
+        Ok(())
+    })?;
+    let mut stmt = c.prepare_cached(
+        "SELECT n.name, v.value FROM run_values v JOIN metric_names n ON n.id = v.metric_id
+         WHERE v.run_id = ?1 ORDER BY n.name",
+    )?;
+    let rows = stmt.query_map(params![run_id], |r| {
+        Ok((
+            format!("agent_telemetry.metric.{}", r.get::<_, String>(0)?),
+            Value::Double(r.get(1)?),
+        ))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    Ok(out)
 }
 
 /// The span of a prompt turn or explicit workflow (`invoke_workflow {kind}`, a root span of its

@@ -5,6 +5,8 @@
 //! the value, combined per run by `take`) or a pattern over a tool's input (`input_pattern`,
 //! `take` = `count`: the number of matching calls).
 
+pub mod store;
+
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -17,6 +17,17 @@ pub fn percentile(xs: &[i64], p: f64) -> Option<f64> {
     Some(xs[lo] as f64 + (h - lo as f64) * (xs[hi] - xs[lo]) as f64)
 }
 
+/// [`percentile`] over sorted real values (custom metrics, `analyze metrics`): the same rank.
+pub fn percentile_f64(xs: &[f64], p: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let h = (xs.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(xs.len() - 1);
+    Some(xs[lo] + (h - lo as f64) * (xs[hi] - xs[lo]))
+}
+
 /// The same percentile, read from the `(agent_type, duration_ms)` index without loading the
 /// runs: `n` is the number of durations for the agent (or all agents when `agent` is None).
 pub fn indexed_percentile(
@@ -203,6 +214,9 @@ mod tests {
         assert_eq!(percentile(&xs, 1.0), Some(40.0));
         assert_eq!(percentile(&[7], 0.95), Some(7.0));
         assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile_f64(&[1.5, 2.5, 4.0, 10.0], 0.5), Some(3.25));
+        assert_eq!(percentile_f64(&[10.0, 20.0, 30.0, 40.0], 0.95), Some(38.5));
+        assert_eq!(percentile_f64(&[], 0.5), None);
     }
 
     fn o(success: i64, decided: i64) -> Outcomes {

@@ -31,6 +31,7 @@ pub(super) const SUBCOMMANDS: &[&str] = &[
     "errors",
     "sessions",
     "alerts",
+    "metrics",
 ];
 
 /// The query parameter carrying positional arguments (repeatable, in order).

@@ -499,6 +499,47 @@ fn spans_nest_as_the_delegation_tree_with_ids_derived_from_the_records() {
 }
 
 #[test]
+fn runs_carry_their_metrics_as_attributes() {
+    let env = Env::new();
+    // A generic run whose stop event carries custom metrics…
+    env.hook(
+        "subagent-start",
+        br#"{"agent_name": "builder", "invocation_id": "g1", "timestamp": "2026-11-21T09:00:00Z"}"#,
+    );
+    env.hook(
+        "subagent-stop",
+        br#"{"invocation_id": "g1", "success": true, "timestamp": "2026-11-21T09:01:00Z",
+             "metrics": {"lint_warnings": 7, "coverage": 87.5}}"#,
+    );
+    // …and a Claude Code run whose transcript edits 2 lines in, 1 out.
+    let transcript = crate::metrics::write_transcript(&env.dir.path().join("projects"));
+    crate::metrics::record_linter_run(&env, &transcript);
+    let rx = Receiver::start(&[]);
+    let (code, _, err) = export(&env, &["--endpoint", &rx.url()]);
+    assert_eq!(code, 0, "{err}");
+    let spans = rx.spans();
+    let runs = by_agent(&spans);
+    let g = &runs["g1"];
+    assert_eq!(g.attr("agent_telemetry.metric.lint_warnings"), "d:7");
+    assert_eq!(g.attr("agent_telemetry.metric.coverage"), "d:87.5");
+    // No transcript, no test output: no built-in attribute (no value is not 0).
+    for k in [
+        "agent_telemetry.tests.passed",
+        "agent_telemetry.lines.added",
+        "agent_telemetry.files.created",
+    ] {
+        assert!(!g.attrs.contains_key(k), "{k}");
+    }
+    let linter = &runs[crate::metrics::AGENT];
+    assert_eq!(linter.attr("agent_telemetry.lines.added"), "i:2");
+    assert_eq!(linter.attr("agent_telemetry.lines.removed"), "i:1");
+    assert!(!linter
+        .attrs
+        .keys()
+        .any(|k| k.starts_with("agent_telemetry.metric.")));
+}
+
+#[test]
 fn tokens_are_each_runs_own_and_sum_to_the_readers_total() {
     let env = Env::new();
     replay_all_recordings(&env);

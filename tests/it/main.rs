@@ -18,6 +18,7 @@ mod hooks;
 mod import;
 mod install;
 mod layout;
+mod metrics;
 mod order;
 mod outcome;
 mod progress;

@@ -177,12 +177,22 @@ pub(crate) fn generated_log(runs: u32, seed: u64) -> Log {
 /// follow insertion order); `run_tools` names its run by agent id. Floats are rounded to 9
 /// significant digits: sums in another order differ in the last bits.
 pub(crate) fn projection(conn: &Connection) -> BTreeMap<&'static str, Vec<String>> {
-    let queries: [(&str, &str); 11] = [
+    let queries: [(&str, &str); 13] = [
         ("agent_runs", "SELECT * FROM agent_runs ORDER BY agent_id"),
         (
             "run_tools",
             "SELECT r.agent_id, t.tool, t.calls, t.errors FROM run_tools t
              JOIN agent_runs r ON r.id = t.run_id ORDER BY 1, 2",
+        ),
+        (
+            "run_values",
+            "SELECT r.agent_id, n.name, v.value FROM run_values v
+             JOIN agent_runs r ON r.id = v.run_id JOIN metric_names n ON n.id = v.metric_id ORDER BY 1, 2",
+        ),
+        (
+            "agent_metric_names",
+            "SELECT a.agent_type, n.name FROM agent_metric_names a
+             JOIN metric_names n ON n.id = a.metric_id ORDER BY 1, 2",
         ),
         ("workflows", "SELECT * FROM workflows ORDER BY workflow_id"),
         ("sessions", "SELECT * FROM sessions ORDER BY session_id"),

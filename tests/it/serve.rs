@@ -300,6 +300,13 @@ fn every_report_equals_the_command_lines_json() {
         ("sessions", "limit=2".into(), vec!["--limit", "2"]),
         // The API shows alerts without delivering (the server's own evaluator delivers).
         ("alerts", String::new(), vec!["--no-deliver"]),
+        ("metrics", String::new(), vec![]),
+        (
+            "metrics",
+            "arg=lines_added&agent=backend-architect".into(),
+            vec!["lines_added", "--agent", "backend-architect"],
+        ),
+        ("metrics", "arg=9nope".into(), vec!["9nope"]),
         // Errors (exit 2) and nothing found (exit 1).
         ("summary", "agent=nobody".into(), vec!["--agent", "nobody"]),
         ("summary", "days=0".into(), vec!["--days", "0"]),
