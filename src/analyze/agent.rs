@@ -6,7 +6,7 @@ use super::errors::{self, ErrorRow};
 use super::tree::RunTraits;
 use super::{summary, Ctx, Filter};
 use crate::error::Result;
-use crate::query::sql::{self, TOKENS_SQL};
+use crate::query::sql::{self, HOST_CPU_SECONDS_SQL, HOST_RSS_MB_SQL, TOKENS_SQL};
 use crate::query::stats::{indexed_percentile, percentile};
 use crate::render::{self, Grid, Report};
 use rusqlite::params_from_iter;
@@ -41,6 +41,26 @@ pub struct RecentRun {
     pub description: Option<String>,
     #[serde(flatten)]
     pub traits: RunTraits,
+    /// CPU seconds the Claude Code process used while the run ran (shared by parallel agents).
+    pub host_cpu_seconds: Option<f64>,
+    /// The Claude Code process's resident memory at the run's stop, MB.
+    pub host_rss_mb: Option<f64>,
+}
+
+/// The Claude Code process's resources over the agent's runs (docs/metrics.md, "Resources"):
+/// the host process's, shared by every agent running at the same time, not the agent's own.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct HostResources {
+    /// Runs with a CPU figure (a start and a stop read from the same process).
+    pub cpu_runs: i64,
+    /// Average and largest CPU seconds the host used while a run ran.
+    pub avg_cpu_seconds: Option<f64>,
+    pub max_cpu_seconds: Option<f64>,
+    /// Runs with a memory figure at their stop.
+    pub rss_runs: i64,
+    /// Average and largest resident memory of the host at a run's stop, MB.
+    pub avg_rss_mb: Option<f64>,
+    pub max_rss_mb: Option<f64>,
 }
 
 /// Duration figures over the runs that have a duration (ms).
@@ -120,6 +140,8 @@ pub struct AgentReport {
     pub unpriced_runs: i64,
     pub avg_complexity: Option<f64>,
     pub efficiency: Option<f64>,
+    /// The Claude Code process's CPU and memory while the runs ran.
+    pub host: HostResources,
     /// The most recent days with runs, oldest first.
     pub daily: Vec<Day>,
     pub tools: Vec<ToolUse>,
@@ -304,6 +326,7 @@ pub fn compute(
         unpriced_runs: total.unpriced,
         avg_complexity: Some(total.complexity as f64 / runs as f64),
         efficiency: summary::efficiency(success_rate, avg_ms),
+        host: host_resources(ctx, &w, &p)?,
         daily,
         tools: tools(ctx, &w, &p)?,
         delegated_by,
@@ -329,8 +352,8 @@ fn recent_runs(
 ) -> Result<Vec<RecentRun>> {
     let st = ctx.status_sql();
     let sql = format!(
-        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {} FROM agent_runs r
-         WHERE {w} ORDER BY r.start_ms DESC, r.id DESC LIMIT {n}",
+        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {HOST_CPU_SECONDS_SQL}, {HOST_RSS_MB_SQL}, {}
+         FROM agent_runs r WHERE {w} ORDER BY r.start_ms DESC, r.id DESC LIMIT {n}",
         RunTraits::SQL
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
@@ -341,10 +364,34 @@ fn recent_runs(
             status: r.get(2)?,
             duration_ms: r.get(3)?,
             description: r.get(4)?,
-            traits: RunTraits::from_row(r, 5)?,
+            host_cpu_seconds: r.get(5)?,
+            host_rss_mb: r.get(6)?,
+            traits: RunTraits::from_row(r, 7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The host figures over the agent's runs: one pass.
+fn host_resources(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<HostResources> {
+    let sql = format!(
+        "SELECT count({HOST_CPU_SECONDS_SQL}), avg({HOST_CPU_SECONDS_SQL}), max({HOST_CPU_SECONDS_SQL}),
+                count({HOST_RSS_MB_SQL}), avg({HOST_RSS_MB_SQL}), max({HOST_RSS_MB_SQL})
+         FROM agent_runs r WHERE {w}"
+    );
+    Ok(ctx
+        .store
+        .conn()
+        .query_row(&sql, params_from_iter(p.iter()), |r| {
+            Ok(HostResources {
+                cpu_runs: r.get(0)?,
+                avg_cpu_seconds: r.get(1)?,
+                max_cpu_seconds: r.get(2)?,
+                rss_runs: r.get(3)?,
+                avg_rss_mb: r.get(4)?,
+                max_rss_mb: r.get(5)?,
+            })
+        })?)
 }
 
 fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse>> {
@@ -442,6 +489,24 @@ impl Report for AgentReport {
             vec!["Cost per run".into(), render::usd(self.avg_cost_usd)],
             vec!["Avg complexity".into(), render::num(self.avg_complexity, 1)],
             vec!["Efficiency".into(), render::num(self.efficiency, 2)],
+            vec![
+                "Claude Code process CPU per run, avg / max (shared by parallel agents)".into(),
+                host_pair(
+                    self.host.avg_cpu_seconds,
+                    self.host.max_cpu_seconds,
+                    " s",
+                    self.host.cpu_runs,
+                ),
+            ],
+            vec![
+                "Claude Code process memory at stop, avg / max (shared by parallel agents)".into(),
+                host_pair(
+                    self.host.avg_rss_mb,
+                    self.host.max_rss_mb,
+                    " MB",
+                    self.host.rss_runs,
+                ),
+            ],
         ];
         let mut daily = Grid::new(&["Day (UTC)", "Runs", "Success", "Avg duration", "Cost"])
             .numeric(&[1, 2, 3, 4])
@@ -494,8 +559,10 @@ impl Report for AgentReport {
             "Duration",
             "Description",
             "Launched",
+            "Host CPU",
+            "Host mem",
         ])
-        .numeric(&[2])
+        .numeric(&[2, 5, 6])
         .titled("Recent runs");
         recent.rows = self
             .recent_runs
@@ -511,6 +578,8 @@ impl Report for AgentReport {
                         .trim_start_matches('(')
                         .trim_end_matches(')')
                         .to_string(),
+                    host_cell(r.host_cpu_seconds, " s"),
+                    host_cell(r.host_rss_mb, " MB"),
                 ]
             })
             .collect();
@@ -525,6 +594,13 @@ impl Report for AgentReport {
     }
     fn notes(&self) -> Vec<String> {
         let mut n = Vec::new();
+        if self.host.cpu_runs + self.host.rss_runs > 0 {
+            n.push(
+                "Host CPU / mem: the Claude Code process's CPU seconds while the run ran and its memory at the stop \
+                 (shared by parallel agents; docs/metrics.md, \"Resources\")."
+                    .into(),
+            );
+        }
         if self.unpriced_runs > 0 {
             n.push(format!(
                 "{} run(s) used a model without a known price: their cost is not included.",
@@ -533,6 +609,24 @@ impl Report for AgentReport {
         }
         n
     }
+}
+
+/// A host figure: one decimal, with its unit; `-` without one.
+fn host_cell(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x:.1}{unit}"))
+}
+
+/// `avg / max` of a host figure and over how many runs.
+fn host_pair(avg: Option<f64>, max: Option<f64>, unit: &str, runs: i64) -> String {
+    if runs == 0 {
+        return "-".into();
+    }
+    format!(
+        "{} / {} ({} runs)",
+        host_cell(avg, unit),
+        host_cell(max, unit),
+        render::int(runs)
+    )
 }
 
 /// Runs `analyze agent`; `Ok(false)` = nothing found.
