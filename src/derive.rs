@@ -1391,7 +1391,10 @@ impl Deriver<'_> {
                  WHERE id = ?1"
             ),
         };
-        self.exec(&sql, params![id, pid, e.host_cpu_ms, e.host_rss_kb])?;
+        match side {
+            Side::Start => self.exec(&sql, params![id, pid, e.host_cpu_ms])?,
+            Side::Stop => self.exec(&sql, params![id, pid, e.host_cpu_ms, e.host_rss_kb])?,
+        };
         Ok(())
     }
 

@@ -25,6 +25,7 @@ mod readers;
 mod recommend;
 mod redaction;
 mod report;
+mod resources;
 mod serve;
 mod statusline;
 mod summary;
