@@ -489,24 +489,6 @@ impl Report for AgentReport {
             vec!["Cost per run".into(), render::usd(self.avg_cost_usd)],
             vec!["Avg complexity".into(), render::num(self.avg_complexity, 1)],
             vec!["Efficiency".into(), render::num(self.efficiency, 2)],
-            vec![
-                "Claude Code process CPU per run, avg / max (shared by parallel agents)".into(),
-                host_pair(
-                    self.host.avg_cpu_seconds,
-                    self.host.max_cpu_seconds,
-                    " s",
-                    self.host.cpu_runs,
-                ),
-            ],
-            vec![
-                "Claude Code process memory at stop, avg / max (shared by parallel agents)".into(),
-                host_pair(
-                    self.host.avg_rss_mb,
-                    self.host.max_rss_mb,
-                    " MB",
-                    self.host.rss_runs,
-                ),
-            ],
         ];
         let mut daily = Grid::new(&["Day (UTC)", "Runs", "Success", "Avg duration", "Cost"])
             .numeric(&[1, 2, 3, 4])
@@ -553,22 +535,27 @@ impl Report for AgentReport {
             .numeric(&[1])
             .titled("Whom it delegates to");
         to.rows = count_rows(&self.delegates_to);
-        let mut recent = Grid::new(&[
+        // The host's columns only where a run has a figure (none without /proc).
+        let host_cols = self
+            .recent_runs
+            .iter()
+            .any(|r| r.host_cpu_seconds.is_some() || r.host_rss_mb.is_some());
+        let mut head = vec![
             "Started (UTC)",
             "Status",
             "Duration",
             "Description",
             "Launched",
-            "Host CPU",
-            "Host mem",
-        ])
-        .numeric(&[2, 5, 6])
-        .titled("Recent runs");
+        ];
+        if host_cols {
+            head.extend(["Host CPU", "Host mem"]);
+        }
+        let mut recent = Grid::new(&head).numeric(&[2, 5, 6]).titled("Recent runs");
         recent.rows = self
             .recent_runs
             .iter()
             .map(|r| {
-                vec![
+                let mut row = vec![
                     render::iso_minutes(r.start.as_deref()),
                     r.status.clone(),
                     render::dur(r.duration_ms.map(|d| d as f64)),
@@ -578,9 +565,12 @@ impl Report for AgentReport {
                         .trim_start_matches('(')
                         .trim_end_matches(')')
                         .to_string(),
-                    host_cell(r.host_cpu_seconds, " s"),
-                    host_cell(r.host_rss_mb, " MB"),
-                ]
+                ];
+                if host_cols {
+                    row.push(host_cell(r.host_cpu_seconds, " s"));
+                    row.push(host_cell(r.host_rss_mb, " MB"));
+                }
+                row
             })
             .collect();
         let mut errs =
@@ -590,13 +580,31 @@ impl Report for AgentReport {
             .iter()
             .map(|e| errors::error_cells(e, false))
             .collect();
-        vec![overview, daily, tools, by, to, recent, errs]
+        let mut grids = vec![overview];
+        let h = &self.host;
+        if h.cpu_runs + h.rss_runs > 0 {
+            let mut host = Grid::new(&["Figure", "Value"])
+                .titled("Claude Code process (shared by parallel agents)");
+            host.rows = vec![
+                vec![
+                    "CPU seconds while a run ran, avg / max".into(),
+                    host_pair(h.avg_cpu_seconds, h.max_cpu_seconds, " s", h.cpu_runs),
+                ],
+                vec![
+                    "Memory at a run's stop, avg / max".into(),
+                    host_pair(h.avg_rss_mb, h.max_rss_mb, " MB", h.rss_runs),
+                ],
+            ];
+            grids.push(host);
+        }
+        grids.extend([daily, tools, by, to, recent, errs]);
+        grids
     }
     fn notes(&self) -> Vec<String> {
         let mut n = Vec::new();
         if self.host.cpu_runs + self.host.rss_runs > 0 {
             n.push(
-                "Host CPU / mem: the Claude Code process's CPU seconds while the run ran and its memory at the stop \
+                "Host CPU / Host mem (recent runs): the Claude Code process's CPU seconds while the run ran and its memory at the stop \
                  (shared by parallel agents; docs/metrics.md, \"Resources\")."
                     .into(),
             );

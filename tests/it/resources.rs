@@ -145,7 +145,8 @@ fn the_hooks_record_their_parent_or_the_shell_s_parent_as_host() {
     let (code, table, _) = env.analyze(&["agent", "builder"]);
     assert_eq!(code, 0);
     assert!(
-        table.contains("Claude Code process CPU per run, avg / max (shared by parallel agents)"),
+        table.contains("Claude Code process (shared by parallel agents)")
+            && table.contains("CPU seconds while a run ran, avg / max"),
         "{table}"
     );
     assert!(
