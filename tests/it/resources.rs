@@ -273,12 +273,15 @@ fn a_spooled_payload_keeps_the_readings_taken_when_the_hook_ran() {
     assert_eq!(by_agent("sp-2"), (i64::from(me), 199_980, 9_999));
 }
 
+/// An event with a reading: kind, agent, ts, pid, cpu_ms, rss_kb.
+type Reading = (&'static str, &'static str, i64, i64, Option<i64>, Option<i64>);
+
 /// Events with readings appended straight into the log in `order`, derived; the host columns
 /// of runs `a` (one process: two starts, two stops), `b` (start and stop from two processes)
 /// and `c` (a stop only).
 fn derived_in_order(order: &[usize]) -> Vec<[Option<i64>; 4]> {
     #[rustfmt::skip]
-    let events: [(&str, &str, i64, i64, Option<i64>, Option<i64>); 9] = [
+    let events: [Reading; 9] = [
         // kind, agent, ts, pid, cpu_ms, rss_kb
         ("SubagentStart", "a", 1_000, 10, Some(5_000), Some(100)),
         ("SubagentStop", "a", 2_000, 10, Some(7_000), Some(300)),
