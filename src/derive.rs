@@ -61,6 +61,13 @@ pub struct Refreshed {
     pub events: u64,
 }
 
+/// Which end of a run an event's host reading belongs to.
+#[derive(Clone, Copy)]
+enum Side {
+    Start,
+    Stop,
+}
+
 struct Ev {
     id: i64,
     ts: i64,
@@ -73,6 +80,10 @@ struct Ev {
     tool_name: Option<String>,
     tool_use_id: Option<String>,
     payload: String,
+    /// The host process's readings (agent starts and stops; `crate::host`).
+    host_pid: Option<i64>,
+    host_cpu_ms: Option<i64>,
+    host_rss_kb: Option<i64>,
     /// The payload parsed once (several rules read it).
     parsed: std::cell::OnceCell<Value>,
 }
@@ -91,6 +102,9 @@ impl Ev {
             tool_name: r.get(8)?,
             tool_use_id: r.get(9)?,
             payload: r.get(10)?,
+            host_pid: r.get(11)?,
+            host_cpu_ms: r.get(12)?,
+            host_rss_kb: r.get(13)?,
             parsed: std::cell::OnceCell::new(),
         })
     }
@@ -246,7 +260,8 @@ fn apply_in_tx(
         .optional()?
         .unwrap_or(0);
     let mut stmt = s.conn().prepare_cached(
-        "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload
+        "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
+                host_pid, host_cpu_ms, host_rss_kb
          FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
     let d = Deriver { s, cfg, prices };
@@ -716,7 +731,7 @@ impl Deriver<'_> {
                 self.link(run.id, &tu)?;
             }
         }
-        Ok(())
+        self.host_read(run.id, e, Side::Start)
     }
 
     fn agent_tool_returned(&self, e: &Ev) -> Result<()> {
@@ -1004,7 +1019,7 @@ impl Deriver<'_> {
             ],
         )?;
         self.fill_duration(run.id)?;
-        Ok(())
+        self.host_read(run.id, e, Side::Stop)
     }
 
     #[allow(clippy::too_many_lines)] // one summary applied field by field, each with its precedence rule
@@ -1277,7 +1292,7 @@ impl Deriver<'_> {
                 e.session_id
             ],
         )?;
-        Ok(())
+        self.host_read(run.id, e, Side::Start)
     }
 
     fn generic_stop(&self, e: &Ev) -> Result<()> {
@@ -1340,7 +1355,7 @@ impl Deriver<'_> {
             &crate::metrics::store::values_of(v.get("metrics")),
             e.ts,
         )?;
-        Ok(())
+        self.host_read(run.id, e, Side::Stop)
     }
 
     fn workflow_start(&self, e: &Ev) -> Result<()> {
@@ -1401,6 +1416,48 @@ impl Deriver<'_> {
     }
 
     // ── helpers ───────────────────────────────────────────────────────────────────────────
+
+    // ── the host process's readings ───────────────────────────────────────────────────────
+
+    /// Applies a start or stop's reading of the host process (docs/metrics.md, "Resources") to
+    /// run `id`. A process's CPU time only grows, so the earliest start is the one with the least
+    /// CPU and the last stop the one with the most: the minimum and maximum give the same result
+    /// in any order. Readings from more than one process (a session resumed in a new Claude Code)
+    /// make `host_pid` 0 and leave the figures empty, also in any order.
+    fn host_read(&self, id: i64, e: &Ev, side: Side) -> Result<()> {
+        let Some(pid) = e.host_pid else {
+            return Ok(()); // no /proc where the hook ran, or an imported event
+        };
+        let same = "(host_pid IS NULL OR host_pid = ?2)";
+        let sql = match side {
+            Side::Start => format!(
+                "UPDATE agent_runs SET
+                    host_cpu_start_ms = CASE WHEN NOT {same} THEN NULL WHEN ?3 IS NULL THEN host_cpu_start_ms
+                      ELSE min(coalesce(host_cpu_start_ms, ?3), ?3) END,
+                    host_cpu_end_ms = CASE WHEN {same} THEN host_cpu_end_ms END,
+                    host_rss_kb = CASE WHEN {same} THEN host_rss_kb END,
+                    host_pid = CASE WHEN {same} THEN ?2 ELSE 0 END
+                 WHERE id = ?1"
+            ),
+            // The stop with the most CPU (then the most memory, for a tie) gives both figures.
+            Side::Stop => format!(
+                "UPDATE agent_runs SET
+                    host_rss_kb = CASE WHEN NOT {same} THEN NULL
+                      WHEN (coalesce(?3, -1), coalesce(?4, -1)) > (coalesce(host_cpu_end_ms, -1), coalesce(host_rss_kb, -1))
+                      THEN ?4 ELSE host_rss_kb END,
+                    host_cpu_end_ms = CASE WHEN NOT {same} THEN NULL WHEN ?3 IS NULL THEN host_cpu_end_ms
+                      ELSE max(coalesce(host_cpu_end_ms, ?3), ?3) END,
+                    host_cpu_start_ms = CASE WHEN {same} THEN host_cpu_start_ms END,
+                    host_pid = CASE WHEN {same} THEN ?2 ELSE 0 END
+                 WHERE id = ?1"
+            ),
+        };
+        match side {
+            Side::Start => self.exec(&sql, params![id, pid, e.host_cpu_ms])?,
+            Side::Stop => self.exec(&sql, params![id, pid, e.host_cpu_ms, e.host_rss_kb])?,
+        };
+        Ok(())
+    }
 
     fn insert_run(
         &self,

@@ -44,6 +44,7 @@ pub mod error;
 pub mod export;
 pub mod guard;
 pub mod hook;
+pub mod host;
 pub mod html;
 pub mod import;
 pub mod metrics;

@@ -6,7 +6,7 @@ use super::errors::{self, ErrorRow};
 use super::tree::RunTraits;
 use super::{summary, Ctx, Filter};
 use crate::error::Result;
-use crate::query::sql::{self, TOKENS_SQL};
+use crate::query::sql::{self, HOST_CPU_SECONDS_SQL, HOST_RSS_MB_SQL, TOKENS_SQL};
 use crate::query::stats::{indexed_percentile, percentile};
 use crate::render::{self, Grid, Report};
 use rusqlite::params_from_iter;
@@ -41,6 +41,26 @@ pub struct RecentRun {
     pub description: Option<String>,
     #[serde(flatten)]
     pub traits: RunTraits,
+    /// CPU seconds the Claude Code process used while the run ran (shared by parallel agents).
+    pub host_cpu_seconds: Option<f64>,
+    /// The Claude Code process's resident memory at the run's stop, MB.
+    pub host_rss_mb: Option<f64>,
+}
+
+/// The Claude Code process's resources over the agent's runs (docs/metrics.md, "Resources"):
+/// the host process's, shared by every agent running at the same time, not the agent's own.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct HostResources {
+    /// Runs with a CPU figure (a start and a stop read from the same process).
+    pub cpu_runs: i64,
+    /// Average and largest CPU seconds the host used while a run ran.
+    pub avg_cpu_seconds: Option<f64>,
+    pub max_cpu_seconds: Option<f64>,
+    /// Runs with a memory figure at their stop.
+    pub rss_runs: i64,
+    /// Average and largest resident memory of the host at a run's stop, MB.
+    pub avg_rss_mb: Option<f64>,
+    pub max_rss_mb: Option<f64>,
 }
 
 /// Duration figures over the runs that have a duration (ms).
@@ -155,6 +175,8 @@ pub struct AgentReport {
     pub unpriced_runs: i64,
     pub avg_complexity: Option<f64>,
     pub efficiency: Option<f64>,
+    /// The Claude Code process's CPU and memory while the runs ran.
+    pub host: HostResources,
     /// The most recent days with runs, oldest first.
     pub daily: Vec<Day>,
     pub tools: Vec<ToolUse>,
@@ -346,6 +368,7 @@ pub fn compute(
         unpriced_runs: total.unpriced,
         avg_complexity: Some(total.complexity as f64 / runs as f64),
         efficiency: summary::efficiency(success_rate, avg_ms),
+        host: host_resources(ctx, &w, &p)?,
         daily,
         tools: tools(ctx, &w, &p)?,
         delegated_by,
@@ -424,8 +447,8 @@ fn recent_runs(
 ) -> Result<Vec<RecentRun>> {
     let st = ctx.status_sql();
     let sql = format!(
-        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {} FROM agent_runs r
-         WHERE {w} ORDER BY r.start_ms DESC, r.id DESC LIMIT {n}",
+        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {HOST_CPU_SECONDS_SQL}, {HOST_RSS_MB_SQL}, {}
+         FROM agent_runs r WHERE {w} ORDER BY r.start_ms DESC, r.id DESC LIMIT {n}",
         RunTraits::SQL
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
@@ -436,10 +459,34 @@ fn recent_runs(
             status: r.get(2)?,
             duration_ms: r.get(3)?,
             description: r.get(4)?,
-            traits: RunTraits::from_row(r, 5)?,
+            host_cpu_seconds: r.get(5)?,
+            host_rss_mb: r.get(6)?,
+            traits: RunTraits::from_row(r, 7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The host figures over the agent's runs: one pass.
+fn host_resources(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<HostResources> {
+    let sql = format!(
+        "SELECT count({HOST_CPU_SECONDS_SQL}), avg({HOST_CPU_SECONDS_SQL}), max({HOST_CPU_SECONDS_SQL}),
+                count({HOST_RSS_MB_SQL}), avg({HOST_RSS_MB_SQL}), max({HOST_RSS_MB_SQL})
+         FROM agent_runs r WHERE {w}"
+    );
+    Ok(ctx
+        .store
+        .conn()
+        .query_row(&sql, params_from_iter(p.iter()), |r| {
+            Ok(HostResources {
+                cpu_runs: r.get(0)?,
+                avg_cpu_seconds: r.get(1)?,
+                max_cpu_seconds: r.get(2)?,
+                rss_runs: r.get(3)?,
+                avg_rss_mb: r.get(4)?,
+                max_rss_mb: r.get(5)?,
+            })
+        })?)
 }
 
 fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse>> {
@@ -644,20 +691,27 @@ impl Report for AgentReport {
             .numeric(&[1])
             .titled("Whom it delegates to");
         to.rows = count_rows(&self.delegates_to);
-        let mut recent = Grid::new(&[
+        // The host's columns only where a run has a figure (none without /proc).
+        let host_cols = self
+            .recent_runs
+            .iter()
+            .any(|r| r.host_cpu_seconds.is_some() || r.host_rss_mb.is_some());
+        let mut head = vec![
             "Started (UTC)",
             "Status",
             "Duration",
             "Description",
             "Launched",
-        ])
-        .numeric(&[2])
-        .titled("Recent runs");
+        ];
+        if host_cols {
+            head.extend(["Host CPU", "Host mem"]);
+        }
+        let mut recent = Grid::new(&head).numeric(&[2, 5, 6]).titled("Recent runs");
         recent.rows = self
             .recent_runs
             .iter()
             .map(|r| {
-                vec![
+                let mut row = vec![
                     render::iso_minutes(r.start.as_deref()),
                     r.status.clone(),
                     render::dur(r.duration_ms.map(|d| d as f64)),
@@ -667,7 +721,12 @@ impl Report for AgentReport {
                         .trim_start_matches('(')
                         .trim_end_matches(')')
                         .to_string(),
-                ]
+                ];
+                if host_cols {
+                    row.push(host_cell(r.host_cpu_seconds, " s"));
+                    row.push(host_cell(r.host_rss_mb, " MB"));
+                }
+                row
             })
             .collect();
         let mut errs =
@@ -677,7 +736,24 @@ impl Report for AgentReport {
             .iter()
             .map(|e| errors::error_cells(e, false))
             .collect();
-        let mut grids = vec![overview, daily, tools, by, to, recent, errs];
+        let mut grids = vec![overview];
+        let h = &self.host;
+        if h.cpu_runs + h.rss_runs > 0 {
+            let mut host = Grid::new(&["Figure", "Value"])
+                .titled("Claude Code process (shared by parallel agents)");
+            host.rows = vec![
+                vec![
+                    "CPU seconds while a run ran, avg / max".into(),
+                    host_pair(h.avg_cpu_seconds, h.max_cpu_seconds, " s", h.cpu_runs),
+                ],
+                vec![
+                    "Memory at a run's stop, avg / max".into(),
+                    host_pair(h.avg_rss_mb, h.max_rss_mb, " MB", h.rss_runs),
+                ],
+            ];
+            grids.push(host);
+        }
+        grids.extend([daily, tools, by, to, recent, errs]);
         if !self.metrics.is_empty() {
             let mut headers = vec!["Metric"];
             headers.extend(super::metrics::FIGURE_HEADERS);
@@ -699,6 +775,13 @@ impl Report for AgentReport {
     }
     fn notes(&self) -> Vec<String> {
         let mut n = Vec::new();
+        if self.host.cpu_runs + self.host.rss_runs > 0 {
+            n.push(
+                "Host CPU / Host mem (recent runs): the Claude Code process's CPU seconds while the run ran and its memory at the stop \
+                 (shared by parallel agents; docs/metrics.md, \"Resources\")."
+                    .into(),
+            );
+        }
         if self.unpriced_runs > 0 {
             n.push(format!(
                 "{} run(s) used a model without a known price: their cost is not included.",
@@ -707,6 +790,24 @@ impl Report for AgentReport {
         }
         n
     }
+}
+
+/// A host figure: one decimal, with its unit; `-` without one.
+fn host_cell(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x:.1}{unit}"))
+}
+
+/// `avg / max` of a host figure and over how many runs.
+fn host_pair(avg: Option<f64>, max: Option<f64>, unit: &str, runs: i64) -> String {
+    if runs == 0 {
+        return "-".into();
+    }
+    format!(
+        "{} / {} ({} runs)",
+        host_cell(avg, unit),
+        host_cell(max, unit),
+        render::int(runs)
+    )
 }
 
 /// Runs `analyze agent`; `Ok(false)` = nothing found.

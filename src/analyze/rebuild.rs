@@ -179,6 +179,7 @@ pub fn reread(store: &Store, filter: &Filter, defs: &[Metric]) -> Result<Reread>
                     tool_name: None,
                     tool_use_id: tool_use_id.as_deref(),
                     payload: &payload,
+                    host: None,
                 })?;
             }
             Ok(())

@@ -2,6 +2,7 @@
 //! or quarantined with its reason: nothing Claude Code sends is dropped.
 
 use super::Binary;
+use crate::host::HostReading;
 use crate::store::{NewEvent, Store};
 use crate::transcript::{self, ReadSpec, Summary};
 use crate::vocab::{self, EventKind, Source};
@@ -41,6 +42,9 @@ pub struct StoredEvent {
     pub payload: String,
     pub transcript_path: Option<String>,
     pub agent_transcript_path: Option<String>,
+    /// The host process's readings ([`crate::host`]): set by the hook on the events that start
+    /// or stop an agent ([`carries_host`]), None everywhere else.
+    pub host: Option<HostReading>,
 }
 
 impl StoredEvent {
@@ -57,8 +61,46 @@ impl StoredEvent {
             tool_name: self.tool_name.as_deref(),
             tool_use_id: self.tool_use_id.as_deref(),
             payload: &self.payload,
+            host: self.host,
         }
     }
+}
+
+/// Whether an event of `kind` carries the host's readings: the ones derivation reads them from,
+/// an agent's start and stop (SubagentStart/SubagentStop, generic agent_start/agent_stop). The
+/// Agent tool's PreToolUse/PostToolUse fire milliseconds from these in the same process (and a
+/// background agent's PostToolUse is its launch, not its end), so they would add nothing.
+pub fn carries_host(kind: &str) -> bool {
+    matches!(
+        EventKind::parse(kind),
+        Some(
+            EventKind::SubagentStart
+                | EventKind::SubagentStop
+                | EventKind::AgentStart
+                | EventKind::AgentStop
+        )
+    )
+}
+
+/// Gives the host's readings to every parsed event that carries them, calling `read` at most
+/// once and only when one does (every other hook reads nothing); returns what it gave.
+pub fn attach_host(
+    incoming: &mut [Incoming],
+    read: impl FnOnce() -> Option<HostReading>,
+) -> Option<HostReading> {
+    let mut read = Some(read);
+    let mut reading = None;
+    for i in incoming {
+        if let Parsed::Event(e) = &mut i.parsed {
+            if carries_host(&e.kind) {
+                if let Some(r) = read.take() {
+                    reading = r();
+                }
+                e.host = reading;
+            }
+        }
+    }
+    reading
 }
 
 impl Incoming {
@@ -222,6 +264,7 @@ fn claude_code_event(
         payload,
         transcript_path: w.transcript_path,
         agent_transcript_path: w.agent_transcript_path,
+        host: None,
     }
 }
 
@@ -317,6 +360,7 @@ fn generic_event(
         payload: Value::Object(obj).to_string(),
         transcript_path: None,
         agent_transcript_path: None,
+        host: None,
     }))
 }
 
@@ -592,6 +636,7 @@ pub fn store_transcripts(
                     payload,
                     transcript_path: None,
                     agent_transcript_path: None,
+                    host: None,
                 };
                 s.append_event(&summary_event.new_event())?;
             }

@@ -156,6 +156,7 @@ impl Pending {
             tool_name: self.call.tool_name.as_deref(),
             tool_use_id: self.call.tool_use_id.as_deref(),
             payload: &payload,
+            host: None,
         })
         .map_err(|e| Failed(format!("denial not recorded: {e}")))?;
         Ok(Some(d))

@@ -148,6 +148,7 @@ fn run(binary: Binary, opts: &Options, db: &Path) -> anyhow::Result<()> {
                     binary: binary.name().into(),
                     args,
                     raw: kept.clone(),
+                    host: None,
                 },
             );
         }
@@ -192,20 +193,25 @@ fn process(
                     binary: binary.name().into(),
                     args: args.clone(),
                     raw: String::from_utf8_lossy(&bytes).into_owned(),
+                    host: None,
                 },
             );
         }
     };
     let redacted = crate::redact::redact(&text).into_owned();
     drop(text);
+    let mut incoming = event::parse(binary, &redacted, recorded_at);
+    // Claude Code's CPU time and memory, for an agent's start or stop (docs/metrics.md,
+    // "Resources"): read now, spooled with the payload if it has to be.
+    let host = event::attach_host(&mut incoming, crate::host::read);
     let spooled = || SpooledPayload {
         id: None,
         recorded_at,
         binary: binary.name().into(),
         args: args.clone(),
         raw: redacted.clone(),
+        host,
     };
-    let incoming = event::parse(binary, &redacted, recorded_at);
     if opts.print_id {
         if let Some(id) = incoming.iter().find_map(|i| i.generic_start_id()) {
             println!("{id}");
@@ -373,7 +379,9 @@ pub fn replay_spool(s: &Store, budget: store::Budget) -> crate::error::Result<st
             // Transcripts are read here, before the write transaction: the payload itself is
             // safe in its spool file meanwhile.
             let raw = crate::redact::redact(&p.raw);
-            let incoming = event::parse(Binary::from_name(&p.binary), &raw, p.recorded_at);
+            let mut incoming = event::parse(Binary::from_name(&p.binary), &raw, p.recorded_at);
+            // The readings the hook took when it ran, not the replaying process's.
+            event::attach_host(&mut incoming, || p.host);
             let own = std::time::Instant::now() + TRANSCRIPT_TIME;
             let reads = read_all(s, &incoming, budget_end.map_or(own, |b| b.min(own)));
             (incoming, reads)

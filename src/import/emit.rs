@@ -303,6 +303,7 @@ impl Emitter<'_> {
                 payload,
                 transcript_path: None,
                 agent_transcript_path: None,
+                host: None,
             },
             subject: c.subject,
         });

@@ -142,6 +142,7 @@ mod tests {
                 payload: "{}".into(),
                 transcript_path: None,
                 agent_transcript_path: None,
+                host: None,
             },
             subject: Some("a1".into()),
         };

@@ -8,6 +8,14 @@ use crate::vocab::RunStatus;
 pub const TOKENS_SQL: &str =
     "(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)";
 
+/// SQL for the CPU seconds the host (Claude Code) process used while run `r` ran: its CPU time at
+/// the stop minus at the start, NULL unless both were read from the same process
+/// (docs/metrics.md, "Resources").
+pub const HOST_CPU_SECONDS_SQL: &str = "((r.host_cpu_end_ms - r.host_cpu_start_ms) / 1000.0)";
+
+/// SQL for the host process's resident memory at run `r`'s stop, MB (1 MB = 1,024 kB).
+pub const HOST_RSS_MB_SQL: &str = "(r.host_rss_kb / 1024.0)";
+
 /// `sum(st = 'success')`: the rows whose status `st` is `status`.
 pub fn count_of(st: &str, status: RunStatus) -> String {
     format!("sum({st} = '{status}')")

@@ -51,6 +51,9 @@ pub struct NewEvent<'a> {
     pub tool_name: Option<&'a str>,
     pub tool_use_id: Option<&'a str>,
     pub payload: &'a str,
+    /// The host process's readings, taken by the hook that received the payload (agent starts
+    /// and stops only; None elsewhere, and for imported events).
+    pub host: Option<crate::host::HostReading>,
 }
 
 /// Token usage of one model response.
@@ -346,9 +349,11 @@ impl Store {
     pub fn append_event(&self, e: &NewEvent<'_>) -> Result<i64> {
         let payload = crate::redact::redact(e.payload);
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (ts, recorded_at, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO events (ts, recorded_at, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
+                host_pid, host_cpu_ms, host_rss_kb)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
+        let h = e.host;
         stmt.execute(params![
             e.ts,
             now_ms(),
@@ -360,7 +365,10 @@ impl Store {
             e.agent_type,
             e.tool_name,
             e.tool_use_id,
-            &*payload
+            &*payload,
+            h.map(|h| h.pid),
+            h.and_then(|h| h.cpu_ms),
+            h.and_then(|h| h.rss_kb)
         ])?;
         Ok(self.conn.last_insert_rowid())
     }

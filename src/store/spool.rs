@@ -46,6 +46,10 @@ pub struct SpooledPayload {
     pub args: Vec<String>,
     /// The redacted payload text.
     pub raw: String,
+    /// The host process's readings taken when the hook ran (absent when it took none, and in
+    /// lines written before 0.x): a replay stores these, not a reading of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<crate::host::HostReading>,
 }
 
 /// How much replaying one caller may do: hooks replay a little on every open and leave the rest
@@ -89,6 +93,7 @@ pub fn spool_payload(db: &Path, p: &SpooledPayload) -> std::io::Result<PathBuf> 
             .map(|a| crate::redact::redact(a).into_owned())
             .collect(),
         raw: crate::redact::redact(&p.raw).into_owned(),
+        host: p.host,
     };
     let mut line = serde_json::to_vec(&redacted).map_err(std::io::Error::other)?;
     line.push(b'\n');

@@ -27,6 +27,7 @@ mod readers;
 mod recommend;
 mod redaction;
 mod report;
+mod resources;
 mod serve;
 mod statusline;
 mod summary;
