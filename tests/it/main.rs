@@ -21,6 +21,7 @@ mod layout;
 mod order;
 mod progress;
 mod projection;
+mod prune;
 mod readers;
 mod recommend;
 mod redaction;
