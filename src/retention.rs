@@ -220,49 +220,9 @@ pub fn prune(
         if next > 0 {
             std::thread::sleep(YIELD);
         }
-        let started = Instant::now();
         next = store.write_tx(|s| {
-            let cur = cursor(s)?;
-            // Sessions that received an event in the window since the scan stay.
-            let mut active = s.conn().prepare_cached(
-                "SELECT DISTINCT session_id FROM events WHERE id > ?1 AND ts >= ?2 AND session_id IS NOT NULL",
-            )?;
-            let active: std::collections::HashSet<String> = active
-                .query_map(params![scan_max, cutoff], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut del = s
-                .conn()
-                .prepare_cached("DELETE FROM events WHERE id = ?1")?;
-            let mut i = next;
-            while i < going.len() {
-                let (sid, f) = &going[i];
-                i += 1;
-                // A rebuild under way has not derived it again yet: its projection is not whole.
-                if f.max_id > cur || active.contains(sid) {
-                    continue;
-                }
-                for id in &f.ids {
-                    del.execute([id])?;
-                }
-                s.conn().execute(
-                    "INSERT INTO pruned_sessions (session_id, pruned_ms, first_ms, last_ms, events, bytes)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (session_id) DO UPDATE SET pruned_ms = excluded.pruned_ms,
-                       first_ms = min(coalesce(pruned_sessions.first_ms, excluded.first_ms), excluded.first_ms),
-                       last_ms = max(coalesce(pruned_sessions.last_ms, excluded.last_ms), excluded.last_ms),
-                       events = pruned_sessions.events + excluded.events,
-                       bytes = pruned_sessions.bytes + excluded.bytes",
-                    params![sid, now, f.min_ts, f.max_ts, f.ids.len() as i64, f.bytes],
-                )?;
-                done.sessions += 1;
-                done.events += f.ids.len() as i64;
-                done.bytes += f.bytes;
-                bar.inc(f.ids.len() as u64);
-                if started.elapsed() >= TX_TIME {
-                    break;
-                }
-            }
-            Ok(i)
+            delete_sessions(s, &going[next..], scan_max, cutoff, now, &mut done, &bar)
+                .map(|n| next + n)
         })?;
     }
     bar.finish_and_clear();
@@ -310,6 +270,62 @@ pub fn prune(
         size_after: db_size(store)?,
         incomplete,
     })
+}
+
+/// Deletes the events of `going`'s sessions from the first, inside the caller's write
+/// transaction, for about [`TX_TIME`]; records each in `pruned_sessions` and adds to `done`.
+/// Returns how many sessions it went through.
+fn delete_sessions(
+    s: &Store,
+    going: &[(String, Found)],
+    scan_max: i64,
+    cutoff: i64,
+    now: i64,
+    done: &mut Plan,
+    bar: &indicatif::ProgressBar,
+) -> Result<usize> {
+    let started = Instant::now();
+    let cur = cursor(s)?;
+    // Sessions that received an event in the window since the scan stay.
+    let mut active = s.conn().prepare_cached(
+        "SELECT DISTINCT session_id FROM events WHERE id > ?1 AND ts >= ?2 AND session_id IS NOT NULL",
+    )?;
+    let active: std::collections::HashSet<String> = active
+        .query_map(params![scan_max, cutoff], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut del = s
+        .conn()
+        .prepare_cached("DELETE FROM events WHERE id = ?1")?;
+    let mut i = 0;
+    while i < going.len() {
+        let (sid, f) = &going[i];
+        i += 1;
+        // A rebuild under way has not derived it again yet: its projection is not whole.
+        if f.max_id > cur || active.contains(sid) {
+            continue;
+        }
+        for id in &f.ids {
+            del.execute([id])?;
+        }
+        s.conn().execute(
+            "INSERT INTO pruned_sessions (session_id, pruned_ms, first_ms, last_ms, events, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (session_id) DO UPDATE SET pruned_ms = excluded.pruned_ms,
+               first_ms = min(coalesce(pruned_sessions.first_ms, excluded.first_ms), excluded.first_ms),
+               last_ms = max(coalesce(pruned_sessions.last_ms, excluded.last_ms), excluded.last_ms),
+               events = pruned_sessions.events + excluded.events,
+               bytes = pruned_sessions.bytes + excluded.bytes",
+            params![sid, now, f.min_ts, f.max_ts, f.ids.len() as i64, f.bytes],
+        )?;
+        done.sessions += 1;
+        done.events += f.ids.len() as i64;
+        done.bytes += f.bytes;
+        bar.inc(f.ids.len() as u64);
+        if started.elapsed() >= TX_TIME {
+            break;
+        }
+    }
+    Ok(i)
 }
 
 /// The database's size: pages × page size.
@@ -439,4 +455,114 @@ pub fn any_pruned(store: &Store) -> Result<bool> {
         .query_row("SELECT EXISTS (SELECT 1 FROM pruned_sessions)", [], |r| {
             r.get(0)
         })?)
+}
+
+/// The space each kind of data takes (`analyze doctor`), and what retention has done.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Storage {
+    /// Per kind (docs/retention.md): bytes of its tables and their indexes, as SQLite's `dbstat`
+    /// counts the pages (page size × pages, so partly filled pages count whole).
+    pub kinds: Vec<KindSize>,
+    /// Free pages inside the file (reused by later writes; `analyze prune` gives them back).
+    pub free_bytes: i64,
+    /// The time of the oldest event still in the log (unix ms); None when the log is empty.
+    pub oldest_event_ms: Option<i64>,
+    /// config.json's `retention_days`; None: keep everything.
+    pub retention_days: Option<i64>,
+    /// Sessions whose raw events were pruned, and the last prune (automatic or not).
+    pub pruned_sessions: i64,
+    pub last_prune: Option<PruneRecord>,
+}
+
+/// The bytes of one kind of data.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindSize {
+    pub kind: &'static str,
+    pub bytes: i64,
+}
+
+/// A row of `prunes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneRecord {
+    pub pruned_ms: i64,
+    pub cutoff_ms: i64,
+    pub automatic: bool,
+    pub sessions: i64,
+    pub events: i64,
+    pub bytes: i64,
+    pub vacuum: String,
+}
+
+/// Which kind a table's (or its index's) pages are counted under.
+fn kind_of(table: &str) -> &'static str {
+    match table {
+        "events" => "events (raw payloads)",
+        "usage" => "usage",
+        "agent_daily" | "agent_task_stats" | "type_daily" | "type_tool_daily" | "run_metrics" => {
+            "rollups"
+        }
+        "agent_runs" | "run_tools" | "run_values" | "workflows" | "handoffs" | "sessions"
+        | "delegations" | "metric_names" | "agent_metric_names" | "metric_refused"
+        | "pruned_sessions" => "projection",
+        "quarantine" => "quarantine",
+        _ => "bookkeeping",
+    }
+}
+
+/// Reads [`Storage`] from a (read-only) connection. `dbstat` walks every page once: about as
+/// long as the counts doctor already makes.
+pub fn storage(
+    conn: &rusqlite::Connection,
+    retention_days: Option<i64>,
+) -> rusqlite::Result<Storage> {
+    let mut by_kind: Vec<KindSize> = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT coalesce(m.tbl_name, d.name), sum(d.pgsize)
+         FROM dbstat d LEFT JOIN sqlite_master m ON m.name = d.name
+         GROUP BY 1",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (table, bytes) = row?;
+        let kind = kind_of(&table);
+        match by_kind.iter_mut().find(|k| k.kind == kind) {
+            Some(k) => k.bytes += bytes,
+            None => by_kind.push(KindSize { kind, bytes }),
+        }
+    }
+    by_kind.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.kind.cmp(b.kind)));
+    let free_bytes = conn.query_row(
+        "SELECT freelist_count * page_size FROM pragma_freelist_count(), pragma_page_size()",
+        [],
+        |r| r.get(0),
+    )?;
+    let oldest_event_ms = conn.query_row("SELECT min(ts) FROM events", [], |r| r.get(0))?;
+    let pruned_sessions =
+        conn.query_row("SELECT count(*) FROM pruned_sessions", [], |r| r.get(0))?;
+    let last_prune = conn
+        .query_row(
+            "SELECT pruned_ms, cutoff_ms, automatic, sessions, events, bytes, vacuum
+             FROM prunes ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(PruneRecord {
+                    pruned_ms: r.get(0)?,
+                    cutoff_ms: r.get(1)?,
+                    automatic: r.get(2)?,
+                    sessions: r.get(3)?,
+                    events: r.get(4)?,
+                    bytes: r.get(5)?,
+                    vacuum: r.get(6)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(Storage {
+        kinds: by_kind,
+        free_bytes,
+        oldest_event_ms,
+        retention_days,
+        pruned_sessions,
+        last_prune,
+    })
 }
