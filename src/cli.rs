@@ -45,6 +45,9 @@ pub enum Command {
     /// Re-derive every agent run from the event log (after changing config.json rules); with
     /// --metrics, first re-apply config.json's metric definitions to past runs' transcripts.
     Rebuild(RebuildArgs),
+    /// Delete the raw event payloads of sessions older than a span (--older-than 90d), keeping
+    /// every run, turn, session and figure; then reclaim the space (docs/retention.md).
+    Prune(crate::analyze::prune::PruneArgs),
     /// Serve the reports over HTTP: /api/v1/<subcommand>, the design's /api/agents/… and a live
     /// stream of agents starting and finishing (docs/serve.md).
     Serve(crate::serve::ServeArgs),
@@ -128,6 +131,15 @@ pub fn run(cli: Cli) -> Result<bool> {
             crate::html::report::run(&ctx, &filter, &a, &common.filter_note())
         }
         Command::Statusline(a) => crate::statusline::run(common.db.as_deref(), &a),
+        Command::Prune(a) => {
+            if !filter.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "prune takes no filter: it prunes whole sessions older than --older-than"
+                        .into(),
+                ));
+            }
+            crate::analyze::prune::run(common.db.as_deref(), &a, common.format)
+        }
         Command::Rebuild(a) if a.metrics => rebuild_metrics(&common, &filter),
         Command::Rebuild(_) => {
             let ctx = Ctx::open(common.db.as_deref())?;

@@ -2,7 +2,8 @@
 //!
 //! Incremental: a cursor (`derive_state.events`) remembers the last event applied, so a reader
 //! applies only what the hooks appended since. `rebuild` clears the projections and replays
-//! the whole log — run it after changing category or complexity rules.
+//! the whole log — run it after changing category or complexity rules. Sessions whose events
+//! retention pruned keep their projection through it ([`crate::retention::keep_pruned`]).
 //!
 //! Claude Code's hooks are not reliable pairs (docs/claude-code-integration.md §1), so each rule
 //! below is written to converge whatever order and multiplicity the events arrive in.
@@ -259,16 +260,33 @@ fn apply_in_tx(
         )
         .optional()?
         .unwrap_or(0);
-    let mut stmt = s.conn().prepare_cached(
+    // After a prune and a re-derivation, the pruned sessions' kept rows already reflect their
+    // events up to `pruned_upto` (crate::retention::keep_pruned): those are skipped.
+    let upto: i64 = s
+        .conn()
+        .query_row(
+            "SELECT value FROM derive_state WHERE key = 'pruned_upto'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let mut stmt = s.conn().prepare_cached(if upto > last {
         "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
                 host_pid, host_cpu_ms, host_rss_kb
-         FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
+         FROM events WHERE id > ?1 AND NOT (id <= ?3 AND coalesce(coalesce(session_id,
+             (SELECT r.session_id FROM agent_runs r WHERE r.agent_id = events.agent_id)) IN (SELECT session_id FROM pruned_sessions), 0))
+         ORDER BY id LIMIT ?2"
+    } else {
+        "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
+                host_pid, host_cpu_ms, host_rss_kb
+         FROM events WHERE id > ?1 AND ?3 = ?3 ORDER BY id LIMIT ?2"
+    })?;
     let d = Deriver { s, cfg, prices };
     let mut n = 0u64;
     let done = loop {
         let events: Vec<Ev> = stmt
-            .query_map(params![last, page], Ev::from_row)?
+            .query_map(params![last, page, upto], Ev::from_row)?
             .collect::<rusqlite::Result<_>>()?;
         for e in &events {
             d.apply(e)?;
@@ -276,6 +294,14 @@ fn apply_in_tx(
         }
         n += events.len() as u64;
         if (events.len() as i64) < page {
+            // Every event up to the last one is applied or skipped (no one appends while this
+            // transaction holds the write lock): the cursor moves past skipped ones too.
+            if upto > 0 {
+                let max: i64 =
+                    s.conn()
+                        .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
+                last = last.max(max);
+            }
             break true;
         }
         if std::time::Instant::now() >= deadline {
@@ -337,6 +363,17 @@ fn install_rollup_triggers(store: &Store) -> Result<()> {
 
 /// Clears every projection and re-derives it from the log.
 pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed> {
+    if crate::retention::any_pruned(store)? {
+        // Pruned sessions' events are gone: their projection is kept, not re-derived.
+        store.write_tx(|s| {
+            let (cursor, _) = cursor_and_rules(s)?;
+            crate::retention::keep_pruned(s, cursor)?;
+            s.conn()
+                .execute("DELETE FROM derive_state WHERE key <> 'pruned_upto'", [])?;
+            Ok(())
+        })?;
+        return apply_new(store, cfg, prices, None, "rebuilding runs");
+    }
     // Without the rollup triggers: the rollups are cleared too, no need to subtract row by row.
     store
         .conn()

@@ -55,6 +55,7 @@ pub mod query;
 pub mod recommend;
 pub mod redact;
 pub mod render;
+pub mod retention;
 pub mod serve;
 pub mod settings;
 pub mod statusline;

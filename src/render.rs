@@ -234,6 +234,17 @@ pub fn pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// A byte count for people: `512 B`, `3.4 KB`, `12.0 MB`, `1.3 GB` (decimal units, as `ls -h --si`).
+pub fn bytes(n: i64) -> String {
+    let f = n as f64;
+    match n.unsigned_abs() {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", f / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", f / 1e6),
+        _ => format!("{:.1} GB", f / 1e9),
+    }
+}
+
 /// Milliseconds as a short human duration: `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
 pub fn dur(ms: Option<f64>) -> String {
     let Some(ms) = ms else { return "-".into() };

@@ -85,6 +85,8 @@ pub struct Doctor {
     pub counts: Counts,
     /// The last `analyze doctor --coverage` check; None when there has been none.
     pub coverage: Option<super::coverage::LastCheck>,
+    /// Space per kind of data, the oldest raw event, retention (docs/retention.md).
+    pub storage: Option<crate::retention::Storage>,
     /// `AGENT_TELEMETRY_DISABLED` as set in this environment (hooks record nothing when it is 1/true).
     pub disabled: Option<String>,
     /// Problems that need attention (exit 1).
@@ -274,6 +276,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
     // Why the spool cannot be replayed now, when it cannot.
     let mut blocked: Option<String> = None;
     let mut coverage = None;
+    let mut storage = None;
     if !database.exists {
         warnings.push(format!(
             "no database at {} yet: hooks create it on their first event; `analyze doctor --init` or ./install.sh creates it now",
@@ -329,6 +332,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
                     blocked = Some("belongs to another application".into());
                 }
                 coverage = r.coverage;
+                storage = r.storage;
                 warnings.extend(r.errors);
             }
             Err(e) => {
@@ -463,6 +467,7 @@ pub fn inspect(path: &Path, project: &Path, args: &DoctorArgs, now: i64) -> Doct
         last_fired,
         counts,
         coverage,
+        storage,
         disabled,
         warnings,
         notes,
@@ -516,6 +521,7 @@ struct DbRead {
     underived: Option<i64>,
     quarantined: Option<i64>,
     coverage: Option<super::coverage::LastCheck>,
+    storage: Option<crate::retention::Storage>,
     errors: Vec<String>,
     /// A read failed with SQLITE_CORRUPT / NOTADB, or `PRAGMA quick_check` found damage.
     corrupt: bool,
@@ -540,6 +546,7 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
         underived: None,
         quarantined: None,
         coverage: None,
+        storage: None,
         errors: Vec::new(),
         corrupt: false,
         foreign: false,
@@ -573,6 +580,12 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
     out.agent_runs = count("SELECT count(*) FROM agent_runs WHERE internal = 0");
     out.quarantined = count("SELECT count(*) FROM quarantine");
     out.coverage = super::coverage::last_check(&conn);
+    if version >= 10 {
+        let days = crate::config::Config::load(path)
+            .ok()
+            .and_then(|c| c.retention_days);
+        out.storage = crate::retention::storage(&conn, days).ok();
+    }
     out.underived = count(
         "SELECT count(*) FROM events WHERE id > coalesce((SELECT value FROM derive_state WHERE key = 'events'), 0)",
     );
@@ -620,6 +633,53 @@ fn read_db(path: &Path, integrity: bool) -> rusqlite::Result<DbRead> {
     }
     out.corrupt = corrupt.get();
     Ok(out)
+}
+
+/// Space per kind of data, the oldest raw event and retention (docs/retention.md).
+fn storage_grid(st: &crate::retention::Storage) -> Grid {
+    let mut g = Grid::new(&["data", "size"]).titled("Storage");
+    for k in &st.kinds {
+        g.rows.push(vec![k.kind.into(), render::bytes(k.bytes)]);
+    }
+    g.rows
+        .push(vec!["free pages".into(), render::bytes(st.free_bytes)]);
+    g.rows.push(vec![
+        "oldest raw event".into(),
+        time_cell(st.oldest_event_ms),
+    ]);
+    g.rows.push(vec![
+        "retention".into(),
+        st.retention_days.map_or_else(
+            || "keep everything (config.json retention_days unset)".into(),
+            |d| format!("{d} days (automatic, at most daily)"),
+        ),
+    ]);
+    g.rows.push(vec![
+        "sessions pruned".into(),
+        render::int(st.pruned_sessions),
+    ]);
+    g.rows.push(vec![
+        "last prune".into(),
+        st.last_prune.as_ref().map_or_else(
+            || "never".into(),
+            |p| {
+                format!(
+                    "{} ({}): {} events of {} sessions older than {}, vacuum {}",
+                    render::timestamp(p.pruned_ms),
+                    if p.automatic {
+                        "automatic"
+                    } else {
+                        "analyze prune"
+                    },
+                    render::int(p.events),
+                    render::int(p.sessions),
+                    render::timestamp(p.cutoff_ms),
+                    p.vacuum
+                )
+            },
+        ),
+    ]);
+    g
 }
 
 fn time_cell(ms: Option<i64>) -> String {
@@ -821,7 +881,11 @@ impl Report for Doctor {
                 render::int(c.spooled_fallback as i64),
             ],
         ];
-        vec![g, h, k, n]
+        let mut out = vec![g, h, k, n];
+        if let Some(st) = &self.storage {
+            out.push(storage_grid(st));
+        }
+        out
     }
 
     fn notes(&self) -> Vec<String> {

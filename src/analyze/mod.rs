@@ -15,6 +15,7 @@ pub mod import;
 pub mod metrics;
 pub mod overhead;
 pub mod rebuild;
+pub mod prune;
 pub mod recover;
 pub mod sessions;
 pub mod summary;
@@ -47,6 +48,26 @@ pub struct Ctx {
 impl Ctx {
     /// Opens the database at `db` (or the default), replays any spool, refreshes the projection.
     pub fn open(db: Option<&Path>) -> Result<Ctx> {
+        let ctx = Self::open_without_retention(db)?;
+        // config.json's retention_days: at most once a day, within a time budget.
+        match crate::retention::auto(&ctx.store, ctx.cfg.retention_days, ctx.now) {
+            Ok(Some(p)) if p.plan.events > 0 => eprintln!(
+                "analyze: retention ({} days): pruned the raw events of {} sessions ({} events, {} bytes){}",
+                ctx.cfg.retention_days.unwrap_or_default(),
+                p.plan.sessions,
+                p.plan.events,
+                p.plan.bytes,
+                if p.incomplete { "; the rest goes next time" } else { "" }
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("analyze: automatic retention failed (nothing lost): {e}"),
+        }
+        Ok(ctx)
+    }
+
+    /// [`Ctx::open`] without automatic retention (`analyze prune`, whose `--dry-run` changes
+    /// nothing).
+    pub fn open_without_retention(db: Option<&Path>) -> Result<Ctx> {
         let path: PathBuf = crate::paths::db_path(db);
         let store = Store::open_reader(&path)?;
         let cfg = Config::load(&path)?;

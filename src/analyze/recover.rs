@@ -27,6 +27,18 @@ const SOURCE_TABLES: [(&str, bool); 8] = [
     ("coverage_checks", true),
 ];
 
+/// The projection tables holding pruned sessions' rows, copied when a session was pruned
+/// (then cut down to those rows, with the rollups re-made from them).
+const PROJECTION_TABLES: [&str; 7] = [
+    "agent_runs",
+    "run_tools",
+    "run_values",
+    "workflows",
+    "handoffs",
+    "sessions",
+    "delegations",
+];
+
 /// Rows per read; on a failed read the range is narrowed to find what is still readable.
 const PAGE: i64 = 500;
 /// A table with more rowids than this shows a bar on a terminal while it is copied (the event
@@ -221,6 +233,24 @@ pub fn recover(db: &Path) -> Result<Recovery> {
     let mut tables = Vec::new();
     for (t, rowid) in SOURCE_TABLES {
         tables.push(copy_table(&src, &dst, t, rowid)?);
+    }
+    // Sessions whose events were pruned cannot be re-derived: their projection rows are copied
+    // too, and everything else of the projection is left to the next reader (docs/retention.md).
+    let pruned = copy_table(&src, &dst, "pruned_sessions", false)?;
+    if pruned.copied > 0 {
+        tables.push(pruned);
+        tables.push(copy_table(&src, &dst, "prunes", true)?);
+        for t in PROJECTION_TABLES {
+            tables.push(copy_table(&src, &dst, t, false)?);
+        }
+        let cursor: i64 = src
+            .query_row(
+                "SELECT value FROM derive_state WHERE key = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        dst.write_tx(|s| crate::retention::keep_pruned(s, cursor).map(|_| ()))?;
     }
     drop(src);
     // Swap: the damaged file aside, then a last pass over events a hook may have appended to it

@@ -206,6 +206,12 @@ impl Store {
         }
         if version == 0 {
             self.check_is_ours(app, tables)?;
+            // Before the first table (it cannot be turned on later without a full VACUUM): lets
+            // `analyze prune` give pages back in small steps (docs/retention.md).
+            if tables == 0 {
+                self.conn
+                    .execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+            }
             // journal_mode=WAL is persistent; switching needs a moment alone with the file.
             let mode: String = self
                 .conn

@@ -562,6 +562,30 @@ CREATE TABLE metric_refused (
 
 
 -- ── retention (analyze prune) ───────────────────────────────────────────────────────────────
+-- Sessions whose events `analyze prune` deleted (docs/retention.md). Their projection rows
+-- (runs, tool rows, metric values, turns, delegations, the session) and their share of every
+-- rollup are kept, and every re-derivation (rebuild, a rules change, --recover) keeps them.
+CREATE TABLE pruned_sessions (
+    session_id TEXT    PRIMARY KEY,
+    pruned_ms  INTEGER NOT NULL,                 -- when (the last prune that deleted its events)
+    first_ms   INTEGER,                          -- its earliest and latest pruned event time
+    last_ms    INTEGER,
+    events     INTEGER NOT NULL DEFAULT 0,       -- events deleted, over every prune
+    bytes      INTEGER NOT NULL DEFAULT 0        -- their payload bytes
+) WITHOUT ROWID;
+-- One row per prune: what it deleted and how the space was reclaimed.
+CREATE TABLE prunes (
+    id         INTEGER PRIMARY KEY,
+    pruned_ms  INTEGER NOT NULL,
+    cutoff_ms  INTEGER NOT NULL,                 -- raw data older than this went
+    automatic  INTEGER NOT NULL,                 -- 1: retention_days, from a reader
+    sessions   INTEGER NOT NULL,
+    events     INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,                 -- payload bytes of those events
+    quarantine INTEGER NOT NULL,                 -- quarantined payloads deleted
+    spool_seen INTEGER NOT NULL,                 -- replayed-spool ids forgotten
+    vacuum     TEXT    NOT NULL                  -- full | incremental | none
+);
 "#;
 
 /// The upper bounds (seconds) of `agent_telemetry_run_duration_seconds`' buckets, and of

@@ -23,6 +23,7 @@ mod order;
 mod outcome;
 mod progress;
 mod projection;
+mod prune;
 mod readers;
 mod recommend;
 mod redaction;
