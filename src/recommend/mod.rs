@@ -50,6 +50,10 @@ pub const WEIGHTS: Weights = Weights {
 pub const COMPLEXITY_TERM_WEIGHT: f64 = 0.3;
 /// Prior strength (in pseudo-runs) of each empirical-Bayes step (docs/recommend.md).
 pub const PRIOR_RUNS: f64 = 10.0;
+/// Bounds of the pseudo-runs an agent's record at one complexity band borrows from its overall
+/// record (docs/recommend.md): few when its bands differ, many when they agree.
+pub const BAND_PRIOR_MIN: f64 = 2.0;
+pub const BAND_PRIOR_MAX: f64 = 50.0;
 /// How many posterior standard deviations the ranked outcome stays below the estimate.
 pub const OUTCOME_Z: f64 = 1.0;
 /// Similarity-weighted similar runs at which confidence reaches one half.

@@ -23,6 +23,7 @@ mod progress;
 mod projection;
 mod readers;
 mod recommend;
+mod recommend_fit;
 mod redaction;
 mod report;
 mod serve;
