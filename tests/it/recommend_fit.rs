@@ -73,13 +73,14 @@ fn iso(ms: i64) -> String {
 type Work = (&'static str, &'static [&'static str], usize, f64);
 
 /// The work of the scenario. The sprinter is mostly handed complex work (where it
-/// fails), so its overall record is poor although it is the best at simple tasks.
+/// fails), so its overall record (about 40 %) is poor although it is the best at simple tasks,
+/// on thin evidence there (10 runs).
 const WORK: &[Work] = &[
-    (SPRINTER, SIMPLE_VERBS, 20, 0.95),
-    (SPRINTER, COMPLEX_VERBS, 150, 0.35),
+    (SPRINTER, SIMPLE_VERBS, 10, 0.95),
+    (SPRINTER, COMPLEX_VERBS, 100, 0.35),
     (ARCHITECT, SIMPLE_VERBS, 100, 0.70),
-    (ARCHITECT, COMPLEX_VERBS, 30, 0.92),
-    (GENERALIST, SIMPLE_VERBS, 30, 0.75),
+    (ARCHITECT, COMPLEX_VERBS, 40, 0.92),
+    (GENERALIST, SIMPLE_VERBS, 30, 0.6),
     (GENERALIST, COMPLEX_VERBS, 30, 0.6),
 ];
 
