@@ -601,3 +601,89 @@ fn reason(c: &Candidate, domain: Option<&str>, complexity: i64, global: f64) -> 
     }
     parts.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(success: i64, decided: i64, tested: i64, verified: i64) -> Row {
+        Row {
+            agent: 0,
+            desc: 0,
+            complexity: 5,
+            runs: decided,
+            success,
+            decided,
+            tested,
+            verified,
+        }
+    }
+
+    #[test]
+    fn tested_runs_count_by_their_verified_outcome() {
+        // No tests: the successes.
+        assert_eq!(row(8, 10, 0, 0).outcome_success(), 8.0);
+        // Half tested: 8 × 5/10 untested successes + 2 verified = 6.
+        assert!((row(8, 10, 5, 2).outcome_success() - 6.0).abs() < 1e-12);
+        // All tested: the verified runs only (completed runs whose tests fail count against).
+        assert_eq!(row(9, 10, 10, 4).outcome_success(), 4.0);
+    }
+
+    #[test]
+    fn band_prior_follows_the_agents_spread_across_bands() {
+        // 9.5/10 simple, 35/100 complex: τ² ≈ 0.167, r(1 − r)/τ² − 1 ≈ 0.44 → the floor.
+        let sprinter = [(9.5, 10.0), (0.0, 0.0), (35.0, 100.0), (0.0, 0.0)];
+        assert_eq!(band_prior_runs(&sprinter), BAND_PRIOR_MIN);
+        // 70/100 simple, 36.8/40 complex: r = 0.7629, τ² = 0.02103 → 7.60 pseudo-runs.
+        let architect = [(70.0, 100.0), (0.0, 0.0), (36.8, 40.0), (0.0, 0.0)];
+        assert!((band_prior_runs(&architect) - 7.6006).abs() < 1e-3);
+        // Bands that agree: the whole record is borrowed (the ceiling); one band: the default.
+        let even = [(40.0, 50.0), (80.0, 100.0), (0.0, 0.0), (8.0, 10.0)];
+        assert_eq!(band_prior_runs(&even), BAND_PRIOR_MAX);
+        let one = [(0.0, 0.0), (8.0, 10.0), (0.0, 0.0), (0.0, 0.0)];
+        assert_eq!(band_prior_runs(&one), PRIOR_RUNS);
+    }
+
+    /// Two agents with the same completions on the same task; one's tests pass, the other's
+    /// mostly fail: verified outcomes rank the first above the second, which they tie without.
+    #[test]
+    fn failing_tests_count_against_a_completed_run() {
+        let store = Store::in_memory().unwrap();
+        let put = |agent: &str, tested: i64, verified: i64| {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled, tested, verified)
+                     VALUES (?1, 'Build API endpoint for invoices', 5, 20, 18, 2, 0, ?2, ?3)",
+                    rusqlite::params![agent, tested, verified],
+                )
+                .unwrap();
+        };
+        put("careful-agent", 0, 0);
+        put("sloppy-agent", 0, 0);
+        let mut q = Query::new("Build API endpoint for invoices", 0, Config::default());
+        q.min_confidence = 0.0;
+        let r = rank_candidates(&store, &q).unwrap();
+        let (a, b) = (&r.candidates[0], &r.candidates[1]);
+        assert_eq!(a.estimated_success, b.estimated_success);
+        // 12 of the 20 tested: the careful agent's 11 completions among them all pass, the
+        // sloppy agent's only 3.
+        store
+            .conn()
+            .execute("DELETE FROM agent_task_stats", [])
+            .unwrap();
+        put("careful-agent", 12, 11);
+        put("sloppy-agent", 12, 3);
+        let r = rank_candidates(&store, &q).unwrap();
+        assert_eq!(
+            r.candidates[0].agent, "careful-agent",
+            "{:#?}",
+            r.candidates
+        );
+        let careful = &r.candidates[0];
+        let sloppy = &r.candidates[1];
+        assert!(careful.estimated_success > sloppy.estimated_success + 0.2);
+        // The printed record stays the completions: 18 of 20 for both.
+        assert_eq!((sloppy.similar_success, sloppy.similar_decided), (18, 20));
+    }
+}
