@@ -911,48 +911,60 @@ impl Session<'_> {
         )
     }
 
+    /// The transcript summary a SubagentStop hook would write for a run whose agent ran tests.
+    fn tested_summary(
+        &self,
+        prompt_id: &str,
+        r: &Run,
+        agent: &str,
+        (passed, failed): (i64, i64),
+    ) -> SummaryOf {
+        let mut tools = BTreeMap::new();
+        tools.insert(
+            "Bash".to_string(),
+            transcript::ToolCount {
+                calls: i64::from(r.tool_errors) + 2,
+                errors: i64::from(r.tool_errors),
+            },
+        );
+        SummaryOf {
+            stop: StoredEvent {
+                ts: r.end,
+                source: Source::ClaudeCode.as_str(),
+                kind: "subagent_stop".into(),
+                session_id: Some(self.id.clone()),
+                prompt_id: Some(prompt_id.to_string()),
+                agent_id: Some(r.id.clone()),
+                agent_type: Some(agent.to_string()),
+                tool_name: None,
+                tool_use_id: None,
+                payload: String::new(),
+                transcript_path: None,
+                agent_transcript_path: None,
+            },
+            agent_id: r.id.clone(),
+            summary: transcript::Summary {
+                models: vec!["claude-sonnet-4-6".into()],
+                tools,
+                tests: Some(transcript::TestCounts {
+                    passed,
+                    failed,
+                    skipped: 0,
+                    runner: "cargo".into(),
+                }),
+                first_ts: Some(r.start),
+                last_ts: Some(r.end),
+                ..Default::default()
+            },
+        }
+    }
+
     /// PreToolUse(Agent) → SubagentStart → [tool errors] → SubagentStop + PostToolUse, or
     /// PostToolUseFailure (failed / interrupted), or nothing (lost).
     fn emit_run(&self, out: &mut Out, prompt_id: &str, r: &Run, agent: &str, rng: &mut Rng) {
-        if let Some((passed, failed)) = r.tests {
-            let mut tools = BTreeMap::new();
-            tools.insert(
-                "Bash".to_string(),
-                transcript::ToolCount {
-                    calls: i64::from(r.tool_errors) + 2,
-                    errors: i64::from(r.tool_errors),
-                },
-            );
-            out.summaries.push(SummaryOf {
-                stop: StoredEvent {
-                    ts: r.end,
-                    source: Source::ClaudeCode.as_str(),
-                    kind: "subagent_stop".into(),
-                    session_id: Some(self.id.clone()),
-                    prompt_id: Some(prompt_id.to_string()),
-                    agent_id: Some(r.id.clone()),
-                    agent_type: Some(agent.to_string()),
-                    tool_name: None,
-                    tool_use_id: None,
-                    payload: String::new(),
-                    transcript_path: None,
-                    agent_transcript_path: None,
-                },
-                agent_id: r.id.clone(),
-                summary: transcript::Summary {
-                    models: vec!["claude-sonnet-4-6".into()],
-                    tools,
-                    tests: Some(transcript::TestCounts {
-                        passed,
-                        failed,
-                        skipped: 0,
-                        runner: "cargo".into(),
-                    }),
-                    first_ts: Some(r.start),
-                    last_ts: Some(r.end),
-                    ..Default::default()
-                },
-            });
+        if let Some(t) = r.tests {
+            out.summaries
+                .push(self.tested_summary(prompt_id, r, agent, t));
         }
         let tu = format!("toolu_{}", &r.id[1..]);
         let caller = r

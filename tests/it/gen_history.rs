@@ -67,15 +67,26 @@ fn tested_runs_carry_a_test_result_in_their_transcript_summary() {
     let db = env.db();
     let now = "2026-06-01T00:00:00Z";
     let base = [
-        "--profile", "recommend", "--runs", "600", "--days", "20", "--seed", "3", "--now", now,
+        "--profile",
+        "recommend",
+        "--runs",
+        "600",
+        "--days",
+        "20",
+        "--seed",
+        "3",
+        "--now",
+        now,
     ];
     let mut args = base.to_vec();
     args.extend(["--tested", "0.5", "--false-success", "0.4"]);
     generate(&db, &args);
     let conn = env.conn();
     let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
-    let summaries = q("SELECT count(*) FROM events WHERE kind = 'transcript_summary'
-                       AND json_extract(payload, '$.summary.tests.runner') = 'cargo'");
+    let summaries = q(
+        "SELECT count(*) FROM events WHERE kind = 'transcript_summary'
+                       AND json_extract(payload, '$.summary.tests.runner') = 'cargo'",
+    );
     let decided = q("SELECT count(*) FROM agent_runs WHERE status IN ('success', 'failure')");
     // A share of one half, give or take sampling noise (sd ≈ 12 runs here).
     assert!(
