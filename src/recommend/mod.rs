@@ -9,8 +9,10 @@
 //!    synonym table mapping `endpoint`/`rest`/`route` to `api` and so on) and weight terms by
 //!    BM25's inverse document frequency over all past runs. Similarity = IDF-weighted cosine.
 //! 3. Per agent: similarity, domain fit, success on similar tasks at the task's complexity shrunk
-//!    towards its domain work, its own rate and the global rate (empirical Bayes, with a band
-//!    effect and a drift correction), complexity fit, speed and trend → one weighted score.
+//!    towards its record at that complexity (which borrows from its overall record only as much
+//!    as its spread across complexities allows), its domain work and the global rate (empirical
+//!    Bayes, log-odds effects, a drift correction; tested runs count by their verified outcome),
+//!    complexity fit, speed and trend → one weighted score.
 //! 4. Confidence grows with the similarity-weighted number of similar past tasks.
 //!
 //! Layout: `text` (terms, stemming, synonyms, domains), `data` (what a question reads),
