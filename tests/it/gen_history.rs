@@ -93,11 +93,17 @@ fn tested_runs_carry_a_test_result_in_their_transcript_summary() {
         (summaries as f64 - decided as f64 / 2.0).abs() < 60.0,
         "{summaries} of {decided}"
     );
-    // Each summary is applied to its run, and a run that failed never passes its tests.
-    let failed_but_passing = q("SELECT count(*) FROM agent_runs r JOIN events e
-             ON e.kind = 'transcript_summary' AND e.agent_id = r.agent_id
-             WHERE r.status = 'failure' AND json_extract(e.payload, '$.summary.tests.failed') = 0");
+    // A run that failed (its Agent tool call failed) never passes its tests.
+    let failed_but_passing = q("SELECT count(*) FROM events f JOIN events e
+             ON e.kind = 'transcript_summary' AND f.kind = 'PostToolUseFailure'
+                AND f.tool_use_id = 'toolu_' || substr(e.agent_id, 2)
+             WHERE json_extract(e.payload, '$.summary.tests.failed') = 0");
     assert_eq!(failed_but_passing, 0);
+    let failed_and_tested = q("SELECT count(*) FROM events f JOIN events e
+             ON e.kind = 'transcript_summary' AND f.kind = 'PostToolUseFailure'
+                AND f.tool_use_id = 'toolu_' || substr(e.agent_id, 2)");
+    assert!(failed_and_tested > 5, "{failed_and_tested}");
+    // Each summary is applied to its run.
     assert_eq!(
         q("SELECT count(*) FROM agent_runs WHERE has_summary = 1"),
         summaries
