@@ -1082,8 +1082,10 @@ struct Gen<'a> {
     session_no: u64,
     /// Cached band of each description template (classify::complexity with the default rules).
     cfg: Config,
-    /// Draws for the test results and false successes, apart from `rng`.
+    /// Draws for the false successes, apart from `rng`.
     side: Rng,
+    /// Draws for the test results, apart from both: `--tested` changes no outcome.
+    test_rng: Rng,
     /// `--tested`.
     tested: f64,
 }
@@ -1161,10 +1163,10 @@ impl Gen<'_> {
         let id = format!("a{}", self.rng.hex(16));
         let tests = (self.tested > 0.0
             && matches!(end_kind, End::Success | End::Failure)
-            && self.side.chance(self.tested))
+            && self.test_rng.chance(self.tested))
         .then(|| {
-            let failed = if done { 0 } else { self.side.range(1, 4) };
-            (self.side.range(5, 80), failed)
+            let failed = if done { 0 } else { self.test_rng.range(1, 4) };
+            (self.test_rng.range(5, 80), failed)
         });
         (
             Run {
@@ -1462,6 +1464,7 @@ fn run(a: Args) -> anyhow::Result<()> {
                 session_no: 0,
                 cfg,
                 side: Rng(a.seed ^ 0x7E57_ED00),
+                test_rng: Rng(a.seed ^ 0x0007_E575),
                 tested: a.tested,
             };
             let mut pending: Vec<(Binary, String, i64)> = Vec::with_capacity(batch + 1000);
