@@ -14,8 +14,11 @@
 use agent_telemetry::analyze::Ctx;
 use agent_telemetry::classify;
 use agent_telemetry::config::Config;
+use agent_telemetry::hook::event::{StoredEvent, TranscriptRead};
 use agent_telemetry::hook::{self, Binary};
 use agent_telemetry::store::Store;
+use agent_telemetry::transcript;
+use agent_telemetry::vocab::Source;
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 use serde_json::json;
@@ -58,6 +61,14 @@ struct Args {
     /// Skip the derivation (time it separately with any reader).
     #[arg(long)]
     no_derive: bool,
+    /// Share (0–1) of Claude Code runs that succeed or fail whose transcript summary carries a
+    /// test result (`tests`): passing when the task was really done, failing otherwise.
+    #[arg(long, default_value_t = 0.0)]
+    tested: f64,
+    /// Half the agents (chosen by the seed) report success on a task they got wrong with this
+    /// probability (0–1): completion is not correctness; only their tests tell.
+    #[arg(long, default_value_t = 0.0)]
+    false_success: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
@@ -636,6 +647,8 @@ struct Agent {
     decline: f64,
     /// Only active in the last `recent_only_days` days.
     recent_only_days: Option<i64>,
+    /// Probability of reporting success on a task it got wrong (`--false-success`).
+    false_success: f64,
 }
 
 struct World {
@@ -682,6 +695,7 @@ fn realistic_world(k: usize, rng: &mut Rng) -> World {
                 weight,
                 decline: 0.0,
                 recent_only_days: None,
+                false_success: 0.0,
             }
         })
         .collect();
@@ -742,6 +756,7 @@ fn recommend_world(rng: &mut Rng) -> World {
                 weight,
                 decline: if *name == DECLINING { 0.3 } else { 0.0 },
                 recent_only_days: None,
+                false_success: 0.0,
             });
         }
     }
@@ -755,6 +770,7 @@ fn recommend_world(rng: &mut Rng) -> World {
         weight: vec![0.3; nd],
         decline: 0.0,
         recent_only_days: None,
+        false_success: 0.0,
     });
     let mut fp = vec![None; nd];
     let mut fw = vec![0.0; nd];
@@ -770,6 +786,7 @@ fn recommend_world(rng: &mut Rng) -> World {
         weight: fw,
         decline: 0.0,
         recent_only_days: None,
+        false_success: 0.0,
     });
     // A newcomer with a handful of runs: good, not the best.
     let mut np = vec![None; nd];
@@ -784,6 +801,7 @@ fn recommend_world(rng: &mut Rng) -> World {
         weight: nw,
         decline: 0.0,
         recent_only_days: Some(5),
+        false_success: 0.0,
     });
     World {
         agents,
@@ -838,12 +856,23 @@ struct Run {
     end: i64,
     end_kind: End,
     tool_errors: u32,
+    /// The transcript's test result: (passed, failed).
+    tests: Option<(i64, i64)>,
 }
 
 /// Payloads of one session, with their times, sorted before they are handed to the writer.
 struct Out {
     items: Vec<(i64, u32, Binary, String)>,
     seq: u32,
+    /// Transcript summaries to write as a SubagentStop hook does after reading the agent's file.
+    summaries: Vec<SummaryOf>,
+}
+
+/// A run's transcript summary with a test result, and the stop event it belongs to.
+struct SummaryOf {
+    stop: StoredEvent,
+    agent_id: String,
+    summary: transcript::Summary,
 }
 
 impl Out {
@@ -882,9 +911,61 @@ impl Session<'_> {
         )
     }
 
+    /// The transcript summary a SubagentStop hook would write for a run whose agent ran tests.
+    fn tested_summary(
+        &self,
+        prompt_id: &str,
+        r: &Run,
+        agent: &str,
+        (passed, failed): (i64, i64),
+    ) -> SummaryOf {
+        let mut tools = BTreeMap::new();
+        tools.insert(
+            "Bash".to_string(),
+            transcript::ToolCount {
+                calls: i64::from(r.tool_errors) + 2,
+                errors: i64::from(r.tool_errors),
+            },
+        );
+        SummaryOf {
+            stop: StoredEvent {
+                ts: r.end,
+                source: Source::ClaudeCode.as_str(),
+                kind: "subagent_stop".into(),
+                session_id: Some(self.id.clone()),
+                prompt_id: Some(prompt_id.to_string()),
+                agent_id: Some(r.id.clone()),
+                agent_type: Some(agent.to_string()),
+                tool_name: None,
+                tool_use_id: None,
+                payload: String::new(),
+                transcript_path: None,
+                agent_transcript_path: None,
+            },
+            agent_id: r.id.clone(),
+            summary: transcript::Summary {
+                models: vec!["claude-sonnet-4-6".into()],
+                tools,
+                tests: Some(transcript::TestCounts {
+                    passed,
+                    failed,
+                    skipped: 0,
+                    runner: "cargo".into(),
+                }),
+                first_ts: Some(r.start),
+                last_ts: Some(r.end),
+                ..Default::default()
+            },
+        }
+    }
+
     /// PreToolUse(Agent) → SubagentStart → [tool errors] → SubagentStop + PostToolUse, or
     /// PostToolUseFailure (failed / interrupted), or nothing (lost).
     fn emit_run(&self, out: &mut Out, prompt_id: &str, r: &Run, agent: &str, rng: &mut Rng) {
+        if let Some(t) = r.tests {
+            out.summaries
+                .push(self.tested_summary(prompt_id, r, agent, t));
+        }
         let tu = format!("toolu_{}", &r.id[1..]);
         let caller = r
             .parent
@@ -1001,6 +1082,12 @@ struct Gen<'a> {
     session_no: u64,
     /// Cached band of each description template (classify::complexity with the default rules).
     cfg: Config,
+    /// Draws for the false successes, apart from `rng`.
+    side: Rng,
+    /// Draws for the test results, apart from both: `--tested` changes no outcome.
+    test_rng: Rng,
+    /// `--tested`.
+    tested: f64,
 }
 
 fn band_of(c: i64) -> usize {
@@ -1035,25 +1122,33 @@ impl Gen<'_> {
         (min * 60_000.0) as i64
     }
 
-    fn outcome(&mut self, a: usize, d: usize, b: usize, t: i64) -> End {
+    /// How a run ends, and whether the task was really done.
+    fn outcome(&mut self, a: usize, d: usize, b: usize, t: i64) -> (End, bool) {
         if t > self.now - 20 * 60_000 || self.rng.chance(0.004) {
-            return End::Lost; // recent ones are still running
+            return (End::Lost, false); // recent ones are still running
         }
         let p = self.world.p(a, d, b, t, self.now);
+        let f = self.world.agents[a].false_success;
         if self.rng.chance(p) {
-            End::Success
-        } else if self.rng.chance(0.2) {
+            return (End::Success, true);
+        }
+        // The side stream: histories without these options draw exactly as before.
+        if f > 0.0 && self.side.chance(f) {
+            return (End::Success, false);
+        }
+        let end = if self.rng.chance(0.2) {
             End::Cancelled
         } else {
             End::Failure
-        }
+        };
+        (end, false)
     }
 
     fn new_run(&mut self, d: usize, start: i64, parent: Option<String>) -> (Run, usize) {
         let a = self.world.pick_agent(d, start, self.now, &mut self.rng);
         let (description, b) = self.task(d);
         let dur = self.duration_ms(a);
-        let end_kind = self.outcome(a, d, b, start);
+        let (end_kind, done) = self.outcome(a, d, b, start);
         let end = start
             + if end_kind == End::Success {
                 dur
@@ -1066,6 +1161,13 @@ impl Gen<'_> {
             0
         };
         let id = format!("a{}", self.rng.hex(16));
+        let tests = (self.tested > 0.0
+            && matches!(end_kind, End::Success | End::Failure)
+            && self.test_rng.chance(self.tested))
+        .then(|| {
+            let failed = if done { 0 } else { self.test_rng.range(1, 4) };
+            (self.test_rng.range(5, 80), failed)
+        });
         (
             Run {
                 id,
@@ -1076,6 +1178,7 @@ impl Gen<'_> {
                 end,
                 end_kind,
                 tool_errors,
+                tests,
             },
             b,
         )
@@ -1312,10 +1415,21 @@ fn run(a: Args) -> anyhow::Result<()> {
     }
     store.conn().execute_batch("PRAGMA cache_size = -200000")?;
     let mut rng = Rng(a.seed ^ 0x5EED_0FA6_E77E_1E55);
-    let world = match a.profile {
+    if !(0.0..=1.0).contains(&a.tested) || !(0.0..=1.0).contains(&a.false_success) {
+        bail!("--tested and --false-success are shares from 0 to 1");
+    }
+    let mut world = match a.profile {
         Profile::Realistic => realistic_world(a.agents, &mut rng),
         Profile::Recommend => recommend_world(&mut rng),
     };
+    if a.false_success > 0.0 {
+        let mut pick = Rng(a.seed ^ 0x0FA1_5E00);
+        for ag in &mut world.agents {
+            if pick.chance(0.5) {
+                ag.false_success = a.false_success;
+            }
+        }
+    }
     let cfg = Config::default();
     if a.profile == Profile::Recommend {
         let truth = ground_truth(&world, now, &mut Rng(a.seed ^ 0x0007_2074), &cfg);
@@ -1326,7 +1440,7 @@ fn run(a: Args) -> anyhow::Result<()> {
     }
 
     // The generator runs on its own thread, the append path on this one.
-    let (tx, rx) = mpsc::sync_channel::<Vec<(Binary, String, i64)>>(2);
+    let (tx, rx) = mpsc::sync_channel::<(Vec<(Binary, String, i64)>, Vec<SummaryOf>)>(2);
     let begin = now - i64::from(a.days) * DAY_MS;
     let (total, batch, generic_share) = (
         a.runs,
@@ -1349,8 +1463,12 @@ fn run(a: Args) -> anyhow::Result<()> {
                 counts: Counts::default(),
                 session_no: 0,
                 cfg,
+                side: Rng(a.seed ^ 0x7E57_ED00),
+                test_rng: Rng(a.seed ^ 0x0007_E575),
+                tested: a.tested,
             };
             let mut pending: Vec<(Binary, String, i64)> = Vec::with_capacity(batch + 1000);
+            let mut summaries: Vec<SummaryOf> = Vec::new();
             while g.counts.runs < g.total_runs {
                 // Time advances with the share of runs generated, so any size fills the span.
                 let span = now - g.begin - 3 * 3_600_000;
@@ -1360,6 +1478,7 @@ fn run(a: Args) -> anyhow::Result<()> {
                 let mut out = Out {
                     items: Vec::new(),
                     seq: 0,
+                    summaries: Vec::new(),
                 };
                 if g.rng.chance(generic_share) {
                     g.generic_workflow(start, &mut out);
@@ -1369,17 +1488,40 @@ fn run(a: Args) -> anyhow::Result<()> {
                 out.items.sort_by_key(|(ts, seq, _, _)| (*ts, *seq));
                 g.counts.payloads += out.items.len() as u64;
                 pending.extend(out.items.into_iter().map(|(_, _, b, text)| (b, text, now)));
-                if pending.len() >= batch && tx.send(std::mem::take(&mut pending)).is_err() {
+                summaries.extend(out.summaries);
+                if pending.len() >= batch
+                    && tx
+                        .send((std::mem::take(&mut pending), std::mem::take(&mut summaries)))
+                        .is_err()
+                {
                     break;
                 }
             }
             if !pending.is_empty() {
-                let _ = tx.send(pending);
+                let _ = tx.send((pending, summaries));
             }
             g.counts
         });
-        for chunk in rx {
+        for (chunk, summaries) in rx {
             hook::record_many(&store, &chunk)?;
+            // After their runs' stops, as a SubagentStop hook writes what it read from the
+            // agent's transcript.
+            store.write_tx(|s| {
+                summaries.into_iter().try_for_each(|x| {
+                    let path = PathBuf::from(format!(
+                        "/nonexistent/{}/agent-{}.jsonl",
+                        x.stop.session_id.as_deref().unwrap_or(""),
+                        x.agent_id
+                    ));
+                    let read = TranscriptRead::Agent {
+                        agent_id: x.agent_id,
+                        path,
+                        summary: Box::new(x.summary),
+                        meta: None,
+                    };
+                    hook::event::store_transcripts(s, &x.stop, &[read])
+                })
+            })?;
         }
         handle
             .join()

@@ -7,7 +7,7 @@ use super::{Query, DAY_MS};
 use crate::error::Result;
 use crate::query::sql;
 use crate::query::stats;
-use crate::store::Store;
+use crate::store::{schema, Store};
 use crate::vocab::RunStatus;
 use rusqlite::params;
 use std::collections::HashMap;
@@ -27,6 +27,25 @@ pub(super) struct Row {
     pub(super) runs: i64,
     pub(super) success: i64,
     pub(super) decided: i64,
+    /// Decided runs with a test result, and those that succeeded with no failing test
+    /// (docs/metrics.md, "verified").
+    pub(super) tested: i64,
+    pub(super) verified: i64,
+}
+
+impl Row {
+    /// The successes the outcome signal counts: a tested run counts by whether it was verified
+    /// (a completed run whose tests fail is a failure), an untested one by its status. The row
+    /// does not say which of its successes were tested: they are taken in proportion
+    /// (successes × untested share), so a row without tests counts its successes and a fully
+    /// tested row its verified runs.
+    pub(super) fn outcome_success(&self) -> f64 {
+        if self.tested <= 0 || self.decided <= 0 {
+            return self.success as f64;
+        }
+        let untested = (self.decided - self.tested).max(0) as f64 / self.decided as f64;
+        self.success as f64 * untested + self.verified as f64
+    }
 }
 
 /// The rows of the question's window, with the interned agent names and descriptions: the
@@ -42,7 +61,7 @@ pub(super) fn load_rows(
     let mut rows = Vec::new();
     let (sql, since) = match q.days {
         None => (
-            "SELECT agent_type, description, complexity, runs, success, failure
+            "SELECT agent_type, description, complexity, runs, success, failure, tested, verified
              FROM agent_task_stats WHERE runs > 0"
                 .to_string(),
             0,
@@ -56,9 +75,11 @@ pub(super) fn load_rows(
                 sql::count_of(&st, RunStatus::Failure),
                 sql::count_of(&st, RunStatus::Lost)
             );
+            let (tested, verified) = (schema::tested_sql("r"), schema::verified_sql("r"));
             (
                 format!(
-                    "SELECT r.agent_type, coalesce(r.description, ''), r.complexity, count(*), {success}, {failed}
+                    "SELECT r.agent_type, coalesce(r.description, ''), r.complexity, count(*), {success}, {failed},
+                            sum({tested}), sum({verified})
                      FROM agent_runs r WHERE r.internal = 0 AND r.start_ms >= ?1 GROUP BY 1, 2, 3"
                 ),
                 q.now - i64::from(days) * DAY_MS,
@@ -80,6 +101,8 @@ pub(super) fn load_rows(
             runs: r.get(3)?,
             success,
             decided: success + r.get::<_, i64>(5)?,
+            tested: r.get(6)?,
+            verified: r.get(7)?,
         });
     }
     if q.days.is_none() && !lost.is_empty() {

@@ -9,8 +9,10 @@
 //!    synonym table mapping `endpoint`/`rest`/`route` to `api` and so on) and weight terms by
 //!    BM25's inverse document frequency over all past runs. Similarity = IDF-weighted cosine.
 //! 3. Per agent: similarity, domain fit, success on similar tasks at the task's complexity shrunk
-//!    towards its domain work, its own rate and the global rate (empirical Bayes, with a band
-//!    effect and a drift correction), complexity fit, speed and trend → one weighted score.
+//!    towards its record at that complexity (which borrows from its overall record only as much
+//!    as its spread across complexities allows), its domain work and the global rate (empirical
+//!    Bayes, log-odds effects, a drift correction; tested runs count by their verified outcome),
+//!    complexity fit, speed and trend → one weighted score.
 //! 4. Confidence grows with the similarity-weighted number of similar past tasks.
 //!
 //! Layout: `text` (terms, stemming, synonyms, domains), `data` (what a question reads),
@@ -50,6 +52,10 @@ pub const WEIGHTS: Weights = Weights {
 pub const COMPLEXITY_TERM_WEIGHT: f64 = 0.3;
 /// Prior strength (in pseudo-runs) of each empirical-Bayes step (docs/recommend.md).
 pub const PRIOR_RUNS: f64 = 10.0;
+/// Bounds of the pseudo-runs an agent's record at one complexity band borrows from its overall
+/// record (docs/recommend.md): few when its bands differ, many when they agree.
+pub const BAND_PRIOR_MIN: f64 = 2.0;
+pub const BAND_PRIOR_MAX: f64 = 50.0;
 /// How many posterior standard deviations the ranked outcome stays below the estimate.
 pub const OUTCOME_Z: f64 = 1.0;
 /// Similarity-weighted similar runs at which confidence reaches one half.

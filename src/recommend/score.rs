@@ -6,8 +6,8 @@ use super::intern::{FastMap, Interner};
 use super::output::trend_label;
 use super::text::{band, complexity_terms, infer_domain, terms, Vocab};
 use super::{
-    Candidate, Query, Ranking, Trend, COMPLEXITY_TERM_WEIGHT, CONFIDENCE_HALF, OUTCOME_Z,
-    PRIOR_RUNS, SIMILAR_THRESHOLD, WEIGHTS,
+    Candidate, Query, Ranking, Trend, BAND_PRIOR_MAX, BAND_PRIOR_MIN, COMPLEXITY_TERM_WEIGHT,
+    CONFIDENCE_HALF, OUTCOME_Z, PRIOR_RUNS, SIMILAR_THRESHOLD, WEIGHTS,
 };
 use crate::classify;
 use crate::config::Config;
@@ -30,23 +30,26 @@ fn trend_score(t: Trend) -> f64 {
 #[derive(Default)]
 struct Acc {
     runs: i64,
+    /// Decided runs and their successes by status (what is printed).
     success: i64,
     decided: i64,
+    /// Successes as the outcome signal counts them ([`Row::outcome_success`]): the estimates'.
+    out_success: f64,
     max_sim: f64,
     sim_runs: i64,
     sim_success: i64,
     sim_decided: i64,
-    // similarity-weighted
+    // similarity-weighted (outcome successes)
     w_success: f64,
     w_decided: f64,
     w_band_success: f64,
     w_band_decided: f64,
-    band_success: i64,
-    band_decided: i64,
+    /// Per complexity band: (outcome successes, decided runs), every domain.
+    bands: [(f64, f64); 4],
     // runs of descriptions in the task's domain, and of those in its complexity band
-    dom_success: i64,
+    dom_success: f64,
     dom_decided: i64,
-    dom_band_success: i64,
+    dom_band_success: f64,
     dom_band_decided: i64,
     /// Runs per (interned) domain of their description.
     domain_runs: FastMap<usize, i64>,
@@ -55,7 +58,53 @@ struct Acc {
 
 /// Shrinks `s / n` towards `prior` with [`PRIOR_RUNS`] pseudo-runs.
 fn shrink(s: f64, n: f64, prior: f64) -> f64 {
-    (s + PRIOR_RUNS * prior) / (n + PRIOR_RUNS)
+    shrink_k(s, n, prior, PRIOR_RUNS)
+}
+
+/// Shrinks `s / n` towards `prior` with `k` pseudo-runs.
+fn shrink_k(s: f64, n: f64, prior: f64, k: f64) -> f64 {
+    (s + k * prior) / (n + k)
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// `base` moved by the effect `to − from`, on the log-odds scale (so it stays inside 0–1 and an
+/// effect means as much at 0.9 as at 0.5).
+fn shifted(base: f64, from: f64, to: f64) -> f64 {
+    logistic(logit(base) + logit(to) - logit(from))
+}
+
+/// How many pseudo-runs of its overall record an agent's record at one complexity band is
+/// shrunk towards: empirical Bayes over the agent's own bands (beta-binomial, method of
+/// moments). τ² = the variance of the bands' true rates = (Σ n_b (r_b − r)² − (B − 1) r(1 − r))
+/// ÷ (N − Σ n_b² / N); the prior is worth r(1 − r) / τ² − 1 runs, within
+/// [[`BAND_PRIOR_MIN`], [`BAND_PRIOR_MAX`]]. An agent whose bands differ beyond their sampling
+/// noise is judged on the band (few pseudo-runs); one whose bands agree borrows its whole record.
+fn band_prior_runs(bands: &[(f64, f64); 4]) -> f64 {
+    let used: Vec<(f64, f64)> = bands.iter().copied().filter(|b| b.1 > 0.0).collect();
+    let n: f64 = used.iter().map(|b| b.1).sum();
+    if used.len() < 2 || n <= 0.0 {
+        return PRIOR_RUNS;
+    }
+    let r = used.iter().map(|b| b.0).sum::<f64>() / n;
+    let v = r * (1.0 - r);
+    let denominator = n - used.iter().map(|b| b.1 * b.1).sum::<f64>() / n;
+    if v <= 0.0 || denominator <= 0.0 {
+        return BAND_PRIOR_MAX;
+    }
+    let spread: f64 = used.iter().map(|b| b.1 * (b.0 / b.1 - r).powi(2)).sum();
+    let tau2 = (spread - (used.len() as f64 - 1.0) * v) / denominator;
+    if tau2 <= 0.0 {
+        return BAND_PRIOR_MAX;
+    }
+    (v / tau2 - 1.0).clamp(BAND_PRIOR_MIN, BAND_PRIOR_MAX)
 }
 
 /// Ranks every agent with history for the task, best first.
@@ -281,13 +330,15 @@ impl Task {
 struct Global {
     success: i64,
     decided: i64,
+    /// Outcome successes ([`Row::outcome_success`]).
+    out_success: f64,
 }
 
 impl Global {
     /// Everyone's success rate with a uniform prior (one success, one failure): the top of the
     /// shrinkage chain.
     fn prior(&self) -> f64 {
-        (self.success as f64 + 1.0) / (self.decided as f64 + 2.0)
+        (self.out_success + 1.0) / (self.decided as f64 + 2.0)
     }
     fn rate(&self) -> Option<f64> {
         (self.decided > 0).then(|| self.success as f64 / self.decided as f64)
@@ -302,25 +353,27 @@ fn accumulate(history: &History, corpus: &Corpus, sims: &[f64], task: &Task) -> 
     for r in &history.rows {
         let d = r.desc;
         let a = &mut per_agent[r.agent];
+        let out = r.outcome_success();
         a.runs += r.runs;
         a.success += r.success;
         a.decided += r.decided;
+        a.out_success += out;
         g.success += r.success;
         g.decided += r.decided;
+        g.out_success += out;
         if let Some(dom) = corpus.desc_domain[d] {
             *a.domain_runs.entry(dom).or_default() += r.runs;
             a.classified_runs += r.runs;
         }
-        let in_band = band(r.complexity) == task.band;
-        if in_band {
-            a.band_success += r.success;
-            a.band_decided += r.decided;
-        }
+        let b = band(r.complexity);
+        a.bands[usize::from(b)].0 += out;
+        a.bands[usize::from(b)].1 += r.decided as f64;
+        let in_band = b == task.band;
         if task.domain_id.is_some() && corpus.desc_domain[d] == task.domain_id {
-            a.dom_success += r.success;
+            a.dom_success += out;
             a.dom_decided += r.decided;
             if in_band {
-                a.dom_band_success += r.success;
+                a.dom_band_success += out;
                 a.dom_band_decided += r.decided;
             }
         }
@@ -330,10 +383,10 @@ fn accumulate(history: &History, corpus: &Corpus, sims: &[f64], task: &Task) -> 
             a.sim_runs += r.runs;
             a.sim_success += r.success;
             a.sim_decided += r.decided;
-            a.w_success += s * r.success as f64;
+            a.w_success += s * out;
             a.w_decided += s * r.decided as f64;
             if in_band {
-                a.w_band_success += s * r.success as f64;
+                a.w_band_success += s * out;
                 a.w_band_decided += s * r.decided as f64;
             }
         }
@@ -385,26 +438,34 @@ struct Estimate {
     trend: Trend,
 }
 
-/// Empirical Bayes, each estimate shrunk towards the one above it ([`PRIOR_RUNS`] each).
-/// Topic: all agents → the agent → its work in the task's domain → its similar tasks
-/// (similarity-weighted). Complexity: the agent's band effect (success at the task's band minus
-/// overall), refined within the domain. Task: similar tasks at the band, shrunk towards topic +
-/// band effect. Drift: a significant trend scales the estimate by recent ÷ overall success.
-fn estimate(a: &Acc, global: f64, (recent, earlier): (Outcomes, Outcomes)) -> Estimate {
-    let p_agent = shrink(a.success as f64, a.decided as f64, global);
-    let agent_band = shrink(a.band_success as f64, a.band_decided as f64, p_agent);
-    let p_domain = shrink(a.dom_success as f64, a.dom_decided as f64, p_agent);
-    let domain_band = shrink(
-        a.dom_band_success as f64,
-        a.dom_band_decided as f64,
-        (p_domain + agent_band - p_agent).clamp(0.0, 1.0),
+/// Empirical Bayes, each estimate shrunk towards the one above it. Complexity first: the
+/// agent's record at the task's band, shrunk towards its overall record by as many pseudo-runs
+/// as its bands' agreement warrants ([`band_prior_runs`]), so when its record differs by
+/// complexity the band's decides. Domain: the agent's work in the task's domain, and at the band
+/// within it, shrunk towards the domain rate moved by the band effect ([`PRIOR_RUNS`] each).
+/// Topic: similar tasks (similarity-weighted) shrunk towards the domain rate; the task: similar
+/// tasks at the band, shrunk towards the topic moved by the band effect (log-odds). Drift: a
+/// significant trend scales the estimate by recent ÷ overall success.
+fn estimate(a: &Acc, band: u8, global: f64, (recent, earlier): (Outcomes, Outcomes)) -> Estimate {
+    let p_agent = shrink(a.out_success, a.decided as f64, global);
+    let (band_success, band_decided) = a.bands[usize::from(band)];
+    let agent_band = shrink_k(
+        band_success,
+        band_decided,
+        p_agent,
+        band_prior_runs(&a.bands),
     );
-    let band_effect = domain_band - p_domain;
+    let p_domain = shrink(a.dom_success, a.dom_decided as f64, p_agent);
+    let domain_band = shrink(
+        a.dom_band_success,
+        a.dom_band_decided as f64,
+        shifted(p_domain, p_agent, agent_band),
+    );
     let p_topic = shrink(a.w_success, a.w_decided, p_domain);
     let mut p_task = shrink(
         a.w_band_success,
         a.w_band_decided,
-        (p_topic + band_effect).clamp(0.0, 1.0),
+        shifted(p_topic, p_domain, domain_band),
     );
     let (trend, _) = stats::trend(recent, earlier);
     if matches!(trend, Trend::Declining | Trend::Improving) {
@@ -473,7 +534,7 @@ struct Scoring<'a> {
 /// One agent's candidate: its components, the weighted score, confidence and reason.
 fn candidate(s: &Scoring<'_>, agent: &str, a: &Acc, trend: (Outcomes, Outcomes)) -> Candidate {
     let (q, task, speed, global) = (s.q, s.task, &s.speed, s.global);
-    let e = estimate(a, global, trend);
+    let e = estimate(a, task.band, global, trend);
     let (domain_fit, agent_domain) = domain_fit(&q.config, agent, a, s.corpus, task);
     let speed_score = speed.score(agent);
     let similarity = a.max_sim;
@@ -539,4 +600,90 @@ fn reason(c: &Candidate, domain: Option<&str>, complexity: i64, global: f64) -> 
         parts.push(format!("trend {}", trend_label(c.trend)));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(success: i64, decided: i64, tested: i64, verified: i64) -> Row {
+        Row {
+            agent: 0,
+            desc: 0,
+            complexity: 5,
+            runs: decided,
+            success,
+            decided,
+            tested,
+            verified,
+        }
+    }
+
+    #[test]
+    fn tested_runs_count_by_their_verified_outcome() {
+        // No tests: the successes.
+        assert_eq!(row(8, 10, 0, 0).outcome_success(), 8.0);
+        // Half tested: 8 × 5/10 untested successes + 2 verified = 6.
+        assert!((row(8, 10, 5, 2).outcome_success() - 6.0).abs() < 1e-12);
+        // All tested: the verified runs only (completed runs whose tests fail count against).
+        assert_eq!(row(9, 10, 10, 4).outcome_success(), 4.0);
+    }
+
+    #[test]
+    fn band_prior_follows_the_agents_spread_across_bands() {
+        // 9.5/10 simple, 35/100 complex: τ² ≈ 0.167, r(1 − r)/τ² − 1 ≈ 0.44 → the floor.
+        let sprinter = [(9.5, 10.0), (0.0, 0.0), (35.0, 100.0), (0.0, 0.0)];
+        assert_eq!(band_prior_runs(&sprinter), BAND_PRIOR_MIN);
+        // 70/100 simple, 36.8/40 complex: r = 0.7629, τ² = 0.02103 → 7.60 pseudo-runs.
+        let architect = [(70.0, 100.0), (0.0, 0.0), (36.8, 40.0), (0.0, 0.0)];
+        assert!((band_prior_runs(&architect) - 7.6006).abs() < 1e-3);
+        // Bands that agree: the whole record is borrowed (the ceiling); one band: the default.
+        let even = [(40.0, 50.0), (80.0, 100.0), (0.0, 0.0), (8.0, 10.0)];
+        assert_eq!(band_prior_runs(&even), BAND_PRIOR_MAX);
+        let one = [(0.0, 0.0), (8.0, 10.0), (0.0, 0.0), (0.0, 0.0)];
+        assert_eq!(band_prior_runs(&one), PRIOR_RUNS);
+    }
+
+    /// Two agents with the same completions on the same task; one's tests pass, the other's
+    /// mostly fail: verified outcomes rank the first above the second, which they tie without.
+    #[test]
+    fn failing_tests_count_against_a_completed_run() {
+        let store = Store::in_memory().unwrap();
+        let put = |agent: &str, tested: i64, verified: i64| {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO agent_task_stats (agent_type, description, complexity, runs, success, failure, cancelled, tested, verified)
+                     VALUES (?1, 'Build API endpoint for invoices', 5, 20, 18, 2, 0, ?2, ?3)",
+                    rusqlite::params![agent, tested, verified],
+                )
+                .unwrap();
+        };
+        put("careful-agent", 0, 0);
+        put("sloppy-agent", 0, 0);
+        let mut q = Query::new("Build API endpoint for invoices", 0, Config::default());
+        q.min_confidence = 0.0;
+        let r = rank_candidates(&store, &q).unwrap();
+        let (a, b) = (&r.candidates[0], &r.candidates[1]);
+        assert_eq!(a.estimated_success, b.estimated_success);
+        // 12 of the 20 tested: the careful agent's 11 completions among them all pass, the
+        // sloppy agent's only 3.
+        store
+            .conn()
+            .execute("DELETE FROM agent_task_stats", [])
+            .unwrap();
+        put("careful-agent", 12, 11);
+        put("sloppy-agent", 12, 3);
+        let r = rank_candidates(&store, &q).unwrap();
+        assert_eq!(
+            r.candidates[0].agent, "careful-agent",
+            "{:#?}",
+            r.candidates
+        );
+        let careful = &r.candidates[0];
+        let sloppy = &r.candidates[1];
+        assert!(careful.estimated_success > sloppy.estimated_success + 0.2);
+        // The printed record stays the completions: 18 of 20 for both.
+        assert_eq!((sloppy.similar_success, sloppy.similar_decided), (18, 20));
+    }
 }

@@ -57,3 +57,68 @@ pub(crate) fn bin() -> &'static Path {
         path
     })
 }
+
+/// `--tested` and `--false-success`: transcript summaries with a test result for a share of the
+/// runs that succeeded or failed, written after their stops as a SubagentStop hook writes them;
+/// a failed run's tests always fail, and without the options no summary is written.
+#[test]
+fn tested_runs_carry_a_test_result_in_their_transcript_summary() {
+    let env = crate::common::Env::new();
+    let db = env.db();
+    let now = "2026-06-01T00:00:00Z";
+    let base = [
+        "--profile",
+        "recommend",
+        "--runs",
+        "600",
+        "--days",
+        "20",
+        "--seed",
+        "3",
+        "--now",
+        now,
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--tested", "0.5", "--false-success", "0.4"]);
+    generate(&db, &args);
+    let conn = env.conn();
+    let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let summaries = q(
+        "SELECT count(*) FROM events WHERE kind = 'transcript_summary'
+                       AND json_extract(payload, '$.summary.tests.runner') = 'cargo'",
+    );
+    let decided = q("SELECT count(*) FROM agent_runs WHERE status IN ('success', 'failure')");
+    // A share of one half, give or take sampling noise (sd ≈ 12 runs here).
+    assert!(
+        (summaries as f64 - decided as f64 / 2.0).abs() < 60.0,
+        "{summaries} of {decided}"
+    );
+    // A run that failed (its Agent tool call failed) never passes its tests.
+    let failed_but_passing = q("SELECT count(*) FROM events f JOIN events e
+             ON e.kind = 'transcript_summary' AND f.kind = 'PostToolUseFailure'
+                AND f.tool_use_id = 'toolu_' || substr(e.agent_id, 2)
+             WHERE json_extract(e.payload, '$.summary.tests.failed') = 0");
+    assert_eq!(failed_but_passing, 0);
+    let failed_and_tested = q("SELECT count(*) FROM events f JOIN events e
+             ON e.kind = 'transcript_summary' AND f.kind = 'PostToolUseFailure'
+                AND f.tool_use_id = 'toolu_' || substr(e.agent_id, 2)");
+    assert!(failed_and_tested > 5, "{failed_and_tested}");
+    // Each summary is applied to its run.
+    assert_eq!(
+        q("SELECT count(*) FROM agent_runs WHERE has_summary = 1"),
+        summaries
+    );
+    // Completed runs whose tests fail: the false successes.
+    let false_successes = q("SELECT count(*) FROM agent_runs r JOIN events e
+             ON e.kind = 'transcript_summary' AND e.agent_id = r.agent_id
+             WHERE r.status = 'success' AND json_extract(e.payload, '$.summary.tests.failed') > 0");
+    assert!(false_successes > 5, "{false_successes}");
+    drop(conn);
+
+    let plain = crate::common::Env::new();
+    generate(&plain.db(), &base);
+    assert_eq!(
+        plain.count("SELECT count(*) FROM events WHERE kind = 'transcript_summary'"),
+        0
+    );
+}

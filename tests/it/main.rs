@@ -26,6 +26,7 @@ mod projection;
 mod prune;
 mod readers;
 mod recommend;
+mod recommend_fit;
 mod redaction;
 mod report;
 mod resources;
