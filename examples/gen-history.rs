@@ -941,6 +941,7 @@ impl Session<'_> {
                 payload: String::new(),
                 transcript_path: None,
                 agent_transcript_path: None,
+                host: None,
             },
             agent_id: r.id.clone(),
             summary: transcript::Summary {

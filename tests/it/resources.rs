@@ -274,7 +274,14 @@ fn a_spooled_payload_keeps_the_readings_taken_when_the_hook_ran() {
 }
 
 /// An event with a reading: kind, agent, ts, pid, cpu_ms, rss_kb.
-type Reading = (&'static str, &'static str, i64, i64, Option<i64>, Option<i64>);
+type Reading = (
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// Events with readings appended straight into the log in `order`, derived; the host columns
 /// of runs `a` (one process: two starts, two stops), `b` (start and stop from two processes)
