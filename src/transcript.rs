@@ -444,11 +444,20 @@ impl Outcome {
                 .map(str::to_string)
                 .or_else(|| call.path.clone());
             if let Some(path) = path {
+                // The result's `type` says; Claude Code does not always write `toolUseResult`
+                // into a subagent's transcript (seen with 2.1.332), and then its text does.
                 let created = call.name == "Write"
-                    && tool_use_result
+                    && match tool_use_result
                         .and_then(|r| r.get("type"))
                         .and_then(Value::as_str)
-                        == Some("create");
+                    {
+                        Some(t) => t == "create",
+                        None => b
+                            .content
+                            .as_deref()
+                            .map(crate::wire::transcript::ResultContent::text_of)
+                            .is_some_and(|t| t.starts_with("File created successfully")),
+                    };
                 if created {
                     self.created.insert(path);
                 } else {

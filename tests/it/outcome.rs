@@ -344,3 +344,36 @@ fn any_cut_of_a_runner_output_parses_without_panicking() {
         }
     }
 }
+
+/// Claude Code 2.1.332 does not always write `toolUseResult` into a subagent's transcript (seen in
+/// the e2e scenario test-results): a Write is then known to have created its file by its result's
+/// text, and an Edit counts as a modification by its call. Lines as the client wrote them, minus
+/// fields the reader ignores.
+#[test]
+fn a_write_without_its_tool_use_result_is_known_by_its_text() {
+    let lines = [
+        r##"{"isSidechain":true,"agentId":"a1","type":"assistant","timestamp":"2026-12-01T10:37:17.000Z","requestId":"req_1","message":{"id":"msg_1","model":"claude-opus-5-5","role":"assistant","content":[{"type":"tool_use","id":"toolu_w","name":"Write","input":{"file_path":"src/orders.rs","content":"pub fn total() -> u32 { 0 }\n"}}],"usage":{"input_tokens":10,"output_tokens":5}}}"##,
+        r##"{"isSidechain":true,"agentId":"a1","type":"user","timestamp":"2026-12-01T10:37:17.200Z","message":{"role":"user","content":[{"tool_use_id":"toolu_w","type":"tool_result","content":"File created successfully at: src/orders.rs (file state is current in your context — no need to Read it back)"}]}}"##,
+        r##"{"isSidechain":true,"agentId":"a1","type":"assistant","timestamp":"2026-12-01T10:37:17.300Z","requestId":"req_2","message":{"id":"msg_2","model":"claude-opus-5-5","role":"assistant","content":[{"type":"tool_use","id":"toolu_e","name":"Edit","input":{"file_path":"README.md","old_string":"# proj","new_string":"# proj\n\nData."}}],"usage":{"input_tokens":10,"output_tokens":5}}}"##,
+        r##"{"isSidechain":true,"agentId":"a1","type":"user","timestamp":"2026-12-01T10:37:17.350Z","message":{"role":"user","content":[{"tool_use_id":"toolu_e","type":"tool_result","content":"The file README.md has been updated successfully. (file state is current in your context — no need to Read it back)"}]}}"##,
+        r##"{"isSidechain":true,"agentId":"a1","type":"assistant","timestamp":"2026-12-01T10:37:17.400Z","requestId":"req_3","message":{"id":"msg_3","model":"claude-opus-5-5","role":"assistant","content":[{"type":"tool_use","id":"toolu_w2","name":"Write","input":{"file_path":"README.md","content":"# proj\n"}}],"usage":{"input_tokens":10,"output_tokens":5}}}"##,
+        r##"{"isSidechain":true,"agentId":"a1","type":"user","timestamp":"2026-12-01T10:37:17.500Z","message":{"role":"user","content":[{"tool_use_id":"toolu_w2","type":"tool_result","content":"The file README.md has been updated. Here's the result of running `cat -n` on a snippet of the edited file:"}]}}"##,
+    ];
+    let text = lines.join("\n") + "\n";
+    let spec = agent_telemetry::transcript::ReadSpec {
+        session_id: "s1",
+        agent_id: Some("a1"),
+        offset: 0,
+        prompt_id: None,
+        budget: None,
+        metrics: &[],
+    };
+    let s = agent_telemetry::transcript::summarize_reader(text.as_bytes(), &spec).unwrap();
+    assert_eq!(s.files_created, Some(1), "src/orders.rs");
+    assert_eq!(
+        s.files_modified,
+        Some(1),
+        "README.md, edited then overwritten"
+    );
+    assert_eq!(s.tool_ms, Some(200 + 50 + 100));
+}
