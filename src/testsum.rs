@@ -96,6 +96,21 @@ fn items<'a>(list: &'a str, sep: &'a str) -> impl Iterator<Item = (i64, &'a str)
     })
 }
 
+/// Jest's and Vitest's `N passed`, `N failed`, `N skipped` / `N todo` (todo counts as skipped)
+/// items: (passed, failed, skipped).
+fn jest_counts(list: &str, sep: &str) -> (i64, i64, i64) {
+    let (mut p, mut f, mut s) = (0, 0, 0);
+    for (n, word) in items(list, sep) {
+        match word {
+            "passed" => p += n,
+            "failed" => f += n,
+            "skipped" | "todo" => s += n,
+            _ => {}
+        }
+    }
+    (p, f, s)
+}
+
 /// Sums the matches of one run; a `reset` match between two summaries starts a new run (the
 /// next invocation of the runner): the last run's sum is kept.
 fn sum_last_run<const N: usize>(
@@ -229,15 +244,7 @@ fn jest(text: &str) -> Option<Found> {
         return None;
     }
     let c = LINE.captures_iter(text).last()?;
-    let (mut p, mut f, mut s) = (0, 0, 0);
-    for (n, word) in items(&c[1], ", ") {
-        match word {
-            "passed" => p += n,
-            "failed" => f += n,
-            "skipped" | "todo" => s += n,
-            _ => {}
-        }
-    }
+    let (p, f, s) = jest_counts(&c[1], ", ");
     Some(found(c.get(0)?.end(), "jest", p, f, s))
 }
 
@@ -249,15 +256,7 @@ fn vitest(text: &str) -> Option<Found> {
         return None;
     }
     let c = LINE.captures_iter(text).last()?;
-    let (mut p, mut f, mut s) = (0, 0, 0);
-    for (n, word) in items(&c[1], " | ") {
-        match word {
-            "passed" => p += n,
-            "failed" => f += n,
-            "skipped" | "todo" => s += n,
-            _ => {}
-        }
-    }
+    let (p, f, s) = jest_counts(&c[1], " | ");
     Some(found(c.get(0)?.end(), "vitest", p, f, s))
 }
 
