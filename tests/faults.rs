@@ -392,7 +392,8 @@ fn fifo_dev_zero_and_huge_transcripts_neither_hang_nor_lose_the_payload() {
     std::fs::remove_file(&huge).unwrap();
 }
 
-/// A damaged page (page 2: the event log's root): hooks keep every payload in the spool, doctor
+/// A damaged page (the event log's root: page 2 before new databases used incremental
+/// auto-vacuum, whose pointer map now comes first): hooks keep every payload in the spool, doctor
 /// says the database is damaged, what to run, and that payloads wait; `analyze doctor --recover`
 /// keeps the damaged file and puts a sound database in its place, into which the next reader
 /// stores each waiting payload once.
@@ -405,7 +406,15 @@ fn a_damaged_database_keeps_payloads_until_it_is_recovered() {
     }
     env.analyze_json(&["summary"]);
     checkpoint(&db);
-    damage_page(&db, 2);
+    let root: u64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    damage_page(&db, root);
     for i in 100..110 {
         hook_at(&db, &env.home(), "subagent-start", payload(i).as_bytes());
     }
