@@ -190,14 +190,7 @@ fn apply_new(
     // The bar and the cursor it started from; dropping it clears its line.
     let mut bar: Option<(indicatif::ProgressBar, i64)> = None;
     loop {
-        let cursor: i64 = conn
-            .query_row(
-                "SELECT value FROM derive_state WHERE key = 'events'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
+        let cursor = store.derive_cursor()?;
         let max: i64 =
             conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
         if max <= cursor {
@@ -251,15 +244,7 @@ fn apply_in_tx(
     deadline: std::time::Instant,
 ) -> Result<(u64, bool)> {
     // Re-read the cursor under the write lock: another reader may have advanced it.
-    let mut last: i64 = s
-        .conn()
-        .query_row(
-            "SELECT value FROM derive_state WHERE key = 'events'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
+    let mut last = s.derive_cursor()?;
     // After a prune and a re-derivation, the pruned sessions' kept rows already reflect their
     // events up to `pruned_upto` (crate::retention::keep_pruned): those are skipped.
     let upto: i64 = s

@@ -81,19 +81,6 @@ pub enum Vacuum {
     IncrementalOnly,
 }
 
-/// The derivation cursor: events at or below it are in the projection.
-fn cursor(store: &Store) -> Result<i64> {
-    Ok(store
-        .conn()
-        .query_row(
-            "SELECT value FROM derive_state WHERE key = 'events'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0))
-}
-
 /// One session's events, as the scan found them.
 #[derive(Default)]
 struct Found {
@@ -110,7 +97,7 @@ struct Found {
 /// (no index on `events`: the hooks' inserts stay as cheap as they are); a read holds no lock.
 fn scan(store: &Store, cutoff: i64) -> Result<(Plan, Vec<(String, Found)>)> {
     let conn = store.conn();
-    let cur = cursor(store)?;
+    let cur = store.derive_cursor()?;
     let mut by_session: HashMap<String, Found> = HashMap::new();
     let mut plan = Plan {
         cutoff_ms: cutoff,
@@ -285,7 +272,7 @@ fn delete_sessions(
     bar: &indicatif::ProgressBar,
 ) -> Result<usize> {
     let started = Instant::now();
-    let cur = cursor(s)?;
+    let cur = s.derive_cursor()?;
     // Sessions that received an event in the window since the scan stay.
     let mut active = s.conn().prepare_cached(
         "SELECT DISTINCT session_id FROM events WHERE id > ?1 AND ts >= ?2 AND session_id IS NOT NULL",

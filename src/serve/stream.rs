@@ -19,7 +19,7 @@ use crate::vocab::{RunStatus, WorkflowKind};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -261,19 +261,6 @@ pub(crate) struct Snapshot {
     turns: HashMap<String, TurnSeen>,
 }
 
-fn derive_cursor(ctx: &Ctx) -> Result<i64> {
-    Ok(ctx
-        .store
-        .conn()
-        .query_row(
-            "SELECT value FROM derive_state WHERE key = 'events'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0))
-}
-
 fn max_run_id(ctx: &Ctx) -> Result<i64> {
     Ok(ctx
         .store
@@ -288,7 +275,7 @@ impl Snapshot {
     pub(crate) fn take(ctx: &Ctx) -> Result<Snapshot> {
         let mut s = Snapshot {
             last_run_id: max_run_id(ctx)?,
-            events_cursor: derive_cursor(ctx)?,
+            events_cursor: ctx.store.derive_cursor()?,
             lost_before: ctx.lost_before(),
             ..Snapshot::default()
         };
@@ -341,7 +328,7 @@ impl Snapshot {
 
     /// The changes since the last call, as (event, data), oldest run first.
     pub(crate) fn delta(&mut self, ctx: &Ctx) -> Result<Vec<(&'static str, Value)>> {
-        let cursor = derive_cursor(ctx)?;
+        let cursor = ctx.store.derive_cursor()?;
         let max_id = max_run_id(ctx)?;
         if cursor < self.events_cursor || max_id < self.last_run_id {
             // Rebuilt from scratch (`analyze rebuild`): ids restarted; start over quietly.

@@ -422,6 +422,20 @@ impl Store {
         Ok(())
     }
 
+    /// The derivation cursor (`derive_state` 'events'): events at or below it are in the
+    /// projection (0: none yet).
+    pub fn derive_cursor(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM derive_state WHERE key = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
     /// The read offset of a transcript file, and the prompt id in force there.
     pub fn transcript_cursor(&self, path: &str) -> Result<Option<(u64, Option<String>)>> {
         Ok(self
