@@ -14,22 +14,6 @@
 use crate::common::*;
 use crate::projection::*;
 
-/// splitmix64, for reproducible shuffles.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Sessions interleaved at random: concurrent Claude Code sessions (and orchestrators) whose hooks
 /// race for the write lock. With `close_ms`, neighbouring events of a session whose timestamps lie
 /// within `close_ms` may also trade places (two hooks of one session fired that close together

@@ -13,13 +13,6 @@ use std::path::{Path, PathBuf};
 
 const NOW: &str = "2026-06-01T00:00:00Z";
 
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
-
 /// `n` runs of `agent` on `description`, `ok` of them successful, spread over days before NOW.
 fn runs(prefix: &str, agent: &str, description: &str, n: usize, ok: usize) -> Vec<Run> {
     let now = agent_telemetry::timeparse::parse_instant(NOW).unwrap();
@@ -30,8 +23,8 @@ fn runs(prefix: &str, agent: &str, description: &str, n: usize, ok: usize) -> Ve
                 &format!("{prefix}{i:04}"),
                 agent,
                 description,
-                &iso(start),
-                &iso(start + 120_000),
+                &iso_ms(start),
+                &iso_ms(start + 120_000),
             );
             r.session = format!("sess-{prefix}-{}", i / 10);
             r.prompt_id = format!("prompt-{prefix}-{i}");
@@ -266,8 +259,8 @@ fn runs_on(prefix: &str, agent: &str, days_ago: i64, n: usize, ok: usize) -> Vec
                 &format!("{prefix}{i:04}"),
                 agent,
                 "Refactor the orders parser",
-                &iso(start),
-                &iso(start + 30_000),
+                &iso_ms(start),
+                &iso_ms(start + 30_000),
             );
             r.session = format!("sess-{prefix}-{}", i / 50);
             r.prompt_id = format!("prompt-{prefix}-{i}");

@@ -43,32 +43,6 @@ const QUERY_OBJECTS: &[&str] = &[
     "webhook handlers for billing",
 ];
 
-/// splitmix64: deterministic per seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn f64(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
-}
-
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
-
 /// One agent's work in the scenario: (agent, verbs, runs, success probability).
 type Work = (&'static str, &'static [&'static str], usize, f64);
 
@@ -99,8 +73,8 @@ fn history(seed: u64) -> Vec<Run> {
                 &format!("a{seed:02}{i:05}"),
                 agent,
                 &description,
-                &iso(start),
-                &iso(start + 180_000),
+                &iso_ms(start),
+                &iso_ms(start + 180_000),
             );
             r.session = format!("sess-{seed}-{}", i / 10);
             r.prompt_id = format!("prompt-{seed}-{i}");
