@@ -3,7 +3,7 @@
 //! whom it delegates to, its last runs (with how they were launched) and its last errors. Definitions: docs/metrics.md (`agent`).
 
 use super::errors::{self, ErrorRow};
-use super::tree::RunTraits;
+use super::tree::{host_cell, RunResources, RunTraits};
 use super::{summary, Ctx, Filter};
 use crate::error::Result;
 use crate::query::sql::{self, HOST_CPU_SECONDS_SQL, HOST_RSS_MB_SQL, TOKENS_SQL};
@@ -41,10 +41,9 @@ pub struct RecentRun {
     pub description: Option<String>,
     #[serde(flatten)]
     pub traits: RunTraits,
-    /// CPU seconds the Claude Code process used while the run ran (shared by parallel agents).
-    pub host_cpu_seconds: Option<f64>,
-    /// The Claude Code process's resident memory at the run's stop, MB.
-    pub host_rss_mb: Option<f64>,
+    /// Tool and model time, and the host process's CPU and memory (shared by parallel agents).
+    #[serde(flatten)]
+    pub resources: RunResources,
 }
 
 /// The Claude Code process's resources over the agent's runs (docs/metrics.md, "Resources"):
@@ -447,8 +446,9 @@ fn recent_runs(
 ) -> Result<Vec<RecentRun>> {
     let st = ctx.status_sql();
     let sql = format!(
-        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {HOST_CPU_SECONDS_SQL}, {HOST_RSS_MB_SQL}, {}
+        "SELECT r.agent_id, r.start_ms, {st}, r.duration_ms, r.description, {}, {}
          FROM agent_runs r WHERE {w} ORDER BY r.start_ms DESC, r.id DESC LIMIT {n}",
+        RunResources::sql(),
         RunTraits::SQL
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
@@ -459,9 +459,8 @@ fn recent_runs(
             status: r.get(2)?,
             duration_ms: r.get(3)?,
             description: r.get(4)?,
-            host_cpu_seconds: r.get(5)?,
-            host_rss_mb: r.get(6)?,
-            traits: RunTraits::from_row(r, 7)?,
+            resources: RunResources::from_row(r, 5)?,
+            traits: RunTraits::from_row(r, 9)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -691,11 +690,13 @@ impl Report for AgentReport {
             .numeric(&[1])
             .titled("Whom it delegates to");
         to.rows = count_rows(&self.delegates_to);
-        // The host's columns only where a run has a figure (none without /proc).
-        let host_cols = self
+        // Tool / model time only where a run has a transcript summary, the host's columns only
+        // where a run has a figure (none without /proc).
+        let time_cols = self
             .recent_runs
             .iter()
-            .any(|r| r.host_cpu_seconds.is_some() || r.host_rss_mb.is_some());
+            .any(|r| r.resources.tool_ms.is_some());
+        let host_cols = self.recent_runs.iter().any(|r| r.resources.has_host());
         let mut head = vec![
             "Started (UTC)",
             "Status",
@@ -703,10 +704,14 @@ impl Report for AgentReport {
             "Description",
             "Launched",
         ];
+        if time_cols {
+            head.extend(["Tool", "Model"]);
+        }
         if host_cols {
             head.extend(["Host CPU", "Host mem"]);
         }
-        let mut recent = Grid::new(&head).numeric(&[2, 5, 6]).titled("Recent runs");
+        let numeric: Vec<usize> = std::iter::once(2).chain(5..head.len()).collect();
+        let mut recent = Grid::new(&head).numeric(&numeric).titled("Recent runs");
         recent.rows = self
             .recent_runs
             .iter()
@@ -722,9 +727,14 @@ impl Report for AgentReport {
                         .trim_end_matches(')')
                         .to_string(),
                 ];
+                let ms = |v: Option<i64>| render::dur(v.map(|x| x as f64));
+                if time_cols {
+                    row.push(ms(r.resources.tool_ms));
+                    row.push(ms(r.resources.model_ms));
+                }
                 if host_cols {
-                    row.push(host_cell(r.host_cpu_seconds, " s"));
-                    row.push(host_cell(r.host_rss_mb, " MB"));
+                    row.push(host_cell(r.resources.host_cpu_seconds, " s"));
+                    row.push(host_cell(r.resources.host_rss_mb, " MB"));
                 }
                 row
             })
@@ -790,11 +800,6 @@ impl Report for AgentReport {
         }
         n
     }
-}
-
-/// A host figure: one decimal, with its unit; `-` without one.
-fn host_cell(v: Option<f64>, unit: &str) -> String {
-    v.map_or_else(|| "-".into(), |x| format!("{x:.1}{unit}"))
 }
 
 /// `avg / max` of a host figure and over how many runs.

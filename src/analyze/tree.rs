@@ -5,6 +5,7 @@
 use super::workflows::{self, Loaded, Span, Status};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
+use crate::query::sql;
 use crate::render::{self, Format, Grid, Report};
 use crate::vocab::WorkflowKind;
 use rusqlite::{params_from_iter, OptionalExtension};
@@ -35,6 +36,8 @@ pub struct AgentNode {
     pub cost_usd: Option<f64>,
     #[serde(flatten)]
     pub traits: RunTraits,
+    #[serde(flatten)]
+    pub resources: RunResources,
     pub children: Vec<AgentNode>,
 }
 
@@ -103,6 +106,77 @@ impl RunTraits {
     }
 }
 
+/// A run's time split and the host process's resources while it ran (docs/metrics.md, "Outcome"
+/// and "Resources"): shown by `tree` and `agent`. Each is None when unknown (no transcript
+/// summary, no `/proc`, data recorded before the readings), never 0 for unknown.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunResources {
+    /// Σ of the run's tool call durations, from transcript timestamps.
+    pub tool_ms: Option<i64>,
+    /// Duration − tool time, at least 0; None unless both are known.
+    pub model_ms: Option<i64>,
+    /// CPU seconds the Claude Code process used while the run ran (shared by parallel agents).
+    pub host_cpu_seconds: Option<f64>,
+    /// The Claude Code process's resident memory at the run's stop, MB.
+    pub host_rss_mb: Option<f64>,
+}
+
+impl RunResources {
+    /// The SQL columns [`RunResources::from_row`] reads, `r` aliased.
+    pub(crate) fn sql() -> String {
+        format!(
+            "r.tool_ms, {}, {}, {}",
+            sql::MODEL_MS_SQL,
+            sql::HOST_CPU_SECONDS_SQL,
+            sql::HOST_RSS_MB_SQL
+        )
+    }
+
+    /// Reads [`RunResources::sql`] starting at column `at`.
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RunResources> {
+        Ok(RunResources {
+            tool_ms: r.get(at)?,
+            model_ms: r.get(at + 1)?,
+            host_cpu_seconds: r.get(at + 2)?,
+            host_rss_mb: r.get(at + 3)?,
+        })
+    }
+
+    /// Whether the host process's figures are known.
+    pub fn has_host(&self) -> bool {
+        self.host_cpu_seconds.is_some() || self.host_rss_mb.is_some()
+    }
+
+    /// The known figures for a text line, e.g. `tool 6.9s  model 13.1s  host CPU 32.0 s  host mem
+    /// 400.0 MB`; empty when none is known.
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(t) = self.tool_ms {
+            parts.push(format!("tool {}", render::dur(Some(t as f64))));
+        }
+        if let Some(m) = self.model_ms {
+            parts.push(format!("model {}", render::dur(Some(m as f64))));
+        }
+        if let Some(c) = self.host_cpu_seconds {
+            parts.push(format!("host CPU {}", host_cell(Some(c), " s")));
+        }
+        if let Some(m) = self.host_rss_mb {
+            parts.push(format!("host mem {}", host_cell(Some(m), " MB")));
+        }
+        parts.join("  ")
+    }
+}
+
+/// A host figure: one decimal, with its unit; `-` without one.
+pub(crate) fn host_cell(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x:.1}{unit}"))
+}
+
+/// What the host figures are, for the legend wherever runs are listed with them.
+pub(crate) const HOST_NOTE: &str =
+    "the Claude Code process's CPU seconds while the run ran and its memory at the \
+     run's stop, shared by every agent running at the same time (docs/metrics.md, \"Resources\")";
+
 /// A prompt turn (or explicit workflow) and its top-level agents; `workflow_id` None is the
 /// "(no turn)" node of runs that belong to no workflow.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -146,6 +220,7 @@ struct RunRow {
     tokens: i64,
     cost_usd: Option<f64>,
     traits: RunTraits,
+    resources: RunResources,
 }
 
 struct WfRow {
@@ -258,9 +333,10 @@ fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
     let st = ctx.status_sql();
     let cols = format!(
         "r.agent_id, r.agent_type, r.description, r.parent_agent_id, r.workflow_id, r.depth, r.start_ms, r.end_ms,
-         r.duration_ms, {st}, {}, r.cost_usd, {}",
-        crate::query::sql::TOKENS_SQL,
-        RunTraits::SQL
+         r.duration_ms, {st}, {}, r.cost_usd, {}, {}",
+        sql::TOKENS_SQL,
+        RunTraits::SQL,
+        RunResources::sql()
     );
     let (sql, key) = match target {
         Target::Session(s) => (
@@ -296,6 +372,7 @@ fn load_runs(ctx: &Ctx, target: &Target) -> Result<Vec<RunRow>> {
                 tokens: r.get(10)?,
                 cost_usd: r.get(11)?,
                 traits: RunTraits::from_row(r, 12)?,
+                resources: RunResources::from_row(r, 19)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -314,6 +391,7 @@ fn node(runs: &[RunRow], children: &HashMap<usize, Vec<usize>>, i: usize) -> Age
         tokens: r.tokens,
         cost_usd: r.cost_usd,
         traits: r.traits.clone(),
+        resources: r.resources.clone(),
         children: children
             .get(&i)
             .map(|c| c.iter().map(|&j| node(runs, children, j)).collect())
@@ -475,13 +553,18 @@ fn agent_line(a: &AgentNode) -> String {
         s.push_str(&format!("  \"{}\"", render::excerpt(d, 60)));
     }
     s.push_str(&format!(
-        "  {}  {}  {} tokens  {}  [{}]",
+        "  {}  {}  {} tokens  {}",
         a.status,
         render::dur(a.duration_ms.map(|d| d as f64)),
         render::int(a.tokens),
         render::usd(a.cost_usd),
-        workflows::short_id(&a.agent_id)
     ));
+    let resources = a.resources.label();
+    if !resources.is_empty() {
+        s.push_str("  ");
+        s.push_str(&resources);
+    }
+    s.push_str(&format!("  [{}]", workflows::short_id(&a.agent_id)));
     let traits = a.traits.label();
     if !traits.is_empty() {
         s.push_str("  ");
@@ -538,6 +621,18 @@ fn count(agents: &[AgentNode]) -> usize {
     agents.iter().map(|a| 1 + count(&a.children)).sum()
 }
 
+/// Whether any agent of the forest has the host process's figures.
+fn any_host(agents: &[AgentNode]) -> bool {
+    agents
+        .iter()
+        .any(|a| a.resources.has_host() || any_host(&a.children))
+}
+
+/// A figure for a CSV cell: empty when unknown.
+fn csv_cell<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
 fn flat(
     rows: &mut Vec<Vec<String>>,
     agents: &[AgentNode],
@@ -557,7 +652,11 @@ fn flat(
             a.status.clone(),
             a.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
             a.tokens.to_string(),
-            a.cost_usd.map(|c| c.to_string()).unwrap_or_default(),
+            csv_cell(a.cost_usd),
+            csv_cell(a.resources.tool_ms),
+            csv_cell(a.resources.model_ms),
+            csv_cell(a.resources.host_cpu_seconds),
+            csv_cell(a.resources.host_rss_mb),
         ]);
         flat(rows, &a.children, workflow, &a.agent_id, level + 1);
     }
@@ -587,6 +686,10 @@ impl Report for Tree {
             "duration_ms",
             "tokens",
             "cost_usd",
+            "tool_ms",
+            "model_ms",
+            "host_cpu_seconds",
+            "host_rss_mb",
         ]);
         for t in &self.turns {
             let wid = t.workflow_id.clone().unwrap_or_default();
@@ -600,6 +703,10 @@ impl Report for Tree {
                 t.prompt.clone().unwrap_or_default(),
                 t.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
                 t.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
                 String::new(),
                 String::new(),
             ]);
@@ -633,6 +740,10 @@ impl Report for Tree {
                 turn_line(t)
             ));
             draw_agents(&mut out, &t.agents, if last { "   " } else { "│  " });
+        }
+        if self.turns.iter().any(|t| any_host(&t.agents)) {
+            out.push(String::new());
+            out.push(format!("host CPU, host mem: {HOST_NOTE}."));
         }
         out
     }

@@ -16,6 +16,11 @@ pub const HOST_CPU_SECONDS_SQL: &str = "((r.host_cpu_end_ms - r.host_cpu_start_m
 /// SQL for the host process's resident memory at run `r`'s stop, MB (1 MB = 1,024 kB).
 pub const HOST_RSS_MB_SQL: &str = "(r.host_rss_kb / 1024.0)";
 
+/// SQL for run `r`'s model time in ms: its duration less its tool time, at least 0; NULL unless
+/// both are known (docs/metrics.md, "Outcome").
+pub const MODEL_MS_SQL: &str =
+    "(CASE WHEN r.tool_ms IS NOT NULL AND r.duration_ms IS NOT NULL THEN max(r.duration_ms - r.tool_ms, 0) END)";
+
 /// `sum(st = 'success')`: the rows whose status `st` is `status`.
 pub fn count_of(st: &str, status: RunStatus) -> String {
     format!("sum({st} = '{status}')")

@@ -899,11 +899,13 @@ fn tree_nests_agents_under_their_turns() {
     let (code, out, _) = env.analyze_at(NOW, &["tree", "--format", "csv"]);
     assert_eq!(code, 0);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "level,node,workflow_id,agent_id,parent_agent_id,agent_type,description,status,duration_ms,tokens,cost_usd");
+    assert_eq!(lines[0], "level,node,workflow_id,agent_id,parent_agent_id,agent_type,description,status,duration_ms,tokens,cost_usd,tool_ms,model_ms,host_cpu_seconds,host_rss_mb");
     // 3 turn nodes + 5 agents.
     assert_eq!(lines.len(), 1 + 3 + 5);
     assert!(
-        lines.contains(&"4,agent,prompt-1,a4,a3,code-reviewer,code-reviewer task,failure,30000,0,"),
+        lines.contains(
+            &"4,agent,prompt-1,a4,a3,code-reviewer,code-reviewer task,failure,30000,0,,,,,"
+        ),
         "{out}"
     );
 }

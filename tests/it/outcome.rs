@@ -36,16 +36,16 @@ fn every_runner_fixture_parses_to_its_expected_counts() {
 /// of src/lib.rs, a Write creating tests/regression.rs then an Edit of it, `cargo clippy` exits 1,
 /// `cargo test` passes (5 passed, 1 ignored), `cargo bench` times out. Hand-computed:
 /// tool time 2000 + 250 + 100 + 50 + 500 + 3000 + 1000 = 6900 ms.
-fn scenario() -> std::path::PathBuf {
+pub(crate) fn scenario() -> std::path::PathBuf {
     repo_fixtures().join("outcome/tests-then-pass")
 }
 
-const SID: &str = "0c7e5a1d-5e7b-4d0e-9a51-6f7574636f6d";
-const AID: &str = "a5e1f0c0de0000001";
+pub(crate) const SID: &str = "0c7e5a1d-5e7b-4d0e-9a51-6f7574636f6d";
+pub(crate) const AID: &str = "a5e1f0c0de0000001";
 
 /// The scenario under new ids, its last `cargo test` failing instead (exit 101; the lib's
 /// binary: 2 passed, 1 failed, 1 ignored; so 4 passed, 1 failed, 1 skipped in all).
-fn failing_variant(into: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn failing_variant(into: &std::path::Path) -> std::path::PathBuf {
     let (sid, aid) = ("0c7e5a1d-5e7b-4d0e-9a51-000000000002", "a5e1f0c0de0000002");
     fn walk(from: &std::path::Path, to: &std::path::Path, f: &dyn Fn(&str) -> String) {
         std::fs::create_dir_all(to).unwrap();

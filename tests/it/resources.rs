@@ -363,3 +363,233 @@ fn derivation_gives_the_same_figures_in_any_order() {
         assert_eq!(derived_in_order(&order), want, "round {round}: {order:?}");
     }
 }
+
+/// The recorded `tests-then-pass` session (or its failing variant) replayed through the real
+/// hooks at fixed times — its one frontend-developer run from `from + 2 s` to `to`, the duration
+/// its Agent tool result reports — with the fake
+/// /proc's host at `start` (utime, stime, VmRSS) when SubagentStart runs and at `stop` when
+/// SubagentStop runs.
+fn replay_with_host(
+    env: &Env,
+    root: &Path,
+    src: &Path,
+    from: &str,
+    to: &str,
+    start: (i64, i64, i64),
+    stop: (i64, i64, i64),
+) {
+    let me = std::process::id();
+    let rec = load_recording(src, env);
+    let at = |s: &str, plus: i64| {
+        let t = chrono::DateTime::parse_from_rfc3339(s).unwrap() + chrono::Duration::seconds(plus);
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let ms = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_millis()
+    };
+    for (event, payload) in &rec.hooks {
+        let mut v: serde_json::Value = serde_json::from_str(payload).unwrap();
+        let ts = match event.as_str() {
+            "SessionStart" => at(from, 0),
+            "UserPromptSubmit" => at(from, 1),
+            "PreToolUse" if v["tool_name"] == "Agent" => at(from, 2),
+            "SubagentStart" => at(from, 2),
+            "PreToolUse" => at(from, 3),
+            "PostToolUseFailure" => at(from, 4),
+            "SubagentStop" | "PostToolUse" => at(to, 0),
+            _ => at(to, 8),
+        };
+        v["timestamp"] = serde_json::json!(ts);
+        // The Agent tool's result reports the run's duration (Claude Code's own figure, which
+        // the run keeps): the same span.
+        if v["tool_response"]["totalDurationMs"].is_number() {
+            v["tool_response"]["totalDurationMs"] = serde_json::json!(ms(to) - ms(from) - 2_000);
+        }
+        match event.as_str() {
+            "SubagentStart" => fake_proc(root, me, "claude", 1, start.0, start.1, Some(start.2)),
+            "SubagentStop" => fake_proc(root, me, "claude", 1, stop.0, stop.1, Some(stop.2)),
+            _ => {}
+        }
+        let out = env.run_env(
+            binary_for_event(event),
+            &[],
+            v.to_string().as_bytes(),
+            &[("AGENT_TELEMETRY_PROC_ROOT", root.to_str().unwrap())],
+        );
+        assert!(out.status.success() && out.stdout.is_empty(), "{event}");
+    }
+}
+
+/// The per-run figures wherever a run is shown: `tree` (table, JSON, CSV), `timeline` (averages
+/// per bucket) and `agent`'s recent runs, on recorded transcripts (6.9 s of tool time each,
+/// hand-computed in outcome.rs) with a fake /proc.
+#[test]
+fn tree_timeline_and_agent_show_each_runs_time_and_host_figures() {
+    use crate::outcome::{failing_variant, scenario, AID, SID};
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    // Run 1, 10:00:02–10:00:32 (30 s): host CPU (1234 + 566) ticks = 18,000 ms at the start,
+    // (3500 + 1030) ticks = 45,300 ms at the stop → 27.3 s; VmRSS 421,888 kB ÷ 1,024 = 412.0 MB.
+    replay_with_host(
+        &env,
+        dir.path(),
+        &scenario(),
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:32Z",
+        (1234, 566, 345_678),
+        (3500, 1030, 421_888),
+    );
+    // Run 2 (another session), 10:30:02–10:30:12 (10 s): 60,000 → 61,500 ms = 1.5 s;
+    // 430,080 kB = 420.0 MB.
+    replay_with_host(
+        &env,
+        dir.path(),
+        &failing_variant(&env.dir.path().join("variant")),
+        "2026-11-20T10:30:00Z",
+        "2026-11-20T10:30:12Z",
+        (5000, 1000, 400_000),
+        (5100, 1050, 430_080),
+    );
+    // Run 3, delegated by run 1, recorded without readings and without a transcript (as data
+    // from before the readings, or a system without /proc): every figure empty, never 0.
+    let mut child = cc::Run::new(
+        "c-review",
+        "code-reviewer",
+        "Review the header fix",
+        "2026-11-20T10:00:10.000Z",
+        "2026-11-20T10:00:20.000Z",
+    );
+    child.session = SID.into();
+    child.prompt_id = "c560260c-2406-443d-b26f-4aa8fe8a199a".into();
+    child.parent = Some(AID.into());
+    env.record_runs(&[child]);
+
+    let now = "2026-11-20T12:00:00Z";
+    let json_at = |args: &[&str]| -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let (code, out, err) = env.analyze_at(now, &a);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let approx = |v: &serde_json::Value, want: f64| {
+        let got = v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+        assert!((got - want).abs() < 1e-9, "got {got}, want {want}");
+    };
+
+    // tree: run 1 with its figures (tool 6.9 s, model 30 − 6.9 = 23.1 s), the child without.
+    let t = json_at(&["tree", "--session", SID]);
+    let fe = &t["turns"][0]["agents"][0];
+    assert_eq!(fe["agent_id"], AID);
+    assert_eq!(fe["duration_ms"], 30_000);
+    assert_eq!(fe["tool_ms"], 6_900);
+    assert_eq!(fe["model_ms"], 23_100);
+    approx(&fe["host_cpu_seconds"], 27.3);
+    approx(&fe["host_rss_mb"], 412.0);
+    let c = &fe["children"][0];
+    assert_eq!(c["agent_id"], "c-review");
+    assert_eq!(c["duration_ms"], 10_000);
+    for k in ["tool_ms", "model_ms", "host_cpu_seconds", "host_rss_mb"] {
+        assert!(c[k].is_null(), "{k}: {c}");
+    }
+    let (code, table, _) = env.analyze_at(now, &["tree", "--session", SID]);
+    assert_eq!(code, 0);
+    let line = table.lines().find(|l| l.contains("[a5e1f0c0]")).unwrap();
+    assert!(
+        line.contains("30.0s")
+            && line.contains("tool 6.9s  model 23.1s  host CPU 27.3 s  host mem 412.0 MB"),
+        "{table}"
+    );
+    let child_line = table.lines().find(|l| l.contains("code-reviewer")).unwrap();
+    assert!(
+        !child_line.contains("tool") && !child_line.contains("host"),
+        "{child_line}"
+    );
+    assert!(
+        table.contains(
+            "host CPU, host mem: the Claude Code process's CPU seconds while the run ran"
+        ),
+        "the legend: {table}"
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("resources__tree_table", table));
+    let (code, csv, _) = env.analyze_at(now, &["tree", "--session", SID, "--format", "csv"]);
+    assert_eq!(code, 0);
+    let head = csv.lines().next().unwrap();
+    assert!(
+        head.ends_with(",cost_usd,tool_ms,model_ms,host_cpu_seconds,host_rss_mb"),
+        "{head}"
+    );
+    let row = |id: &str| csv.lines().find(|l| l.contains(id)).unwrap().to_string();
+    assert!(row(AID).ends_with(",6900,23100,27.3,412"), "{csv}");
+    assert!(row("c-review").ends_with(",10000,0,,,,,"), "{csv}");
+
+    // timeline: the 10:00 hour holds the three runs; tool and model time average over the two
+    // with both (6,900 and (23,100 + 3,100) ÷ 2 = 13,100 ms), the host figures over the two with
+    // readings ((27.3 + 1.5) ÷ 2 = 14.4 s, (412 + 420) ÷ 2 = 416.0 MB).
+    // Hours 09:00, 10:00 and 11:00 (the hour holding 12:00's last instant).
+    let tl = json_at(&["timeline", "--hours", "3"]);
+    let b = &tl["buckets"][1];
+    assert_eq!(b["start"], "2026-11-20T10:00:00.000Z");
+    assert_eq!(b["runs"], 3);
+    approx(&b["avg_tool_ms"], 6_900.0);
+    approx(&b["avg_model_ms"], 13_100.0);
+    approx(&b["avg_host_cpu_seconds"], 14.4);
+    approx(&b["avg_host_rss_mb"], 416.0);
+    for k in [
+        "avg_tool_ms",
+        "avg_model_ms",
+        "avg_host_cpu_seconds",
+        "avg_host_rss_mb",
+    ] {
+        assert!(tl["buckets"][0][k].is_null(), "an empty hour: {k}");
+    }
+    let (code, table, _) = env.analyze_at(now, &["timeline", "--hours", "3"]);
+    assert_eq!(code, 0);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("resources__timeline_table", table));
+    let per_run = &table[table
+        .find("Per run, averaged over the bucket's runs")
+        .unwrap()..];
+    let ten: Vec<&str> = per_run.lines().filter(|l| l.contains(":00")).collect();
+    assert_eq!(ten.len(), 1, "only the hour with figures: {per_run}");
+    for cell in ["10:00", "6.9s", "13.1s", "14.4 s", "416.0 MB"] {
+        assert!(ten[0].contains(cell), "{cell}: {table}");
+    }
+    let (code, csv, _) = env.analyze_at(now, &["timeline", "--hours", "3", "--format", "csv"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].ends_with(",avg_tool_ms,avg_model_ms,avg_host_cpu_seconds,avg_host_rss_mb"),
+        "{csv}"
+    );
+    assert!(lines[1].ends_with(",,,,"), "09:00: empty, never 0: {csv}");
+    assert!(lines[2].ends_with(",6900,13100,14.4,416"), "{csv}");
+
+    // agent: each recent run with its own figures; the run without them shows `-`.
+    let a = json_at(&["agent", "frontend-developer"]);
+    let runs = a["recent_runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["model_ms"], 3_100, "the 10:30 run: 10 s − 6.9 s");
+    approx(&runs[0]["host_cpu_seconds"], 1.5);
+    assert_eq!(runs[1]["tool_ms"], 6_900);
+    let r = json_at(&["agent", "code-reviewer"]);
+    for k in ["tool_ms", "model_ms", "host_cpu_seconds", "host_rss_mb"] {
+        assert!(r["recent_runs"][0][k].is_null(), "{k}");
+    }
+    let (code, table, _) = env.analyze_at(now, &["agent", "frontend-developer"]);
+    assert_eq!(code, 0);
+    let recent = &table[table.find("Recent runs").unwrap()..];
+    assert!(
+        recent.contains("Tool") && recent.contains("Model") && recent.contains("Host CPU"),
+        "{recent}"
+    );
+    let row = recent.lines().find(|l| l.contains("10:30")).unwrap();
+    for cell in ["10.0s", "6.9s", "3.1s", "1.5 s", "420.0 MB"] {
+        assert!(row.contains(cell), "{cell}: {recent}");
+    }
+}
