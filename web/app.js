@@ -23,6 +23,19 @@
     const m = Math.round(ms / 60000);
     return Math.floor(m / 60) + 'h ' + String(m % 60).padStart(2, '0') + 'm';
   }
+  // A host figure (docs/metrics.md, "Resources"): one decimal and its unit, `-` when unknown.
+  const host = (v, unit) => (v == null ? '-' : v.toFixed(1) + unit);
+  // A run's time split and host figures, those known (as `analyze tree` prints them).
+  function resources(r) {
+    const parts = [];
+    if (r.tool_ms != null) parts.push('tool ' + dur(r.tool_ms));
+    if (r.model_ms != null) parts.push('model ' + dur(r.model_ms));
+    if (r.host_cpu_seconds != null) parts.push('host CPU ' + host(r.host_cpu_seconds, ' s'));
+    if (r.host_rss_mb != null) parts.push('host mem ' + host(r.host_rss_mb, ' MB'));
+    return parts.join(' · ');
+  }
+  const hasHost = (r) => r.host_cpu_seconds != null || r.host_rss_mb != null;
+  const HOST_NOTE = 'Host CPU and memory are the Claude Code process’s — its CPU seconds while the run ran and its memory at the run’s stop — shared by every agent running at the same time.';
   const when = (s) => (s ? s.replace('T', ' ').slice(0, 16) : '');
   const short = (id) => (id ? id.slice(0, 8) : '');
 
@@ -140,9 +153,11 @@
     const live = running.find((r) => r.agent_id === a.agent_id);
     const time = live ? el('span', { class: 'mono', 'data-running-id': a.agent_id, text: dur(Date.now() - live.startedAt) })
       : el('span', { class: 'mono', text: dur(a.duration_ms) });
+    const figures = resources(a);
     const li = el('li', { 'data-agent-id': a.agent_id },
       el('span', { class: 'node' }, el('span', { class: 'kind', text: 'agent' }), el('strong', { text: a.agent_type }),
-        el('span', { text: a.description || '' }), badge(a.status), time));
+        el('span', { text: a.description || '' }), badge(a.status), time,
+        figures ? el('span', { class: 'muted small resources', text: figures }) : null));
     if (a.children && a.children.length) li.append(el('ul', {}, ...a.children.map(agentNode)));
     return li;
   }
@@ -167,6 +182,7 @@
           el('ul', {}, ...u.agents.map(agentNode)))))));
     });
     box.replaceChildren(items.length ? el('ul', {}, ...items) : el('p', { class: 'muted', text: 'No session is active.' }));
+    $('tree-note').hidden = !box.querySelector('.resources');
   }
 
   // ── history part: anomalies, charts, agent table, failures, overhead ────────────────────
@@ -290,10 +306,20 @@
     }
     if (svg) { const f = el('figure', { class: 'chart-box' }); f.innerHTML = svg; body.push(f); }
     if (a) {
-      body.push(el('h3', { text: 'Tools' }), table(['Tool', 'Calls', 'Share', 'Errors'], a.tools.map((t) => [t.tool, int(t.calls), pct(t.share), int(t.errors)]), 'No tool calls recorded.'));
+      body.push(el('h3', { text: 'Tools' }), table(['Tool', 'Calls', 'Share', 'Errors'], a.tools.map((t) => [t.tool, int(t.calls), pct(t.share), int(t.errors)]), 'No tool calls recorded.', null, 1));
       body.push(el('h3', { text: 'Delegates' }),
         el('p', {}, 'Delegated by: ', a.delegated_by.map((d) => d.agent + ' (' + d.runs + ')').join(', ') || 'the main agent only'),
         el('p', {}, 'Delegates to: ', a.delegates_to.map((d) => d.agent + ' (' + d.runs + ')').join(', ') || 'nobody'));
+      // As `analyze agent` lists them: tool / model time and the host's columns where a run has them.
+      const runs = a.recent_runs || [];
+      const timed = runs.some((r) => r.tool_ms != null);
+      const hosted = runs.some(hasHost);
+      body.push(el('h3', { text: 'Recent runs' }), table(
+        ['Started (UTC)', 'Status', 'Duration', 'Description', ...(timed ? ['Tool', 'Model'] : []), ...(hosted ? ['Host CPU', 'Host mem'] : [])],
+        runs.map((r) => [when(r.start), r.status, dur(r.duration_ms), r.description || '',
+          ...(timed ? [dur(r.tool_ms), dur(r.model_ms)] : []),
+          ...(hosted ? [host(r.host_cpu_seconds, ' s'), host(r.host_rss_mb, ' MB')] : [])]), 'No runs.', 'recent-runs', 4));
+      if (hosted) body.push(el('p', { class: 'muted small', text: HOST_NOTE }));
       body.push(el('h3', { text: 'Recent errors' }), table(['Time (UTC)', 'Status', 'Description', 'Error'],
         a.recent_errors.map((e) => [when(e.time), e.status, e.description || '', e.error || '']), 'No recent errors.'));
       if (a.metrics && a.metrics.length) {
@@ -301,15 +327,17 @@
         const val = (x) => (x == null ? '-' : Number.isInteger(x) ? int(x) : String(Math.round(x * 100) / 100));
         const trend = (t) => (t.direction ? val(t.earlier_avg) + ' → ' + val(t.recent_avg) + ' (' + t.direction + ')' : '-');
         body.push(el('h3', { text: 'Custom metrics' }), table(['Metric', 'Runs', 'Avg', 'p50', 'p95', 'Min', 'Max', 'Sum', 'Trend (before → last 7d)'],
-          a.metrics.map((m) => [m.name, int(m.runs), val(m.avg), val(m.p50), val(m.p95), val(m.min), val(m.max), val(m.sum), trend(m.trend)]), ''));
+          a.metrics.map((m) => [m.name, int(m.runs), val(m.avg), val(m.p50), val(m.p95), val(m.min), val(m.max), val(m.sum), trend(m.trend)]), '', 'custom-metrics', 1));
       }
     }
     $('agent-body').replaceChildren(...body);
   }
 
-  function table(headers, rows, emptyText) {
-    const t = el('table', {}, el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody'));
-    fill(t.tBodies[0], rows.map((r) => el('tr', {}, ...r.map((c) => td(c)))), headers.length, emptyText);
+  // A table of text cells; the columns from `numeric` on are figures, right-aligned.
+  function table(headers, rows, emptyText, cls, numeric) {
+    const n = (i) => (numeric != null && i >= numeric ? 'n' : null);
+    const t = el('table', { class: cls }, el('thead', {}, el('tr', {}, ...headers.map((h, i) => el('th', { scope: 'col', text: h, class: n(i) })))), el('tbody'));
+    fill(t.tBodies[0], rows.map((r) => el('tr', {}, ...r.map((c, i) => td(c, n(i))))), headers.length, emptyText);
     return t;
   }
 

@@ -3,8 +3,11 @@
 
 Builds a database with the real hook binaries (target/debug), starts `analyze serve` on a free
 port, loads the page and checks: no console errors, the agents are shown, an agent started by a
-hook during the test appears WITHOUT a reload (and finishes after its stop hook), the agent page
-opens, an alert (a hung agent) is shown and turns resolved live when the agent finishes. Then measures, as printed figures (never pass/fail), first paint, time to data, and the
+hook during the test appears WITHOUT a reload (and finishes after its stop hook, then shows its
+tool / model time and the host's CPU and memory in the tree), the agent page opens with its custom
+metrics (one defined in config.json, two carried by generic stop events) and its runs' host figures
+exactly as computed by hand, an alert (a hung agent) is shown and turns resolved live when the
+agent finishes. Then measures, as printed figures (never pass/fail), first paint, time to data, and the
 hook-to-page lag over BENCH_HOOKS hooks (default 20). Screenshots go to tests/browser/out/.
 
 Run by tests/browser/run.sh (which makes the venv and installs Chromium); directly:
@@ -50,9 +53,9 @@ class Env:
                     if k not in ("AGENT_TELEMETRY_DISABLED", "XDG_DATA_HOME", "AGENT_TELEMETRY_NOW")}
         self.env.update(AGENT_TELEMETRY_DB=self.db, HOME=os.path.join(self.dir, "home"), NO_COLOR="1")
 
-    def hook(self, binary, payload):
+    def hook(self, binary, payload, extra_env=None):
         p = subprocess.run([os.path.join(BIN, binary)], input=json.dumps(payload).encode(),
-                           env=self.env, capture_output=True, timeout=30)
+                           env={**self.env, **(extra_env or {})}, capture_output=True, timeout=30)
         assert p.returncode == 0 and not p.stdout, f"{binary}: exit {p.returncode} {p.stdout!r} {p.stderr!r}"
 
 
@@ -191,6 +194,64 @@ def build_history(env, now):
     return live, lead, stuck
 
 
+# Custom metrics (docs/metrics.md, "Custom metrics"): one defined in config.json, read from the
+# transcripts at SubagentStop — every backend-architect transcript (Run.transcript) has one Bash
+# call —, and two carried by a generic orchestrator's stop events.
+METRIC_DEFINITIONS = [{"name": "bash_calls", "tool": "Bash", "input_pattern": "\\{", "take": "count"}]
+# lint-fixer's five runs, oldest first: days ago, lint_warnings, coverage_pct. Three before the
+# last 7 days ("earlier"), two within them ("recent").
+LINT_RUNS = [(10, 12, 81.5), (9, 7, 83.25), (8, 3, 84.0), (2, 0, 86.75), (1, 5, 90.0)]
+# What the agent page must show (hand-computed; cells as `analyze agent` prints them: whole
+# numbers with separators, others to two decimals without trailing zeros):
+#   lint_warnings: sorted 0 3 5 7 12 — avg 27 ÷ 5 = 5.4, p50 5, p95 at h = 4 × 0.95 = 3.8:
+#     7 + 0.8 × (12 − 7) = 11, min 0, max 12, sum 27; trend (12 + 7 + 3) ÷ 3 = 7.33 → (0 + 5) ÷ 2 = 2.5.
+#   coverage_pct: sorted 81.5 83.25 84 86.75 90 — avg 425.5 ÷ 5 = 85.1, p50 84, p95 86.75 + 0.8 ×
+#     3.25 = 89.35, min 81.5, max 90, sum 425.5; trend 248.75 ÷ 3 = 82.92 → 176.75 ÷ 2 = 88.38.
+LINT_TABLE = {
+    "lint_warnings": ["5", "5.4", "5", "11", "0", "12", "27", "7.33 → 2.5 (down)"],
+    "coverage_pct": ["5", "85.1", "84", "89.35", "81.5", "90", "425.5", "82.92 → 88.38 (up)"],
+}
+# Each lint-fixer run i (0–4) runs 60 s; a fake /proc (AGENT_TELEMETRY_PROC_ROOT) says the host
+# (this process) used 250 + 10·i clock ticks (USER_HZ 100: 2.5 + 0.1·i s) of CPU meanwhile and had
+# (300 + 10·i) × 1,024 kB (300 + 10·i MB) resident at the stop.
+
+
+def fake_proc(root, ticks, rss_kb):
+    """This process as the hooks' host in a fake /proc: its CPU ticks (utime) and VmRSS."""
+    pid = os.getpid()
+    d = os.path.join(root, str(pid))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "stat"), "w") as f:
+        f.write(f"{pid} (claude) S 1 {pid} {pid} 0 -1 4194560 3180 0 0 0 {ticks} 0 0 0 20 0 11 0 1234 "
+                "1180000000 51234 18446744073709551615\n")
+    with open(os.path.join(d, "status"), "w") as f:
+        f.write(f"Name:\tclaude\nState:\tS (sleeping)\nVmRSS:\t  {rss_kb} kB\n")
+
+
+def lint_history(env, now):
+    """lint-fixer, recorded as another orchestrator would: generic start and stop events whose stops
+    carry custom metrics, read under a fake /proc."""
+    root = os.path.join(env.dir, "proc")
+    extra = {"AGENT_TELEMETRY_PROC_ROOT": root}
+    for i, (days, warnings, coverage) in enumerate(LINT_RUNS):
+        at = (now - dt.timedelta(days=days)).replace(hour=8, minute=0, second=0, microsecond=0)
+        inv = f"lint-{i}"
+        fake_proc(root, 10_000 * (i + 1), 400_000)
+        env.hook("subagent-start", {"agent_name": "lint-fixer", "invocation_id": inv,
+                                    "task_description": f"Fix lint warnings, pass {i + 1}", "timestamp": iso(at)}, extra)
+        fake_proc(root, 10_000 * (i + 1) + 250 + 10 * i, (300 + 10 * i) * 1024)
+        env.hook("subagent-stop", {"invocation_id": inv, "success": True, "outcome_summary": "lint fixed",
+                                   "metrics": {"lint_warnings": warnings, "coverage_pct": coverage},
+                                   "timestamp": iso(at + dt.timedelta(seconds=60))}, extra)
+
+
+def table_rows(d, css):
+    """The cells' text of every body row of the table matching css."""
+    return d.execute_script(
+        "const t = document.querySelector(arguments[0]); if (!t) return null;"
+        "return [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.textContent));", css)
+
+
 def start_server(env, *extra):
     p = subprocess.Popen([os.path.join(BIN, "analyze"), "serve", "--port", "0", "--db", env.db, *extra],
                          env=env.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -266,11 +327,14 @@ def main():
     try:
         t0 = time.time()
         now = dt.datetime.now(dt.timezone.utc)
-        live_session, lead, stuck = build_history(env, now)
-        print(f"browser: history recorded by the hooks in {time.time() - t0:.1f}s")
-        # Alerts: the stuck agent (25 min) is past a 20-minute hung threshold.
+        # Alerts: the stuck agent (25 min) is past a 20-minute hung threshold. The metric
+        # definitions apply to what the hooks read from then on: written first.
+        os.makedirs(os.path.dirname(env.db), exist_ok=True)
         with open(os.path.join(os.path.dirname(env.db), "config.json"), "w") as f:
-            json.dump({"alerts": {"hung_after_minutes": 20}}, f)
+            json.dump({"alerts": {"hung_after_minutes": 20}, "metrics": METRIC_DEFINITIONS}, f)
+        live_session, lead, stuck = build_history(env, now)
+        lint_history(env, now)
+        print(f"browser: history recorded by the hooks in {time.time() - t0:.1f}s")
         server, page = start_server(env)
         d = browser()
         d.get(page)
@@ -322,7 +386,37 @@ def main():
         wait_for("the agent page", lambda: d.find_elements(By.CSS_SELECTOR, "#agent-page[open] dl.figures"))
         wait_for("its daily chart", lambda: d.find_elements(By.CSS_SELECTOR, "#agent-page svg.chart"))
         assert "security-auditor" in text(d, "#agent-body"), "delegates listed"
+        # Its custom metric from the transcripts: one Bash call in each of its 14 × 3 finished runs.
+        rows = wait_for("its custom metrics", lambda: table_rows(d, "#agent-page table.custom-metrics"))
+        assert rows == [["bash_calls", "42", "1", "1", "1", "1", "1", "42", "1 → 1 (flat)"]], rows
         d.save_screenshot(os.path.join(OUT, "agent-page.png"))
+        d.find_element(By.CSS_SELECTOR, "#agent-page .close button").click()
+
+        # The finished agent in the live tree: its tool and model time and the host's figures
+        # (the real /proc: this process hosted the hooks), with the legend.
+        node = f"#tree li[data-agent-id='{fresh.agent_id}'] > .node .resources"
+        figures = wait_for("the finished agent's figures in the tree", lambda: text(d, node), timeout=10)
+        assert figures.startswith("tool 0ms · model ") and " · host CPU " in figures and figures.endswith(" MB"), figures
+        assert d.execute_script("return !document.getElementById('tree-note').hidden;"), "the tree's legend"
+        d.execute_script("document.getElementById('h-tree').scrollIntoView();")
+        d.save_screenshot(os.path.join(OUT, "tree-figures.png"))
+
+        # lint-fixer's page: its custom metrics and its runs' host figures, as computed by hand.
+        d.execute_script("location.hash = '#agent=lint-fixer';")
+        rows = wait_for("lint-fixer's custom metrics", lambda: table_rows(d, "#agent-page table.custom-metrics"))
+        got = {r[0]: r[1:] for r in rows}
+        assert got == LINT_TABLE, got
+        runs = table_rows(d, "#agent-page table.recent-runs")
+        heads = d.execute_script("return [...document.querySelectorAll('#agent-page table.recent-runs th')].map(h => h.textContent);")
+        assert heads == ["Started (UTC)", "Status", "Duration", "Description", "Host CPU", "Host mem"], heads
+        assert [r[1:] for r in runs] == [
+            ["success", "1m 00s", f"Fix lint warnings, pass {i + 1}", f"{2.5 + 0.1 * i:.1f} s", f"{300 + 10 * i:.1f} MB"]
+            for i in reversed(range(5))], runs
+        assert "Claude Code process" in text(d, "#agent-body"), "the host figures' legend"
+        # The page scrolled to its recent runs and custom metrics (docs/img/agent-page.png is this).
+        d.execute_script("document.querySelector('#agent-page table.custom-metrics').scrollIntoView({block: 'end'});")
+        time.sleep(0.3)
+        d.save_screenshot(os.path.join(OUT, "agent-metrics.png"))
         d.find_element(By.CSS_SELECTOR, "#agent-page .close button").click()
 
         # The stuck agent finishes: its alert is shown resolved, live.
