@@ -51,6 +51,17 @@ pub const RULES: i64 = 4;
 const REOPEN_SESSION_ENDED: &str =
     "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
      WHERE id = ?1 AND ended_by = 'session_end'";
+/// Run ?1 leaves delegation ?2, to which a SubagentStart (no tool_use_id) was matched by guess:
+/// the failure it took from ?2 was ?2's agent's, so it is undone (a stop or a timed result it
+/// had of its own stays its end).
+const UNDO_DELEGATION_FAILURE: &str = "UPDATE agent_runs SET
+        status = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN 'success' ELSE 'running' END,
+        error = NULL,
+        end_ms = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN end_ms END,
+        duration_ms = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms END,
+        ended_by = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN ended_by END
+     WHERE id = ?1 AND EXISTS (SELECT 1 FROM delegations d WHERE d.tool_use_id = ?2
+       AND d.status IN ('failure', 'cancelled') AND d.status = agent_runs.status AND d.error IS agent_runs.error)";
 /// [`REOPEN_SESSION_ENDED`] by agent id.
 const REOPEN_SESSION_ENDED_AGENT: &str =
     "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
@@ -1687,12 +1698,14 @@ impl Deriver<'_> {
             [run.id],
         )?;
         if let Some(old) = &old {
+            self.exec(UNDO_DELEGATION_FAILURE, params![run.id, old])?;
             self.exec(
                 "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
                 [old],
             )?;
         }
         if let Some(h) = holder.filter(|h| h.id != run.id) {
+            self.exec(UNDO_DELEGATION_FAILURE, params![h.id, tu])?;
             self.exec(
                 "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
                 [h.id],

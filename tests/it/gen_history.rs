@@ -108,6 +108,23 @@ fn tested_runs_carry_a_test_result_in_their_transcript_summary() {
         q("SELECT count(*) FROM agent_runs WHERE has_summary = 1"),
         summaries
     );
+    // Derivation reads each summary's test result onto its run, and the recommender's rollup
+    // counts the tested and verified runs (docs/recommend.md, "Verified outcomes").
+    assert_eq!(
+        q("SELECT count(*) FROM agent_runs WHERE tests_failed IS NOT NULL AND test_runner = 'cargo'"),
+        summaries
+    );
+    assert_eq!(
+        q("SELECT sum(tested) FROM agent_task_stats"),
+        q(
+            "SELECT count(*) FROM agent_runs WHERE tests_failed IS NOT NULL AND internal = 0
+             AND status IN ('success', 'failure')"
+        )
+    );
+    assert_eq!(
+        q("SELECT sum(verified) FROM agent_task_stats"),
+        q("SELECT count(*) FROM agent_runs WHERE tests_failed = 0 AND status = 'success' AND internal = 0")
+    );
     // Completed runs whose tests fail: the false successes.
     let false_successes = q("SELECT count(*) FROM agent_runs r JOIN events e
              ON e.kind = 'transcript_summary' AND e.agent_id = r.agent_id

@@ -369,6 +369,88 @@ fn parallel_same_type_delegations_are_matched_by_the_tool_result() {
     assert_eq!(desc("B"), "Review billing");
 }
 
+/// Two code-reviewers delegated at once (as gen-history seed 7 writes them): the second one's
+/// SubagentStart commits first, so each start is matched to the other's delegation until the
+/// Agent tool's result names its agent. The first reviewer dies with an API error before that
+/// (PostToolUseFailure, no SubagentStop); the second completes. The failure is the dead one's
+/// only: the one Claude Code reports completed is not left failed with its sibling's error.
+#[test]
+fn a_parallel_siblings_failure_stays_its_own() {
+    let overloaded = r#"API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let mut dead = cc::Run::new(
+        "ac578b9b0cf27fca9",
+        "code-reviewer",
+        "Review the auth module",
+        "2026-11-20T10:00:00.278Z",
+        "2026-11-20T10:00:26.194Z",
+    );
+    dead.end_kind = cc::End::Failure(overloaded.into());
+    let done = cc::Run::new(
+        "a35f4fdd1107f37c1",
+        "code-reviewer",
+        "Review the billing module",
+        "2026-11-20T10:00:00.405Z",
+        "2026-11-20T10:00:51.865Z",
+    );
+    // [PreToolUse, SubagentStart, PostToolUseFailure] and [PreToolUse, SubagentStart,
+    // SubagentStop, PostToolUse], in the order the hooks committed.
+    let (d, k) = (dead.payloads(), done.payloads());
+    let payloads = [
+        d[0].clone(),
+        k[0].clone(),
+        k[1].clone(),
+        d[1].clone(),
+        d[2].clone(),
+        k[2].clone(),
+        k[3].clone(),
+    ];
+    let outcome = |env: &Env, id: &str| -> (String, Option<String>, String) {
+        env.conn()
+            .query_row(
+                "SELECT status, error, description FROM agent_runs WHERE agent_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
+    // Derived at once, and by a reader after every hook.
+    for incremental in [false, true] {
+        let env = Env::new();
+        for chunk in payloads.chunks(if incremental { 1 } else { payloads.len() }) {
+            env.record(chunk);
+            if incremental {
+                // Derives what is there (exit 1 while no agent has started yet).
+                let (code, _, err) = env.analyze(&["summary"]);
+                assert!(code <= 1, "{err}");
+            }
+        }
+        let s = env.analyze_json(&["summary"]);
+        assert_eq!(
+            outcome(&env, "a35f4fdd1107f37c1"),
+            ("success".into(), None, "Review the billing module".into()),
+            "incremental: {incremental}"
+        );
+        assert_eq!(
+            outcome(&env, "ac578b9b0cf27fca9"),
+            (
+                "failure".into(),
+                Some(overloaded.into()),
+                "Review the auth module".into()
+            ),
+            "incremental: {incremental}"
+        );
+        let a = &s["agents"][0];
+        assert_eq!(
+            (
+                a["runs"].as_i64(),
+                a["success"].as_i64(),
+                a["failure"].as_i64()
+            ),
+            (Some(2), Some(1), Some(1))
+        );
+    }
+}
+
 #[test]
 fn the_older_task_tool_name_is_an_agent_delegation_too() {
     let env = Env::new();
