@@ -324,6 +324,15 @@ fn db_size(store: &Store) -> Result<i64> {
     )?)
 }
 
+/// Gives the free pages back to the file system in incremental-vacuum steps (until `deadline`),
+/// never with a full VACUUM: what a packing of payloads frees (`crate::store::packed`).
+pub(crate) fn give_back_free_pages(
+    store: &Store,
+    deadline: Option<Instant>,
+) -> Result<&'static str> {
+    reclaim(store, Vacuum::IncrementalOnly, deadline, true)
+}
+
 /// Gives free pages back to the file system. Incremental vacuum needs `auto_vacuum =
 /// INCREMENTAL`, set when a database is created; an older database gets it from one full VACUUM,
 /// which only `analyze prune` runs (it holds the write lock throughout: hooks spool meanwhile
