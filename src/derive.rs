@@ -101,7 +101,7 @@ struct Ev {
 }
 
 impl Ev {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Ev> {
+    fn from_row(r: &Row<'_>, conn: &rusqlite::Connection) -> rusqlite::Result<Ev> {
         Ok(Ev {
             id: r.get(0)?,
             ts: r.get(1)?,
@@ -113,7 +113,8 @@ impl Ev {
             agent_type: r.get(7)?,
             tool_name: r.get(8)?,
             tool_use_id: r.get(9)?,
-            payload: r.get(10)?,
+            // Derived events' payloads may be stored compressed (crate::store::packed).
+            payload: crate::store::packed::text(conn, r.get_ref(10)?)?,
             host_pid: r.get(11)?,
             host_cpu_ms: r.get(12)?,
             host_rss_kb: r.get(13)?,
@@ -282,7 +283,7 @@ fn apply_in_tx(
     let mut n = 0u64;
     let done = loop {
         let events: Vec<Ev> = stmt
-            .query_map(params![last, page, upto], Ev::from_row)?
+            .query_map(params![last, page, upto], |r| Ev::from_row(r, s.conn()))?
             .collect::<rusqlite::Result<_>>()?;
         for e in &events {
             d.apply(e)?;

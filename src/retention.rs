@@ -324,6 +324,15 @@ fn db_size(store: &Store) -> Result<i64> {
     )?)
 }
 
+/// Gives the free pages back to the file system in incremental-vacuum steps (until `deadline`),
+/// never with a full VACUUM: what a packing of payloads frees (`crate::store::packed`).
+pub(crate) fn give_back_free_pages(
+    store: &Store,
+    deadline: Option<Instant>,
+) -> Result<&'static str> {
+    reclaim(store, Vacuum::IncrementalOnly, deadline, true)
+}
+
 /// Gives free pages back to the file system. Incremental vacuum needs `auto_vacuum =
 /// INCREMENTAL`, set when a database is created; an older database gets it from one full VACUUM,
 /// which only `analyze prune` runs (it holds the write lock throughout: hooks spool meanwhile
@@ -352,12 +361,11 @@ fn reclaim(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok("partial");
         }
-        conn.query_row(
-            &format!("PRAGMA incremental_vacuum({VACUUM_STEP})"),
-            [],
-            |_| Ok(()),
-        )
-        .optional()?;
+        // The pragma returns a row per page it frees: every row must be stepped through, or
+        // one page goes per step (a 1 ms pause each: 4 MB/s).
+        let mut step = conn.prepare_cached(&format!("PRAGMA incremental_vacuum({VACUUM_STEP})"))?;
+        let mut rows = step.query([])?;
+        while rows.next()?.is_some() {}
         let left: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
         if left == 0 {
             return Ok("incremental");
@@ -462,6 +470,9 @@ pub struct Storage {
     pub free_bytes: i64,
     /// The time of the oldest event still in the log (unix ms); None when the log is empty.
     pub oldest_event_ms: Option<i64>,
+    /// Events in the log, and those whose payload is stored compressed (`crate::store::packed`).
+    pub events: i64,
+    pub compressed_events: i64,
     /// config.json's `retention_days`; None: keep everything.
     pub retention_days: Option<i64>,
     /// Sessions whose raw events were pruned, and the last prune (automatic or not).
@@ -491,7 +502,7 @@ pub struct PruneRecord {
 /// Which kind a table's (or its index's) pages are counted under.
 fn kind_of(table: &str) -> &'static str {
     match table {
-        "events" => "events (raw payloads)",
+        "events" | "payload_dicts" => "events (raw payloads)",
         "usage" => "usage",
         "agent_daily" | "agent_task_stats" | "type_daily" | "type_tool_daily" | "run_metrics" => {
             "rollups"
@@ -532,6 +543,11 @@ pub fn storage(
         |r| r.get(0),
     )?;
     let oldest_event_ms = conn.query_row("SELECT min(ts) FROM events", [], |r| r.get(0))?;
+    let (events, compressed_events) = conn.query_row(
+        "SELECT count(*), coalesce(sum(typeof(payload) = 'blob'), 0) FROM events",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let pruned_sessions =
         conn.query_row("SELECT count(*) FROM pruned_sessions", [], |r| r.get(0))?;
     let last_prune = conn
@@ -556,6 +572,8 @@ pub fn storage(
         kinds: by_kind,
         free_bytes,
         oldest_event_ms,
+        events,
+        compressed_events,
         retention_days,
         pruned_sessions,
         last_prune,

@@ -648,6 +648,15 @@ fn storage_grid(st: &crate::retention::Storage) -> Grid {
         time_cell(st.oldest_event_ms),
     ]);
     g.rows.push(vec![
+        "raw payloads compressed".into(),
+        format!(
+            "{} of {} events (derived ones, once {} wait)",
+            render::int(st.compressed_events),
+            render::int(st.events),
+            render::int(crate::store::packed::AUTO_BACKLOG)
+        ),
+    ]);
+    g.rows.push(vec![
         "retention".into(),
         st.retention_days.map_or_else(
             || "keep everything (config.json retention_days unset)".into(),

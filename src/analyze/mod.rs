@@ -62,6 +62,10 @@ impl Ctx {
             Ok(_) => {}
             Err(e) => eprintln!("analyze: automatic retention failed (nothing lost): {e}"),
         }
+        // Derived events' payloads, compressed once enough of them wait (crate::store::packed).
+        if let Err(e) = crate::store::packed::auto(&ctx.store) {
+            eprintln!("analyze: compressing raw payloads failed (nothing lost): {e}");
+        }
         Ok(ctx)
     }
 

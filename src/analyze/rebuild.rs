@@ -14,7 +14,7 @@ use crate::store::{NewEvent, Store};
 use crate::transcript::{self, ReadSpec, Summary};
 use crate::vocab::EventKind;
 use rusqlite::params_from_iter;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -54,10 +54,7 @@ struct Target {
 fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
     let (w, p) = filter.runs_where();
     let sql = format!(
-        "SELECT e.agent_id, e.kind, e.ts, e.source, e.session_id, e.prompt_id,
-                CASE WHEN json_valid(e.payload) THEN
-                  CASE e.kind WHEN '{summary}' THEN json_extract(e.payload, '$.transcript_path')
-                              ELSE json_extract(e.payload, '$.agent_transcript_path') END END
+        "SELECT e.agent_id, e.kind, e.ts, e.source, e.session_id, e.prompt_id, e.payload
          FROM events e
          WHERE e.kind IN ('{summary}', '{stop}') AND e.agent_id IN (SELECT r.agent_id FROM agent_runs r WHERE {w})
          ORDER BY e.id",
@@ -71,8 +68,16 @@ fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
     while let Some(r) = rows.next()? {
         let agent_id: String = r.get(0)?;
         let from_summary = r.get::<_, String>(1)? == EventKind::TranscriptSummary.as_str();
-        let path: Option<String> = r
-            .get::<_, Option<String>>(6)?
+        // The payload may be stored compressed (crate::store::packed): read in Rust, not SQL.
+        let payload = crate::store::packed::text(store.conn(), r.get_ref(6)?)?;
+        let key = if from_summary {
+            "transcript_path"
+        } else {
+            "agent_transcript_path"
+        };
+        let path: Option<String> = serde_json::from_str::<Value>(&payload)
+            .ok()
+            .and_then(|v| v.get(key).and_then(Value::as_str).map(str::to_owned))
             .filter(|p| !p.trim().is_empty());
         let t = Target {
             agent_id: agent_id.clone(),

@@ -1,6 +1,7 @@
 //! The SQLite store: opening (creating, migrating, refusing newer schemas), appending events,
 //! usage rows and quarantined payloads, and the spool that keeps payloads when SQLite cannot.
 
+pub mod packed;
 pub mod schema;
 mod spool;
 

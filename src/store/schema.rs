@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -585,6 +585,19 @@ CREATE TABLE prunes (
     quarantine INTEGER NOT NULL,                 -- quarantined payloads deleted
     spool_seen INTEGER NOT NULL,                 -- replayed-spool ids forgotten
     vacuum     TEXT    NOT NULL                  -- full | incremental | none
+);
+"#;
+
+/// Version 11: derived events' payloads are kept compressed (`crate::store::packed`): zstd with a
+/// dictionary trained on the database's own payloads, stored here. An events row whose `payload`
+/// is a BLOB holds a zstd frame naming its dictionary; a TEXT payload is as received. Older
+/// builds refuse the file (they would read a BLOB as text).
+const V11: &str = r#"
+CREATE TABLE payload_dicts (
+    id         INTEGER PRIMARY KEY,          -- the dictionary's own zstd id (named in each frame)
+    dict       BLOB    NOT NULL,
+    trained_at INTEGER NOT NULL,             -- unix ms
+    samples    INTEGER NOT NULL              -- payloads it was trained on
 );
 "#;
 

@@ -21,6 +21,7 @@ mod layout;
 mod metrics;
 mod order;
 mod outcome;
+mod packed;
 mod progress;
 mod projection;
 mod prune;

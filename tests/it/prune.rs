@@ -4,10 +4,10 @@
 
 use crate::common::{cc, Env};
 
-const NOW: &str = "2026-11-30T12:00:00Z";
+pub(crate) const NOW: &str = "2026-11-30T12:00:00Z";
 
 /// Every report's JSON (the same commands the snapshot tests compare, with the clock pinned).
-fn all_reports(env: &Env) -> Vec<(String, String)> {
+pub(crate) fn all_reports(env: &Env) -> Vec<(String, String)> {
     let mut cmds: Vec<Vec<&str>> = [
         "summary",
         "sessions",
