@@ -28,8 +28,6 @@ use std::time::{Duration, Instant};
 const TX_TIME: Duration = Duration::from_millis(10);
 /// The pause between two prune transactions, for waiting hooks.
 const YIELD: Duration = Duration::from_millis(1);
-/// Pages one `PRAGMA incremental_vacuum` step frees (4 MB at SQLite's default 4 KB page).
-const VACUUM_STEP: i64 = 1024;
 /// Automatic retention runs at most this often.
 pub const AUTO_EVERY_MS: i64 = 86_400_000;
 /// How long automatic retention may spend on a reader's path (deleting and vacuuming); what is
@@ -324,15 +322,6 @@ fn db_size(store: &Store) -> Result<i64> {
     )?)
 }
 
-/// Gives the free pages back to the file system in incremental-vacuum steps (until `deadline`),
-/// never with a full VACUUM: what a packing of payloads frees (`crate::store::packed`).
-pub(crate) fn give_back_free_pages(
-    store: &Store,
-    deadline: Option<Instant>,
-) -> Result<&'static str> {
-    reclaim(store, Vacuum::IncrementalOnly, deadline, true)
-}
-
 /// Gives free pages back to the file system. Incremental vacuum needs `auto_vacuum =
 /// INCREMENTAL`, set when a database is created; an older database gets it from one full VACUUM,
 /// which only `analyze prune` runs (it holds the write lock throughout: hooks spool meanwhile
@@ -357,21 +346,11 @@ fn reclaim(
     if free == 0 {
         return Ok("none");
     }
-    loop {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok("partial");
-        }
-        // The pragma returns a row per page it frees: every row must be stepped through, or
-        // one page goes per step (a 1 ms pause each: 4 MB/s).
-        let mut step = conn.prepare_cached(&format!("PRAGMA incremental_vacuum({VACUUM_STEP})"))?;
-        let mut rows = step.query([])?;
-        while rows.next()?.is_some() {}
-        let left: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-        if left == 0 {
-            return Ok("incremental");
-        }
-        std::thread::sleep(YIELD);
-    }
+    Ok(if store.give_back_free_pages(deadline)? {
+        "incremental"
+    } else {
+        "partial"
+    })
 }
 
 /// config.json's `retention_days`, applied by a reader at most once a day ([`AUTO_EVERY_MS`]),

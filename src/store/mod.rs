@@ -30,6 +30,8 @@ pub const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Past this size a hook checkpoints with TRUNCATE, emptying the WAL: one hook in a few dozen
 /// pays the fsyncs, every other one reads a short WAL.
 const HOOK_WAL_TRUNCATE_BYTES: u64 = 256 * 1024;
+/// Pages one `PRAGMA incremental_vacuum` step frees (4 MB at SQLite's default 4 KB page).
+const VACUUM_STEP: i64 = 1024;
 
 /// An open database.
 pub struct Store {
@@ -464,6 +466,35 @@ impl Store {
             params![path, offset as i64, prompt_id],
         )?;
         Ok(())
+    }
+
+    /// Gives the file's free pages back to the file system in incremental-vacuum steps of
+    /// [`VACUUM_STEP`] pages with a 1 ms pause between them (each step takes the write lock
+    /// briefly), until none is left (true) or `deadline` has passed (false). Needs `auto_vacuum
+    /// = INCREMENTAL` (set when a database is created); without it, frees nothing and says true.
+    pub fn give_back_free_pages(&self, deadline: Option<Instant>) -> Result<bool> {
+        loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(false);
+            }
+            // The pragma returns a row per page it frees: every row must be stepped through, or
+            // one page goes per step (with the pause: 4 MB/s).
+            let mut step = self
+                .conn
+                .prepare_cached(&format!("PRAGMA incremental_vacuum({VACUUM_STEP})"))?;
+            let mut rows = step.query([])?;
+            while rows.next()?.is_some() {}
+            let left: i64 = self
+                .conn
+                .query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            let mode: i64 = self
+                .conn
+                .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+            if left == 0 || mode != 2 {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Runs `f` in one write transaction (BEGIN IMMEDIATE: no lock upgrade deadlocks).

@@ -127,7 +127,7 @@ pub fn pack(store: &Store, deadline: Option<Instant>) -> Result<Packed> {
     }
     drop(bar);
     if done.events > 0 {
-        crate::retention::give_back_free_pages(store, deadline)?;
+        store.give_back_free_pages(deadline)?;
     }
     Ok(done)
 }
