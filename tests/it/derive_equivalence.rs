@@ -190,7 +190,9 @@ fn derived_in_steps(log: &Log, seed: u64) -> Env {
             _ => {
                 let deadline = Instant::now() + Duration::from_micros(rng.below(3000) as u64);
                 store
-                    .write_tx(|s| agent_telemetry::derive::catch_up_in_tx(s, &cfg, &prices, deadline))
+                    .write_tx(|s| {
+                        agent_telemetry::derive::catch_up_in_tx(s, &cfg, &prices, deadline)
+                    })
                     .expect("catch up");
             }
         }
