@@ -293,7 +293,7 @@ fn apply_in_tx(
             break false;
         }
     };
-    flush_rollups(s)?;
+    s.flush_rollups()?;
     s.conn().execute(
         "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -335,8 +335,8 @@ pub fn catch_up_in_tx(
 }
 
 /// Every rollup is kept exact per batch: TEMP triggers of the deriving connection remember what
-/// each run and its tool rows were before the batch changed them, and [`flush_rollups`] adds the
-/// difference to the rollups once per transaction (`crate::store::schema::flush_batch_rollups_sql`).
+/// each run and its tool rows were before the batch changed them, and [`Store::flush_rollups`]
+/// adds the difference to the rollups once per transaction, before the cursor moves.
 /// Whoever derives — a reader's refresh, the status line's budgeted one, the guard's catch-up —
 /// installs them first. The rules' statements stay prepared (SQLite re-prepares each trigger
 /// with each statement).
@@ -345,25 +345,6 @@ fn install_rollup_triggers(store: &Store) -> Result<()> {
     conn.execute_batch(&crate::store::schema::temp_batch_rollup_triggers())?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(())
-}
-
-/// Brings the rollups up to date with the runs and tool rows changed since the last flush
-/// (inside the transaction that changed them, before it commits).
-pub(crate) fn flush_rollups(s: &Store) -> Result<()> {
-    thread_local! {
-        static SQL: String = crate::store::schema::flush_batch_rollups_sql();
-    }
-    SQL.with(|sql| -> Result<()> {
-        let conn = s.conn();
-        for stmt in sql
-            .split_inclusive(';')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-        {
-            conn.prepare_cached(stmt)?.execute([])?;
-        }
-        Ok(())
-    })
 }
 
 /// Clears every projection and re-derives it from the log.

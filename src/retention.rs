@@ -424,7 +424,7 @@ pub fn keep_pruned(s: &Store, reflected_upto: i64) -> Result<i64> {
         "INSERT INTO agent_runs SELECT * FROM temp.kept_runs ORDER BY id",
         [],
     )? as i64;
-    crate::derive::flush_rollups(s)?;
+    s.flush_rollups()?;
     c.execute_batch("DROP TABLE temp.kept_runs")?;
     // The per-agent metric names are those of the kept values; refusals are re-counted by the
     // re-derivation (a pruned session's refusals go: its values were never stored).

@@ -471,6 +471,25 @@ impl Store {
         Ok(())
     }
 
+    /// Brings the rollups up to date with the runs and tool rows changed since the last flush,
+    /// inside the transaction that changed them, before it commits (derivation and
+    /// `retention::keep_pruned`, with [`schema::temp_batch_rollup_triggers`] installed).
+    pub fn flush_rollups(&self) -> Result<()> {
+        thread_local! {
+            static SQL: String = schema::flush_batch_rollups_sql();
+        }
+        SQL.with(|sql| -> Result<()> {
+            for stmt in sql
+                .split_inclusive(';')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+            {
+                self.conn.prepare_cached(stmt)?.execute([])?;
+            }
+            Ok(())
+        })
+    }
+
     /// Runs `f` in one write transaction (BEGIN IMMEDIATE: no lock upgrade deadlocks).
     pub fn write_tx<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;

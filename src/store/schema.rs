@@ -712,15 +712,14 @@ pub fn temp_batch_rollup_triggers() -> String {
     )
 }
 
+/// A rollup column: its name and its SQL over a run aliased by the argument.
+type Column = (&'static str, fn(&str) -> String);
+
 /// One rollup's batch delta: `keys` and `values` are SQL of a run aliased by their argument;
 /// the changed runs now (`r`) minus before (`d`), summed per key; keys whose delta is all zero
 /// are left alone.
-fn run_rollup_delta(
-    table: &str,
-    keys: &[(&str, fn(&str) -> String)],
-    values: &[(&str, fn(&str) -> String)],
-) -> String {
-    let list = |xs: &[(&str, fn(&str) -> String)], a: &str, neg: bool| -> String {
+fn run_rollup_delta(table: &str, keys: &[Column], values: &[Column]) -> String {
+    let list = |xs: &[Column], a: &str, neg: bool| -> String {
         xs.iter()
             .enumerate()
             .map(|(i, (_, f))| {
@@ -772,6 +771,29 @@ fn run_rollup_delta(
         sets = sets.join(", "),
     )
 }
+
+/// A run's tool rows count under the run's category, type and start day: the changed runs'
+/// and the runs whose tool rows changed, now, minus before (the run's snapshot if it changed,
+/// else the run as it is; the tool rows' snapshot if they changed, else the rows as they are).
+const TYPE_TOOL_DAILY_DELTA: &str = "INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+         SELECT category, agent_type, tool, day, sum(n), sum(calls) FROM (
+           SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000 AS day, 1 AS n, t.calls
+           FROM (SELECT id FROM temp.runs_before UNION SELECT run_id FROM temp.tool_runs_touched) a
+           JOIN main.agent_runs r ON r.id = a.id AND r.internal = 0 JOIN main.run_tools t ON t.run_id = a.id
+           UNION ALL
+           SELECT p.category, p.agent_type, o.tool, coalesce(p.start_ms, 0) / 86400000, -1, -o.calls
+           FROM (SELECT d.id, d.category, d.agent_type, d.start_ms FROM temp.runs_before d
+                 WHERE d.existed = 1 AND d.internal = 0
+                 UNION ALL
+                 SELECT r.id, r.category, r.agent_type, r.start_ms FROM temp.tool_runs_touched x
+                 JOIN main.agent_runs r ON r.id = x.run_id
+                 WHERE r.internal = 0 AND x.run_id NOT IN (SELECT id FROM temp.runs_before)) p
+           JOIN (SELECT run_id, tool, calls FROM temp.tools_before
+                 UNION ALL
+                 SELECT t.run_id, t.tool, t.calls FROM temp.runs_before d JOIN main.run_tools t ON t.run_id = d.id
+                 WHERE d.id NOT IN (SELECT run_id FROM temp.tool_runs_touched)) o ON o.run_id = p.id
+         ) WHERE true GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(calls) <> 0
+         ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;";
 
 /// Applies what changed since the last flush to every rollup and forgets it: run it before each
 /// commit of a transaction that derived with [`temp_batch_rollup_triggers`] installed.
@@ -856,30 +878,8 @@ pub fn flush_batch_rollups_sql() -> String {
             ("cost", cost),
         ],
     );
-    // A run's tool rows count under the run's category, type and start day: the changed runs'
-    // and the runs whose tool rows changed, now, minus before (the run's snapshot if it changed,
-    // else the run as it is; the tool rows' snapshot if they changed, else the rows as they are).
-    let tools = "INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
-         SELECT category, agent_type, tool, day, sum(n), sum(calls) FROM (
-           SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000 AS day, 1 AS n, t.calls
-           FROM (SELECT id FROM temp.runs_before UNION SELECT run_id FROM temp.tool_runs_touched) a
-           JOIN main.agent_runs r ON r.id = a.id AND r.internal = 0 JOIN main.run_tools t ON t.run_id = a.id
-           UNION ALL
-           SELECT p.category, p.agent_type, o.tool, coalesce(p.start_ms, 0) / 86400000, -1, -o.calls
-           FROM (SELECT d.id, d.category, d.agent_type, d.start_ms FROM temp.runs_before d
-                 WHERE d.existed = 1 AND d.internal = 0
-                 UNION ALL
-                 SELECT r.id, r.category, r.agent_type, r.start_ms FROM temp.tool_runs_touched x
-                 JOIN main.agent_runs r ON r.id = x.run_id
-                 WHERE r.internal = 0 AND x.run_id NOT IN (SELECT id FROM temp.runs_before)) p
-           JOIN (SELECT run_id, tool, calls FROM temp.tools_before
-                 UNION ALL
-                 SELECT t.run_id, t.tool, t.calls FROM temp.runs_before d JOIN main.run_tools t ON t.run_id = d.id
-                 WHERE d.id NOT IN (SELECT run_id FROM temp.tool_runs_touched)) o ON o.run_id = p.id
-         ) WHERE true GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(calls) <> 0
-         ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;";
     format!(
-        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{tools}
+        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{TYPE_TOOL_DAILY_DELTA}
          DELETE FROM temp.runs_before; DELETE FROM temp.tools_before; DELETE FROM temp.tool_runs_touched;"
     )
 }
@@ -1265,40 +1265,9 @@ mod tests {
         assert_eq!(dump(&c).len(), 1);
     }
 
-    /// Every rollup kept per batch equals its definition over the runs and tool rows after each
-    /// flush, whether it flushes after every step or after several (runs inserted, changed and
-    /// deleted within one batch; tool rows before and after their run; relabelling, moves to
-    /// another day, status changes, internal flips).
-    #[test]
-    fn batch_rollups_equal_their_definitions_whatever_the_batch() {
-        let script = [
-            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Read', 3)",
-            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, description, start_ms, status)
-             VALUES (1, 'a', 'claude-code', 'coder', 'code', 'Fix login', 86400000 * 3 + 5, 'running')",
-            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Bash', 2)",
-            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, end_ms, duration_ms, status,
-                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed)
-             VALUES (2, 'b', 'claude-code', 'reviewer', 'review', 86400000 * 3 + 9, 86400000 * 3 + 59, 50, 'success',
-                 1, 2, 3, 4, 0.25, 0)",
-            "INSERT INTO run_tools (run_id, tool, calls) VALUES (2, 'Read', 5), (2, 'Grep', 0)",
-            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, status, internal)
-             VALUES (3, 'c', 'claude-code', 'acompact', 'general', 'success', 1)",
-            "INSERT INTO run_tools (run_id, tool, calls) VALUES (3, 'Read', 9)",
-            "UPDATE run_tools SET calls = 10 WHERE run_id = 1 AND tool = 'Read'",
-            "UPDATE agent_runs SET category = 'other', agent_type = 'fixer', tests_failed = 2 WHERE id = 1",
-            "UPDATE agent_runs SET status = 'success', end_ms = start_ms + 1000, duration_ms = 1000, cost_usd = 0.5 WHERE id = 1",
-            "UPDATE agent_runs SET start_ms = 86400000 * 9 + 1, status = 'failure', duration_ms = 3600001 WHERE id = 2",
-            "UPDATE agent_runs SET internal = 0 WHERE id = 3",
-            "UPDATE agent_runs SET internal = 1 WHERE id = 2",
-            "UPDATE agent_runs SET model = 'm' WHERE id = 1",
-            "DELETE FROM run_tools WHERE run_id = 1 AND tool = 'Bash'",
-            "DELETE FROM agent_runs WHERE id = 3",
-            "DELETE FROM run_tools WHERE run_id = 3",
-            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, status)
-             VALUES (3, 'd', 'claude-code', 'coder', 'code', 86400000 * 4, 'cancelled')",
-            "UPDATE agent_runs SET internal = 0, description = 'Review' WHERE id = 2",
-        ];
-        let pairs: [(&str, String); 5] = [
+    /// Each rollup's rows (all-zero rows left out) and its definition over the runs and tool rows.
+    fn batch_rollup_definitions() -> [(&'static str, String); 5] {
+        [
             (
                 "SELECT agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum,
                         tokens, round(cost, 9), tested, verified FROM agent_daily
@@ -1357,7 +1326,43 @@ mod tests {
                     b = run_metrics_bucket_sql("r")
                 ),
             ),
+        ]
+    }
+
+    /// Every rollup kept per batch equals its definition over the runs and tool rows after each
+    /// flush, whether it flushes after every step or after several (runs inserted, changed and
+    /// deleted within one batch; tool rows before and after their run; relabelling, moves to
+    /// another day, status changes, internal flips).
+    #[test]
+    fn batch_rollups_equal_their_definitions_whatever_the_batch() {
+        let script = [
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Read', 3)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, description, start_ms, status)
+             VALUES (1, 'a', 'claude-code', 'coder', 'code', 'Fix login', 86400000 * 3 + 5, 'running')",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Bash', 2)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, end_ms, duration_ms, status,
+                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed)
+             VALUES (2, 'b', 'claude-code', 'reviewer', 'review', 86400000 * 3 + 9, 86400000 * 3 + 59, 50, 'success',
+                 1, 2, 3, 4, 0.25, 0)",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (2, 'Read', 5), (2, 'Grep', 0)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, status, internal)
+             VALUES (3, 'c', 'claude-code', 'acompact', 'general', 'success', 1)",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (3, 'Read', 9)",
+            "UPDATE run_tools SET calls = 10 WHERE run_id = 1 AND tool = 'Read'",
+            "UPDATE agent_runs SET category = 'other', agent_type = 'fixer', tests_failed = 2 WHERE id = 1",
+            "UPDATE agent_runs SET status = 'success', end_ms = start_ms + 1000, duration_ms = 1000, cost_usd = 0.5 WHERE id = 1",
+            "UPDATE agent_runs SET start_ms = 86400000 * 9 + 1, status = 'failure', duration_ms = 3600001 WHERE id = 2",
+            "UPDATE agent_runs SET internal = 0 WHERE id = 3",
+            "UPDATE agent_runs SET internal = 1 WHERE id = 2",
+            "UPDATE agent_runs SET model = 'm' WHERE id = 1",
+            "DELETE FROM run_tools WHERE run_id = 1 AND tool = 'Bash'",
+            "DELETE FROM agent_runs WHERE id = 3",
+            "DELETE FROM run_tools WHERE run_id = 3",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, status)
+             VALUES (3, 'd', 'claude-code', 'coder', 'code', 86400000 * 4, 'cancelled')",
+            "UPDATE agent_runs SET internal = 0, description = 'Review' WHERE id = 2",
         ];
+        let pairs = batch_rollup_definitions();
         for every in [1, 2, 3, 7, script.len()] {
             let c = Connection::open_in_memory().unwrap();
             for sql in MIGRATIONS {
