@@ -305,6 +305,7 @@ fn apply_in_tx(
             break false;
         }
     };
+    s.flush_rollups()?;
     s.conn().execute(
         "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -345,15 +346,15 @@ pub fn catch_up_in_tx(
     Ok(apply_in_tx(s, cfg, prices, GUARD_PAGE, deadline)?.1)
 }
 
-/// Every rollup is kept exact by TEMP triggers of the deriving connection (schema version 5):
-/// whoever derives — a reader's refresh, the status line's budgeted one, the guard's catch-up —
-/// installs all of them first. The rules' statements stay prepared (SQLite re-prepares each
-/// trigger with each statement).
+/// Every rollup is kept exact per batch: TEMP triggers of the deriving connection remember what
+/// each run and its tool rows were before the batch changed them, and [`Store::flush_rollups`]
+/// adds the difference to the rollups once per transaction, before the cursor moves.
+/// Whoever derives — a reader's refresh, the status line's budgeted one, the guard's catch-up —
+/// installs them first. The rules' statements stay prepared (SQLite re-prepares each trigger
+/// with each statement).
 fn install_rollup_triggers(store: &Store) -> Result<()> {
     let conn = store.conn();
-    conn.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
-    conn.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
-    conn.execute_batch(&crate::store::schema::temp_run_metrics_triggers())?;
+    conn.execute_batch(&crate::store::schema::temp_batch_rollup_triggers())?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(())
 }

@@ -382,8 +382,8 @@ pub fn auto(store: &Store, retention_days: Option<i64>, now: i64) -> Result<Opti
 
 /// Keeps the projection of pruned sessions through a re-derivation: inside the caller's write
 /// transaction, clears every projection table except their rows, and re-makes every rollup from
-/// those rows alone (re-inserted with the deriving connection's TEMP triggers, which the caller
-/// installed: the rollups then hold exactly the kept runs' share, summed afresh). Records in
+/// those rows alone (re-inserted with the deriving connection's batch rollup triggers and flushed:
+/// the rollups then hold exactly the kept runs' share, summed afresh). Records in
 /// `derive_state.pruned_upto` the highest event id the kept rows already reflect: the
 /// re-derivation skips the pruned sessions' remaining events up to it (late events derived onto
 /// the kept rows) and applies the later ones. Returns the number of runs kept.
@@ -406,13 +406,12 @@ pub fn keep_pruned(s: &Store, reflected_upto: i64) -> Result<i64> {
          CREATE TEMP TABLE kept_runs AS SELECT * FROM agent_runs;
          DELETE FROM agent_runs;"
     ))?;
-    c.execute_batch(&crate::store::schema::temp_rollup_triggers())?;
-    c.execute_batch(&crate::store::schema::temp_type_rollup_triggers())?;
-    c.execute_batch(&crate::store::schema::temp_run_metrics_triggers())?;
+    c.execute_batch(&crate::store::schema::temp_batch_rollup_triggers())?;
     let kept = c.execute(
         "INSERT INTO agent_runs SELECT * FROM temp.kept_runs ORDER BY id",
         [],
     )? as i64;
+    s.flush_rollups()?;
     c.execute_batch("DROP TABLE temp.kept_runs")?;
     // The per-agent metric names are those of the kept values; refusals are re-counted by the
     // re-derivation (a pruned session's refusals go: its values were never stored).

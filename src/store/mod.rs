@@ -150,7 +150,8 @@ impl Store {
     /// For bulk work (deriving many events, importing): a 64 MB page cache and memory-mapped
     /// reads spare a `pread` per page (measured: a third of a large derivation's time was system
     /// time without them). Not for everyday queries: mapping cost `query-best-agent` ~40 ms.
-    /// (No `temp_store` change here: changing it drops the TEMP rollup triggers.)
+    /// (No `temp_store` change here: changing it drops the TEMP rollup triggers; every writer
+    /// sets it when it opens.)
     pub fn tune_for_reading(&self) -> Result<()> {
         self.conn
             .execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")?;
@@ -186,6 +187,11 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(busy)?;
+        // Statement journals in memory: every derivation statement that fires the rollup
+        // triggers journals the pages it changes, and on disk (SQLite's default past 64 KiB per
+        // transaction) that was a `pwrite` per page, a fifth of a large derivation's time.
+        // Before any TEMP object exists: changing it later would drop them.
+        conn.execute_batch("PRAGMA temp_store = MEMORY")?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
@@ -495,6 +501,25 @@ impl Store {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// Brings the rollups up to date with the runs and tool rows changed since the last flush,
+    /// inside the transaction that changed them, before it commits (derivation and
+    /// `retention::keep_pruned`, with [`schema::temp_batch_rollup_triggers`] installed).
+    pub fn flush_rollups(&self) -> Result<()> {
+        thread_local! {
+            static SQL: String = schema::flush_batch_rollups_sql();
+        }
+        SQL.with(|sql| -> Result<()> {
+            for stmt in sql
+                .split_inclusive(';')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+            {
+                self.conn.prepare_cached(stmt)?.execute([])?;
+            }
+            Ok(())
+        })
     }
 
     /// Runs `f` in one write transaction (BEGIN IMMEDIATE: no lock upgrade deadlocks).

@@ -478,7 +478,7 @@ CREATE TABLE export_sent (
 
 -- `GET /metrics` (docs/serve.md): per agent type, stored status and duration bucket of the user
 -- runs, their durations, tokens and cost, so a scrape reads hundreds of rows instead of every
--- run. Kept exact by the deriving connection's TEMP triggers ([`temp_rollup_triggers`]); filled
+-- run. Kept exact by the deriving connection per batch ([`flush_batch_rollups_sql`]); filled
 -- from `agent_runs` by the first scrape (and again after `analyze rebuild`), which records
 -- derive_state 'run_metrics_filled' (src/serve/metrics.rs).
 CREATE TABLE run_metrics (
@@ -665,8 +665,240 @@ pub fn temp_run_metrics_triggers() -> String {
     )
 }
 
-/// Removes this connection's TEMP rollup triggers (for bulk deletes that clear the rollups too).
-pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
+// ── rollups per batch ────────────────────────────────────────────────────────────────────
+//
+// Deriving, the rollups are not kept by per-row triggers (each UPDATE of a run fired up to a dozen
+// rollup upserts, most of a large derivation's time) but per batch: two TEMP tables remember, for
+// each run and each run's tool rows changed since the last flush, what they were before the first
+// change; [`flush_batch_rollups_sql`] then adds to every rollup, grouped by its key, the
+// contribution of the changed runs as they are now minus what they contributed before. Every
+// rollup is a sum over the runs (and tool rows) by its definition, so the result is the same
+// as the per-row triggers', with one upsert per key per batch.
+
+/// The columns of a run the rollups read, as snapshotted in `temp.runs_before`.
+const ROLLUP_RUN_COLUMNS: &str = "internal, agent_type, category, description, complexity, start_ms, end_ms,
+    status, duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed";
+
+/// Snapshots of run `{r}` (`OLD`) and of the tool rows of run `{t}` before their first change
+/// since the last flush.
+fn snapshot_run(r: &str) -> String {
+    let old: Vec<String> = ROLLUP_RUN_COLUMNS
+        .split(',')
+        .map(|c| format!("{r}.{}", c.trim()))
+        .collect();
+    format!(
+        "INSERT INTO runs_before (id, existed, {ROLLUP_RUN_COLUMNS}) SELECT {r}.id, 1, {old}
+         WHERE NOT EXISTS (SELECT 1 FROM runs_before WHERE id = {r}.id);",
+        old = old.join(", ")
+    )
+}
+
+fn snapshot_tools(t: &str) -> String {
+    format!(
+        "INSERT INTO tools_before (run_id, tool, calls) SELECT run_id, tool, calls FROM run_tools
+         WHERE run_id = {t} AND NOT EXISTS (SELECT 1 FROM tool_runs_touched WHERE run_id = {t});
+         INSERT INTO tool_runs_touched (run_id) SELECT {t}
+         WHERE NOT EXISTS (SELECT 1 FROM tool_runs_touched WHERE run_id = {t});"
+    )
+}
+
+/// The TEMP tables and triggers that remember what changed since the last
+/// [`flush_batch_rollups_sql`], installed by the connection that derives in place of the per-row
+/// rollup triggers (which it drops). Idempotent.
+pub fn temp_batch_rollup_triggers() -> String {
+    format!(
+        "{DROP_PER_ROW_ROLLUP_TRIGGERS}
+         CREATE TEMP TABLE IF NOT EXISTS runs_before (id INTEGER PRIMARY KEY, existed INTEGER NOT NULL, {ROLLUP_RUN_COLUMNS});
+         CREATE TEMP TABLE IF NOT EXISTS tools_before (run_id INTEGER NOT NULL, tool TEXT NOT NULL, calls INTEGER NOT NULL);
+         CREATE TEMP TABLE IF NOT EXISTS tool_runs_touched (run_id INTEGER PRIMARY KEY);
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_batch_ins AFTER INSERT ON agent_runs BEGIN
+           INSERT INTO runs_before (id, existed) SELECT NEW.id, 0
+           WHERE NOT EXISTS (SELECT 1 FROM runs_before WHERE id = NEW.id); END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_batch_upd BEFORE UPDATE ON agent_runs BEGIN {run_old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS runs_batch_del BEFORE DELETE ON agent_runs BEGIN {run_old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_ins BEFORE INSERT ON run_tools BEGIN {tools_new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_upd BEFORE UPDATE ON run_tools BEGIN {tools_old} {tools_new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_del BEFORE DELETE ON run_tools BEGIN {tools_old} END;",
+        run_old = snapshot_run("OLD"),
+        tools_new = snapshot_tools("NEW.run_id"),
+        tools_old = snapshot_tools("OLD.run_id"),
+    )
+}
+
+/// A rollup column: its name and its SQL over a run aliased by the argument.
+type Column = (&'static str, fn(&str) -> String);
+
+/// One rollup's batch delta: `keys` and `values` are SQL of a run aliased by their argument;
+/// the changed runs now (`r`) minus before (`d`), summed per key; keys whose delta is all zero
+/// are left alone.
+fn run_rollup_delta(table: &str, keys: &[Column], values: &[Column]) -> String {
+    let list = |xs: &[Column], a: &str, neg: bool| -> String {
+        xs.iter()
+            .enumerate()
+            .map(|(i, (_, f))| {
+                if neg {
+                    format!("-({}) AS c{i}", f(a))
+                } else {
+                    format!("{} AS c{i}", f(a))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let kn = keys.len();
+    let key_cols: Vec<&str> = keys.iter().map(|k| k.0).collect();
+    let val_cols: Vec<&str> = values.iter().map(|v| v.0).collect();
+    let key_refs: Vec<String> = (0..kn).map(|i| format!("k{i}")).collect();
+    let sums: Vec<String> = (0..values.len()).map(|i| format!("sum(c{i})")).collect();
+    let nonzero: Vec<String> = (0..values.len())
+        .map(|i| format!("sum(c{i}) <> 0"))
+        .collect();
+    let keys_as = |a: &str| -> String {
+        keys.iter()
+            .enumerate()
+            .map(|(i, (_, f))| format!("{} AS k{i}", f(a)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sets: Vec<String> = val_cols
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({kc}, {vc})
+         SELECT {kr}, {sums} FROM (
+           SELECT {kr_new}, {v_new} FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id WHERE r.internal = 0
+           UNION ALL
+           SELECT {kr_old}, {v_old} FROM temp.runs_before d WHERE d.existed = 1 AND d.internal = 0
+         ) WHERE true GROUP BY {kr} HAVING {nonzero}
+         ON CONFLICT ({kc}) DO UPDATE SET {sets};",
+        kc = key_cols.join(", "),
+        vc = val_cols.join(", "),
+        kr = key_refs.join(", "),
+        sums = sums.join(", "),
+        kr_new = keys_as("r"),
+        v_new = list(values, "r", false),
+        kr_old = keys_as("d"),
+        v_old = list(values, "d", true),
+        nonzero = nonzero.join(" OR "),
+        sets = sets.join(", "),
+    )
+}
+
+/// A run's tool rows count under the run's category, type and start day: the changed runs'
+/// and the runs whose tool rows changed, now, minus before (the run's snapshot if it changed,
+/// else the run as it is; the tool rows' snapshot if they changed, else the rows as they are).
+const TYPE_TOOL_DAILY_DELTA: &str = "INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+         SELECT category, agent_type, tool, day, sum(n), sum(calls) FROM (
+           SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000 AS day, 1 AS n, t.calls
+           FROM (SELECT id FROM temp.runs_before UNION SELECT run_id FROM temp.tool_runs_touched) a
+           JOIN main.agent_runs r ON r.id = a.id AND r.internal = 0 JOIN main.run_tools t ON t.run_id = a.id
+           UNION ALL
+           SELECT p.category, p.agent_type, o.tool, coalesce(p.start_ms, 0) / 86400000, -1, -o.calls
+           FROM (SELECT d.id, d.category, d.agent_type, d.start_ms FROM temp.runs_before d
+                 WHERE d.existed = 1 AND d.internal = 0
+                 UNION ALL
+                 SELECT r.id, r.category, r.agent_type, r.start_ms FROM temp.tool_runs_touched x
+                 JOIN main.agent_runs r ON r.id = x.run_id
+                 WHERE r.internal = 0 AND x.run_id NOT IN (SELECT id FROM temp.runs_before)) p
+           JOIN (SELECT run_id, tool, calls FROM temp.tools_before
+                 UNION ALL
+                 SELECT t.run_id, t.tool, t.calls FROM temp.runs_before d JOIN main.run_tools t ON t.run_id = d.id
+                 WHERE d.id NOT IN (SELECT run_id FROM temp.tool_runs_touched)) o ON o.run_id = p.id
+         ) WHERE true GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(calls) <> 0
+         ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;";
+
+/// Applies what changed since the last flush to every rollup and forgets it: run it before each
+/// commit of a transaction that derived with [`temp_batch_rollup_triggers`] installed.
+pub fn flush_batch_rollups_sql() -> String {
+    type F = fn(&str) -> String;
+    let day: F = |r| format!("coalesce({r}.start_ms, 0) / 86400000");
+    let agent_type: F = |r| format!("{r}.agent_type");
+    let one: F = |_| "1".to_string();
+    let success: F = |r| format!("({r}.status = 'success')");
+    let failure: F = |r| format!("({r}.status = 'failure')");
+    let cancelled: F = |r| format!("({r}.status = 'cancelled')");
+    let dur_n: F = |r| format!("({r}.duration_ms IS NOT NULL)");
+    let dur_sum: F = |r| format!("coalesce({r}.duration_ms, 0)");
+    let cost: F = |r| format!("coalesce({r}.cost_usd, 0)");
+    let tested: F = |r| tested_sql(r);
+    let verified: F = |r| verified_sql(r);
+    let agent_daily = run_rollup_delta(
+        "agent_daily",
+        &[("agent_type", agent_type), ("day", day)],
+        &[
+            ("runs", one),
+            ("success", success),
+            ("failure", failure),
+            ("cancelled", cancelled),
+            ("open", |r| format!("({r}.end_ms IS NULL)")),
+            ("dur_n", dur_n),
+            ("dur_sum", dur_sum),
+            ("complexity_sum", |r| format!("{r}.complexity")),
+            ("tokens", |r| {
+                format!("({r}.input_tokens + {r}.output_tokens + {r}.cache_read_tokens + {r}.cache_write_tokens)")
+            }),
+            ("cost", cost),
+            ("tested", tested),
+            ("verified", verified),
+        ],
+    );
+    let task_stats = run_rollup_delta(
+        "agent_task_stats",
+        &[
+            ("agent_type", agent_type),
+            ("description", |r| format!("coalesce({r}.description, '')")),
+            ("complexity", |r| format!("{r}.complexity")),
+        ],
+        &[
+            ("runs", one),
+            ("success", success),
+            ("failure", failure),
+            ("cancelled", cancelled),
+            ("tested", tested),
+            ("verified", verified),
+        ],
+    );
+    let type_daily = run_rollup_delta(
+        "type_daily",
+        &[
+            ("category", |r| format!("{r}.category")),
+            ("agent_type", agent_type),
+            ("day", day),
+        ],
+        &[
+            ("runs", one),
+            ("success", success),
+            ("failure", failure),
+            ("dur_n", dur_n),
+            ("dur_sum", dur_sum),
+        ],
+    );
+    let run_metrics = run_rollup_delta(
+        "run_metrics",
+        &[
+            ("agent_type", agent_type),
+            ("status", |r| format!("{r}.status")),
+            ("bucket", run_metrics_bucket_sql),
+        ],
+        &[
+            ("runs", one),
+            ("dur_sum", dur_sum),
+            ("input", |r| format!("{r}.input_tokens")),
+            ("output", |r| format!("{r}.output_tokens")),
+            ("cache_read", |r| format!("{r}.cache_read_tokens")),
+            ("cache_write", |r| format!("{r}.cache_write_tokens")),
+            ("cost", cost),
+        ],
+    );
+    format!(
+        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{TYPE_TOOL_DAILY_DELTA}
+         DELETE FROM temp.runs_before; DELETE FROM temp.tools_before; DELETE FROM temp.tool_runs_touched;"
+    )
+}
+
+/// Removes the per-row rollup triggers (the batch ones replace them).
+const DROP_PER_ROW_ROLLUP_TRIGGERS: &str = "
 DROP TRIGGER IF EXISTS temp.runs_rollup_ins; DROP TRIGGER IF EXISTS temp.runs_rollup_del;
 DROP TRIGGER IF EXISTS temp.runs_rollup_upd_old; DROP TRIGGER IF EXISTS temp.runs_rollup_upd_new;
 DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task_del;
@@ -678,6 +910,26 @@ DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run
 DROP TRIGGER IF EXISTS temp.run_tools_types_upd;
 DROP TRIGGER IF EXISTS temp.runs_metrics_ins; DROP TRIGGER IF EXISTS temp.runs_metrics_del;
 DROP TRIGGER IF EXISTS temp.runs_metrics_upd_old; DROP TRIGGER IF EXISTS temp.runs_metrics_upd_new;";
+
+/// Removes this connection's TEMP rollup triggers, per-row and per-batch, and forgets what the
+/// batch ones remembered (for bulk deletes that clear the rollups too).
+pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
+DROP TRIGGER IF EXISTS temp.runs_rollup_ins; DROP TRIGGER IF EXISTS temp.runs_rollup_del;
+DROP TRIGGER IF EXISTS temp.runs_rollup_upd_old; DROP TRIGGER IF EXISTS temp.runs_rollup_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task_del;
+DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_types_ins; DROP TRIGGER IF EXISTS temp.runs_types_del;
+DROP TRIGGER IF EXISTS temp.runs_types_upd_old; DROP TRIGGER IF EXISTS temp.runs_types_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_types_tools_old; DROP TRIGGER IF EXISTS temp.runs_types_tools_new;
+DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run_tools_types_del;
+DROP TRIGGER IF EXISTS temp.run_tools_types_upd;
+DROP TRIGGER IF EXISTS temp.runs_metrics_ins; DROP TRIGGER IF EXISTS temp.runs_metrics_del;
+DROP TRIGGER IF EXISTS temp.runs_metrics_upd_old; DROP TRIGGER IF EXISTS temp.runs_metrics_upd_new;
+DROP TRIGGER IF EXISTS temp.runs_batch_ins; DROP TRIGGER IF EXISTS temp.runs_batch_upd;
+DROP TRIGGER IF EXISTS temp.runs_batch_del; DROP TRIGGER IF EXISTS temp.run_tools_batch_ins;
+DROP TRIGGER IF EXISTS temp.run_tools_batch_upd; DROP TRIGGER IF EXISTS temp.run_tools_batch_del;
+DROP TABLE IF EXISTS temp.runs_before; DROP TABLE IF EXISTS temp.tools_before;
+DROP TABLE IF EXISTS temp.tool_runs_touched;";
 
 /// The task triggers of version 2 (which version 5 dropped from the schema) as TEMP triggers:
 /// they keep `agent_task_stats` exact, per agent type, task description and complexity.
@@ -1024,6 +1276,152 @@ mod tests {
             .unwrap();
         assert_eq!(left, ("reviewer".into(), "failure".into(), 1, 1, 1001));
         assert_eq!(dump(&c).len(), 1);
+    }
+
+    /// Each rollup's rows (all-zero rows left out) and its definition over the runs and tool rows.
+    fn batch_rollup_definitions() -> [(&'static str, String); 5] {
+        [
+            (
+                "SELECT agent_type, day, runs, success, failure, cancelled, open, dur_n, dur_sum, complexity_sum,
+                        tokens, round(cost, 9), tested, verified FROM agent_daily
+                 WHERE runs OR success OR failure OR cancelled OR open OR dur_n OR dur_sum OR complexity_sum
+                    OR tokens OR cost OR tested OR verified ORDER BY 1, 2",
+                format!(
+                    "SELECT agent_type, coalesce(start_ms, 0) / 86400000, count(*), sum(status = 'success'),
+                            sum(status = 'failure'), sum(status = 'cancelled'), sum(end_ms IS NULL),
+                            count(duration_ms), coalesce(sum(duration_ms), 0), sum(complexity),
+                            sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens),
+                            round(sum(coalesce(cost_usd, 0)), 9), sum({t}), sum({v})
+                     FROM agent_runs r WHERE internal = 0 GROUP BY 1, 2 ORDER BY 1, 2",
+                    t = tested_sql("r"),
+                    v = verified_sql("r")
+                ),
+            ),
+            (
+                "SELECT agent_type, description, complexity, runs, success, failure, cancelled, tested, verified
+                 FROM agent_task_stats WHERE runs OR success OR failure OR cancelled OR tested OR verified
+                 ORDER BY 1, 2, 3",
+                format!(
+                    "SELECT agent_type, coalesce(description, ''), complexity, count(*), sum(status = 'success'),
+                            sum(status = 'failure'), sum(status = 'cancelled'), sum({t}), sum({v})
+                     FROM agent_runs r WHERE internal = 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    t = tested_sql("r"),
+                    v = verified_sql("r")
+                ),
+            ),
+            (
+                "SELECT category, agent_type, day, runs, success, failure, dur_n, dur_sum
+                 FROM type_daily WHERE runs OR success OR failure OR dur_n OR dur_sum ORDER BY 1, 2, 3",
+                "SELECT category, agent_type, coalesce(start_ms, 0) / 86400000, count(*),
+                        sum(status = 'success'), sum(status = 'failure'), count(duration_ms),
+                        coalesce(sum(duration_ms), 0)
+                 FROM agent_runs WHERE internal = 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                    .to_string(),
+            ),
+            (
+                "SELECT category, agent_type, tool, day, n, calls FROM type_tool_daily WHERE n OR calls
+                 ORDER BY 1, 2, 3, 4",
+                "SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000, count(*),
+                        sum(t.calls)
+                 FROM agent_runs r JOIN run_tools t ON t.run_id = r.id WHERE r.internal = 0
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+                    .to_string(),
+            ),
+            (
+                "SELECT agent_type, status, bucket, runs, dur_sum, input, output, cache_read, cache_write,
+                        round(cost, 9) FROM run_metrics WHERE runs OR dur_sum OR input OR output
+                    OR cache_read OR cache_write OR cost ORDER BY 1, 2, 3",
+                format!(
+                    "SELECT agent_type, status, {b}, count(*), sum(coalesce(duration_ms, 0)), sum(input_tokens),
+                            sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+                            round(sum(coalesce(cost_usd, 0)), 9)
+                     FROM agent_runs r WHERE internal = 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    b = run_metrics_bucket_sql("r")
+                ),
+            ),
+        ]
+    }
+
+    /// Every rollup kept per batch equals its definition over the runs and tool rows after each
+    /// flush, whether it flushes after every step or after several (runs inserted, changed and
+    /// deleted within one batch; tool rows before and after their run; relabelling, moves to
+    /// another day, status changes, internal flips).
+    #[test]
+    fn batch_rollups_equal_their_definitions_whatever_the_batch() {
+        let script = [
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Read', 3)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, description, start_ms, status)
+             VALUES (1, 'a', 'claude-code', 'coder', 'code', 'Fix login', 86400000 * 3 + 5, 'running')",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (1, 'Bash', 2)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, end_ms, duration_ms, status,
+                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed)
+             VALUES (2, 'b', 'claude-code', 'reviewer', 'review', 86400000 * 3 + 9, 86400000 * 3 + 59, 50, 'success',
+                 1, 2, 3, 4, 0.25, 0)",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (2, 'Read', 5), (2, 'Grep', 0)",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, status, internal)
+             VALUES (3, 'c', 'claude-code', 'acompact', 'general', 'success', 1)",
+            "INSERT INTO run_tools (run_id, tool, calls) VALUES (3, 'Read', 9)",
+            "UPDATE run_tools SET calls = 10 WHERE run_id = 1 AND tool = 'Read'",
+            "UPDATE agent_runs SET category = 'other', agent_type = 'fixer', tests_failed = 2 WHERE id = 1",
+            "UPDATE agent_runs SET status = 'success', end_ms = start_ms + 1000, duration_ms = 1000, cost_usd = 0.5 WHERE id = 1",
+            "UPDATE agent_runs SET start_ms = 86400000 * 9 + 1, status = 'failure', duration_ms = 3600001 WHERE id = 2",
+            "UPDATE agent_runs SET internal = 0 WHERE id = 3",
+            "UPDATE agent_runs SET internal = 1 WHERE id = 2",
+            "UPDATE agent_runs SET model = 'm' WHERE id = 1",
+            "DELETE FROM run_tools WHERE run_id = 1 AND tool = 'Bash'",
+            "DELETE FROM agent_runs WHERE id = 3",
+            "DELETE FROM run_tools WHERE run_id = 3",
+            "INSERT INTO agent_runs (id, agent_id, source, agent_type, category, start_ms, status)
+             VALUES (3, 'd', 'claude-code', 'coder', 'code', 86400000 * 4, 'cancelled')",
+            "UPDATE agent_runs SET internal = 0, description = 'Review' WHERE id = 2",
+        ];
+        let pairs = batch_rollup_definitions();
+        for every in [1, 2, 3, 7, script.len()] {
+            let c = Connection::open_in_memory().unwrap();
+            for sql in MIGRATIONS {
+                c.execute_batch(sql).unwrap();
+            }
+            c.execute_batch(&temp_batch_rollup_triggers()).unwrap();
+            let dump = |sql: &str| -> Vec<String> {
+                let mut stmt = c.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((0..n)
+                            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                            .collect::<Vec<_>>()
+                            .join("|"))
+                    })
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            };
+            let mut reached = [0usize; 5];
+            for (k, sql) in script.iter().enumerate() {
+                c.execute_batch(sql).unwrap();
+                if (k + 1) % every == 0 || k + 1 == script.len() {
+                    c.execute_batch(&flush_batch_rollups_sql()).unwrap();
+                    for (i, (rollup, definition)) in pairs.iter().enumerate() {
+                        let kept = dump(rollup);
+                        assert_eq!(
+                            kept,
+                            dump(definition),
+                            "flushing every {every}, after step {k}: {sql}"
+                        );
+                        reached[i] = reached[i].max(kept.len());
+                    }
+                }
+            }
+            // Hand-checked: the script leaves rows in every rollup.
+            assert!(
+                reached.iter().all(|&n| n >= 2),
+                "every {every}: {reached:?}"
+            );
+            let left: i64 = c
+                .query_row("SELECT (SELECT count(*) FROM temp.runs_before) + (SELECT count(*) FROM temp.tools_before)
+                            + (SELECT count(*) FROM temp.tool_runs_touched)", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(left, 0, "a flush forgets what it applied");
+        }
     }
 
     /// The version-8 rollups, kept by their TEMP triggers, equal their definition over the runs

@@ -10,6 +10,7 @@ mod client;
 mod common;
 mod coverage;
 mod dashboard;
+mod derive_equivalence;
 mod export;
 mod fixtures;
 mod gen_history;
