@@ -375,7 +375,7 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
     // Without the rollup triggers: the rollups are cleared too, no need to subtract row by row.
     store
         .conn()
-        .execute_batch(crate::store::schema::DROP_TEMP_ROLLUP_TRIGGERS)?;
+        .execute_batch(&crate::store::schema::drop_temp_rollup_triggers())?;
     store.write_tx(|s| {
         s.conn().execute_batch(
             "DELETE FROM agent_runs; DELETE FROM run_tools; DELETE FROM workflows; DELETE FROM handoffs;

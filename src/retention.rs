@@ -391,7 +391,7 @@ pub fn keep_pruned(s: &Store, reflected_upto: i64) -> Result<i64> {
     let c = s.conn();
     // Not pruned: a run or row whose session is not in pruned_sessions (or has none).
     const PRUNED: &str = "(SELECT session_id FROM pruned_sessions)";
-    c.execute_batch(crate::store::schema::DROP_TEMP_ROLLUP_TRIGGERS)?;
+    c.execute_batch(&crate::store::schema::drop_temp_rollup_triggers())?;
     c.execute_batch(&format!(
         "DELETE FROM agent_runs WHERE session_id IS NULL OR session_id NOT IN {PRUNED};
          DELETE FROM run_tools WHERE run_id NOT IN (SELECT id FROM agent_runs);

@@ -913,23 +913,16 @@ DROP TRIGGER IF EXISTS temp.runs_metrics_upd_old; DROP TRIGGER IF EXISTS temp.ru
 
 /// Removes this connection's TEMP rollup triggers, per-row and per-batch, and forgets what the
 /// batch ones remembered (for bulk deletes that clear the rollups too).
-pub const DROP_TEMP_ROLLUP_TRIGGERS: &str = "
-DROP TRIGGER IF EXISTS temp.runs_rollup_ins; DROP TRIGGER IF EXISTS temp.runs_rollup_del;
-DROP TRIGGER IF EXISTS temp.runs_rollup_upd_old; DROP TRIGGER IF EXISTS temp.runs_rollup_upd_new;
-DROP TRIGGER IF EXISTS temp.runs_task_ins; DROP TRIGGER IF EXISTS temp.runs_task_del;
-DROP TRIGGER IF EXISTS temp.runs_task_upd_old; DROP TRIGGER IF EXISTS temp.runs_task_upd_new;
-DROP TRIGGER IF EXISTS temp.runs_types_ins; DROP TRIGGER IF EXISTS temp.runs_types_del;
-DROP TRIGGER IF EXISTS temp.runs_types_upd_old; DROP TRIGGER IF EXISTS temp.runs_types_upd_new;
-DROP TRIGGER IF EXISTS temp.runs_types_tools_old; DROP TRIGGER IF EXISTS temp.runs_types_tools_new;
-DROP TRIGGER IF EXISTS temp.run_tools_types_ins; DROP TRIGGER IF EXISTS temp.run_tools_types_del;
-DROP TRIGGER IF EXISTS temp.run_tools_types_upd;
-DROP TRIGGER IF EXISTS temp.runs_metrics_ins; DROP TRIGGER IF EXISTS temp.runs_metrics_del;
-DROP TRIGGER IF EXISTS temp.runs_metrics_upd_old; DROP TRIGGER IF EXISTS temp.runs_metrics_upd_new;
+pub fn drop_temp_rollup_triggers() -> String {
+    format!(
+        "{DROP_PER_ROW_ROLLUP_TRIGGERS}
 DROP TRIGGER IF EXISTS temp.runs_batch_ins; DROP TRIGGER IF EXISTS temp.runs_batch_upd;
 DROP TRIGGER IF EXISTS temp.runs_batch_del; DROP TRIGGER IF EXISTS temp.run_tools_batch_ins;
 DROP TRIGGER IF EXISTS temp.run_tools_batch_upd; DROP TRIGGER IF EXISTS temp.run_tools_batch_del;
 DROP TABLE IF EXISTS temp.runs_before; DROP TABLE IF EXISTS temp.tools_before;
-DROP TABLE IF EXISTS temp.tool_runs_touched;";
+DROP TABLE IF EXISTS temp.tool_runs_touched;"
+    )
+}
 
 /// The task triggers of version 2 (which version 5 dropped from the schema) as TEMP triggers:
 /// they keep `agent_task_stats` exact, per agent type, task description and complexity.
@@ -1066,6 +1059,22 @@ mod tests {
     use super::*;
     use rusqlite::Connection;
 
+    /// Every row of `sql`, each as its values' debug forms joined by `|` (rollups compared with
+    /// their definitions).
+    fn rows(c: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = c.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
     /// A database at version 4, the last with the rollup and task triggers in its schema.
     fn at_version_4() -> Connection {
         let c = Connection::open_in_memory().unwrap();
@@ -1195,17 +1204,7 @@ mod tests {
                 "SELECT agent_type, description, complexity, runs, success, failure, cancelled
                  FROM agent_task_stats ORDER BY 1, 2, 3",
             ] {
-                let mut stmt = c.prepare(sql).unwrap();
-                let n = stmt.column_count();
-                let rows = stmt
-                    .query_map([], |r| {
-                        Ok((0..n)
-                            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                            .collect::<Vec<_>>()
-                            .join("|"))
-                    })
-                    .unwrap();
-                out.extend(rows.map(Result::unwrap));
+                out.extend(rows(c, sql));
             }
             out
         };
@@ -1241,19 +1240,10 @@ mod tests {
             "DELETE FROM agent_runs WHERE id = 3",
         ];
         let dump = |c: &Connection| -> Vec<String> {
-            let mut stmt = c
-                .prepare("SELECT * FROM run_metrics WHERE runs <> 0 ORDER BY 1, 2, 3")
-                .unwrap();
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((0..n)
-                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap();
-            rows.map(Result::unwrap).collect()
+            rows(
+                c,
+                "SELECT * FROM run_metrics WHERE runs <> 0 ORDER BY 1, 2, 3",
+            )
         };
         for (k, sql) in script.iter().enumerate() {
             c.execute_batch(sql).unwrap();
@@ -1382,19 +1372,7 @@ mod tests {
                 c.execute_batch(sql).unwrap();
             }
             c.execute_batch(&temp_batch_rollup_triggers()).unwrap();
-            let dump = |sql: &str| -> Vec<String> {
-                let mut stmt = c.prepare(sql).unwrap();
-                let n = stmt.column_count();
-                let rows = stmt
-                    .query_map([], |r| {
-                        Ok((0..n)
-                            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                            .collect::<Vec<_>>()
-                            .join("|"))
-                    })
-                    .unwrap();
-                rows.map(Result::unwrap).collect()
-            };
+            let dump = |sql: &str| rows(&c, sql);
             let mut reached = [0usize; 5];
             for (k, sql) in script.iter().enumerate() {
                 c.execute_batch(sql).unwrap();
@@ -1452,19 +1430,7 @@ mod tests {
             "DELETE FROM agent_runs WHERE id = 3",
             "DELETE FROM run_tools WHERE run_id = 3",
         ];
-        let dump = |sql: &str| -> Vec<String> {
-            let mut stmt = c.prepare(sql).unwrap();
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((0..n)
-                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap();
-            rows.map(Result::unwrap).collect()
-        };
+        let dump = |sql: &str| rows(&c, sql);
         let pairs = [
             (
                 "SELECT category, agent_type, day, runs, success, failure, dur_n, dur_sum
