@@ -21,9 +21,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::bulk::{Compressor, Decompressor};
 
 /// A reader packs once at least this many derived events are still plain text: packing is
 /// amortised over many hooks' events (a fraction of a second each time, on the reader's path).
@@ -89,11 +88,10 @@ pub fn auto(store: &Store) -> Result<Option<Packed>> {
 pub fn pack(store: &Store, deadline: Option<Instant>) -> Result<Packed> {
     let conn = store.conn();
     let mut done = Packed::default();
-    let Some((dict_id, encoder)) = dictionary(store)? else {
+    let Some(dict) = dictionary(store)? else {
         done.complete = true;
         return Ok(done);
     };
-    let decoder = DecoderDictionary::copy(&load_dict(conn, dict_id)?.unwrap_or_default());
     let from = packed_upto(conn)?;
     let total = (store.derive_cursor()? - from).max(0) as u64;
     let bar = (total > BAR_ABOVE && deadline.is_none()).then(|| {
@@ -104,8 +102,8 @@ pub fn pack(store: &Store, deadline: Option<Instant>) -> Result<Packed> {
             BAR_ABOVE,
         )
     });
-    let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(&encoder)?;
-    let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(&decoder)?;
+    let mut compressor = Compressor::with_dictionary(LEVEL, &dict)?;
+    let mut decompressor = Decompressor::with_dictionary(&dict)?;
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -137,8 +135,8 @@ pub fn pack(store: &Store, deadline: Option<Instant>) -> Result<Packed> {
 /// or `until` has passed. Returns what it did and whether every derived event is now packed.
 fn pack_in_tx(
     s: &Store,
-    compressor: &mut zstd::bulk::Compressor<'_>,
-    decompressor: &mut zstd::bulk::Decompressor<'_>,
+    compressor: &mut Compressor<'_>,
+    decompressor: &mut Decompressor<'_>,
     until: Instant,
 ) -> Result<(Packed, bool)> {
     let conn = s.conn();
@@ -186,8 +184,8 @@ fn pack_in_tx(
             // Never replace what was received by anything that does not give it back exactly.
             let back = decompressor.decompress(&frame, text.len())?;
             if back != text.as_bytes() {
-                return Err(Error::InvalidArgument(
-                    "a compressed payload did not decompress to its original bytes; nothing was changed".into(),
+                return Err(invalid(
+                    "a compressed payload did not decompress to its original bytes; nothing was changed",
                 ));
             }
             done.events += 1;
@@ -218,19 +216,19 @@ fn pack_in_tx(
     Ok((done, true))
 }
 
-/// The newest dictionary (id and a prepared encoder), training one from the derived payloads
-/// when there is none. `None`: too few derived payloads to train on yet.
-fn dictionary(store: &Store) -> Result<Option<(i64, EncoderDictionary<'static>)>> {
+/// The newest dictionary, training one from the derived payloads when there is none. `None`:
+/// too few derived payloads to train on yet.
+fn dictionary(store: &Store) -> Result<Option<Vec<u8>>> {
     let conn = store.conn();
-    let newest: Option<(i64, Vec<u8>)> = conn
+    let newest: Option<Vec<u8>> = conn
         .query_row(
-            "SELECT id, dict FROM payload_dicts ORDER BY trained_at DESC, rowid DESC LIMIT 1",
+            "SELECT dict FROM payload_dicts ORDER BY trained_at DESC, rowid DESC LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| r.get(0),
         )
         .optional()?;
-    if let Some((id, dict)) = newest {
-        return Ok(Some((id, EncoderDictionary::copy(&dict, LEVEL))));
+    if newest.is_some() {
+        return Ok(newest);
     }
     let cursor = store.derive_cursor()?;
     let lowest: i64 =
@@ -270,7 +268,7 @@ fn dictionary(store: &Store) -> Result<Option<(i64, EncoderDictionary<'static>)>
         )?;
         Ok(())
     })?;
-    Ok(Some((id, EncoderDictionary::copy(&dict, LEVEL))))
+    Ok(Some(dict))
 }
 
 fn load_dict(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
@@ -282,9 +280,9 @@ fn load_dict(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
 }
 
 thread_local! {
-    /// Decoders by dictionary id (zstd's content-derived id: the same id is the same dictionary).
-    static DECODERS: RefCell<HashMap<u32, Rc<DecoderDictionary<'static>>>> =
-        RefCell::new(HashMap::new());
+    /// A decompression context with its dictionary loaded, per dictionary id (zstd's
+    /// content-derived id: the same id is the same dictionary), made once per thread.
+    static DECODERS: RefCell<HashMap<u32, Decompressor<'static>>> = RefCell::new(HashMap::new());
 }
 
 /// A payload column's text: as stored when TEXT, decompressed when a frame.
@@ -306,26 +304,33 @@ pub fn text(conn: &Connection, v: ValueRef<'_>) -> rusqlite::Result<String> {
     }
 }
 
+/// Data that is not what it should be (an I/O "invalid data" error: the file, not the user).
+fn invalid(why: &str) -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("compressed payload: {why}"),
+    ))
+}
+
 fn unpack(conn: &Connection, frame: &[u8]) -> Result<String> {
-    let bad = |why: &str| Error::InvalidArgument(format!("compressed payload: {why}"));
     let id = zstd::zstd_safe::get_dict_id_from_frame(frame)
         .map(|n| n.get())
-        .ok_or_else(|| bad("the frame names no dictionary"))?;
+        .ok_or_else(|| invalid("the frame names no dictionary"))?;
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) => n as usize,
-        _ => return Err(bad("the frame does not give its size")),
+        _ => return Err(invalid("the frame does not give its size")),
     };
-    let decoder = DECODERS.with(|d| -> Result<Rc<DecoderDictionary<'static>>> {
-        if let Some(dec) = d.borrow().get(&id) {
-            return Ok(dec.clone());
-        }
-        let dict = load_dict(conn, i64::from(id))?
-            .ok_or_else(|| bad(&format!("dictionary {id} is missing")))?;
-        let dec = Rc::new(DecoderDictionary::copy(&dict));
-        d.borrow_mut().insert(id, dec.clone());
-        Ok(dec)
+    let bytes = DECODERS.with(|d| -> Result<Vec<u8>> {
+        let mut d = d.borrow_mut();
+        let decoder = match d.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let dict = load_dict(conn, i64::from(id))?
+                    .ok_or_else(|| invalid(&format!("dictionary {id} is missing")))?;
+                e.insert(Decompressor::with_dictionary(&dict)?)
+            }
+        };
+        Ok(decoder.decompress(frame, size)?)
     })?;
-    let bytes =
-        zstd::bulk::Decompressor::with_prepared_dictionary(&decoder)?.decompress(frame, size)?;
-    String::from_utf8(bytes).map_err(|_| bad("not UTF-8 once decompressed"))
+    String::from_utf8(bytes).map_err(|_| invalid("not UTF-8 once decompressed"))
 }
