@@ -66,9 +66,23 @@ pub struct Summary {
     /// The prompt id in force at the end of what was read (main transcripts).
     #[serde(skip)]
     pub last_prompt_id: Option<String>,
+    /// Main transcripts: the main agent's last line read is an API-error notice, the turn ended
+    /// on it. None once a later main assistant line or another prompt follows.
+    #[serde(skip)]
+    pub main_api_error: Option<ApiErrorLine>,
     /// The read stopped at its budget before the end of the file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+/// A main-agent API-error notice (`isApiErrorMessage`): what Claude Code showed, when, in which
+/// prompt turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiErrorLine {
+    pub ts: Option<i64>,
+    /// The notice's text, redacted ("API Error: 400 …").
+    pub text: String,
+    pub prompt_id: Option<String>,
 }
 
 impl Summary {
@@ -231,6 +245,12 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                 if owner.is_empty() {
                     if let Some(p) = &parsed.prompt_id {
                         s.last_prompt_id = Some(p.clone());
+                        if s.main_api_error
+                            .as_ref()
+                            .is_some_and(|e| e.prompt_id.as_ref() != Some(p))
+                        {
+                            s.main_api_error = None; // a new prompt: that turn is over
+                        }
                     }
                 }
                 if let Some(UsageMessage {
@@ -273,12 +293,23 @@ pub fn summarize_reader(r: impl Read, spec: &ReadSpec<'_>) -> std::io::Result<Su
                         _ => String::new(),
                     };
                     if parsed.is_api_error == Some(true) {
-                        s.api_errors.push(crate::redact::redact(&text).into_owned());
+                        let text = crate::redact::redact(&text).into_owned();
+                        if owner.is_empty() {
+                            s.main_api_error = Some(ApiErrorLine {
+                                ts,
+                                text: text.clone(),
+                                prompt_id: s.last_prompt_id.clone(),
+                            });
+                        }
+                        s.api_errors.push(text);
                     }
                     s.ended_in_api_error = parsed.is_api_error == Some(true);
                     continue;
                 }
                 s.ended_in_api_error = false;
+                if owner.is_empty() {
+                    s.main_api_error = None;
+                }
                 if let Some(model) = &m.model {
                     if !s.models.contains(model) {
                         s.models.push(model.clone());

@@ -648,9 +648,71 @@ pub fn store_transcripts(
                     summary.end_offset,
                     summary.last_prompt_id.as_deref(),
                 )?;
+                if let (Some(EventKind::SessionEnd), Some(err)) =
+                    (EventKind::parse(&e.kind), &summary.main_api_error)
+                {
+                    recover_stop_failure(s, e, path, err)?;
+                }
             }
         }
     }
+    Ok(())
+}
+
+/// How many of the latest events a session's end looks back through for the turn's own
+/// StopFailure (a `claude -p` session ends right after it).
+const RECOVERY_LOOKBACK: i64 = 5_000;
+
+/// `claude -p` ending a turn on an API error sends SIGTERM to its StopFailure hooks' process group
+/// 4–20 ms after starting them: on a loaded machine the shell has not yet started this binary
+/// (which ignores SIGTERM first thing, [`super::shield`]), and the payload is gone. The transcript
+/// keeps what it said — the turn's last line is the API-error notice — and SessionEnd, which is
+/// never signalled, reads it: the StopFailure is stored from it (`recovered_from: transcript`)
+/// unless the turn's own is among the latest events. A StopFailure hook that did run read the
+/// transcript past the notice, so its session's end finds nothing to recover.
+fn recover_stop_failure(
+    s: &Store,
+    e: &StoredEvent,
+    path: &Path,
+    err: &transcript::ApiErrorLine,
+) -> crate::error::Result<()> {
+    let Some(session) = e.session_id.as_deref() else {
+        return Ok(());
+    };
+    let prompt = err.prompt_id.as_deref().or(e.prompt_id.as_deref());
+    let kind = EventKind::StopFailure.as_str();
+    if s.recent_event_exists(session, prompt, kind, RECOVERY_LOOKBACK)? {
+        return Ok(());
+    }
+    let cwd = serde_json::from_str::<Value>(&e.payload)
+        .ok()
+        .and_then(|v| v.get("cwd").cloned());
+    let payload = json!({
+        "session_id": session,
+        "transcript_path": path.to_string_lossy(),
+        "cwd": cwd,
+        "prompt_id": prompt,
+        "hook_event_name": kind,
+        "last_assistant_message": err.text,
+        "recovered_from": "transcript",
+    })
+    .to_string();
+    let recovered = StoredEvent {
+        ts: err.ts.map_or(e.ts, |t| t.min(e.ts)),
+        source: Source::ClaudeCode.as_str(),
+        kind: kind.to_string(),
+        session_id: Some(session.to_string()),
+        prompt_id: prompt.map(str::to_string),
+        agent_id: None,
+        agent_type: None,
+        tool_name: None,
+        tool_use_id: None,
+        payload,
+        transcript_path: None,
+        agent_transcript_path: None,
+        host: None,
+    };
+    s.append_event(&recovered.new_event())?;
     Ok(())
 }
 

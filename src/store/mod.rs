@@ -445,6 +445,23 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// Whether one of the last `window` events is a `kind` event of this session and prompt: a
+    /// look back bounded by rowid, cheap enough for a hook (events have no session index).
+    pub fn recent_event_exists(
+        &self,
+        session: &str,
+        prompt: Option<&str>,
+        kind: &str,
+        window: i64,
+    ) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE id > (SELECT coalesce(max(id), 0) FROM events) - ?4
+                 AND kind = ?3 AND session_id = ?1 AND prompt_id IS ?2)",
+            params![session, prompt, kind, window],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The read offset of a transcript file, and the prompt id in force there.
     pub fn transcript_cursor(&self, path: &str) -> Result<Option<(u64, Option<String>)>> {
         Ok(self
