@@ -31,24 +31,77 @@ fn first_match(rules: &[PatternRule], name: &str) -> Option<String> {
 /// (very complex 10, complex 8, medium 5, simple 2), or 5 when none matches.
 /// Keywords match whole words (a multi-word keyword matches as a phrase), case-insensitively.
 pub fn complexity(cfg: &Config, text: &str) -> i64 {
-    let words = normalise(text);
-    let has = |list: &[String]| {
-        list.iter().any(|k| {
-            let k = normalise(k);
-            !k.is_empty() && contains_phrase(&words, &k)
-        })
-    };
-    let k = &cfg.complexity;
-    if has(&k.very_complex) {
-        VERY_COMPLEX
-    } else if has(&k.complex) {
-        COMPLEX
-    } else if has(&k.medium) {
-        MEDIUM
-    } else if has(&k.simple) {
-        SIMPLE
-    } else {
-        DEFAULT_COMPLEXITY
+    Keywords::new(cfg).score(text)
+}
+
+/// The complexity keyword lists, normalised, highest level first.
+struct Keywords {
+    levels: Vec<(i64, Vec<Vec<String>>)>,
+}
+
+impl Keywords {
+    fn new(cfg: &Config) -> Keywords {
+        let k = &cfg.complexity;
+        let list = |l: &[String]| {
+            l.iter()
+                .map(|k| normalise(k))
+                .filter(|k| !k.is_empty())
+                .collect()
+        };
+        Keywords {
+            levels: vec![
+                (VERY_COMPLEX, list(&k.very_complex)),
+                (COMPLEX, list(&k.complex)),
+                (MEDIUM, list(&k.medium)),
+                (SIMPLE, list(&k.simple)),
+            ],
+        }
+    }
+
+    fn score(&self, text: &str) -> i64 {
+        let words = normalise(text);
+        self.levels
+            .iter()
+            .find(|(_, list)| list.iter().any(|k| contains_phrase(&words, k)))
+            .map_or(DEFAULT_COMPLEXITY, |(level, _)| *level)
+    }
+}
+
+/// [`category`] and [`complexity`] for many calls with one configuration (the derivation
+/// classifies every run): the keyword lists normalised once, each agent type's category
+/// matched once.
+pub struct Classifier<'a> {
+    cfg: &'a Config,
+    keywords: Keywords,
+    categories: std::cell::RefCell<std::collections::HashMap<String, String>>,
+}
+
+impl<'a> Classifier<'a> {
+    pub fn new(cfg: &'a Config) -> Classifier<'a> {
+        Classifier {
+            cfg,
+            keywords: Keywords::new(cfg),
+            categories: Default::default(),
+        }
+    }
+
+    /// [`category`].
+    pub fn category(&self, agent_type: &str) -> String {
+        if let Some(c) = self.categories.borrow().get(agent_type) {
+            return c.clone();
+        }
+        let c = category(self.cfg, agent_type);
+        let mut memo = self.categories.borrow_mut();
+        if memo.len() >= 4096 {
+            memo.clear(); // bounded whatever the number of agent types
+        }
+        memo.insert(agent_type.to_string(), c.clone());
+        c
+    }
+
+    /// [`complexity`].
+    pub fn complexity(&self, text: &str) -> i64 {
+        self.keywords.score(text)
     }
 }
 
@@ -66,6 +119,26 @@ fn contains_phrase(words: &[String], phrase: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_classifier_gives_what_the_functions_give() {
+        let mut cfg = Config::default();
+        cfg.complexity.simple.push("  ".into()); // an empty keyword matches nothing
+        let c = Classifier::new(&cfg);
+        for text in [
+            "Fix typo in header",
+            "Migrate database schema",
+            "end-to-end tests",
+            "think about lunch",
+            "",
+        ] {
+            assert_eq!(c.complexity(text), complexity(&cfg, text), "{text}");
+        }
+        for name in ["backend-architect", "security-auditor", "Explore", "x"] {
+            assert_eq!(c.category(name), category(&cfg, name), "{name}");
+            assert_eq!(c.category(name), category(&cfg, name), "{name}, memoised");
+        }
+    }
 
     #[test]
     fn highest_level_wins() {

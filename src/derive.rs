@@ -19,6 +19,7 @@ use crate::vocab::{self, EventKind, RunStatus, Source};
 use crate::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Events read per query inside a derivation transaction.
 const PAGE: i64 = 1_000;
@@ -279,7 +280,12 @@ fn apply_in_tx(
                 host_pid, host_cpu_ms, host_rss_kb
          FROM events WHERE id > ?1 AND ?3 = ?3 ORDER BY id LIMIT ?2"
     })?;
-    let d = Deriver { s, cfg, prices };
+    let d = Deriver {
+        s,
+        prices,
+        classify: classify::Classifier::new(cfg),
+        sessions: Default::default(),
+    };
     let mut n = 0u64;
     let done = loop {
         let events: Vec<Ev> = stmt
@@ -290,6 +296,7 @@ fn apply_in_tx(
             last = e.id;
         }
         n += events.len() as u64;
+        d.flush_sessions()?;
         if (events.len() as i64) < page {
             // Every event up to the last one is applied or skipped (no one appends while this
             // transaction holds the write lock): the cursor moves past skipped ones too.
@@ -392,8 +399,29 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
 
 struct Deriver<'a> {
     s: &'a Store,
-    cfg: &'a Config,
     prices: &'a Prices,
+    /// The configuration's classification rules, made ready once per derivation transaction.
+    classify: classify::Classifier<'a>,
+    /// What the transaction's events said of their sessions so far, written once per session
+    /// ([`Deriver::flush_sessions`]) instead of one upsert per event.
+    sessions: std::cell::RefCell<Touched>,
+}
+
+/// The sessions noted since the last flush, in the order they were first seen (the order their
+/// rows were inserted in before).
+#[derive(Default)]
+struct Touched {
+    order: Vec<(String, SessionTouch)>,
+    index: HashMap<String, usize>,
+}
+
+/// A session as the events of one transaction saw it: its first cwd and transcript path, its
+/// first and last event.
+struct SessionTouch {
+    cwd: Option<String>,
+    transcript_path: Option<String>,
+    start_ms: i64,
+    last_ms: i64,
 }
 
 /// The columns of a run the rules read back.
@@ -451,10 +479,21 @@ impl Deriver<'_> {
         Ok(self.s.conn().prepare_cached(sql)?.execute(params)?)
     }
 
+    /// One row through the statement cache (`Connection::query_row` prepares its statement
+    /// anew on every call: 5 % of a derivation's instructions went to that).
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.s.conn().prepare_cached(sql)?.query_row(params, f)
+    }
+
     fn apply(&self, e: &Ev) -> Result<()> {
         if Source::parse(&e.source).is_some_and(Source::is_claude_code) {
             if let Some(sid) = &e.session_id {
-                self.touch_session(sid, e)?;
+                self.touch_session(sid, e);
             }
         }
         let Some(kind) = EventKind::parse(&e.kind) else {
@@ -489,21 +528,63 @@ impl Deriver<'_> {
 
     // ── sessions and turns ────────────────────────────────────────────────────────────────
 
-    fn touch_session(&self, sid: &str, e: &Ev) -> Result<()> {
+    /// Notes that session `sid` had event `e` (the row is written by [`Self::flush_sessions`]).
+    fn touch_session(&self, sid: &str, e: &Ev) {
         let v = e.json();
-        let cwd = v.get("cwd").and_then(Value::as_str);
-        let tp = v.get("transcript_path").and_then(Value::as_str);
-        self.s.conn().prepare_cached(
-            "INSERT INTO sessions (session_id, cwd, transcript_path, start_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?4)
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let mut pending = self.sessions.borrow_mut();
+        match pending.index.get(sid).copied() {
+            Some(i) => {
+                let t = &mut pending.order[i].1;
+                if t.cwd.is_none() {
+                    t.cwd = text("cwd");
+                }
+                if t.transcript_path.is_none() {
+                    t.transcript_path = text("transcript_path");
+                }
+                t.start_ms = t.start_ms.min(e.ts);
+                t.last_ms = t.last_ms.max(e.ts);
+            }
+            None => {
+                let at = pending.order.len();
+                pending.index.insert(sid.to_string(), at);
+                pending.order.push((
+                    sid.to_string(),
+                    SessionTouch {
+                        cwd: text("cwd"),
+                        transcript_path: text("transcript_path"),
+                        start_ms: e.ts,
+                        last_ms: e.ts,
+                    },
+                ));
+            }
+        }
+    }
+
+    /// Writes the sessions noted since the last flush: the first cwd and transcript path a
+    /// session ever had, its earliest and latest event — what one upsert per event gave.
+    fn flush_sessions(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *self.sessions.borrow_mut());
+        let mut stmt = self.s.conn().prepare_cached(
+            "INSERT INTO sessions (session_id, cwd, transcript_path, start_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (session_id) DO UPDATE SET cwd = coalesce(sessions.cwd, excluded.cwd),
                transcript_path = coalesce(sessions.transcript_path, excluded.transcript_path),
                start_ms = min(sessions.start_ms, excluded.start_ms), last_ms = max(sessions.last_ms, excluded.last_ms)",
-        )?
-        .execute(params![sid, cwd, tp, e.ts])?;
+        )?;
+        for (sid, t) in &pending.order {
+            stmt.execute(params![
+                sid,
+                t.cwd,
+                t.transcript_path,
+                t.start_ms,
+                t.last_ms
+            ])?;
+        }
         Ok(())
     }
 
     fn session_end(&self, e: &Ev) -> Result<()> {
+        self.flush_sessions()?; // the session's row must exist for its end
         let reason = e
             .json()
             .get("reason")
@@ -958,7 +1039,7 @@ impl Deriver<'_> {
                 "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
                 [run.id],
             )?;
-            let sid: Option<String> = self.s.conn().query_row(
+            let sid: Option<String> = self.one(
                 "SELECT session_id FROM agent_runs WHERE id = ?1",
                 [run.id],
                 |r| r.get(0),
@@ -1248,7 +1329,7 @@ impl Deriver<'_> {
         if values.is_empty() {
             return Ok(());
         }
-        let agent_type: String = self.s.conn().query_row(
+        let agent_type: String = self.one(
             "SELECT agent_type FROM agent_runs WHERE id = ?1",
             [id],
             |r| r.get(0),
@@ -1285,15 +1366,13 @@ impl Deriver<'_> {
         };
         let depth: i64 = match &parent {
             Some(p) => {
-                self.s
-                    .conn()
-                    .query_row(
-                        "SELECT depth FROM agent_runs WHERE agent_id = ?1",
-                        [p],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .unwrap_or(0)
+                self.one(
+                    "SELECT depth FROM agent_runs WHERE agent_id = ?1",
+                    [p],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0)
                     + 1
             }
             None => 1,
@@ -1316,9 +1395,9 @@ impl Deriver<'_> {
             params![
                 run.id,
                 name,
-                classify::category(self.cfg, &name),
+                self.classify.category(&name),
                 task,
-                complexity.unwrap_or_else(|| classify::complexity(self.cfg, &task)),
+                complexity.unwrap_or_else(|| self.classify.complexity(&task)),
                 parent,
                 workflow,
                 depth,
@@ -1517,7 +1596,7 @@ impl Deriver<'_> {
                 e.session_id,
                 e.prompt_id,
                 agent_type,
-                classify::category(self.cfg, agent_type),
+                self.classify.category(agent_type),
                 start,
                 internal,
                 cwd,
@@ -1564,9 +1643,7 @@ impl Deriver<'_> {
 
     fn delegation_type(&self, tu: &str) -> Result<Option<String>> {
         Ok(self
-            .s
-            .conn()
-            .query_row(
+            .one(
                 "SELECT subagent_type FROM delegations WHERE tool_use_id = ?1",
                 [tu],
                 |r| r.get(0),
@@ -1577,9 +1654,7 @@ impl Deriver<'_> {
 
     fn delegation_ts(&self, tu: &str) -> Result<Option<i64>> {
         Ok(self
-            .s
-            .conn()
-            .query_row(
+            .one(
                 "SELECT ts FROM delegations WHERE tool_use_id = ?1",
                 [tu],
                 |r| r.get(0),
@@ -1589,9 +1664,7 @@ impl Deriver<'_> {
 
     /// Gives run `id` the delegation `tu`: task, caller, depth, workflow, complexity.
     fn link(&self, id: i64, tu: &str) -> Result<()> {
-        let c = self.s.conn();
-        let d = c
-            .query_row(
+        let d = self.one(
                 "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id, name, effort, isolation,
                     status, error, end_ms
                  FROM delegations WHERE tool_use_id = ?1",
@@ -1618,10 +1691,9 @@ impl Deriver<'_> {
                 },
             )
             .optional()?;
-        let aid: String =
-            c.query_row("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
+        let aid: String = self.one("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
         let Some((
             caller,
             sub_type,
@@ -1644,8 +1716,8 @@ impl Deriver<'_> {
             params![tu, aid],
         )?;
         let parent_depth: i64 = match &caller {
-            Some(p) => c
-                .query_row(
+            Some(p) => self
+                .one(
                     "SELECT depth FROM agent_runs WHERE agent_id = ?1",
                     [p],
                     |r| r.get(0),
@@ -1655,9 +1727,9 @@ impl Deriver<'_> {
             None => 0,
         };
         let desc_text = desc.clone().unwrap_or_default();
-        let mut complexity = classify::complexity(self.cfg, &desc_text);
+        let mut complexity = self.classify.complexity(&desc_text);
         if complexity == classify::DEFAULT_COMPLEXITY && desc_text.trim().is_empty() {
-            complexity = classify::complexity(self.cfg, prompt.as_deref().unwrap_or(""));
+            complexity = self.classify.complexity(prompt.as_deref().unwrap_or(""));
         }
         self.exec(
             "UPDATE agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
@@ -1673,14 +1745,11 @@ impl Deriver<'_> {
             "UPDATE agent_runs SET category = ?2 WHERE id = ?1",
             params![
                 id,
-                classify::category(
-                    self.cfg,
-                    &c.query_row(
-                        "SELECT agent_type FROM agent_runs WHERE id = ?1",
-                        [id],
-                        |r| r.get::<_, String>(0)
-                    )?
-                )
+                self.classify.category(&self.one(
+                    "SELECT agent_type FROM agent_runs WHERE id = ?1",
+                    [id],
+                    |r| r.get::<_, String>(0)
+                )?)
             ],
         )?;
         // The Agent tool failed before this run was known to be its agent (the SubagentStart
