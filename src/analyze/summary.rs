@@ -6,6 +6,7 @@ use crate::query::sql::{self, TOKENS_SQL};
 use crate::query::stats::{indexed_percentile, percentile};
 use crate::render::{self, Grid, Report};
 use rusqlite::params_from_iter;
+use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -269,32 +270,42 @@ fn from_window(ctx: &Ctx, filter: &Filter, days: window::Days) -> Result<Summary
             e.2[1] += tv[1];
         }
     }
-    // The window's durations per agent type, sorted, from the covering index.
-    let mut stmt = ctx.store.conn().prepare(
+    // Per agent type, the window's durations (sorted) and cost, from the covering index: the
+    // cost summed over the runs as the runs path sums it (a sum of the rollup's per-day float
+    // sums would differ in the last bits).
+    let range = if filter.since.is_none() && filter.until.is_none() {
+        "" // no time bound: runs without a start count too
+    } else {
+        " AND start_ms >= ?2 AND start_ms < ?3"
+    };
+    let c = ctx.store.conn();
+    let mut durations_of = c.prepare(&format!(
         "SELECT duration_ms FROM agent_runs INDEXED BY runs_type_start
-         WHERE internal = 0 AND agent_type = ?1 AND start_ms >= ?2 AND start_ms < ?3 AND duration_ms IS NOT NULL",
-    )?;
-    let (since, until) = (
-        filter.since.unwrap_or(i64::MIN),
-        filter.until.unwrap_or(i64::MAX),
-    );
+         WHERE internal = 0 AND agent_type = ?1{range} AND duration_ms IS NOT NULL"
+    ))?;
+    let mut cost_of = c.prepare(&format!(
+        "SELECT sum(coalesce(cost_usd, 0)) FROM agent_runs INDEXED BY runs_type_start
+         WHERE internal = 0 AND agent_type = ?1{range}"
+    ))?;
+    let bounds: Vec<SqlValue> = if range.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            SqlValue::Integer(filter.since.unwrap_or(i64::MIN)),
+            SqlValue::Integer(filter.until.unwrap_or(i64::MAX)),
+        ]
+    };
     let mut durations: HashMap<String, Vec<i64>> = HashMap::new();
     let mut all: Vec<i64> = Vec::new();
-    for agent in by.keys() {
-        let mut d: Vec<i64> = if filter.since.is_none() && filter.until.is_none() {
-            // No time bound: runs without a start count too.
-            let mut s = ctx.store.conn().prepare_cached(
-                "SELECT duration_ms FROM agent_runs INDEXED BY runs_type_duration
-                 WHERE agent_type = ?1 AND internal = 0 AND duration_ms IS NOT NULL",
-            )?;
-            let v = s
-                .query_map([agent], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            v
-        } else {
-            stmt.query_map(rusqlite::params![agent, since, until], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
-        };
+    for (agent, (_, cost, _)) in by.iter_mut() {
+        let mut p = vec![SqlValue::Text(agent.clone())];
+        p.extend(bounds.iter().cloned());
+        let mut d: Vec<i64> = durations_of
+            .query_map(params_from_iter(p.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        *cost = cost_of
+            .query_row(params_from_iter(p.iter()), |r| r.get::<_, Option<f64>>(0))?
+            .unwrap_or(0.0);
         d.sort_unstable();
         all.extend_from_slice(&d);
         durations.insert(agent.clone(), d);

@@ -601,12 +601,18 @@ CREATE TABLE payload_dicts (
 );
 "#;
 
-/// Version 12 (readers over time windows, issue 16): the user runs whose stored status is
-/// `running`, by agent type and start. With `agent_daily` (which counts success, failure and
-/// cancelled per day, not running), a windowed `summary`/`top` splits the rest of a day's runs
-/// into running and lost (decided at read time) from this index, a few thousand entries at most,
-/// instead of reading the window's runs. Built here: an index over the few running runs.
+/// Version 12 (readers over time windows, issue 16): a windowed `summary`/`top` reads
+/// `agent_daily` for the whole days of its window and, per agent type, the window's durations
+/// and costs from `runs_type_start`, so it never reads the window's run rows:
+/// - `runs_type_start` gains `cost_usd` (a cost is a float: a sum of per-day sums is not
+///   bit-for-bit the sum over the runs, which the report has always printed);
+/// - `runs_running`: the user runs whose stored status is `running`, which `agent_daily` does not
+///   count apart: they split into running and lost (decided at read time). A few thousand at
+///   most.
 const V12_RUNS_RUNNING: &str = r#"
+DROP INDEX IF EXISTS runs_type_start;
+CREATE INDEX runs_type_start ON agent_runs(agent_type, start_ms, category, status, end_ms, duration_ms, has_summary, cost_usd)
+    WHERE internal = 0;
 CREATE INDEX IF NOT EXISTS runs_running ON agent_runs(agent_type, start_ms, end_ms, tests_failed)
     WHERE internal = 0 AND status = 'running';
 "#;
