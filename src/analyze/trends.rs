@@ -165,7 +165,13 @@ fn period_from_runs(ctx: &Ctx, filter: &Filter, by: &mut BTreeMap<String, Period
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
         Ok((
             r.get::<_, String>(0)?,
-            [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            [
+                r.get::<_, i64>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
         ))
     })?;
     for row in rows {

@@ -5,7 +5,20 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12_RUNS_RUNNING];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6,
+    V7,
+    V8,
+    V9,
+    V10,
+    V11,
+    V12_RUNS_RUNNING,
+];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
