@@ -42,6 +42,12 @@ struct Args {
     /// Agent types to use (realistic profile; at most the catalogue's size).
     #[arg(long, default_value_t = 20)]
     agents: usize,
+    /// Distinct agent types to spread the runs over (0: the catalogue's names only). Each run's
+    /// type becomes a numbered variant of its catalogue agent (`general-purpose-v17`), drawn
+    /// apart from everything else: the same runs as without it, under thousands of names (the
+    /// readers' cost per agent type).
+    #[arg(long, default_value_t = 0)]
+    agent_types: usize,
     /// Days of history, ending at --now.
     #[arg(long, default_value_t = 90)]
     days: u32,
@@ -1096,6 +1102,9 @@ struct Gen<'a> {
     test_rng: Rng,
     /// `--tested`.
     tested: f64,
+    /// Variants per catalogue agent (`--agent-types`; 1: the catalogue's names), and their draws.
+    variants: u64,
+    variant_rng: Rng,
 }
 
 fn band_of(c: i64) -> usize {
@@ -1108,6 +1117,15 @@ fn band_of(c: i64) -> usize {
 }
 
 impl Gen<'_> {
+    /// The agent type a run of catalogue agent `a` is recorded under (`--agent-types`).
+    fn type_name(&mut self, a: usize) -> String {
+        let name = &self.world.agents[a].name;
+        if self.variants <= 1 {
+            return name.clone();
+        }
+        let k = self.variant_rng.range(0, self.variants as i64 - 1);
+        format!("{name}-v{k}")
+    }
     /// A task description for domain `d`: (text, band).
     fn task(&mut self, d: usize) -> (String, usize) {
         let b = self.rng.weighted(&BAND_WEIGHTS);
@@ -1265,14 +1283,14 @@ impl Gen<'_> {
                             child.end_kind = End::Success;
                         }
                         self.count(&child);
-                        let name = self.world.agents[child.agent].name.clone();
+                        let name = self.type_name(child.agent);
                         s.emit_run(out, &pid, &child, &name, &mut self.rng);
                         if self.rng.chance(0.15) {
                             parent = child.id.clone();
                         }
                     }
                 }
-                let name = self.world.agents[run.agent].name.clone();
+                let name = self.type_name(run.agent);
                 s.emit_run(out, &pid, &run, &name, &mut self.rng);
             }
             let stop = turn_end + self.rng.range(2_000, 30_000);
@@ -1303,7 +1321,7 @@ impl Gen<'_> {
             let (run, _) = self.new_run(d, t, None);
             self.count(&run);
             self.counts.generic += 1;
-            let agent = &self.world.agents[run.agent].name;
+            let agent = &self.type_name(run.agent);
             out.push(
                 run.start,
                 Binary::SubagentStart,
@@ -1474,6 +1492,10 @@ fn run(a: Args) -> anyhow::Result<()> {
                 side: Rng(a.seed ^ 0x7E57_ED00),
                 test_rng: Rng(a.seed ^ 0x0007_E575),
                 tested: a.tested,
+                variants: (a.agent_types as u64)
+                    .div_ceil(world.agents.len() as u64)
+                    .max(1),
+                variant_rng: Rng(a.seed ^ 0x7195_0000),
             };
             let mut pending: Vec<(Binary, String, i64)> = Vec::with_capacity(batch + 1000);
             let mut summaries: Vec<SummaryOf> = Vec::new();

@@ -1,11 +1,12 @@
 //! `analyze summary`: one row per agent type, and a totals row.
 
-use super::{Ctx, Filter};
+use super::{window, Ctx, Filter};
 use crate::error::Result;
 use crate::query::sql::{self, TOKENS_SQL};
 use crate::query::stats::{indexed_percentile, percentile};
 use crate::render::{self, Grid, Report};
 use rusqlite::params_from_iter;
+use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -80,13 +81,26 @@ pub const SORT_KEYS: &[&str] = &[
 ];
 
 /// Computes the summary. Without filters it reads the per-day rollups and the duration index
-/// (fast at millions of runs); with filters it aggregates the matching runs directly.
+/// (fast at millions of runs); under a time window (and `--agent`) the rollups' whole days, the
+/// runs of the part days at the window's edges and the durations from the `(agent_type,
+/// start_ms)` index ([`super::window`]); under `--project` or `--session` it aggregates the
+/// matching runs directly. The same figures every way ([`compute_from_runs`]).
 pub fn compute(ctx: &Ctx, filter: &Filter, sort: &str, reverse: bool) -> Result<Summary> {
     let mut rows = if filter.only_agents() && filter.agents.is_empty() {
         from_rollups(ctx)?
+    } else if let Some(days) = window::rollup_days(filter) {
+        from_window(ctx, filter, days)?
     } else {
         from_runs(ctx, filter)?
     };
+    sort_rows(&mut rows.agents, sort, reverse);
+    Ok(rows)
+}
+
+/// The same summary from the runs alone, whatever the filter: what [`compute`] must equal
+/// under a filter.
+pub fn compute_from_runs(ctx: &Ctx, filter: &Filter, sort: &str, reverse: bool) -> Result<Summary> {
+    let mut rows = from_runs(ctx, filter)?;
     sort_rows(&mut rows.agents, sort, reverse);
     Ok(rows)
 }
@@ -129,7 +143,10 @@ fn from_rollups(ctx: &Ctx) -> Result<Summary> {
          ) l ON l.agent_type = d.agent_type
          GROUP BY d.agent_type HAVING sum(d.runs) > 0",
     )?;
-    assemble(&mut stmt, [ctx.lost_before()], |agent, dur_n| {
+    let rows = stmt
+        .query_map([ctx.lost_before()], row_sums)?
+        .collect::<rusqlite::Result<_>>()?;
+    assemble(rows, |agent, dur_n| {
         Ok((
             indexed_percentile(&ctx.store, agent, dur_n, 0.5)?,
             indexed_percentile(&ctx.store, agent, dur_n, 0.95)?,
@@ -148,8 +165,6 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
         ""
     };
     let (w, p) = filter.runs_where();
-    let st = ctx.status_sql();
-    let counts = sql::status_counts(&st);
     let mut durations: HashMap<String, Vec<i64>> = HashMap::new();
     let mut all: Vec<i64> = Vec::new();
     {
@@ -165,15 +180,8 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
         }
     }
     all.sort_unstable();
-    let mut stmt = c.prepare(&format!(
-        "SELECT r.agent_type, count(*), {counts}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
-                sum(r.complexity), sum({TOKENS_SQL}),
-                sum(coalesce(r.cost_usd, 0)),
-                sum(r.tests_failed IS NOT NULL AND {st} IN ('success', 'failure', 'lost')),
-                sum(r.tests_failed IS NOT NULL AND {st} = 'success' AND r.tests_failed = 0)
-         FROM agent_runs r {hint} WHERE {w} GROUP BY r.agent_type"
-    ))?;
-    assemble(&mut stmt, params_from_iter(p.iter()), |agent, _| {
+    let rows = run_sums(ctx, filter, hint)?;
+    assemble(rows, |agent, _| {
         let d = match agent {
             Some(a) => durations.get(a).map(Vec::as_slice).unwrap_or(&[]),
             None => &all,
@@ -182,33 +190,147 @@ fn from_runs(ctx: &Ctx, filter: &Filter) -> Result<Summary> {
     })
 }
 
-/// Builds the report from rows of (agent, runs, success, failure, cancelled, running, lost,
-/// durations counted, duration sum, complexity sum, tokens, cost, tested, verified) — the columns both paths
-/// select. `p50_p95(agent, durations counted)` gives an agent's percentiles (`None`: all agents).
+/// One agent type's sums: (agent, [runs, success, failure, cancelled, running, lost, durations
+/// counted, duration sum, complexity sum, tokens], cost, [tested, verified]).
+type Sums = (String, [i64; 10], f64, [i64; 2]);
+
+/// Per agent type, the sums over the runs matching `filter` (`hint`: an INDEXED BY clause or "").
+fn run_sums(ctx: &Ctx, filter: &Filter, hint: &str) -> Result<Vec<Sums>> {
+    let (w, p) = filter.runs_where();
+    let st = ctx.status_sql();
+    let counts = sql::status_counts(&st);
+    let mut stmt = ctx.store.conn().prepare(&format!(
+        "SELECT r.agent_type, count(*), {counts}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
+                sum(r.complexity), sum({TOKENS_SQL}),
+                sum(coalesce(r.cost_usd, 0)),
+                sum(r.tests_failed IS NOT NULL AND {st} IN ('success', 'failure', 'lost')),
+                sum(r.tests_failed IS NOT NULL AND {st} = 'success' AND r.tests_failed = 0)
+         FROM agent_runs r {hint} WHERE {w} GROUP BY r.agent_type"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), row_sums)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A row of the columns [`run_sums`] and [`from_rollups`] select, as [`Sums`].
+fn row_sums(r: &rusqlite::Row<'_>) -> rusqlite::Result<Sums> {
+    Ok((
+        r.get::<_, String>(0)?,
+        [
+            r.get::<_, i64>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+        ],
+        r.get::<_, f64>(11)?,
+        [r.get::<_, i64>(12)?, r.get::<_, i64>(13)?],
+    ))
+}
+
+/// A windowed summary (time bounds, `--agent`; no `--project` or `--session`): `agent_daily`
+/// over the whole days of the window, the part days' runs, and per agent type the window's
+/// durations read from the `runs_type_start` index (no run row read).
+fn from_window(ctx: &Ctx, filter: &Filter, days: window::Days) -> Result<Summary> {
+    let mut by: std::collections::BTreeMap<String, ([i64; 10], f64, [i64; 2])> =
+        std::collections::BTreeMap::new();
+    for (agent, d) in window::agent_daily_sums(ctx, filter, days)? {
+        by.insert(
+            agent,
+            (
+                [
+                    d.runs,
+                    d.success,
+                    d.failure,
+                    d.cancelled,
+                    d.running,
+                    d.lost,
+                    d.dur_n,
+                    d.dur_sum,
+                    d.complexity_sum,
+                    d.tokens,
+                ],
+                d.cost,
+                [d.tested + d.lost_tested, d.verified],
+            ),
+        );
+    }
+    for edge in window::edges(filter, days) {
+        for (agent, v, cost, tv) in run_sums(ctx, &edge, "INDEXED BY runs_start")? {
+            let e = by.entry(agent).or_insert(([0; 10], 0.0, [0; 2]));
+            for (a, b) in e.0.iter_mut().zip(v) {
+                *a += b;
+            }
+            e.1 += cost;
+            e.2[0] += tv[0];
+            e.2[1] += tv[1];
+        }
+    }
+    // Per agent type, the window's durations (sorted) and cost, from the covering index: the
+    // cost summed over the runs as the runs path sums it (a sum of the rollup's per-day float
+    // sums would differ in the last bits).
+    let range = if filter.since.is_none() && filter.until.is_none() {
+        "" // no time bound: runs without a start count too
+    } else {
+        " AND start_ms >= ?2 AND start_ms < ?3"
+    };
+    let c = ctx.store.conn();
+    let mut durations_of = c.prepare(&format!(
+        "SELECT duration_ms FROM agent_runs INDEXED BY runs_type_start
+         WHERE internal = 0 AND agent_type = ?1{range} AND duration_ms IS NOT NULL"
+    ))?;
+    let mut cost_of = c.prepare(&format!(
+        "SELECT sum(coalesce(cost_usd, 0)) FROM agent_runs INDEXED BY runs_type_start
+         WHERE internal = 0 AND agent_type = ?1{range}"
+    ))?;
+    let bounds: Vec<SqlValue> = if range.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            SqlValue::Integer(filter.since.unwrap_or(i64::MIN)),
+            SqlValue::Integer(filter.until.unwrap_or(i64::MAX)),
+        ]
+    };
+    let mut durations: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut all: Vec<i64> = Vec::new();
+    for (agent, (_, cost, _)) in by.iter_mut() {
+        let mut p = vec![SqlValue::Text(agent.clone())];
+        p.extend(bounds.iter().cloned());
+        let mut d: Vec<i64> = durations_of
+            .query_map(params_from_iter(p.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        *cost = cost_of
+            .query_row(params_from_iter(p.iter()), |r| r.get::<_, Option<f64>>(0))?
+            .unwrap_or(0.0);
+        d.sort_unstable();
+        all.extend_from_slice(&d);
+        durations.insert(agent.clone(), d);
+    }
+    all.sort_unstable();
+    let rows = by
+        .into_iter()
+        .filter(|(_, (v, _, _))| v[0] > 0)
+        .map(|(agent, (v, cost, tv))| (agent, v, cost, tv))
+        .collect();
+    assemble(rows, |agent, _| {
+        let d = match agent {
+            Some(a) => durations.get(a).map(Vec::as_slice).unwrap_or(&[]),
+            None => &all,
+        };
+        Ok((percentile(d, 0.5), percentile(d, 0.95)))
+    })
+}
+
+/// Builds the report from each agent type's [`Sums`] — what every path computes.
+/// `p50_p95(agent, durations counted)` gives an agent's percentiles (`None`: all agents).
 fn assemble(
-    stmt: &mut rusqlite::Statement<'_>,
-    params: impl rusqlite::Params,
+    rows: Vec<Sums>,
     mut p50_p95: impl FnMut(Option<&str>, i64) -> Result<(Option<f64>, Option<f64>)>,
 ) -> Result<Summary> {
-    let rows = stmt.query_map(params, |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            [
-                r.get::<_, i64>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ],
-            r.get::<_, f64>(11)?,
-            [r.get::<_, i64>(12)?, r.get::<_, i64>(13)?],
-        ))
-    })?;
     let mut agents = Vec::new();
     let mut totals = blank("TOTAL");
     let (mut all_dur_n, mut all_dur_sum, mut all_cx) = (0, 0, 0);
@@ -218,7 +340,7 @@ fn assemble(
             [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, cx, tokens],
             cost,
             [tested, verified],
-        ) = row?;
+        ) = row;
         let mut f = AgentFigures {
             runs,
             success,

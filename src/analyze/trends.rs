@@ -4,7 +4,7 @@
 //! `query-best-agent` applies too), so a handful of runs cannot make an agent look better or
 //! worse than noise allows. Rule and thresholds: docs/metrics.md (`trends`).
 
-use super::{Ctx, Filter};
+use super::{window, Ctx, Filter};
 use crate::error::Result;
 use crate::query::sql;
 use crate::query::stats::{self, Outcomes, MIN_DECIDED, Z_CRITICAL};
@@ -110,11 +110,47 @@ fn duration_verdict(recent: &Period, earlier: &Period) -> Option<String> {
     }
 }
 
-/// Computes the trends over the window [since or end − 30 days, until or now).
+/// Computes the trends over the window [since or end − 30 days, until or now). Each period's
+/// whole UTC days come from `agent_daily`, its part days from the runs
+/// ([`super::window`]): the same figures as [`compute_from_runs`].
 pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
-    let end = filter.until.unwrap_or(ctx.now);
-    let start = filter.since.unwrap_or(end - DEFAULT_WINDOW_MS);
-    let split = (end - RECENT_MS).max(start);
+    assemble(ctx, filter, true)
+}
+
+/// The same report from the runs alone: what [`compute`] must equal.
+pub fn compute_from_runs(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
+    assemble(ctx, filter, false)
+}
+
+/// Per agent type, the period's figures over the runs matching `filter` (which bounds the
+/// period): from the rollups and the part days' runs when `rollups`, else from the runs.
+fn period(ctx: &Ctx, filter: &Filter, rollups: bool) -> Result<BTreeMap<String, Period>> {
+    let mut by: BTreeMap<String, Period> = BTreeMap::new();
+    let days = if rollups {
+        window::rollup_days(filter)
+    } else {
+        None
+    };
+    let Some(days) = days else {
+        period_from_runs(ctx, filter, &mut by)?;
+        return Ok(by);
+    };
+    for (agent, s) in window::agent_daily_sums(ctx, filter, days)? {
+        let e = by.entry(agent).or_default();
+        e.runs += s.runs;
+        e.success += s.success;
+        e.decided += s.success + s.failure + s.lost;
+        e.durations += s.dur_n;
+        e.dur_sum += s.dur_sum;
+    }
+    for edge in window::edges(filter, days) {
+        period_from_runs(ctx, &edge, &mut by)?;
+    }
+    Ok(by)
+}
+
+/// Adds the figures of the runs matching `filter`, per agent type.
+fn period_from_runs(ctx: &Ctx, filter: &Filter, by: &mut BTreeMap<String, Period>) -> Result<()> {
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
     let (success, decided) = (
@@ -122,35 +158,52 @@ pub fn compute(ctx: &Ctx, filter: &Filter) -> Result<Trends> {
         sql::decided_count(&st),
     );
     let sql = format!(
-        "SELECT r.agent_type, r.start_ms >= {split} AS recent, count(*), {success},
-                {decided}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
-         FROM agent_runs r WHERE {w} AND r.start_ms >= {start} AND r.start_ms < {end}
-         GROUP BY r.agent_type, recent"
+        "SELECT r.agent_type, count(*), {success}, {decided}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0)
+         FROM agent_runs r WHERE {w} GROUP BY r.agent_type"
     );
-    let mut by: BTreeMap<String, (Period, Period)> = BTreeMap::new();
     let mut stmt = ctx.store.conn().prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, bool>(1)?,
-            Period {
-                runs: r.get(2)?,
-                success: r.get(3)?,
-                decided: r.get(4)?,
-                durations: r.get(5)?,
-                dur_sum: r.get(6)?,
-                ..Default::default()
-            },
+            [
+                r.get::<_, i64>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
         ))
     })?;
     for row in rows {
-        let (agent, recent, period) = row?;
+        let (agent, [runs, success, decided, durations, dur_sum]) = row?;
         let e = by.entry(agent).or_default();
-        if recent {
-            e.0 = period;
-        } else {
-            e.1 = period;
-        }
+        e.runs += runs;
+        e.success += success;
+        e.decided += decided;
+        e.durations += durations;
+        e.dur_sum += dur_sum;
+    }
+    Ok(())
+}
+
+fn assemble(ctx: &Ctx, filter: &Filter, rollups: bool) -> Result<Trends> {
+    let end = filter.until.unwrap_or(ctx.now);
+    let start = filter.since.unwrap_or(end - DEFAULT_WINDOW_MS);
+    let split = (end - RECENT_MS).max(start);
+    // The runs that started in [start, split) and in [split, end), as the filter narrows them.
+    let bounded = |since: i64, until: i64| Filter {
+        since: Some(since),
+        until: Some(until),
+        ..filter.clone()
+    };
+    let recent = period(ctx, &bounded(split, end), rollups)?;
+    let earlier = period(ctx, &bounded(start, split), rollups)?;
+    let mut by: BTreeMap<String, (Period, Period)> = BTreeMap::new();
+    for (agent, p) in recent {
+        by.entry(agent).or_default().0 = p;
+    }
+    for (agent, p) in earlier {
+        by.entry(agent).or_default().1 = p;
     }
     let mut agents: Vec<Trend> = by
         .into_iter()

@@ -1,6 +1,7 @@
 //! `analyze types`: runs per agent category (the `categories` rules of config.json), with the
 //! agent types in each and the tools they call most.
 
+use super::window::{rollup_days, Days, DAY_MS};
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::query::sql;
@@ -112,42 +113,6 @@ impl Sums {
             e.1 += calls;
         }
         Ok(())
-    }
-}
-
-/// One UTC day in ms: the rollups' unit.
-const DAY_MS: i64 = 86_400_000;
-
-/// Which runs the rollups answer for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Days {
-    /// All of them (no time bound).
-    All,
-    /// Those that started on the whole UTC days `[first, end)` (`end` None: no `--until`).
-    Range(i64, Option<i64>),
-}
-
-/// The runs the rollups can answer for, if any: none under `--project` or `--session` (a run's
-/// directory and session are not in the rollups); under a time bound, the whole days inside the
-/// window. Those start at day 1: day 0 of the rollups also holds the runs without a start,
-/// which a time bound excludes.
-fn rollup_days(filter: &Filter) -> Option<Days> {
-    if filter.project.is_some() || filter.session.is_some() {
-        return None;
-    }
-    if filter.since.is_none() && filter.until.is_none() {
-        return Some(Days::All);
-    }
-    let first = filter
-        .since
-        .map_or(1, |s| {
-            s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0)
-        })
-        .max(1);
-    let end = filter.until.map(|u| u.div_euclid(DAY_MS));
-    match end {
-        Some(e) if e <= first => None,
-        _ => Some(Days::Range(first, end)),
     }
 }
 

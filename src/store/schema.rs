@@ -5,7 +5,20 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6,
+    V7,
+    V8,
+    V9,
+    V10,
+    V11,
+    V12_RUNS_RUNNING,
+];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -599,6 +612,22 @@ CREATE TABLE payload_dicts (
     trained_at INTEGER NOT NULL,             -- unix ms
     samples    INTEGER NOT NULL              -- payloads it was trained on
 );
+"#;
+
+/// Version 12 (readers over time windows, issue 16): a windowed `summary`/`top` reads
+/// `agent_daily` for the whole days of its window and, per agent type, the window's durations
+/// and costs from `runs_type_start`, so it never reads the window's run rows:
+/// - `runs_type_start` gains `cost_usd` (a cost is a float: a sum of per-day sums is not
+///   bit-for-bit the sum over the runs, which the report has always printed);
+/// - `runs_running`: the user runs whose stored status is `running`, which `agent_daily` does not
+///   count apart: they split into running and lost (decided at read time). A few thousand at
+///   most.
+const V12_RUNS_RUNNING: &str = r#"
+DROP INDEX IF EXISTS runs_type_start;
+CREATE INDEX runs_type_start ON agent_runs(agent_type, start_ms, category, status, end_ms, duration_ms, has_summary, cost_usd)
+    WHERE internal = 0;
+CREATE INDEX IF NOT EXISTS runs_running ON agent_runs(agent_type, start_ms, end_ms, tests_failed)
+    WHERE internal = 0 AND status = 'running';
 "#;
 
 /// The upper bounds (seconds) of `agent_telemetry_run_duration_seconds`' buckets, and of
