@@ -1,7 +1,7 @@
 //! `analyze types`: runs per agent category (the `categories` rules of config.json), with the
 //! agent types in each and the tools they call most.
 
-use super::window::{rollup_days, Days, DAY_MS};
+use super::window::{rollup_days, rollup_params, Days, DAY_MS};
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::query::sql;
@@ -179,24 +179,7 @@ fn from_runs(ctx: &Ctx, filter: &Filter, sums: &mut Sums) -> Result<()> {
 /// decided now from the index of open runs as the status expression decides them.
 fn from_rollups(ctx: &Ctx, filter: &Filter, days: Days, sums: &mut Sums) -> Result<()> {
     let c = ctx.store.conn();
-    let (first, end) = match days {
-        Days::All => (i64::MIN / DAY_MS, i64::MAX / DAY_MS),
-        Days::Range(first, end) => (first, end.unwrap_or(i64::MAX / DAY_MS)),
-    };
-    let mut p: Vec<SqlValue> = vec![SqlValue::Integer(first), SqlValue::Integer(end)];
-    let marks: Vec<String> = filter
-        .agents
-        .iter()
-        .map(|a| {
-            p.push(SqlValue::Text(a.clone()));
-            format!("?{}", p.len())
-        })
-        .collect();
-    let agents = if marks.is_empty() {
-        String::new()
-    } else {
-        format!(" AND agent_type IN ({})", marks.join(", "))
-    };
+    let (mut p, agents) = rollup_params(filter, days);
     sums.add_types(
         &mut c.prepare(&format!(
             "SELECT category, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n), sum(dur_sum)

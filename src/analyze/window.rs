@@ -31,6 +31,28 @@ impl Days {
     }
 }
 
+/// The parameters of a query over daily rollups: `?1` the first day, `?2` the day after the last,
+/// then `--agent`'s types, with the ` AND agent_type IN (…)` condition naming them (empty
+/// without `--agent`).
+pub fn rollup_params(filter: &Filter, days: Days) -> (Vec<SqlValue>, String) {
+    let (first, end) = days.bounds();
+    let mut p: Vec<SqlValue> = vec![SqlValue::Integer(first), SqlValue::Integer(end)];
+    let marks: Vec<String> = filter
+        .agents
+        .iter()
+        .map(|a| {
+            p.push(SqlValue::Text(a.clone()));
+            format!("?{}", p.len())
+        })
+        .collect();
+    let agents = if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" AND agent_type IN ({})", marks.join(", "))
+    };
+    (p, agents)
+}
+
 /// The runs the rollups can answer for, if any: none under `--project` or `--session` (a run's
 /// directory and session are not in the rollups); under a time bound, the whole days inside the
 /// window. Those start at day 1: day 0 of the rollups also holds the runs without a start,
@@ -102,21 +124,7 @@ pub fn agent_daily_sums(
     days: Days,
 ) -> Result<BTreeMap<String, DailySums>> {
     let c = ctx.store.conn();
-    let (first, end) = days.bounds();
-    let mut p: Vec<SqlValue> = vec![SqlValue::Integer(first), SqlValue::Integer(end)];
-    let marks: Vec<String> = filter
-        .agents
-        .iter()
-        .map(|a| {
-            p.push(SqlValue::Text(a.clone()));
-            format!("?{}", p.len())
-        })
-        .collect();
-    let agents = if marks.is_empty() {
-        String::new()
-    } else {
-        format!(" AND agent_type IN ({})", marks.join(", "))
-    };
+    let (mut p, agents) = rollup_params(filter, days);
     let mut out: BTreeMap<String, DailySums> = BTreeMap::new();
     let mut stmt = c.prepare(&format!(
         "SELECT agent_type, sum(runs), sum(success), sum(failure), sum(cancelled), sum(dur_n), sum(dur_sum),

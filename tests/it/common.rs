@@ -542,3 +542,57 @@ impl Rng {
         xs[self.below(xs.len())]
     }
 }
+
+/// A filter with only time bounds.
+pub(crate) fn window(since: Option<i64>, until: Option<i64>) -> agent_telemetry::analyze::Filter {
+    agent_telemetry::analyze::Filter {
+        since,
+        until,
+        ..Default::default()
+    }
+}
+
+/// The windows every rollup-backed reader is checked over against its runs-only path (`now` the
+/// history's end, `top` its two busiest agent types): whole days from the rollups with part days
+/// at one edge, both edges or inside one day, on a day boundary, and with `--agent`.
+pub(crate) fn rollup_windows(
+    now: i64,
+    top: &[String],
+) -> Vec<(&'static str, agent_telemetry::analyze::Filter)> {
+    use agent_telemetry::analyze::Filter;
+    const DAY: i64 = 86_400_000;
+    vec![
+        (
+            "--agent (rollups only)",
+            Filter {
+                agents: top.to_vec(),
+                ..Filter::default()
+            },
+        ),
+        (
+            "--days 7 (rollups + a part day)",
+            window(Some(now - 7 * DAY + 12_345), None),
+        ),
+        (
+            "--since on a day boundary",
+            window(Some(now - 9 * DAY), None),
+        ),
+        ("--until alone", window(None, Some(now - 5 * DAY + 1))),
+        (
+            "--since and --until (part days at both edges)",
+            window(Some(now - 12 * DAY - 5_000), Some(now - 3 * DAY + 777)),
+        ),
+        (
+            "within one day (runs only)",
+            window(Some(now - 4 * DAY + 1_000), Some(now - 3 * DAY - 1_000)),
+        ),
+        (
+            "--days 7 --agent",
+            Filter {
+                since: Some(now - 7 * DAY + 999),
+                agents: top[..1].to_vec(),
+                ..Filter::default()
+            },
+        ),
+    ]
+}

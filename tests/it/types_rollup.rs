@@ -8,7 +8,6 @@ use agent_telemetry::analyze::{types, Ctx, Filter};
 use rusqlite::Connection;
 use serde_json::Value;
 
-const DAY: i64 = 86_400_000;
 const NOW: &str = "2026-06-01T00:00:00Z";
 
 fn generate(db: &std::path::Path, runs: &str, seed: &str, append: bool) {
@@ -104,42 +103,9 @@ fn types_from_the_rollups_equal_types_from_the_runs() {
         c,
         "SELECT cwd FROM agent_runs WHERE internal = 0 AND cwd IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
     );
-    let f = |since: Option<i64>, until: Option<i64>| Filter {
-        since,
-        until,
-        ..Filter::default()
-    };
-    let cases: Vec<(&str, Filter)> = vec![
-        ("everything (rollups only)", Filter::default()),
-        (
-            "--agent (rollups only)",
-            Filter {
-                agents: top.clone(),
-                ..Filter::default()
-            },
-        ),
-        (
-            "--days 7 (rollups + a part day)",
-            f(Some(now - 7 * DAY + 12_345), None),
-        ),
-        ("--since on a day boundary", f(Some(now - 9 * DAY), None)),
-        ("--until alone", f(None, Some(now - 5 * DAY + 1))),
-        (
-            "--since and --until (part days at both edges)",
-            f(Some(now - 12 * DAY - 5_000), Some(now - 3 * DAY + 777)),
-        ),
-        (
-            "within one day (runs only)",
-            f(Some(now - 4 * DAY + 1_000), Some(now - 3 * DAY - 1_000)),
-        ),
-        (
-            "--days 7 --agent",
-            Filter {
-                since: Some(now - 7 * DAY + 999),
-                agents: top[..1].to_vec(),
-                ..Filter::default()
-            },
-        ),
+    let mut cases = crate::common::rollup_windows(now, &top);
+    cases.insert(0, ("everything (rollups only)", Filter::default()));
+    cases.extend([
         (
             "--project (runs only)",
             Filter {
@@ -154,7 +120,7 @@ fn types_from_the_rollups_equal_types_from_the_runs() {
                 ..Filter::default()
             },
         ),
-    ];
+    ]);
     for (what, filter) in cases {
         let got = types::compute(&ctx, &filter).unwrap();
         let want = types::compute_from_runs(&ctx, &filter).unwrap();

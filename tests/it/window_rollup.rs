@@ -5,7 +5,7 @@
 //! (some lost), running runs with an end and remote ones, every window gives what the runs
 //! alone give: every figure, the costs too.
 
-use crate::common::Env;
+use crate::common::{window, Env};
 use agent_telemetry::analyze::{summary, trends, Ctx, Filter};
 use agent_telemetry::store::schema;
 use rusqlite::Connection;
@@ -112,44 +112,9 @@ fn windowed_summary_and_trends_from_the_rollups_equal_them_from_the_runs() {
         names.map(Result::unwrap).collect()
     };
     assert_eq!(top.len(), 2);
-    let f = |since: Option<i64>, until: Option<i64>| Filter {
-        since,
-        until,
-        ..Filter::default()
-    };
-    let cases: Vec<(&str, Filter)> = vec![
-        (
-            "--agent (rollups only)",
-            Filter {
-                agents: top.clone(),
-                ..Filter::default()
-            },
-        ),
-        (
-            "--days 7 (rollups + a part day)",
-            f(Some(now - 7 * DAY + 12_345), None),
-        ),
-        ("--days 1", f(Some(now - DAY - 777), None)),
-        ("--since on a day boundary", f(Some(now - 9 * DAY), None)),
-        ("--until alone", f(None, Some(now - 5 * DAY + 1))),
-        (
-            "--since and --until (part days at both edges)",
-            f(Some(now - 12 * DAY - 5_000), Some(now - 3 * DAY + 777)),
-        ),
-        (
-            "within one day (runs only)",
-            f(Some(now - 4 * DAY + 1_000), Some(now - 3 * DAY - 1_000)),
-        ),
-        (
-            "--days 7 --agent",
-            Filter {
-                since: Some(now - 7 * DAY + 999),
-                agents: top[..1].to_vec(),
-                ..Filter::default()
-            },
-        ),
-        ("the whole history", f(Some(now - 40 * DAY), None)),
-    ];
+    let mut cases = crate::common::rollup_windows(now, &top);
+    cases.push(("--days 1", window(Some(now - DAY - 777), None)));
+    cases.push(("the whole history", window(Some(now - 40 * DAY), None)));
     for (what, filter) in &cases {
         let got = summary::compute(&ctx, filter, "runs", false).unwrap();
         let want = summary::compute_from_runs(&ctx, filter, "runs", false).unwrap();
@@ -160,7 +125,7 @@ fn windowed_summary_and_trends_from_the_rollups_equal_them_from_the_runs() {
         assert_eq!(as_json(&got), as_json(&want), "summary {what}");
     }
     // The window's running and lost runs are among those compared.
-    let whole = summary::compute(&ctx, &f(Some(now - 40 * DAY), None), "runs", false).unwrap();
+    let whole = summary::compute(&ctx, &window(Some(now - 40 * DAY), None), "runs", false).unwrap();
     assert!(whole.totals.running > 0 && whole.totals.lost > 0);
 
     // trends: its two periods each split into whole days and part days.
@@ -168,7 +133,7 @@ fn windowed_summary_and_trends_from_the_rollups_equal_them_from_the_runs() {
     trend_cases.extend(cases);
     trend_cases.push((
         "a window shorter than the recent period",
-        f(Some(now - 3 * DAY - 4_321), None),
+        window(Some(now - 3 * DAY - 4_321), None),
     ));
     for (what, filter) in &trend_cases {
         let got = trends::compute(&ctx, filter).unwrap();
