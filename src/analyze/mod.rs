@@ -25,6 +25,7 @@ pub mod top;
 pub mod tree;
 pub mod trends;
 pub mod types;
+pub mod workflow_cache;
 pub mod workflows;
 
 use crate::config::Config;

@@ -5,6 +5,7 @@
 //! Agent time is the union of the top-level agents' execution intervals, so parallel agents never
 //! make the overhead negative; the classic sum-based figure is shown beside it for comparison.
 
+use super::workflow_cache::{self, Window};
 use super::workflows::{self, Loaded};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
@@ -142,14 +143,15 @@ pub struct Overhead {
 }
 
 /// The figures of one workflow, or why it is not counted.
-enum Measured {
+pub(crate) enum Measured {
     Counted(OverheadRow),
     Unfinished,
     NoAgents,
     ZeroLength,
 }
 
-fn measure_workflow(wf: &Loaded) -> Measured {
+/// Measures one workflow (also what `workflow_figures` stores, crate::analyze::workflow_cache).
+pub(crate) fn measure_workflow(wf: &Loaded) -> Measured {
     let (Some(start), Some(finish)) = (wf.start_ms, wf.finish_ms()) else {
         return Measured::Unfinished;
     };
@@ -168,23 +170,35 @@ fn measure_workflow(wf: &Loaded) -> Measured {
     if wall <= 0 {
         return Measured::ZeroLength;
     }
-    let m = measure(&iv);
-    Measured::Counted(OverheadRow {
-        workflow_id: wf.id.clone(),
-        kind: wf.kind.clone(),
-        // Formatted only for the rows listed (see `compute`): chrono per workflow adds up.
-        start: None,
-        wall_ms: wall,
-        agents: m.agents,
-        agent_union_ms: m.union_ms,
-        agent_sum_ms: m.sum_ms,
-        coordination_ms: wall - m.union_ms,
-        overhead: (wall - m.union_ms) as f64 / wall as f64,
-        overhead_sum: (wall - m.sum_ms) as f64 / wall as f64,
-        peak_concurrency: m.peak,
-        avg_parallelism: (m.union_ms > 0).then(|| m.sum_ms as f64 / m.union_ms as f64),
-        start_ms: Some(start),
-    })
+    Measured::Counted(OverheadRow::new(
+        wf.id.clone(),
+        wf.kind.clone(),
+        start,
+        wall,
+        &measure(&iv),
+    ))
+}
+
+impl OverheadRow {
+    /// A counted workflow's row from its wall time and its agents' intervals.
+    fn new(workflow_id: String, kind: String, start: i64, wall: i64, m: &Intervals) -> OverheadRow {
+        OverheadRow {
+            workflow_id,
+            kind,
+            // Formatted only for the rows listed (see `compute`): chrono per workflow adds up.
+            start: None,
+            wall_ms: wall,
+            agents: m.agents,
+            agent_union_ms: m.union_ms,
+            agent_sum_ms: m.sum_ms,
+            coordination_ms: wall - m.union_ms,
+            overhead: (wall - m.union_ms) as f64 / wall as f64,
+            overhead_sum: (wall - m.sum_ms) as f64 / wall as f64,
+            peak_concurrency: m.peak,
+            avg_parallelism: (m.union_ms > 0).then(|| m.sum_ms as f64 / m.union_ms as f64),
+            start_ms: Some(start),
+        }
+    }
 }
 
 /// The level and advice for an overall union-based overhead.
@@ -223,8 +237,27 @@ fn order(rows: &mut Vec<OverheadRow>, by_overhead: bool, limit: usize) {
     rows.truncate(limit);
 }
 
-/// Computes the report in one pass over the matching workflows.
+/// Computes the report: from `workflow_figures` and its rollups (crate::analyze::workflow_cache)
+/// when they can answer the filter, else in one pass over the matching workflows
+/// ([`compute_full_scan`]); the same report either way.
 pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> Result<Overhead> {
+    match Window::of(filter) {
+        Some(win) => {
+            workflow_cache::sync(ctx)?;
+            from_figures(ctx, &win, limit, by_overhead)
+        }
+        None => compute_full_scan(ctx, filter, limit, by_overhead),
+    }
+}
+
+/// The report from one pass over the matching workflows and all their runs, whatever the
+/// filter: what [`compute`] must equal.
+pub fn compute_full_scan(
+    ctx: &Ctx,
+    filter: &Filter,
+    limit: usize,
+    by_overhead: bool,
+) -> Result<Overhead> {
     let mut o = Overall::default();
     let mut rows: Vec<OverheadRow> = Vec::new();
     let mut sum_overhead_sum: i64 = 0;
@@ -249,6 +282,11 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> R
         }
     })?;
     order(&mut rows, by_overhead, limit);
+    Ok(finish(o, sum_overhead_sum, rows))
+}
+
+/// The report from its sums: the overall ratios and level, the listed rows' start.
+fn finish(mut o: Overall, sum_overhead_sum: i64, mut rows: Vec<OverheadRow>) -> Overhead {
     for r in &mut rows {
         r.start = r.start_ms.map(crate::timeparse::format_ms);
     }
@@ -264,10 +302,60 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> R
         o.level = Some(level.to_string());
         o.recommendation = Some(advice.to_string());
     }
-    Ok(Overhead {
+    Overhead {
         overall: o,
         workflows: rows,
-    })
+    }
+}
+
+/// The report from `workflow_figures` and its rollups over `win` (synced by the caller).
+fn from_figures(ctx: &Ctx, win: &Window, limit: usize, by_overhead: bool) -> Result<Overhead> {
+    let s = workflow_cache::Sums::over(ctx, win)?;
+    let o = Overall {
+        workflows: s.counted,
+        excluded_unfinished: s.unfinished,
+        excluded_no_agents: s.no_agents,
+        excluded_zero_length: s.zero_length,
+        wall_ms: s.wall_ms,
+        agent_union_ms: s.union_ms,
+        agent_sum_ms: s.sum_ms,
+        coordination_ms: s.wall_ms - s.union_ms,
+        peak_concurrency: s.peak,
+        ..Overall::default()
+    };
+    // The first `limit` counted workflows in the list's order, through the figures' index for
+    // that order.
+    let (range, p) = workflow_cache::range_sql(win);
+    let (index, order) = if by_overhead {
+        (
+            "workflow_figures_overhead",
+            "overhead DESC, start_ms DESC, workflow_id",
+        )
+    } else {
+        ("workflow_figures_counted", "start_ms DESC, workflow_id")
+    };
+    let mut stmt = ctx.store.conn().prepare(&format!(
+        "SELECT workflow_id, kind, start_ms, wall_ms, o_agents, union_ms, sum_ms, peak
+         FROM workflow_figures INDEXED BY {index} WHERE measured = 'counted' AND {range}
+         ORDER BY {order} LIMIT {limit}"
+    ))?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            Ok(OverheadRow::new(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                &Intervals {
+                    agents: r.get(4)?,
+                    union_ms: r.get(5)?,
+                    sum_ms: r.get(6)?,
+                    peak: r.get(7)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(finish(o, s.wall_ms - s.sum_ms, rows))
 }
 
 /// Runs `analyze overhead`; `Ok(false)` = nothing found.

@@ -6,6 +6,7 @@
 //! workflows left-joined with their agent runs, ordered by (workflow id, start), so the work is a
 //! single pass whatever the number of workflows; nothing per workflow is queried separately.
 
+use super::workflow_cache::{self, Window};
 use super::{Ctx, Filter};
 use crate::error::Result;
 use crate::query::sql::TOKENS_SQL;
@@ -214,6 +215,62 @@ impl Loaded {
     }
 }
 
+/// What both reports' totals, sequences and recent lists read of one workflow: decided by the
+/// rules above, whether for a full scan or for `workflow_figures` (crate::analyze::workflow_cache).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Figures {
+    pub(crate) status: Status,
+    pub(crate) duration_ms: Option<i64>,
+    /// User agent runs, nested included.
+    pub(crate) agents: i64,
+    pub(crate) tokens: i64,
+    pub(crate) cost_usd: f64,
+    /// The agent sequence joined with [`ARROW`]; None without agents.
+    pub(crate) sequence: Option<String>,
+}
+
+impl Loaded {
+    /// The workflow's figures as of `lost_before`.
+    pub(crate) fn figures(&self, lost_before: i64) -> Figures {
+        let seq = self.sequence();
+        Figures {
+            status: self.status(lost_before),
+            duration_ms: self.duration_ms(),
+            agents: self.agents.len() as i64,
+            tokens: self.tokens(),
+            cost_usd: self.cost_usd(),
+            sequence: (!seq.is_empty()).then(|| seq.join(ARROW)),
+        }
+    }
+
+    /// How long the figures computed as of `lost_before` hold as "now" moves: a run or workflow
+    /// without an end is running until `lost_before` passes its start, then lost (`status`,
+    /// [`crate::vocab::RunStatus::effective_sql`]). Returns (the earliest start among those
+    /// still running, the latest among those already lost): the figures hold for every
+    /// `lost_before` in `(lost, running]` (None: no bound on that side).
+    pub(crate) fn valid_while(&self, lost_before: i64) -> (Option<i64>, Option<i64>) {
+        let (mut running, mut lost): (Option<i64>, Option<i64>) = (None, None);
+        let mut note = |start: i64| {
+            if start < lost_before {
+                lost = Some(lost.map_or(start, |l| l.max(start)));
+            } else {
+                running = Some(running.map_or(start, |r| r.min(start)));
+            }
+        };
+        if self.end_ms.is_none() {
+            if let Some(s) = self.start_ms {
+                note(s);
+            }
+        }
+        for a in &self.agents {
+            if a.end_ms.is_none() && matches!(a.status(), Some(Status::Running | Status::Lost)) {
+                note(a.start_ms.unwrap_or(0));
+            }
+        }
+        (running, lost)
+    }
+}
+
 /// The rows of `it` (ordered by key) whose key is `id`, skipping smaller keys: one step of a
 /// merge join between streams ordered by workflow id (`str` order is SQLite's BINARY order).
 fn take_for<T, I>(it: &mut Peekable<I>, id: &str) -> Result<Vec<T>>
@@ -243,9 +300,25 @@ where
 /// handoffs — merged in memory, so memory stays bounded and nothing is queried per workflow.
 /// Unfiltered, the runs are read by a table scan and sorted: walking the `runs_workflow` index
 /// instead visits rows in random order (prompt ids are UUIDs), about twice as slow at 300k runs.
-pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) -> Result<()> {
+pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, f: impl FnMut(Loaded)) -> Result<()> {
+    for_each_in(ctx, filter, false, f)
+}
+
+/// [`for_each`] over the workflows marked in `workflow_dirty` only (`dirty`), each read through
+/// its index: what refreshing a few figures needs (crate::analyze::workflow_cache).
+pub(crate) fn for_each_dirty(ctx: &Ctx, f: impl FnMut(Loaded)) -> Result<()> {
+    for_each_in(ctx, &Filter::default(), true, f)
+}
+
+fn for_each_in(ctx: &Ctx, filter: &Filter, dirty: bool, mut f: impl FnMut(Loaded)) -> Result<()> {
     let (w, p) = filter.workflows_where();
-    let unfiltered = filter.only_agents() && filter.agents.is_empty();
+    let unfiltered = filter.only_agents() && filter.agents.is_empty() && !dirty;
+    // Under `dirty`, every stream starts from the marked ids.
+    let from = if dirty {
+        "workflow_dirty d JOIN workflows w ON w.workflow_id = d.workflow_id"
+    } else {
+        "workflows w"
+    };
     let c = ctx.store.conn();
     let st = ctx.status_sql();
     let cols = format!("r.workflow_id, r.agent_type, r.depth, r.start_ms, r.end_ms, {st}, {TOKENS_SQL}, r.cost_usd");
@@ -256,7 +329,7 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         )
     } else {
         format!(
-            "SELECT {cols} FROM workflows w JOIN agent_runs r ON r.workflow_id = w.workflow_id AND r.internal = 0
+            "SELECT {cols} FROM {from} JOIN agent_runs r ON r.workflow_id = w.workflow_id AND r.internal = 0
              WHERE {w} ORDER BY w.workflow_id, r.start_ms, r.id"
         )
     };
@@ -279,7 +352,7 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         })?
         .peekable();
     let mut hs = c.prepare(&format!(
-        "SELECT h.workflow_id, h.from_agent, h.to_agent FROM handoffs h JOIN workflows w ON w.workflow_id = h.workflow_id
+        "SELECT h.workflow_id, h.from_agent, h.to_agent FROM {from} JOIN handoffs h ON h.workflow_id = w.workflow_id
          WHERE {w} AND w.kind = '{explicit}' ORDER BY h.workflow_id, h.ts, h.id",
         explicit = WorkflowKind::Explicit
     ))?;
@@ -295,7 +368,7 @@ pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) ->
         })?
         .peekable();
     let mut ws = c.prepare(&format!(
-        "SELECT {LOADED_COLUMNS} FROM workflows w WHERE {w} ORDER BY w.workflow_id"
+        "SELECT {LOADED_COLUMNS} FROM {from} WHERE {w} ORDER BY w.workflow_id"
     ))?;
     let mut rows = ws.query(params_from_iter(p.iter()))?;
     while let Some(r) = rows.next()? {
@@ -390,23 +463,41 @@ fn newest_first(rows: &mut Vec<WorkflowRow>, limit: usize) {
     rows.truncate(limit);
 }
 
-/// Computes the report in one pass over the matching workflows.
+/// Computes the report: from `workflow_figures` and its rollups (crate::analyze::workflow_cache)
+/// when they can answer the filter, else in one pass over the matching workflows
+/// ([`compute_full_scan`]); the same report either way.
 pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Result<Workflows> {
+    match Window::of(filter) {
+        Some(win) => {
+            workflow_cache::sync(ctx)?;
+            from_figures(ctx, &win, limit, sequences)
+        }
+        None => compute_full_scan(ctx, filter, limit, sequences),
+    }
+}
+
+/// The report from one pass over the matching workflows and all their runs, whatever the
+/// filter: what [`compute`] must equal.
+pub fn compute_full_scan(
+    ctx: &Ctx,
+    filter: &Filter,
+    limit: usize,
+    sequences: usize,
+) -> Result<Workflows> {
     let lost_before = ctx.lost_before();
     let mut t = Totals::default();
     let (mut dur_n, mut dur_sum) = (0i64, 0i64);
     let mut seqs: HashMap<String, SeqAcc> = HashMap::new();
     let mut recent: Vec<WorkflowRow> = Vec::new();
     for_each(ctx, filter, |wf| {
-        let status = wf.status(lost_before);
-        let duration = wf.duration_ms();
+        let f = wf.figures(lost_before);
         t.workflows += 1;
         if wf.explicit() {
             t.explicit += 1;
         } else {
             t.turns += 1;
         }
-        match status {
+        match f.status {
             Status::Success => t.success += 1,
             Status::Failure => t.failure += 1,
             Status::Cancelled => t.cancelled += 1,
@@ -415,42 +506,33 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
             // Loaded::status never says remote: that is a run's status, not a workflow's.
             Status::Remote => {}
         }
-        if let Some(d) = duration {
+        if let Some(d) = f.duration_ms {
             dur_n += 1;
             dur_sum += d;
         }
-        t.agents += wf.agents.len() as i64;
-        t.with_agents += i64::from(!wf.agents.is_empty());
-        t.tokens += wf.tokens();
-        t.cost_usd += wf.cost_usd();
-        let seq = wf.sequence();
-        let sequence = (!seq.is_empty()).then(|| seq.join(ARROW));
-        if let Some(s) = &sequence {
+        t.agents += f.agents;
+        t.with_agents += i64::from(f.agents > 0);
+        t.tokens += f.tokens;
+        t.cost_usd += f.cost_usd;
+        if let Some(s) = &f.sequence {
             let acc = seqs.entry(s.clone()).or_default();
             acc.workflows += 1;
-            acc.success += i64::from(status == Status::Success);
-            acc.decided += i64::from(status.decided());
-            if let Some(d) = duration {
+            acc.success += i64::from(f.status == Status::Success);
+            acc.decided += i64::from(f.status.decided());
+            if let Some(d) = f.duration_ms {
                 acc.dur_n += 1;
                 acc.dur_sum += d;
             }
         }
         if limit > 0 {
-            recent.push(WorkflowRow {
-                workflow_id: wf.id.clone(),
-                kind: wf.kind.clone(),
-                session_id: wf.session_id.clone(),
-                status,
-                start: None,
-                duration_ms: duration,
-                agents: wf.agents.len() as i64,
-                tokens: wf.tokens(),
-                cost_usd: wf.cost_usd(),
-                sequence,
-                prompt: None,
-                error: wf.error.clone(),
-                start_ms: wf.start_ms,
-            });
+            recent.push(WorkflowRow::new(
+                wf.id.clone(),
+                wf.kind.clone(),
+                wf.session_id.clone(),
+                wf.start_ms,
+                wf.error.clone(),
+                f,
+            ));
             // Keep memory bounded at any number of workflows.
             if recent.len() >= limit * 2 + 64 {
                 newest_first(&mut recent, limit);
@@ -458,6 +540,47 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
         }
     })?;
     newest_first(&mut recent, limit);
+    finish(ctx, t, (dur_n, dur_sum), seqs, recent, sequences)
+}
+
+impl WorkflowRow {
+    /// A row of the recent list; `start` and `prompt` are filled for the rows listed only.
+    fn new(
+        workflow_id: String,
+        kind: String,
+        session_id: Option<String>,
+        start_ms: Option<i64>,
+        error: Option<String>,
+        f: Figures,
+    ) -> WorkflowRow {
+        WorkflowRow {
+            workflow_id,
+            kind,
+            session_id,
+            status: f.status,
+            start: None,
+            duration_ms: f.duration_ms,
+            agents: f.agents,
+            tokens: f.tokens,
+            cost_usd: f.cost_usd,
+            sequence: f.sequence,
+            prompt: None,
+            error,
+            start_ms,
+        }
+    }
+}
+
+/// The report from its sums: rates and averages, the sequences ranked, the recent rows'
+/// start and prompt.
+fn finish(
+    ctx: &Ctx,
+    mut t: Totals,
+    (dur_n, dur_sum): (i64, i64),
+    seqs: HashMap<String, SeqAcc>,
+    mut recent: Vec<WorkflowRow>,
+    sequences: usize,
+) -> Result<Workflows> {
     let mut q = ctx
         .store
         .conn()
@@ -473,6 +596,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
     t.avg_agents = (t.workflows > 0).then(|| t.agents as f64 / t.workflows as f64);
     let mut seq_rows: Vec<SequenceRow> = seqs
         .into_iter()
+        .filter(|(_, a)| a.workflows > 0)
         .map(|(sequence, a)| SequenceRow {
             agents: sequence.split(ARROW).map(str::to_string).collect(),
             sequence,
@@ -493,6 +617,120 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
         sequences: seq_rows,
         recent,
     })
+}
+
+/// The report from `workflow_figures` and its rollups over `win` (synced by the caller).
+fn from_figures(ctx: &Ctx, win: &Window, limit: usize, sequences: usize) -> Result<Workflows> {
+    let c = ctx.store.conn();
+    let s = workflow_cache::Sums::over(ctx, win)?;
+    let t = Totals {
+        workflows: s.workflows,
+        turns: s.turns,
+        explicit: s.explicit,
+        success: s.success,
+        failure: s.failure,
+        cancelled: s.cancelled,
+        running: s.running,
+        lost: s.lost,
+        agents: s.agents,
+        with_agents: s.with_agents,
+        tokens: s.tokens,
+        cost_usd: s.cost,
+        ..Totals::default()
+    };
+    // The sequences: over all time, the first few of the ranked rollup; in a window, the
+    // days' sums plus the part days' rows, ranked here.
+    let mut seqs: HashMap<String, SeqAcc> = HashMap::new();
+    let add = |seqs: &mut HashMap<String, SeqAcc>, sql: &str, p: &[i64]| -> Result<()> {
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                SeqAcc {
+                    workflows: r.get(1)?,
+                    success: r.get(2)?,
+                    decided: r.get(3)?,
+                    dur_n: r.get(4)?,
+                    dur_sum: r.get(5)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (k, a) = row?;
+            let e = seqs.entry(k).or_default();
+            e.workflows += a.workflows;
+            e.success += a.success;
+            e.decided += a.decided;
+            e.dur_n += a.dur_n;
+            e.dur_sum += a.dur_sum;
+        }
+        Ok(())
+    };
+    if win.range().is_none() {
+        add(
+            &mut seqs,
+            &format!(
+                "SELECT sequence, workflows, success, decided, dur_n, dur_sum
+                 FROM workflow_sequences INDEXED BY workflow_sequences_most
+                 WHERE workflows > 0 ORDER BY workflows DESC, sequence LIMIT {sequences}"
+            ),
+            &[],
+        )?;
+    } else {
+        if win.has_days() {
+            let (first, end) = win.days();
+            add(
+                &mut seqs,
+                "SELECT sequence, sum(workflows), sum(success), sum(decided), sum(dur_n), sum(dur_sum)
+                 FROM workflow_sequence_daily WHERE day >= ?1 AND day < ?2 GROUP BY sequence",
+                &[first, end],
+            )?;
+        }
+        for &(lo, hi) in win.edges() {
+            add(
+                &mut seqs,
+                "SELECT sequence, count(*), sum(status = 'success'), sum(status IN ('success', 'failure', 'lost')),
+                        count(duration_ms), coalesce(sum(duration_ms), 0)
+                 FROM workflow_figures INDEXED BY workflow_figures_start
+                 WHERE start_ms >= ?1 AND start_ms < ?2 AND sequence IS NOT NULL GROUP BY sequence",
+                &[lo, hi],
+            )?;
+        }
+    }
+    // The newest `limit`, through the figures' start index (newest first, ties by id).
+    let (range, p) = workflow_cache::range_sql(win);
+    let mut stmt = c.prepare(&format!(
+        "SELECT workflow_id, kind, session_id, start_ms, error, status, duration_ms, agents, tokens, cost, sequence
+         FROM workflow_figures INDEXED BY workflow_figures_start WHERE {range}
+         ORDER BY start_ms DESC, workflow_id LIMIT {limit}"
+    ))?;
+    let recent = stmt
+        .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            let status: String = r.get(5)?;
+            Ok(WorkflowRow::new(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                Figures {
+                    status: Status::parse(&status).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            5,
+                            rusqlite::types::Type::Text,
+                            format!("unknown workflow status {status}").into(),
+                        )
+                    })?,
+                    duration_ms: r.get(6)?,
+                    agents: r.get(7)?,
+                    tokens: r.get(8)?,
+                    cost_usd: r.get(9)?,
+                    sequence: r.get(10)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    finish(ctx, t, (s.dur_n, s.dur_sum), seqs, recent, sequences)
 }
 
 /// Runs `analyze workflows`; `Ok(false)` = nothing found.

@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i64 = 0x4154_4C4D;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// The schema version this build writes and understands.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -599,6 +599,202 @@ CREATE TABLE payload_dicts (
     trained_at INTEGER NOT NULL,             -- unix ms
     samples    INTEGER NOT NULL              -- payloads it was trained on
 );
+"#;
+
+/// Version 12: the figures `analyze workflows` and `analyze overhead` read, per workflow, and
+/// their daily rollups (`crate::analyze::workflow_cache`). `workflow_figures` is computed from a
+/// workflow, its user agent runs and its handoffs by the reports' own code, and refreshed by the
+/// readers: the triggers below mark a workflow dirty whenever one of the rows it is computed from
+/// changes (a marker insert, nothing more, while deriving), and a row whose status could have
+/// changed with time (running → lost) says until when it holds. The rollups are kept exact by
+/// triggers on `workflow_figures`: an insert adds its row, a delete subtracts it. Every workflow
+/// starts dirty: the first reader fills the figures.
+const V12: &str = r#"
+CREATE TABLE workflow_dirty (workflow_id TEXT PRIMARY KEY) WITHOUT ROWID;
+
+CREATE TABLE workflow_figures (
+    workflow_id  TEXT PRIMARY KEY,
+    kind         TEXT    NOT NULL,           -- turn | explicit
+    session_id   TEXT,
+    start_ms     INTEGER,
+    day          INTEGER NOT NULL,           -- coalesce(start_ms, 0) / 86400000, as agent_daily's
+    status       TEXT    NOT NULL,           -- the workflow's status (success | failure | ...)
+    duration_ms  INTEGER,
+    agents       INTEGER NOT NULL,           -- user agent runs, nested included
+    tokens       INTEGER NOT NULL,
+    cost         REAL    NOT NULL,
+    sequence     TEXT,                       -- the agent sequence joined with ' → '; NULL: none
+    error        TEXT,
+    -- overhead: counted | unfinished | no_agents | zero_length; the rest only when counted
+    measured     TEXT    NOT NULL,
+    wall_ms      INTEGER,
+    o_agents     INTEGER,                    -- top-level agents with an interval
+    union_ms     INTEGER,
+    sum_ms       INTEGER,
+    peak         INTEGER,
+    overhead     REAL,                       -- (wall − union) / wall
+    -- The row holds while lost_before <= stale_after (the earliest start among its running
+    -- items) and lost_before > stale_until (the latest start among those lost by time).
+    stale_after  INTEGER,
+    stale_until  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX workflow_figures_start ON workflow_figures(start_ms DESC, workflow_id);
+CREATE INDEX workflow_figures_counted ON workflow_figures(start_ms DESC, workflow_id) WHERE measured = 'counted';
+CREATE INDEX workflow_figures_overhead ON workflow_figures(overhead DESC, start_ms DESC, workflow_id) WHERE measured = 'counted';
+CREATE INDEX workflow_figures_stale_after ON workflow_figures(stale_after) WHERE stale_after IS NOT NULL;
+CREATE INDEX workflow_figures_stale_until ON workflow_figures(stale_until) WHERE stale_until IS NOT NULL;
+
+-- Sums of workflow_figures per start day (day 0 also holds the workflows without a start).
+CREATE TABLE workflow_daily (
+    day          INTEGER PRIMARY KEY,
+    workflows    INTEGER NOT NULL DEFAULT 0,
+    turns        INTEGER NOT NULL DEFAULT 0,
+    explicit     INTEGER NOT NULL DEFAULT 0,
+    success      INTEGER NOT NULL DEFAULT 0,
+    failure      INTEGER NOT NULL DEFAULT 0,
+    cancelled    INTEGER NOT NULL DEFAULT 0,
+    running      INTEGER NOT NULL DEFAULT 0,
+    lost         INTEGER NOT NULL DEFAULT 0,
+    dur_n        INTEGER NOT NULL DEFAULT 0,
+    dur_sum      INTEGER NOT NULL DEFAULT 0,
+    agents       INTEGER NOT NULL DEFAULT 0,
+    with_agents  INTEGER NOT NULL DEFAULT 0,
+    tokens       INTEGER NOT NULL DEFAULT 0,
+    cost         REAL    NOT NULL DEFAULT 0,
+    counted      INTEGER NOT NULL DEFAULT 0,
+    unfinished   INTEGER NOT NULL DEFAULT 0,
+    no_agents    INTEGER NOT NULL DEFAULT 0,
+    zero_length  INTEGER NOT NULL DEFAULT 0,
+    wall_ms      INTEGER NOT NULL DEFAULT 0,
+    union_ms     INTEGER NOT NULL DEFAULT 0,
+    sum_ms       INTEGER NOT NULL DEFAULT 0
+);
+-- Per agent sequence: over all time, and per start day.
+CREATE TABLE workflow_sequences (
+    sequence     TEXT PRIMARY KEY,
+    workflows    INTEGER NOT NULL DEFAULT 0,
+    success      INTEGER NOT NULL DEFAULT 0,
+    decided      INTEGER NOT NULL DEFAULT 0,
+    dur_n        INTEGER NOT NULL DEFAULT 0,
+    dur_sum      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX workflow_sequences_most ON workflow_sequences(workflows DESC, sequence);
+CREATE TABLE workflow_sequence_daily (
+    day          INTEGER NOT NULL,
+    sequence     TEXT    NOT NULL,
+    workflows    INTEGER NOT NULL DEFAULT 0,
+    success      INTEGER NOT NULL DEFAULT 0,
+    decided      INTEGER NOT NULL DEFAULT 0,
+    dur_n        INTEGER NOT NULL DEFAULT 0,
+    dur_sum      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, sequence)
+) WITHOUT ROWID;
+-- Counted workflows per start day and peak concurrency (a maximum cannot be subtracted).
+CREATE TABLE workflow_peak_daily (
+    day          INTEGER NOT NULL,
+    peak         INTEGER NOT NULL,
+    n            INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, peak)
+) WITHOUT ROWID;
+
+-- ── dirty markers: one insert per changed row, while deriving ────────────────────────────────
+CREATE TRIGGER workflow_dirty_runs_ins AFTER INSERT ON agent_runs WHEN NEW.workflow_id IS NOT NULL BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_runs_del AFTER DELETE ON agent_runs WHEN OLD.workflow_id IS NOT NULL BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_runs_upd AFTER UPDATE OF workflow_id, internal, agent_type, depth, start_ms, end_ms,
+    status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd ON agent_runs
+WHEN (OLD.workflow_id IS NOT NULL OR NEW.workflow_id IS NOT NULL) AND (OLD.workflow_id IS NOT NEW.workflow_id
+    OR OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type OR OLD.depth IS NOT NEW.depth
+    OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms OR OLD.status IS NOT NEW.status
+    OR OLD.input_tokens IS NOT NEW.input_tokens OR OLD.output_tokens IS NOT NEW.output_tokens
+    OR OLD.cache_read_tokens IS NOT NEW.cache_read_tokens OR OLD.cache_write_tokens IS NOT NEW.cache_write_tokens
+    OR OLD.cost_usd IS NOT NEW.cost_usd) BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id WHERE OLD.workflow_id IS NOT NULL;
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id WHERE NEW.workflow_id IS NOT NULL;
+END;
+CREATE TRIGGER workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_wf_del AFTER DELETE ON workflows BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_wf_upd AFTER UPDATE OF workflow_id, kind, session_id, start_ms, end_ms, reported_ms,
+    reported_success, reported_agents, error, ended_by ON workflows
+WHEN OLD.workflow_id IS NOT NEW.workflow_id OR OLD.kind IS NOT NEW.kind OR OLD.session_id IS NOT NEW.session_id
+    OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms OR OLD.reported_ms IS NOT NEW.reported_ms
+    OR OLD.reported_success IS NOT NEW.reported_success OR OLD.reported_agents IS NOT NEW.reported_agents
+    OR OLD.error IS NOT NEW.error OR OLD.ended_by IS NOT NEW.ended_by BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_handoffs_ins AFTER INSERT ON handoffs BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_handoffs_del AFTER DELETE ON handoffs BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+END;
+CREATE TRIGGER workflow_dirty_handoffs_upd AFTER UPDATE ON handoffs BEGIN
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+END;
+
+-- ── the rollups of workflow_figures: an insert adds, a delete subtracts ─────────────────────
+CREATE TRIGGER workflow_figures_ins AFTER INSERT ON workflow_figures BEGIN
+  INSERT INTO workflow_daily (day, workflows, turns, explicit, success, failure, cancelled, running, lost, dur_n, dur_sum,
+      agents, with_agents, tokens, cost, counted, unfinished, no_agents, zero_length, wall_ms, union_ms, sum_ms)
+  VALUES (NEW.day, 1, NEW.kind = 'turn', NEW.kind = 'explicit', NEW.status = 'success', NEW.status = 'failure',
+      NEW.status = 'cancelled', NEW.status = 'running', NEW.status = 'lost', NEW.duration_ms IS NOT NULL,
+      coalesce(NEW.duration_ms, 0), NEW.agents, NEW.agents > 0, NEW.tokens, NEW.cost, NEW.measured = 'counted',
+      NEW.measured = 'unfinished', NEW.measured = 'no_agents', NEW.measured = 'zero_length',
+      coalesce(NEW.wall_ms, 0), coalesce(NEW.union_ms, 0), coalesce(NEW.sum_ms, 0))
+  ON CONFLICT (day) DO UPDATE SET workflows = workflows + 1, turns = turns + excluded.turns,
+      explicit = explicit + excluded.explicit, success = success + excluded.success, failure = failure + excluded.failure,
+      cancelled = cancelled + excluded.cancelled, running = running + excluded.running, lost = lost + excluded.lost,
+      dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum, agents = agents + excluded.agents,
+      with_agents = with_agents + excluded.with_agents, tokens = tokens + excluded.tokens, cost = cost + excluded.cost,
+      counted = counted + excluded.counted, unfinished = unfinished + excluded.unfinished,
+      no_agents = no_agents + excluded.no_agents, zero_length = zero_length + excluded.zero_length,
+      wall_ms = wall_ms + excluded.wall_ms, union_ms = union_ms + excluded.union_ms, sum_ms = sum_ms + excluded.sum_ms;
+  INSERT INTO workflow_sequences (sequence, workflows, success, decided, dur_n, dur_sum)
+  SELECT NEW.sequence, 1, NEW.status = 'success', NEW.status IN ('success', 'failure', 'lost'),
+      NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0) WHERE NEW.sequence IS NOT NULL
+  ON CONFLICT (sequence) DO UPDATE SET workflows = workflows + 1, success = success + excluded.success,
+      decided = decided + excluded.decided, dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+  INSERT INTO workflow_sequence_daily (day, sequence, workflows, success, decided, dur_n, dur_sum)
+  SELECT NEW.day, NEW.sequence, 1, NEW.status = 'success', NEW.status IN ('success', 'failure', 'lost'),
+      NEW.duration_ms IS NOT NULL, coalesce(NEW.duration_ms, 0) WHERE NEW.sequence IS NOT NULL
+  ON CONFLICT (day, sequence) DO UPDATE SET workflows = workflows + 1, success = success + excluded.success,
+      decided = decided + excluded.decided, dur_n = dur_n + excluded.dur_n, dur_sum = dur_sum + excluded.dur_sum;
+  INSERT INTO workflow_peak_daily (day, peak, n) SELECT NEW.day, NEW.peak, 1 WHERE NEW.measured = 'counted'
+  ON CONFLICT (day, peak) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER workflow_figures_del AFTER DELETE ON workflow_figures BEGIN
+  UPDATE workflow_daily SET workflows = workflows - 1, turns = turns - (OLD.kind = 'turn'),
+      explicit = explicit - (OLD.kind = 'explicit'), success = success - (OLD.status = 'success'),
+      failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
+      running = running - (OLD.status = 'running'), lost = lost - (OLD.status = 'lost'),
+      dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0),
+      agents = agents - OLD.agents, with_agents = with_agents - (OLD.agents > 0), tokens = tokens - OLD.tokens,
+      cost = cost - OLD.cost, counted = counted - (OLD.measured = 'counted'),
+      unfinished = unfinished - (OLD.measured = 'unfinished'), no_agents = no_agents - (OLD.measured = 'no_agents'),
+      zero_length = zero_length - (OLD.measured = 'zero_length'), wall_ms = wall_ms - coalesce(OLD.wall_ms, 0),
+      union_ms = union_ms - coalesce(OLD.union_ms, 0), sum_ms = sum_ms - coalesce(OLD.sum_ms, 0)
+  WHERE day = OLD.day;
+  UPDATE workflow_sequences SET workflows = workflows - 1, success = success - (OLD.status = 'success'),
+      decided = decided - (OLD.status IN ('success', 'failure', 'lost')),
+      dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0)
+  WHERE sequence = OLD.sequence;
+  UPDATE workflow_sequence_daily SET workflows = workflows - 1, success = success - (OLD.status = 'success'),
+      decided = decided - (OLD.status IN ('success', 'failure', 'lost')),
+      dur_n = dur_n - (OLD.duration_ms IS NOT NULL), dur_sum = dur_sum - coalesce(OLD.duration_ms, 0)
+  WHERE day = OLD.day AND sequence = OLD.sequence;
+  UPDATE workflow_peak_daily SET n = n - 1 WHERE OLD.measured = 'counted' AND day = OLD.day AND peak = OLD.peak;
+END;
+
+INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflows;
 "#;
 
 /// The upper bounds (seconds) of `agent_telemetry_run_duration_seconds`' buckets, and of
