@@ -21,7 +21,7 @@
 //! the rollups: those reports read the workflows themselves (`workflows::for_each`).
 
 use super::overhead::{self, Measured};
-use super::workflows::{self, Status};
+use super::workflows;
 use super::{Ctx, Filter};
 use crate::error::Result;
 use rusqlite::params;
@@ -68,7 +68,9 @@ impl Window {
         // start, which a time bound excludes.
         let first = filter
             .since
-            .map_or(1, |s| s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0))
+            .map_or(1, |s| {
+                s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0)
+            })
             .max(1);
         let end = filter.until.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
         if end <= first {
@@ -113,21 +115,10 @@ impl Window {
     }
 }
 
-/// The overhead measure as stored: `measured` and, when counted, (wall, agents, union, Σ, peak,
-/// overhead).
-fn measured_columns(m: &Measured) -> (&'static str, Option<(i64, i64, i64, i64, i64, f64)>) {
+/// The overhead measure as stored: `measured`, and the row when counted.
+fn measured_columns(m: &Measured) -> (&'static str, Option<&overhead::OverheadRow>) {
     match m {
-        Measured::Counted(r) => (
-            "counted",
-            Some((
-                r.wall_ms,
-                r.agents,
-                r.agent_union_ms,
-                r.agent_sum_ms,
-                r.peak_concurrency,
-                r.overhead,
-            )),
-        ),
+        Measured::Counted(r) => ("counted", Some(r)),
         Measured::Unfinished => ("unfinished", None),
         Measured::NoAgents => ("no_agents", None),
         Measured::ZeroLength => ("zero_length", None),
@@ -140,7 +131,8 @@ fn measured_columns(m: &Measured) -> (&'static str, Option<(i64, i64, i64, i64, 
 pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
     let c = ctx.store.conn();
     let lb = ctx.lost_before();
-    const STALE: &str = "SELECT workflow_id FROM workflow_figures INDEXED BY workflow_figures_stale_after
+    const STALE: &str =
+        "SELECT workflow_id FROM workflow_figures INDEXED BY workflow_figures_stale_after
          WHERE stale_after < ?1 AND stale_after IS NOT NULL
          UNION ALL SELECT workflow_id FROM workflow_figures INDEXED BY workflow_figures_stale_until
          WHERE stale_until >= ?1 AND stale_until IS NOT NULL";
@@ -187,14 +179,15 @@ pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
                 return;
             }
             let f = wf.figures(lb);
-            let (measured, o) = measured_columns(&overhead::measure_workflow(&wf));
+            let m = overhead::measure_workflow(&wf);
+            let (measured, o) = measured_columns(&m);
             let (running, lost) = wf.valid_while(lb);
             let r = ins.execute(params![
                 wf.id,
                 wf.kind,
                 wf.session_id,
                 wf.start_ms,
-                status_str(f.status),
+                f.status.as_str(),
                 f.duration_ms,
                 f.agents,
                 f.tokens,
@@ -202,12 +195,12 @@ pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
                 f.sequence,
                 wf.error,
                 measured,
-                o.map(|o| o.0),
-                o.map(|o| o.1),
-                o.map(|o| o.2),
-                o.map(|o| o.3),
-                o.map(|o| o.4),
-                o.map(|o| o.5),
+                o.map(|o| o.wall_ms),
+                o.map(|o| o.agents),
+                o.map(|o| o.agent_union_ms),
+                o.map(|o| o.agent_sum_ms),
+                o.map(|o| o.peak_concurrency),
+                o.map(|o| o.overhead),
                 running,
                 lost,
             ]);
@@ -227,10 +220,6 @@ pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
         c.execute("DELETE FROM workflow_dirty", [])?;
         Ok(())
     })
-}
-
-fn status_str(s: Status) -> &'static str {
-    s.as_str()
 }
 
 /// The rollups' sums over a window (whole days and part days alike).
@@ -317,9 +306,7 @@ impl Sums {
         if win.has_days() {
             let (first, end) = win.days();
             c.query_row(
-                &format!(
-                    "SELECT {DAILY_SUMS} FROM workflow_daily WHERE day >= ?1 AND day < ?2"
-                ),
+                &format!("SELECT {DAILY_SUMS} FROM workflow_daily WHERE day >= ?1 AND day < ?2"),
                 [first, end],
                 |r| s.add_row(r),
             )?;

@@ -619,27 +619,11 @@ fn finish(
     })
 }
 
-/// The report from `workflow_figures` and its rollups over `win` (synced by the caller).
-fn from_figures(ctx: &Ctx, win: &Window, limit: usize, sequences: usize) -> Result<Workflows> {
+/// The sums per agent sequence over `win`: over all time, the first `sequences` of the ranked
+/// rollup; in a window, the whole days' sums plus the part days' rows, all of them (ranked by
+/// [`finish`]).
+fn sequences_over(ctx: &Ctx, win: &Window, sequences: usize) -> Result<HashMap<String, SeqAcc>> {
     let c = ctx.store.conn();
-    let s = workflow_cache::Sums::over(ctx, win)?;
-    let t = Totals {
-        workflows: s.workflows,
-        turns: s.turns,
-        explicit: s.explicit,
-        success: s.success,
-        failure: s.failure,
-        cancelled: s.cancelled,
-        running: s.running,
-        lost: s.lost,
-        agents: s.agents,
-        with_agents: s.with_agents,
-        tokens: s.tokens,
-        cost_usd: s.cost,
-        ..Totals::default()
-    };
-    // The sequences: over all time, the first few of the ranked rollup; in a window, the
-    // days' sums plus the part days' rows, ranked here.
     let mut seqs: HashMap<String, SeqAcc> = HashMap::new();
     let add = |seqs: &mut HashMap<String, SeqAcc>, sql: &str, p: &[i64]| -> Result<()> {
         let mut stmt = c.prepare(sql)?;
@@ -697,6 +681,29 @@ fn from_figures(ctx: &Ctx, win: &Window, limit: usize, sequences: usize) -> Resu
             )?;
         }
     }
+    Ok(seqs)
+}
+
+/// The report from `workflow_figures` and its rollups over `win` (synced by the caller).
+fn from_figures(ctx: &Ctx, win: &Window, limit: usize, sequences: usize) -> Result<Workflows> {
+    let c = ctx.store.conn();
+    let s = workflow_cache::Sums::over(ctx, win)?;
+    let t = Totals {
+        workflows: s.workflows,
+        turns: s.turns,
+        explicit: s.explicit,
+        success: s.success,
+        failure: s.failure,
+        cancelled: s.cancelled,
+        running: s.running,
+        lost: s.lost,
+        agents: s.agents,
+        with_agents: s.with_agents,
+        tokens: s.tokens,
+        cost_usd: s.cost,
+        ..Totals::default()
+    };
+    let seqs = sequences_over(ctx, win, sequences)?;
     // The newest `limit`, through the figures' start index (newest first, ties by id).
     let (range, p) = workflow_cache::range_sql(win);
     let mut stmt = c.prepare(&format!(

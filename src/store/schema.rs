@@ -698,11 +698,14 @@ CREATE TABLE workflow_peak_daily (
 ) WITHOUT ROWID;
 
 -- ── dirty markers: one insert per changed row, while deriving ────────────────────────────────
+-- (NOT EXISTS rather than OR IGNORE: an outer statement's conflict policy overrides a trigger's.)
 CREATE TRIGGER workflow_dirty_runs_ins AFTER INSERT ON agent_runs WHEN NEW.workflow_id IS NOT NULL BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_runs_del AFTER DELETE ON agent_runs WHEN OLD.workflow_id IS NOT NULL BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_runs_upd AFTER UPDATE OF workflow_id, internal, agent_type, depth, start_ms, end_ms,
     status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd ON agent_runs
@@ -712,14 +715,18 @@ WHEN (OLD.workflow_id IS NOT NULL OR NEW.workflow_id IS NOT NULL) AND (OLD.workf
     OR OLD.input_tokens IS NOT NEW.input_tokens OR OLD.output_tokens IS NOT NEW.output_tokens
     OR OLD.cache_read_tokens IS NOT NEW.cache_read_tokens OR OLD.cache_write_tokens IS NOT NEW.cache_write_tokens
     OR OLD.cost_usd IS NOT NEW.cost_usd) BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id WHERE OLD.workflow_id IS NOT NULL;
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id WHERE NEW.workflow_id IS NOT NULL;
+  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id WHERE OLD.workflow_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id WHERE NEW.workflow_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_wf_del AFTER DELETE ON workflows BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_wf_upd AFTER UPDATE OF workflow_id, kind, session_id, start_ms, end_ms, reported_ms,
     reported_success, reported_agents, error, ended_by ON workflows
@@ -727,18 +734,24 @@ WHEN OLD.workflow_id IS NOT NEW.workflow_id OR OLD.kind IS NOT NEW.kind OR OLD.s
     OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms OR OLD.reported_ms IS NOT NEW.reported_ms
     OR OLD.reported_success IS NOT NEW.reported_success OR OLD.reported_agents IS NOT NEW.reported_agents
     OR OLD.error IS NOT NEW.error OR OLD.ended_by IS NOT NEW.ended_by BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_handoffs_ins AFTER INSERT ON handoffs BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_handoffs_del AFTER DELETE ON handoffs BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
 END;
 CREATE TRIGGER workflow_dirty_handoffs_upd AFTER UPDATE ON handoffs BEGIN
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (OLD.workflow_id);
-  INSERT OR IGNORE INTO workflow_dirty (workflow_id) VALUES (NEW.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
+  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
 
 -- ── the rollups of workflow_figures: an insert adds, a delete subtracts ─────────────────────

@@ -37,3 +37,4 @@ mod statusline;
 mod summary;
 mod types_rollup;
 mod upgrade;
+mod workflow_figures;
