@@ -604,8 +604,9 @@ CREATE TABLE payload_dicts (
 /// Version 12: the figures `analyze workflows` and `analyze overhead` read, per workflow, and
 /// their daily rollups (`crate::analyze::workflow_cache`). `workflow_figures` is computed from a
 /// workflow, its user agent runs and its handoffs by the reports' own code, and refreshed by the
-/// readers: the triggers below mark a workflow dirty whenever one of the rows it is computed from
-/// changes (a marker insert, nothing more, while deriving), and a row whose status could have
+/// readers: a workflow is marked dirty whenever one of the rows it is computed from changes (its
+/// runs: once per derivation batch, by [`flush_batch_rollups_sql`]; its own row and its handoffs:
+/// by the triggers below; a marker insert, nothing more), and a row whose status could have
 /// changed with time (running → lost) says until when it holds. The rollups are kept exact by
 /// triggers on `workflow_figures`: an insert adds its row, a delete subtracts it. Every workflow
 /// starts dirty: the first reader fills the figures.
@@ -697,29 +698,11 @@ CREATE TABLE workflow_peak_daily (
     PRIMARY KEY (day, peak)
 ) WITHOUT ROWID;
 
--- ── dirty markers: one insert per changed row, while deriving ────────────────────────────────
--- (NOT EXISTS rather than OR IGNORE: an outer statement's conflict policy overrides a trigger's.)
-CREATE TRIGGER workflow_dirty_runs_ins AFTER INSERT ON agent_runs WHEN NEW.workflow_id IS NOT NULL BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
-END;
-CREATE TRIGGER workflow_dirty_runs_del AFTER DELETE ON agent_runs WHEN OLD.workflow_id IS NOT NULL BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
-END;
-CREATE TRIGGER workflow_dirty_runs_upd AFTER UPDATE OF workflow_id, internal, agent_type, depth, start_ms, end_ms,
-    status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd ON agent_runs
-WHEN (OLD.workflow_id IS NOT NULL OR NEW.workflow_id IS NOT NULL) AND (OLD.workflow_id IS NOT NEW.workflow_id
-    OR OLD.internal IS NOT NEW.internal OR OLD.agent_type IS NOT NEW.agent_type OR OLD.depth IS NOT NEW.depth
-    OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms OR OLD.status IS NOT NEW.status
-    OR OLD.input_tokens IS NOT NEW.input_tokens OR OLD.output_tokens IS NOT NEW.output_tokens
-    OR OLD.cache_read_tokens IS NOT NEW.cache_read_tokens OR OLD.cache_write_tokens IS NOT NEW.cache_write_tokens
-    OR OLD.cost_usd IS NOT NEW.cost_usd) BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id WHERE OLD.workflow_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
-  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id WHERE NEW.workflow_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
-END;
+-- ── dirty markers ───────────────────────────────────────────────────────────────────────────
+-- The workflows of the runs a derivation batch changed are marked once per batch, with the
+-- rollups (flush_batch_rollups_sql); a workflow's own row and its handoffs mark it here, one
+-- insert per changed row. (NOT EXISTS rather than OR IGNORE: an outer statement's conflict
+-- policy overrides a trigger's.)
 CREATE TRIGGER workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN
   INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
@@ -884,9 +867,11 @@ pub fn temp_run_metrics_triggers() -> String {
 // rollup is a sum over the runs (and tool rows) by its definition, so the result is the same
 // as the per-row triggers', with one upsert per key per batch.
 
-/// The columns of a run the rollups read, as snapshotted in `temp.runs_before`.
+/// The columns of a run the rollups read, as snapshotted in `temp.runs_before` (and the
+/// workflow it belonged to, marked dirty with its new one: `workflow_figures`, version 12).
 const ROLLUP_RUN_COLUMNS: &str = "internal, agent_type, category, description, complexity, start_ms, end_ms,
-    status, duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed";
+    status, duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed,
+    workflow_id";
 
 /// Snapshots of run `{r}` (`OLD`) and of the tool rows of run `{t}` before their first change
 /// since the last flush.
@@ -1017,6 +1002,14 @@ const TYPE_TOOL_DAILY_DELTA: &str = "INSERT INTO type_tool_daily (category, agen
          ) WHERE true GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(calls) <> 0
          ON CONFLICT (category, agent_type, tool, day) DO UPDATE SET n = n + excluded.n, calls = calls + excluded.calls;";
 
+/// The workflows of the runs changed since the last flush, before and after, marked for
+/// `workflow_figures` (version 12): one set-based insert per batch instead of a trigger per row.
+const WORKFLOWS_DIRTY: &str = "INSERT INTO workflow_dirty (workflow_id)
+         SELECT workflow_id FROM (
+           SELECT r.workflow_id FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id
+           UNION SELECT d.workflow_id FROM temp.runs_before d WHERE d.existed = 1
+         ) WHERE workflow_id IS NOT NULL AND workflow_id NOT IN (SELECT workflow_id FROM main.workflow_dirty);";
+
 /// Applies what changed since the last flush to every rollup and forgets it: run it before each
 /// commit of a transaction that derived with [`temp_batch_rollup_triggers`] installed.
 pub fn flush_batch_rollups_sql() -> String {
@@ -1101,7 +1094,7 @@ pub fn flush_batch_rollups_sql() -> String {
         ],
     );
     format!(
-        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{TYPE_TOOL_DAILY_DELTA}
+        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{TYPE_TOOL_DAILY_DELTA}\n{WORKFLOWS_DIRTY}
          DELETE FROM temp.runs_before; DELETE FROM temp.tools_before; DELETE FROM temp.tool_runs_touched;"
     )
 }

@@ -8,6 +8,7 @@ use crate::common::Env;
 use crate::projection::{append_log, read, Log};
 use agent_telemetry::analyze::{overhead, workflows, Ctx, Filter};
 use agent_telemetry::render::{self, Format};
+use agent_telemetry::store::schema;
 
 const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
@@ -142,6 +143,14 @@ fn figures_follow_changes_and_time() {
     assert_same(&ctx, "fresh");
     let c = ctx.store.conn();
     let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    // Runs change as derivation changes them: with the batch triggers installed, and the batch
+    // flushed (which marks their workflows, before and after).
+    c.execute_batch(&schema::temp_batch_rollup_triggers())
+        .unwrap();
+    let change = |sql: &str| {
+        c.execute_batch(sql).unwrap();
+        ctx.store.flush_rollups().unwrap();
+    };
     assert_eq!(count("SELECT count(*) FROM workflow_dirty"), 0);
     assert_eq!(
         count("SELECT count(*) FROM workflow_figures"),
@@ -149,36 +158,32 @@ fn figures_follow_changes_and_time() {
     );
 
     // A late SubagentStop: a finished run reopened, then ended later than before.
-    c.execute_batch(
+    change(
         "UPDATE agent_runs SET end_ms = NULL, status = 'running'
          WHERE id = (SELECT min(id) FROM agent_runs WHERE internal = 0 AND workflow_id IS NOT NULL AND end_ms IS NOT NULL)",
-    )
-    .unwrap();
+    );
     assert!(count("SELECT count(*) FROM workflow_dirty") > 0, "marked");
     assert_same(&ctx, "run reopened");
-    c.execute_batch(
+    change(
         "UPDATE agent_runs SET end_ms = start_ms + 3600000, status = 'failure'
          WHERE id = (SELECT min(id) FROM agent_runs WHERE internal = 0 AND workflow_id IS NOT NULL)",
-    )
-    .unwrap();
+    );
     assert_same(&ctx, "late end");
     // A relink: a run moved to another workflow, and a nested run to the top level.
-    c.execute_batch(
+    change(
         "UPDATE agent_runs SET workflow_id = (SELECT workflow_id FROM workflows WHERE kind = 'turn' ORDER BY workflow_id DESC LIMIT 1)
          WHERE id = (SELECT max(id) FROM agent_runs WHERE internal = 0 AND workflow_id IS NOT NULL);
          UPDATE agent_runs SET depth = 1 WHERE id = (SELECT min(id) FROM agent_runs WHERE depth > 1);",
-    )
-    .unwrap();
+    );
     assert_same(&ctx, "relinked");
     // A workflow's own end forgotten, an error learnt, a run deleted, a handoff recorded.
-    c.execute_batch(
+    change(
         "UPDATE workflows SET end_ms = NULL WHERE workflow_id = (SELECT min(workflow_id) FROM workflows WHERE end_ms IS NOT NULL);
          UPDATE workflows SET error = 'overloaded' WHERE workflow_id = (SELECT max(workflow_id) FROM workflows WHERE end_ms IS NOT NULL);
          DELETE FROM agent_runs WHERE id = (SELECT min(id) FROM agent_runs WHERE internal = 0 AND workflow_id IS NOT NULL);
          INSERT INTO workflows (workflow_id, kind, start_ms) VALUES ('explicit-late', 'explicit', (SELECT max(start_ms) FROM workflows));
          INSERT INTO handoffs (workflow_id, ts, from_agent, to_agent) VALUES ('explicit-late', 1, 'planner', 'coder');",
-    )
-    .unwrap();
+    );
     assert_same(&ctx, "changed workflows");
     drop(ctx);
 
