@@ -18,6 +18,10 @@ pub const EFFICIENT_BELOW: f64 = 0.15;
 /// Above this, overhead is high.
 pub const HIGH_ABOVE: f64 = 0.30;
 
+/// `--sort overhead` in a window of up to this many counted workflows sorts the window's rows
+/// rather than walking the overhead index.
+const SORT_WINDOW_UP_TO: i64 = 50_000;
+
 /// Arguments of `analyze overhead`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct OverheadArgs {
@@ -324,9 +328,16 @@ fn from_figures(ctx: &Ctx, win: &Window, limit: usize, by_overhead: bool) -> Res
         ..Overall::default()
     };
     // The first `limit` counted workflows in the list's order, through the figures' index for
-    // that order.
+    // that order; highest overhead first in a window of few workflows, from the window's rows
+    // sorted (walking the overhead index would skip most of it to find them).
     let (range, p) = workflow_cache::range_sql(win);
-    let (index, order) = if by_overhead {
+    let few = win.range().is_some() && s.counted <= SORT_WINDOW_UP_TO;
+    let (index, order) = if by_overhead && few {
+        (
+            "workflow_figures_counted",
+            "overhead DESC, start_ms DESC, workflow_id",
+        )
+    } else if by_overhead {
         (
             "workflow_figures_overhead",
             "overhead DESC, start_ms DESC, workflow_id",

@@ -3,15 +3,16 @@
 //! reads every workflow with all its runs.
 //!
 //! - Every change to a row a workflow's figures come from (its `workflows` row, its agent runs,
-//!   its handoffs) marks the workflow in `workflow_dirty` (a trigger: one marker insert while
-//!   deriving). [`sync`], called by both reports, recomputes the marked workflows with the
+//!   its handoffs) marks the workflow in `workflow_dirty` while deriving (TEMP triggers of the
+//!   deriving connection and its per-batch rollup flush: one marker insert; a rebuild marks
+//!   every workflow). [`sync`], called by both reports, recomputes the marked workflows with the
 //!   reports' own code ([`Loaded::figures`](super::workflows::Loaded::figures), the overhead
 //!   measure) and replaces their rows.
 //! - The figures depend on "now" only through running → lost (a run or workflow without an end
 //!   is lost once `lost_before` passes its start): each row says for which `lost_before` it holds
 //!   ([`Loaded::valid_while`](super::workflows::Loaded::valid_while)), and [`sync`] recomputes
 //!   the rows that no longer hold.
-//! - Triggers on `workflow_figures` keep the daily rollups exact (an insert adds, a delete
+//! - TEMP triggers on `workflow_figures`, installed by [`sync`], keep the daily rollups exact (an insert adds, a delete
 //!   subtracts): `workflow_daily` (totals and overhead sums), `workflow_sequences` and
 //!   `workflow_sequence_daily` (per agent sequence), `workflow_peak_daily` (counted workflows per
 //!   peak concurrency: a maximum cannot be subtracted).
@@ -146,6 +147,7 @@ pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
     }
     ctx.store.write_tx(|s| {
         let c = s.conn();
+        c.execute_batch(crate::store::schema::TEMP_WORKFLOW_FIGURES_TRIGGERS)?;
         c.execute(
             &format!("INSERT OR IGNORE INTO workflow_dirty (workflow_id) {STALE}"),
             [lb],

@@ -606,10 +606,11 @@ CREATE TABLE payload_dicts (
 /// workflow, its user agent runs and its handoffs by the reports' own code, and refreshed by the
 /// readers: a workflow is marked dirty whenever one of the rows it is computed from changes (its
 /// runs: once per derivation batch, by [`flush_batch_rollups_sql`]; its own row and its handoffs:
-/// by the triggers below; a marker insert, nothing more), and a row whose status could have
-/// changed with time (running → lost) says until when it holds. The rollups are kept exact by
-/// triggers on `workflow_figures`: an insert adds its row, a delete subtracts it. Every workflow
-/// starts dirty: the first reader fills the figures.
+/// by TEMP triggers of the deriving connection, [`temp_batch_rollup_triggers`]; a marker insert,
+/// nothing more), and a row whose status could have changed with time (running → lost) says until
+/// when it holds. The rollups are kept exact by TEMP triggers of the reader that refreshes the
+/// figures ([`temp_workflow_figures_triggers`]): an insert adds its row, a delete subtracts it.
+/// Every workflow starts dirty: the first reader fills the figures.
 const V12: &str = r#"
 CREATE TABLE workflow_dirty (workflow_id TEXT PRIMARY KEY) WITHOUT ROWID;
 
@@ -698,20 +699,24 @@ CREATE TABLE workflow_peak_daily (
     PRIMARY KEY (day, peak)
 ) WITHOUT ROWID;
 
--- ── dirty markers ───────────────────────────────────────────────────────────────────────────
--- The workflows of the runs a derivation batch changed are marked once per batch, with the
--- rollups (flush_batch_rollups_sql); a workflow's own row and its handoffs mark it here, one
--- insert per changed row. (NOT EXISTS rather than OR IGNORE: an outer statement's conflict
--- policy overrides a trigger's.)
-CREATE TRIGGER workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN
+INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflows;
+"#;
+
+/// The TEMP triggers that mark a workflow dirty (`workflow_dirty`, version 12) when its own row
+/// or one of its handoffs changes, installed with [`temp_batch_rollup_triggers`] by the
+/// connection that derives (a run's changes mark its workflows per batch, in
+/// [`flush_batch_rollups_sql`]). NOT EXISTS rather than OR IGNORE: an outer statement's conflict
+/// policy overrides a trigger's.
+const TEMP_WORKFLOW_DIRTY_TRIGGERS: &str = r#"
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN
   INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
-CREATE TRIGGER workflow_dirty_wf_del AFTER DELETE ON workflows BEGIN
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_del AFTER DELETE ON workflows BEGIN
   INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
 END;
-CREATE TRIGGER workflow_dirty_wf_upd AFTER UPDATE OF workflow_id, kind, session_id, start_ms, end_ms, reported_ms,
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_upd AFTER UPDATE OF workflow_id, kind, session_id, start_ms, end_ms, reported_ms,
     reported_success, reported_agents, error, ended_by ON workflows
 WHEN OLD.workflow_id IS NOT NEW.workflow_id OR OLD.kind IS NOT NEW.kind OR OLD.session_id IS NOT NEW.session_id
     OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms OR OLD.reported_ms IS NOT NEW.reported_ms
@@ -722,23 +727,27 @@ WHEN OLD.workflow_id IS NOT NEW.workflow_id OR OLD.kind IS NOT NEW.kind OR OLD.s
   INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
-CREATE TRIGGER workflow_dirty_handoffs_ins AFTER INSERT ON handoffs BEGIN
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_ins AFTER INSERT ON handoffs BEGIN
   INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
-CREATE TRIGGER workflow_dirty_handoffs_del AFTER DELETE ON handoffs BEGIN
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_del AFTER DELETE ON handoffs BEGIN
   INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
 END;
-CREATE TRIGGER workflow_dirty_handoffs_upd AFTER UPDATE ON handoffs BEGIN
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_upd AFTER UPDATE ON handoffs BEGIN
   INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
   INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
     WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
 END;
+"#;
 
--- ── the rollups of workflow_figures: an insert adds, a delete subtracts ─────────────────────
-CREATE TRIGGER workflow_figures_ins AFTER INSERT ON workflow_figures BEGIN
+/// The TEMP triggers that keep the rollups of `workflow_figures` (version 12) exact — an insert
+/// adds its row, a delete subtracts it — installed by the reader that refreshes the figures
+/// (`analyze::workflow_cache::sync`, the only writer of `workflow_figures`). Idempotent.
+pub const TEMP_WORKFLOW_FIGURES_TRIGGERS: &str = r#"
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_figures_ins AFTER INSERT ON workflow_figures BEGIN
   INSERT INTO workflow_daily (day, workflows, turns, explicit, success, failure, cancelled, running, lost, dur_n, dur_sum,
       agents, with_agents, tokens, cost, counted, unfinished, no_agents, zero_length, wall_ms, union_ms, sum_ms)
   VALUES (NEW.day, 1, NEW.kind = 'turn', NEW.kind = 'explicit', NEW.status = 'success', NEW.status = 'failure',
@@ -767,7 +776,7 @@ CREATE TRIGGER workflow_figures_ins AFTER INSERT ON workflow_figures BEGIN
   INSERT INTO workflow_peak_daily (day, peak, n) SELECT NEW.day, NEW.peak, 1 WHERE NEW.measured = 'counted'
   ON CONFLICT (day, peak) DO UPDATE SET n = n + 1;
 END;
-CREATE TRIGGER workflow_figures_del AFTER DELETE ON workflow_figures BEGIN
+CREATE TEMP TRIGGER IF NOT EXISTS workflow_figures_del AFTER DELETE ON workflow_figures BEGIN
   UPDATE workflow_daily SET workflows = workflows - 1, turns = turns - (OLD.kind = 'turn'),
       explicit = explicit - (OLD.kind = 'explicit'), success = success - (OLD.status = 'success'),
       failure = failure - (OLD.status = 'failure'), cancelled = cancelled - (OLD.status = 'cancelled'),
@@ -789,8 +798,6 @@ CREATE TRIGGER workflow_figures_del AFTER DELETE ON workflow_figures BEGIN
   WHERE day = OLD.day AND sequence = OLD.sequence;
   UPDATE workflow_peak_daily SET n = n - 1 WHERE OLD.measured = 'counted' AND day = OLD.day AND peak = OLD.peak;
 END;
-
-INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflows;
 "#;
 
 /// The upper bounds (seconds) of `agent_telemetry_run_duration_seconds`' buckets, and of
@@ -912,7 +919,8 @@ pub fn temp_batch_rollup_triggers() -> String {
          CREATE TEMP TRIGGER IF NOT EXISTS runs_batch_del BEFORE DELETE ON agent_runs BEGIN {run_old} END;
          CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_ins BEFORE INSERT ON run_tools BEGIN {tools_new} END;
          CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_upd BEFORE UPDATE ON run_tools BEGIN {tools_old} {tools_new} END;
-         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_del BEFORE DELETE ON run_tools BEGIN {tools_old} END;",
+         CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_del BEFORE DELETE ON run_tools BEGIN {tools_old} END;
+         {TEMP_WORKFLOW_DIRTY_TRIGGERS}",
         run_old = snapshot_run("OLD"),
         tools_new = snapshot_tools("NEW.run_id"),
         tools_old = snapshot_tools("OLD.run_id"),
@@ -1008,7 +1016,8 @@ const WORKFLOWS_DIRTY: &str = "INSERT INTO workflow_dirty (workflow_id)
          SELECT workflow_id FROM (
            SELECT r.workflow_id FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id
            UNION SELECT d.workflow_id FROM temp.runs_before d WHERE d.existed = 1
-         ) WHERE workflow_id IS NOT NULL AND workflow_id NOT IN (SELECT workflow_id FROM main.workflow_dirty);";
+         ) u WHERE workflow_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM main.workflow_dirty w WHERE w.workflow_id = u.workflow_id);";
 
 /// Applies what changed since the last flush to every rollup and forgets it: run it before each
 /// commit of a transaction that derived with [`temp_batch_rollup_triggers`] installed.
@@ -1121,6 +1130,9 @@ pub fn drop_temp_rollup_triggers() -> String {
 DROP TRIGGER IF EXISTS temp.runs_batch_ins; DROP TRIGGER IF EXISTS temp.runs_batch_upd;
 DROP TRIGGER IF EXISTS temp.runs_batch_del; DROP TRIGGER IF EXISTS temp.run_tools_batch_ins;
 DROP TRIGGER IF EXISTS temp.run_tools_batch_upd; DROP TRIGGER IF EXISTS temp.run_tools_batch_del;
+DROP TRIGGER IF EXISTS temp.workflow_dirty_wf_ins; DROP TRIGGER IF EXISTS temp.workflow_dirty_wf_del;
+DROP TRIGGER IF EXISTS temp.workflow_dirty_wf_upd; DROP TRIGGER IF EXISTS temp.workflow_dirty_handoffs_ins;
+DROP TRIGGER IF EXISTS temp.workflow_dirty_handoffs_del; DROP TRIGGER IF EXISTS temp.workflow_dirty_handoffs_upd;
 DROP TABLE IF EXISTS temp.runs_before; DROP TABLE IF EXISTS temp.tools_before;
 DROP TABLE IF EXISTS temp.tool_runs_touched;"
     )
