@@ -26,6 +26,7 @@ pub mod tree;
 pub mod trends;
 pub mod types;
 pub mod workflow_cache;
+pub mod workflow_load;
 pub mod workflows;
 
 use crate::config::Config;

@@ -6,7 +6,9 @@
 //! make the overhead negative; the classic sum-based figure is shown beside it for comparison.
 
 use super::workflow_cache::{self, Window};
-use super::workflows::{self, Loaded};
+pub use super::workflow_load::{measure, Intervals};
+use super::workflow_load::{overhead_ratio, Measured};
+use super::workflows;
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Grid, Report};
@@ -31,58 +33,6 @@ pub struct OverheadArgs {
     /// Order of the list: `recent` (newest first) or `overhead` (highest first).
     #[arg(long, default_value = "recent")]
     pub sort: String,
-}
-
-/// Agent time within one window: union, sum, and concurrency of a set of intervals.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Intervals {
-    /// Intervals counted.
-    pub agents: i64,
-    /// Length of the union (overlaps merged).
-    pub union_ms: i64,
-    /// Σ interval lengths.
-    pub sum_ms: i64,
-    /// The most intervals open at one instant (an end and a start at the same instant do not overlap).
-    pub peak: i64,
-}
-
-/// Measures `[start, end]` intervals (in any order). Zero-length intervals count as agents and
-/// for a peak of at least 1, but add no time.
-pub fn measure(intervals: &[(i64, i64)]) -> Intervals {
-    let mut v: Vec<(i64, i64)> = intervals.iter().map(|&(s, e)| (s, e.max(s))).collect();
-    if v.is_empty() {
-        return Intervals::default();
-    }
-    v.sort_unstable();
-    let mut union = 0;
-    let (mut cs, mut ce) = v[0];
-    for &(s, e) in &v[1..] {
-        if s <= ce {
-            ce = ce.max(e);
-        } else {
-            union += ce - cs;
-            (cs, ce) = (s, e);
-        }
-    }
-    union += ce - cs;
-    // Sweep: at equal times ends (-1) come before starts (+1).
-    let mut events: Vec<(i64, i64)> = v
-        .iter()
-        .filter(|(s, e)| e > s)
-        .flat_map(|&(s, e)| [(s, 1), (e, -1)])
-        .collect();
-    events.sort_unstable();
-    let (mut open, mut peak) = (0i64, 1i64);
-    for (_, d) in events {
-        open += d;
-        peak = peak.max(open);
-    }
-    Intervals {
-        agents: v.len() as i64,
-        union_ms: union,
-        sum_ms: v.iter().map(|(s, e)| e - s).sum(),
-        peak,
-    }
 }
 
 /// One workflow's coordination figures.
@@ -146,46 +96,15 @@ pub struct Overhead {
     pub workflows: Vec<OverheadRow>,
 }
 
-/// The figures of one workflow, or why it is not counted.
-pub(crate) enum Measured {
-    Counted(OverheadRow),
-    Unfinished,
-    NoAgents,
-    ZeroLength,
-}
-
-/// Measures one workflow (also what `workflow_figures` stores, crate::analyze::workflow_cache).
-pub(crate) fn measure_workflow(wf: &Loaded) -> Measured {
-    let (Some(start), Some(finish)) = (wf.start_ms, wf.finish_ms()) else {
-        return Measured::Unfinished;
-    };
-    // Top-level agents only: a nested agent runs inside its parent's interval and would count
-    // the parent's waiting twice. Clipped to the window (an agent cannot start before it).
-    let iv: Vec<(i64, i64)> = wf
-        .agents
-        .iter()
-        .filter(|a| a.depth == 1)
-        .filter_map(|a| Some((a.start_ms?.max(start), a.end_ms?.max(start))))
-        .collect();
-    if iv.is_empty() {
-        return Measured::NoAgents;
-    }
-    let wall = finish - start;
-    if wall <= 0 {
-        return Measured::ZeroLength;
-    }
-    Measured::Counted(OverheadRow::new(
-        wf.id.clone(),
-        wf.kind.clone(),
-        start,
-        wall,
-        &measure(&iv),
-    ))
-}
-
 impl OverheadRow {
     /// A counted workflow's row from its wall time and its agents' intervals.
-    fn new(workflow_id: String, kind: String, start: i64, wall: i64, m: &Intervals) -> OverheadRow {
+    pub(crate) fn new(
+        workflow_id: String,
+        kind: String,
+        start: i64,
+        wall: i64,
+        m: &Intervals,
+    ) -> OverheadRow {
         OverheadRow {
             workflow_id,
             kind,
@@ -196,7 +115,7 @@ impl OverheadRow {
             agent_union_ms: m.union_ms,
             agent_sum_ms: m.sum_ms,
             coordination_ms: wall - m.union_ms,
-            overhead: (wall - m.union_ms) as f64 / wall as f64,
+            overhead: overhead_ratio(wall, m.union_ms),
             overhead_sum: (wall - m.sum_ms) as f64 / wall as f64,
             peak_concurrency: m.peak,
             avg_parallelism: (m.union_ms > 0).then(|| m.sum_ms as f64 / m.union_ms as f64),
@@ -265,11 +184,12 @@ pub fn compute_full_scan(
     let mut o = Overall::default();
     let mut rows: Vec<OverheadRow> = Vec::new();
     let mut sum_overhead_sum: i64 = 0;
-    workflows::for_each(ctx, filter, |wf| match measure_workflow(&wf) {
+    workflows::for_each(ctx, filter, |wf| match wf.measure_overhead() {
         Measured::Unfinished => o.excluded_unfinished += 1,
         Measured::NoAgents => o.excluded_no_agents += 1,
         Measured::ZeroLength => o.excluded_zero_length += 1,
-        Measured::Counted(r) => {
+        Measured::Counted { start, wall, m } => {
+            let r = OverheadRow::new(wf.id.clone(), wf.kind.clone(), start, wall, &m);
             o.workflows += 1;
             o.wall_ms += r.wall_ms;
             o.agent_union_ms += r.agent_union_ms;

@@ -21,8 +21,7 @@
 //! days at its edges, as `analyze types` does; `--agent`, `--project` and `--session` are not in
 //! the rollups: those reports read the workflows themselves (`workflows::for_each`).
 
-use super::overhead::{self, Measured};
-use super::workflows;
+use super::workflow_load::{self as workflows, overhead_ratio, Measured};
 use super::{Ctx, Filter};
 use crate::error::Result;
 use rusqlite::params;
@@ -116,14 +115,36 @@ impl Window {
     }
 }
 
-/// The overhead measure as stored: `measured`, and the row when counted.
-fn measured_columns(m: &Measured) -> (&'static str, Option<&overhead::OverheadRow>) {
+/// The overhead measure as stored: `measured`, and when counted (wall, agents, union, Σ, peak,
+/// overhead).
+fn measured_columns(m: &Measured) -> (&'static str, Option<Counted>) {
     match m {
-        Measured::Counted(r) => ("counted", Some(r)),
+        Measured::Counted { wall, m, .. } => (
+            "counted",
+            Some(Counted {
+                wall: *wall,
+                agents: m.agents,
+                union: m.union_ms,
+                sum: m.sum_ms,
+                peak: m.peak,
+                overhead: overhead_ratio(*wall, m.union_ms),
+            }),
+        ),
         Measured::Unfinished => ("unfinished", None),
         Measured::NoAgents => ("no_agents", None),
         Measured::ZeroLength => ("zero_length", None),
     }
+}
+
+/// A counted workflow's overhead columns.
+#[derive(Clone, Copy)]
+struct Counted {
+    wall: i64,
+    agents: i64,
+    union: i64,
+    sum: i64,
+    peak: i64,
+    overhead: f64,
 }
 
 /// Brings `workflow_figures` (and so its rollups) up to date for this reader's `lost_before`:
@@ -181,7 +202,7 @@ pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
                 return;
             }
             let f = wf.figures(lb);
-            let m = overhead::measure_workflow(&wf);
+            let m = wf.measure_overhead();
             let (measured, o) = measured_columns(&m);
             let (running, lost) = wf.valid_while(lb);
             let r = ins.execute(params![
@@ -197,11 +218,11 @@ pub(crate) fn sync(ctx: &Ctx) -> Result<()> {
                 f.sequence,
                 wf.error,
                 measured,
-                o.map(|o| o.wall_ms),
+                o.map(|o| o.wall),
                 o.map(|o| o.agents),
-                o.map(|o| o.agent_union_ms),
-                o.map(|o| o.agent_sum_ms),
-                o.map(|o| o.peak_concurrency),
+                o.map(|o| o.union),
+                o.map(|o| o.sum),
+                o.map(|o| o.peak),
                 o.map(|o| o.overhead),
                 running,
                 lost,
