@@ -29,6 +29,8 @@ pub(crate) enum Unit {
     Runs,
     /// Table rows copied (`doctor --recover`).
     Rows,
+    /// Workflows whose figures are computed (the first `workflows` / `overhead` report).
+    Workflows,
 }
 
 impl Unit {
@@ -46,6 +48,9 @@ impl Unit {
             }
             Unit::Rows => {
                 "{prefix} {bar:20} {human_pos}/{human_len} rows, {per_sec:0}, {eta} left {msg}"
+            }
+            Unit::Workflows => {
+                "{prefix} {bar:20} {human_pos}/{human_len} workflows, {per_sec:0}, {eta} left {msg}"
             }
         }
     }
@@ -110,6 +115,7 @@ pub(crate) fn spinner(unit: Unit, what: &str) -> ProgressBar {
         Unit::Bytes => "bytes",
         Unit::Runs => "agent runs",
         Unit::Rows => "rows",
+        Unit::Workflows => "workflows",
     };
     let template = format!("{{spinner}} {{prefix}}: {{human_pos}} {noun}; {{msg}}");
     bar.set_style(ProgressStyle::with_template(&template).expect("a valid template"));

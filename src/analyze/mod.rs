@@ -26,6 +26,8 @@ pub mod tree;
 pub mod trends;
 pub mod types;
 pub mod window;
+pub mod workflow_cache;
+pub mod workflow_load;
 pub mod workflows;
 
 use crate::config::Config;

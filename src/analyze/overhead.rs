@@ -5,7 +5,10 @@
 //! Agent time is the union of the top-level agents' execution intervals, so parallel agents never
 //! make the overhead negative; the classic sum-based figure is shown beside it for comparison.
 
-use super::workflows::{self, Loaded};
+use super::workflow_cache::{self, Window};
+pub use super::workflow_load::{measure, Intervals};
+use super::workflow_load::{overhead_ratio, Measured};
+use super::workflows;
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Grid, Report};
@@ -17,6 +20,10 @@ pub const EFFICIENT_BELOW: f64 = 0.15;
 /// Above this, overhead is high.
 pub const HIGH_ABOVE: f64 = 0.30;
 
+/// `--sort overhead` in a window of up to this many counted workflows sorts the window's rows
+/// rather than walking the overhead index.
+const SORT_WINDOW_UP_TO: i64 = 50_000;
+
 /// Arguments of `analyze overhead`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct OverheadArgs {
@@ -26,58 +33,6 @@ pub struct OverheadArgs {
     /// Order of the list: `recent` (newest first) or `overhead` (highest first).
     #[arg(long, default_value = "recent")]
     pub sort: String,
-}
-
-/// Agent time within one window: union, sum, and concurrency of a set of intervals.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Intervals {
-    /// Intervals counted.
-    pub agents: i64,
-    /// Length of the union (overlaps merged).
-    pub union_ms: i64,
-    /// Σ interval lengths.
-    pub sum_ms: i64,
-    /// The most intervals open at one instant (an end and a start at the same instant do not overlap).
-    pub peak: i64,
-}
-
-/// Measures `[start, end]` intervals (in any order). Zero-length intervals count as agents and
-/// for a peak of at least 1, but add no time.
-pub fn measure(intervals: &[(i64, i64)]) -> Intervals {
-    let mut v: Vec<(i64, i64)> = intervals.iter().map(|&(s, e)| (s, e.max(s))).collect();
-    if v.is_empty() {
-        return Intervals::default();
-    }
-    v.sort_unstable();
-    let mut union = 0;
-    let (mut cs, mut ce) = v[0];
-    for &(s, e) in &v[1..] {
-        if s <= ce {
-            ce = ce.max(e);
-        } else {
-            union += ce - cs;
-            (cs, ce) = (s, e);
-        }
-    }
-    union += ce - cs;
-    // Sweep: at equal times ends (-1) come before starts (+1).
-    let mut events: Vec<(i64, i64)> = v
-        .iter()
-        .filter(|(s, e)| e > s)
-        .flat_map(|&(s, e)| [(s, 1), (e, -1)])
-        .collect();
-    events.sort_unstable();
-    let (mut open, mut peak) = (0i64, 1i64);
-    for (_, d) in events {
-        open += d;
-        peak = peak.max(open);
-    }
-    Intervals {
-        agents: v.len() as i64,
-        union_ms: union,
-        sum_ms: v.iter().map(|(s, e)| e - s).sum(),
-        peak,
-    }
 }
 
 /// One workflow's coordination figures.
@@ -141,50 +96,32 @@ pub struct Overhead {
     pub workflows: Vec<OverheadRow>,
 }
 
-/// The figures of one workflow, or why it is not counted.
-enum Measured {
-    Counted(OverheadRow),
-    Unfinished,
-    NoAgents,
-    ZeroLength,
-}
-
-fn measure_workflow(wf: &Loaded) -> Measured {
-    let (Some(start), Some(finish)) = (wf.start_ms, wf.finish_ms()) else {
-        return Measured::Unfinished;
-    };
-    // Top-level agents only: a nested agent runs inside its parent's interval and would count
-    // the parent's waiting twice. Clipped to the window (an agent cannot start before it).
-    let iv: Vec<(i64, i64)> = wf
-        .agents
-        .iter()
-        .filter(|a| a.depth == 1)
-        .filter_map(|a| Some((a.start_ms?.max(start), a.end_ms?.max(start))))
-        .collect();
-    if iv.is_empty() {
-        return Measured::NoAgents;
+impl OverheadRow {
+    /// A counted workflow's row from its wall time and its agents' intervals.
+    pub(crate) fn new(
+        workflow_id: String,
+        kind: String,
+        start: i64,
+        wall: i64,
+        m: &Intervals,
+    ) -> OverheadRow {
+        OverheadRow {
+            workflow_id,
+            kind,
+            // Formatted only for the rows listed (see `compute`): chrono per workflow adds up.
+            start: None,
+            wall_ms: wall,
+            agents: m.agents,
+            agent_union_ms: m.union_ms,
+            agent_sum_ms: m.sum_ms,
+            coordination_ms: wall - m.union_ms,
+            overhead: overhead_ratio(wall, m.union_ms),
+            overhead_sum: (wall - m.sum_ms) as f64 / wall as f64,
+            peak_concurrency: m.peak,
+            avg_parallelism: (m.union_ms > 0).then(|| m.sum_ms as f64 / m.union_ms as f64),
+            start_ms: Some(start),
+        }
     }
-    let wall = finish - start;
-    if wall <= 0 {
-        return Measured::ZeroLength;
-    }
-    let m = measure(&iv);
-    Measured::Counted(OverheadRow {
-        workflow_id: wf.id.clone(),
-        kind: wf.kind.clone(),
-        // Formatted only for the rows listed (see `compute`): chrono per workflow adds up.
-        start: None,
-        wall_ms: wall,
-        agents: m.agents,
-        agent_union_ms: m.union_ms,
-        agent_sum_ms: m.sum_ms,
-        coordination_ms: wall - m.union_ms,
-        overhead: (wall - m.union_ms) as f64 / wall as f64,
-        overhead_sum: (wall - m.sum_ms) as f64 / wall as f64,
-        peak_concurrency: m.peak,
-        avg_parallelism: (m.union_ms > 0).then(|| m.sum_ms as f64 / m.union_ms as f64),
-        start_ms: Some(start),
-    })
 }
 
 /// The level and advice for an overall union-based overhead.
@@ -223,16 +160,36 @@ fn order(rows: &mut Vec<OverheadRow>, by_overhead: bool, limit: usize) {
     rows.truncate(limit);
 }
 
-/// Computes the report in one pass over the matching workflows.
+/// Computes the report: from `workflow_figures` and its rollups (crate::analyze::workflow_cache)
+/// when they can answer the filter, else in one pass over the matching workflows
+/// ([`compute_full_scan`]); the same report either way.
 pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> Result<Overhead> {
+    match Window::of(filter) {
+        Some(win) => {
+            workflow_cache::sync(ctx)?;
+            from_figures(ctx, &win, limit, by_overhead)
+        }
+        None => compute_full_scan(ctx, filter, limit, by_overhead),
+    }
+}
+
+/// The report from one pass over the matching workflows and all their runs, whatever the
+/// filter: what [`compute`] must equal.
+pub fn compute_full_scan(
+    ctx: &Ctx,
+    filter: &Filter,
+    limit: usize,
+    by_overhead: bool,
+) -> Result<Overhead> {
     let mut o = Overall::default();
     let mut rows: Vec<OverheadRow> = Vec::new();
     let mut sum_overhead_sum: i64 = 0;
-    workflows::for_each(ctx, filter, |wf| match measure_workflow(&wf) {
+    workflows::for_each(ctx, filter, |wf| match wf.measure_overhead() {
         Measured::Unfinished => o.excluded_unfinished += 1,
         Measured::NoAgents => o.excluded_no_agents += 1,
         Measured::ZeroLength => o.excluded_zero_length += 1,
-        Measured::Counted(r) => {
+        Measured::Counted { start, wall, m } => {
+            let r = OverheadRow::new(wf.id.clone(), wf.kind.clone(), start, wall, &m);
             o.workflows += 1;
             o.wall_ms += r.wall_ms;
             o.agent_union_ms += r.agent_union_ms;
@@ -249,6 +206,11 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> R
         }
     })?;
     order(&mut rows, by_overhead, limit);
+    Ok(finish(o, sum_overhead_sum, rows))
+}
+
+/// The report from its sums: the overall ratios and level, the listed rows' start.
+fn finish(mut o: Overall, sum_overhead_sum: i64, mut rows: Vec<OverheadRow>) -> Overhead {
     for r in &mut rows {
         r.start = r.start_ms.map(crate::timeparse::format_ms);
     }
@@ -264,10 +226,67 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, by_overhead: bool) -> R
         o.level = Some(level.to_string());
         o.recommendation = Some(advice.to_string());
     }
-    Ok(Overhead {
+    Overhead {
         overall: o,
         workflows: rows,
-    })
+    }
+}
+
+/// The report from `workflow_figures` and its rollups over `win` (synced by the caller).
+fn from_figures(ctx: &Ctx, win: &Window, limit: usize, by_overhead: bool) -> Result<Overhead> {
+    let s = workflow_cache::Sums::over(ctx, win)?;
+    let o = Overall {
+        workflows: s.counted,
+        excluded_unfinished: s.unfinished,
+        excluded_no_agents: s.no_agents,
+        excluded_zero_length: s.zero_length,
+        wall_ms: s.wall_ms,
+        agent_union_ms: s.union_ms,
+        agent_sum_ms: s.sum_ms,
+        coordination_ms: s.wall_ms - s.union_ms,
+        peak_concurrency: s.peak,
+        ..Overall::default()
+    };
+    // The first `limit` counted workflows in the list's order, through the figures' index for
+    // that order; highest overhead first in a window of few workflows, from the window's rows
+    // sorted (walking the overhead index would skip most of it to find them).
+    let (range, p) = workflow_cache::range_sql(win);
+    let few = win.range().is_some() && s.counted <= SORT_WINDOW_UP_TO;
+    let (index, order) = if by_overhead && few {
+        (
+            "workflow_figures_counted",
+            "overhead DESC, start_ms DESC, workflow_id",
+        )
+    } else if by_overhead {
+        (
+            "workflow_figures_overhead",
+            "overhead DESC, start_ms DESC, workflow_id",
+        )
+    } else {
+        ("workflow_figures_counted", "start_ms DESC, workflow_id")
+    };
+    let mut stmt = ctx.store.conn().prepare(&format!(
+        "SELECT workflow_id, kind, start_ms, wall_ms, o_agents, union_ms, sum_ms, peak
+         FROM workflow_figures INDEXED BY {index} WHERE measured = 'counted' AND {range}
+         ORDER BY {order} LIMIT {limit}"
+    ))?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            Ok(OverheadRow::new(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                &Intervals {
+                    agents: r.get(4)?,
+                    union_ms: r.get(5)?,
+                    sum_ms: r.get(6)?,
+                    peak: r.get(7)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(finish(o, s.wall_ms - s.sum_ms, rows))
 }
 
 /// Runs `analyze overhead`; `Ok(false)` = nothing found.

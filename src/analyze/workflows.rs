@@ -1,26 +1,17 @@
 //! `analyze workflows`: Claude Code prompt turns and explicit (`workflow-event`) workflows —
 //! totals, the most common agent sequences, and the recent workflows with status, duration,
 //! agents and cost. Definitions in docs/metrics.md ("## workflows").
-//!
-//! Also the loader that `overhead` shares ([`for_each`]): one streaming query over the matching
-//! workflows left-joined with their agent runs, ordered by (workflow id, start), so the work is a
-//! single pass whatever the number of workflows; nothing per workflow is queried separately.
+//! Workflows are loaded and their figures decided in `workflow_load` (shared with `overhead`).
 
+use super::workflow_cache::{self, Window};
+pub(crate) use super::workflow_load::{for_each, Figures, Loaded, Span, LOADED_COLUMNS};
+pub use super::workflow_load::{Status, ARROW};
 use super::{Ctx, Filter};
 use crate::error::Result;
-use crate::query::sql::TOKENS_SQL;
 use crate::render::{self, Format, Grid, Report};
-use crate::vocab::WorkflowKind;
-use rusqlite::params_from_iter;
-use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::iter::Peekable;
-
-/// Joins the agent types of a sequence.
-pub const ARROW: &str = " → ";
 
 /// Arguments of `analyze workflows`.
 #[derive(clap::Args, Debug, Clone)]
@@ -31,280 +22,6 @@ pub struct WorkflowsArgs {
     /// How many common agent sequences to show.
     #[arg(long, default_value_t = 10)]
     pub sequences: usize,
-}
-
-/// A workflow's status (docs/metrics.md, "Workflow status") is spelled with the run statuses:
-/// success, failure, cancelled (the session ended before the turn's Stop), running or lost —
-/// never remote — and decided the same way (running and cancelled workflows are not counted in a
-/// success rate).
-pub use crate::vocab::RunStatus as Status;
-
-/// One user agent run of a workflow, as the workflow figures need it.
-#[derive(Debug, Clone)]
-pub(crate) struct Span {
-    pub(crate) agent_type: String,
-    pub(crate) depth: i64,
-    pub(crate) start_ms: Option<i64>,
-    pub(crate) end_ms: Option<i64>,
-    /// Effective status (`lost` decided at read time).
-    pub(crate) status: String,
-    pub(crate) tokens: i64,
-    pub(crate) cost_usd: Option<f64>,
-}
-
-impl Span {
-    /// The run's effective status, when it is one of ours.
-    fn status(&self) -> Option<Status> {
-        Status::parse(&self.status)
-    }
-    fn running(&self) -> bool {
-        self.status() == Some(Status::Running)
-    }
-}
-
-/// A workflow (turn or explicit) with its agent runs ordered by start.
-#[derive(Debug, Clone)]
-pub(crate) struct Loaded {
-    pub(crate) id: String,
-    pub(crate) kind: String,
-    pub(crate) session_id: Option<String>,
-    pub(crate) start_ms: Option<i64>,
-    pub(crate) end_ms: Option<i64>,
-    pub(crate) reported_ms: Option<i64>,
-    pub(crate) reported_success: Option<bool>,
-    /// JSON array given to `workflow-event complete --agents`.
-    pub(crate) reported_agents: Option<String>,
-    /// The API error a turn ended on (StopFailure).
-    pub(crate) error: Option<String>,
-    /// `session_end`: the session ended before the turn's Stop.
-    pub(crate) ended_by: Option<String>,
-    /// (from, to) of the workflow's handoffs, in time order (explicit workflows only).
-    pub(crate) handoffs: Vec<(Option<String>, Option<String>)>,
-    pub(crate) agents: Vec<Span>,
-}
-
-/// The `workflows` columns (aliased `w`) that [`Loaded::from_row`] reads, in its order.
-pub(crate) const LOADED_COLUMNS: &str =
-    "w.workflow_id, w.kind, w.session_id, w.start_ms, w.end_ms, w.reported_ms, w.reported_success,
-     w.reported_agents, w.error, w.ended_by";
-
-impl Loaded {
-    /// A workflow from a row selected with [`LOADED_COLUMNS`] first (its id already read), with
-    /// its agent runs and handoffs.
-    pub(crate) fn from_row(
-        r: &rusqlite::Row<'_>,
-        id: String,
-        agents: Vec<Span>,
-        handoffs: Vec<(Option<String>, Option<String>)>,
-    ) -> rusqlite::Result<Loaded> {
-        Ok(Loaded {
-            kind: r.get(1)?,
-            session_id: r.get(2)?,
-            start_ms: r.get(3)?,
-            end_ms: r.get(4)?,
-            reported_ms: r.get(5)?,
-            reported_success: r.get(6)?,
-            reported_agents: r.get(7)?,
-            error: r.get(8)?,
-            ended_by: r.get(9)?,
-            handoffs,
-            agents,
-            id,
-        })
-    }
-
-    fn explicit(&self) -> bool {
-        self.kind == WorkflowKind::Explicit.as_str()
-    }
-
-    /// Success / failure / running / lost, as defined in docs/metrics.md.
-    pub(crate) fn status(&self, lost_before: i64) -> Status {
-        if self.explicit() {
-            if let Some(ok) = self.reported_success {
-                return if ok { Status::Success } else { Status::Failure };
-            }
-        }
-        if self.error.is_some()
-            || self
-                .agents
-                .iter()
-                .any(|a| matches!(a.status(), Some(Status::Failure | Status::Lost)))
-        {
-            return Status::Failure;
-        }
-        if self.ended_by.as_deref() == Some("session_end") {
-            return Status::Cancelled;
-        }
-        match self.end_ms {
-            None if self.start_ms.is_none_or(|s| s < lost_before) => Status::Lost,
-            None => Status::Running,
-            Some(_) if self.agents.iter().any(Span::running) => Status::Running,
-            Some(_) => Status::Success,
-        }
-    }
-
-    /// When the workflow's work ended: the later of its end (Stop / complete) and its agents'
-    /// last end, since background agents outlive the turn's Stop. None while it has no end or
-    /// an agent is still running.
-    pub(crate) fn finish_ms(&self) -> Option<i64> {
-        let end = self.end_ms?;
-        if self.agents.iter().any(Span::running) {
-            return None;
-        }
-        Some(
-            self.agents
-                .iter()
-                .filter_map(|a| a.end_ms)
-                .fold(end, i64::max),
-        )
-    }
-
-    /// The reported duration of an explicit workflow, else finish − start.
-    pub(crate) fn duration_ms(&self) -> Option<i64> {
-        if self.explicit() {
-            if let Some(d) = self.reported_ms {
-                return Some(d.max(0));
-            }
-        }
-        Some((self.finish_ms()? - self.start_ms?).max(0))
-    }
-
-    /// The agent types that make up the workflow, in order (docs/metrics.md, "Agent sequence").
-    pub(crate) fn sequence(&self) -> Vec<String> {
-        if !self.explicit() {
-            return self
-                .agents
-                .iter()
-                .filter(|a| a.depth == 1)
-                .map(|a| a.agent_type.clone())
-                .collect();
-        }
-        if !self.agents.is_empty() {
-            return self.agents.iter().map(|a| a.agent_type.clone()).collect();
-        }
-        if !self.handoffs.is_empty() {
-            let mut chain: Vec<String> = Vec::new();
-            for (from, to) in &self.handoffs {
-                for name in [from, to].into_iter().flatten() {
-                    if chain.last() != Some(name) {
-                        chain.push(name.clone());
-                    }
-                }
-            }
-            return chain;
-        }
-        self.reported_agents
-            .as_deref()
-            .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-            .unwrap_or_default()
-    }
-
-    /// Tokens of every agent run of the workflow.
-    pub(crate) fn tokens(&self) -> i64 {
-        self.agents.iter().map(|a| a.tokens).sum()
-    }
-
-    /// Cost of every agent run of the workflow; runs of unknown-price models add 0.
-    pub(crate) fn cost_usd(&self) -> f64 {
-        // fold from +0.0: `Sum for f64` starts at −0.0, which would print as `$-0.0000`.
-        self.agents
-            .iter()
-            .filter_map(|a| a.cost_usd)
-            .fold(0.0, |acc, c| acc + c)
-    }
-}
-
-/// The rows of `it` (ordered by key) whose key is `id`, skipping smaller keys: one step of a
-/// merge join between streams ordered by workflow id (`str` order is SQLite's BINARY order).
-fn take_for<T, I>(it: &mut Peekable<I>, id: &str) -> Result<Vec<T>>
-where
-    I: Iterator<Item = rusqlite::Result<(String, T)>>,
-{
-    let mut out = Vec::new();
-    loop {
-        match it.peek() {
-            None => return Ok(out),
-            Some(Err(_)) => {
-                it.next().expect("peeked")?;
-            }
-            Some(Ok((key, _))) => match key.as_str().cmp(id) {
-                Ordering::Less => {
-                    it.next();
-                }
-                Ordering::Equal => out.push(it.next().expect("peeked")?.1),
-                Ordering::Greater => return Ok(out),
-            },
-        }
-    }
-}
-
-/// Calls `f` with every workflow matching `filter` and its user agent runs (ordered by start),
-/// in workflow id order. Three sequential streams ordered by workflow id — workflows, runs,
-/// handoffs — merged in memory, so memory stays bounded and nothing is queried per workflow.
-/// Unfiltered, the runs are read by a table scan and sorted: walking the `runs_workflow` index
-/// instead visits rows in random order (prompt ids are UUIDs), about twice as slow at 300k runs.
-pub(crate) fn for_each(ctx: &Ctx, filter: &Filter, mut f: impl FnMut(Loaded)) -> Result<()> {
-    let (w, p) = filter.workflows_where();
-    let unfiltered = filter.only_agents() && filter.agents.is_empty();
-    let c = ctx.store.conn();
-    let st = ctx.status_sql();
-    let cols = format!("r.workflow_id, r.agent_type, r.depth, r.start_ms, r.end_ms, {st}, {TOKENS_SQL}, r.cost_usd");
-    let runs_sql = if unfiltered {
-        format!(
-            "SELECT {cols} FROM agent_runs r NOT INDEXED WHERE r.internal = 0 AND r.workflow_id IS NOT NULL
-             ORDER BY r.workflow_id, r.start_ms, r.id"
-        )
-    } else {
-        format!(
-            "SELECT {cols} FROM workflows w JOIN agent_runs r ON r.workflow_id = w.workflow_id AND r.internal = 0
-             WHERE {w} ORDER BY w.workflow_id, r.start_ms, r.id"
-        )
-    };
-    let mut rs = c.prepare(&runs_sql)?;
-    let run_params: &[SqlValue] = if unfiltered { &[] } else { &p };
-    let mut runs = rs
-        .query_map(params_from_iter(run_params.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Span {
-                    agent_type: r.get(1)?,
-                    depth: r.get(2)?,
-                    start_ms: r.get(3)?,
-                    end_ms: r.get(4)?,
-                    status: r.get(5)?,
-                    tokens: r.get(6)?,
-                    cost_usd: r.get(7)?,
-                },
-            ))
-        })?
-        .peekable();
-    let mut hs = c.prepare(&format!(
-        "SELECT h.workflow_id, h.from_agent, h.to_agent FROM handoffs h JOIN workflows w ON w.workflow_id = h.workflow_id
-         WHERE {w} AND w.kind = '{explicit}' ORDER BY h.workflow_id, h.ts, h.id",
-        explicit = WorkflowKind::Explicit
-    ))?;
-    let mut handoffs = hs
-        .query_map(params_from_iter(p.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                (
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ),
-            ))
-        })?
-        .peekable();
-    let mut ws = c.prepare(&format!(
-        "SELECT {LOADED_COLUMNS} FROM workflows w WHERE {w} ORDER BY w.workflow_id"
-    ))?;
-    let mut rows = ws.query(params_from_iter(p.iter()))?;
-    while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        let agents = take_for(&mut runs, &id)?;
-        let handoffs = take_for(&mut handoffs, &id)?;
-        f(Loaded::from_row(r, id, agents, handoffs)?);
-    }
-    Ok(())
 }
 
 /// Totals over the matching workflows.
@@ -390,23 +107,41 @@ fn newest_first(rows: &mut Vec<WorkflowRow>, limit: usize) {
     rows.truncate(limit);
 }
 
-/// Computes the report in one pass over the matching workflows.
+/// Computes the report: from `workflow_figures` and its rollups (crate::analyze::workflow_cache)
+/// when they can answer the filter, else in one pass over the matching workflows
+/// ([`compute_full_scan`]); the same report either way.
 pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Result<Workflows> {
+    match Window::of(filter) {
+        Some(win) => {
+            workflow_cache::sync(ctx)?;
+            from_figures(ctx, &win, limit, sequences)
+        }
+        None => compute_full_scan(ctx, filter, limit, sequences),
+    }
+}
+
+/// The report from one pass over the matching workflows and all their runs, whatever the
+/// filter: what [`compute`] must equal.
+pub fn compute_full_scan(
+    ctx: &Ctx,
+    filter: &Filter,
+    limit: usize,
+    sequences: usize,
+) -> Result<Workflows> {
     let lost_before = ctx.lost_before();
     let mut t = Totals::default();
     let (mut dur_n, mut dur_sum) = (0i64, 0i64);
     let mut seqs: HashMap<String, SeqAcc> = HashMap::new();
     let mut recent: Vec<WorkflowRow> = Vec::new();
     for_each(ctx, filter, |wf| {
-        let status = wf.status(lost_before);
-        let duration = wf.duration_ms();
+        let f = wf.figures(lost_before);
         t.workflows += 1;
         if wf.explicit() {
             t.explicit += 1;
         } else {
             t.turns += 1;
         }
-        match status {
+        match f.status {
             Status::Success => t.success += 1,
             Status::Failure => t.failure += 1,
             Status::Cancelled => t.cancelled += 1,
@@ -415,42 +150,33 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
             // Loaded::status never says remote: that is a run's status, not a workflow's.
             Status::Remote => {}
         }
-        if let Some(d) = duration {
+        if let Some(d) = f.duration_ms {
             dur_n += 1;
             dur_sum += d;
         }
-        t.agents += wf.agents.len() as i64;
-        t.with_agents += i64::from(!wf.agents.is_empty());
-        t.tokens += wf.tokens();
-        t.cost_usd += wf.cost_usd();
-        let seq = wf.sequence();
-        let sequence = (!seq.is_empty()).then(|| seq.join(ARROW));
-        if let Some(s) = &sequence {
+        t.agents += f.agents;
+        t.with_agents += i64::from(f.agents > 0);
+        t.tokens += f.tokens;
+        t.cost_usd += f.cost_usd;
+        if let Some(s) = &f.sequence {
             let acc = seqs.entry(s.clone()).or_default();
             acc.workflows += 1;
-            acc.success += i64::from(status == Status::Success);
-            acc.decided += i64::from(status.decided());
-            if let Some(d) = duration {
+            acc.success += i64::from(f.status == Status::Success);
+            acc.decided += i64::from(f.status.decided());
+            if let Some(d) = f.duration_ms {
                 acc.dur_n += 1;
                 acc.dur_sum += d;
             }
         }
         if limit > 0 {
-            recent.push(WorkflowRow {
-                workflow_id: wf.id.clone(),
-                kind: wf.kind.clone(),
-                session_id: wf.session_id.clone(),
-                status,
-                start: None,
-                duration_ms: duration,
-                agents: wf.agents.len() as i64,
-                tokens: wf.tokens(),
-                cost_usd: wf.cost_usd(),
-                sequence,
-                prompt: None,
-                error: wf.error.clone(),
-                start_ms: wf.start_ms,
-            });
+            recent.push(WorkflowRow::new(
+                wf.id.clone(),
+                wf.kind.clone(),
+                wf.session_id.clone(),
+                wf.start_ms,
+                wf.error.clone(),
+                f,
+            ));
             // Keep memory bounded at any number of workflows.
             if recent.len() >= limit * 2 + 64 {
                 newest_first(&mut recent, limit);
@@ -458,6 +184,47 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
         }
     })?;
     newest_first(&mut recent, limit);
+    finish(ctx, t, (dur_n, dur_sum), seqs, recent, sequences)
+}
+
+impl WorkflowRow {
+    /// A row of the recent list; `start` and `prompt` are filled for the rows listed only.
+    fn new(
+        workflow_id: String,
+        kind: String,
+        session_id: Option<String>,
+        start_ms: Option<i64>,
+        error: Option<String>,
+        f: Figures,
+    ) -> WorkflowRow {
+        WorkflowRow {
+            workflow_id,
+            kind,
+            session_id,
+            status: f.status,
+            start: None,
+            duration_ms: f.duration_ms,
+            agents: f.agents,
+            tokens: f.tokens,
+            cost_usd: f.cost_usd,
+            sequence: f.sequence,
+            prompt: None,
+            error,
+            start_ms,
+        }
+    }
+}
+
+/// The report from its sums: rates and averages, the sequences ranked, the recent rows'
+/// start and prompt.
+fn finish(
+    ctx: &Ctx,
+    mut t: Totals,
+    (dur_n, dur_sum): (i64, i64),
+    seqs: HashMap<String, SeqAcc>,
+    mut recent: Vec<WorkflowRow>,
+    sequences: usize,
+) -> Result<Workflows> {
     let mut q = ctx
         .store
         .conn()
@@ -473,6 +240,7 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
     t.avg_agents = (t.workflows > 0).then(|| t.agents as f64 / t.workflows as f64);
     let mut seq_rows: Vec<SequenceRow> = seqs
         .into_iter()
+        .filter(|(_, a)| a.workflows > 0)
         .map(|(sequence, a)| SequenceRow {
             agents: sequence.split(ARROW).map(str::to_string).collect(),
             sequence,
@@ -493,6 +261,127 @@ pub fn compute(ctx: &Ctx, filter: &Filter, limit: usize, sequences: usize) -> Re
         sequences: seq_rows,
         recent,
     })
+}
+
+/// The sums per agent sequence over `win`: over all time, the first `sequences` of the ranked
+/// rollup; in a window, the whole days' sums plus the part days' rows, all of them (ranked by
+/// [`finish`]).
+fn sequences_over(ctx: &Ctx, win: &Window, sequences: usize) -> Result<HashMap<String, SeqAcc>> {
+    let c = ctx.store.conn();
+    let mut seqs: HashMap<String, SeqAcc> = HashMap::new();
+    let add = |seqs: &mut HashMap<String, SeqAcc>, sql: &str, p: &[i64]| -> Result<()> {
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                SeqAcc {
+                    workflows: r.get(1)?,
+                    success: r.get(2)?,
+                    decided: r.get(3)?,
+                    dur_n: r.get(4)?,
+                    dur_sum: r.get(5)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (k, a) = row?;
+            let e = seqs.entry(k).or_default();
+            e.workflows += a.workflows;
+            e.success += a.success;
+            e.decided += a.decided;
+            e.dur_n += a.dur_n;
+            e.dur_sum += a.dur_sum;
+        }
+        Ok(())
+    };
+    if win.range().is_none() {
+        add(
+            &mut seqs,
+            &format!(
+                "SELECT sequence, workflows, success, decided, dur_n, dur_sum
+                 FROM workflow_sequences INDEXED BY workflow_sequences_most
+                 WHERE workflows > 0 ORDER BY workflows DESC, sequence LIMIT {sequences}"
+            ),
+            &[],
+        )?;
+    } else {
+        if win.has_days() {
+            let (first, end) = win.days();
+            add(
+                &mut seqs,
+                "SELECT sequence, sum(workflows), sum(success), sum(decided), sum(dur_n), sum(dur_sum)
+                 FROM workflow_sequence_daily WHERE day >= ?1 AND day < ?2 GROUP BY sequence",
+                &[first, end],
+            )?;
+        }
+        for &(lo, hi) in win.edges() {
+            add(
+                &mut seqs,
+                "SELECT sequence, count(*), sum(status = 'success'), sum(status IN ('success', 'failure', 'lost')),
+                        count(duration_ms), coalesce(sum(duration_ms), 0)
+                 FROM workflow_figures INDEXED BY workflow_figures_start
+                 WHERE start_ms >= ?1 AND start_ms < ?2 AND sequence IS NOT NULL GROUP BY sequence",
+                &[lo, hi],
+            )?;
+        }
+    }
+    Ok(seqs)
+}
+
+/// The report from `workflow_figures` and its rollups over `win` (synced by the caller).
+fn from_figures(ctx: &Ctx, win: &Window, limit: usize, sequences: usize) -> Result<Workflows> {
+    let c = ctx.store.conn();
+    let s = workflow_cache::Sums::over(ctx, win)?;
+    let t = Totals {
+        workflows: s.workflows,
+        turns: s.turns,
+        explicit: s.explicit,
+        success: s.success,
+        failure: s.failure,
+        cancelled: s.cancelled,
+        running: s.running,
+        lost: s.lost,
+        agents: s.agents,
+        with_agents: s.with_agents,
+        tokens: s.tokens,
+        cost_usd: s.cost,
+        ..Totals::default()
+    };
+    let seqs = sequences_over(ctx, win, sequences)?;
+    // The newest `limit`, through the figures' start index (newest first, ties by id).
+    let (range, p) = workflow_cache::range_sql(win);
+    let mut stmt = c.prepare(&format!(
+        "SELECT workflow_id, kind, session_id, start_ms, error, status, duration_ms, agents, tokens, cost, sequence
+         FROM workflow_figures INDEXED BY workflow_figures_start WHERE {range}
+         ORDER BY start_ms DESC, workflow_id LIMIT {limit}"
+    ))?;
+    let recent = stmt
+        .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+            let status: String = r.get(5)?;
+            Ok(WorkflowRow::new(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                Figures {
+                    status: Status::parse(&status).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            5,
+                            rusqlite::types::Type::Text,
+                            format!("unknown workflow status {status}").into(),
+                        )
+                    })?,
+                    duration_ms: r.get(6)?,
+                    agents: r.get(7)?,
+                    tokens: r.get(8)?,
+                    cost_usd: r.get(9)?,
+                    sequence: r.get(10)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    finish(ctx, t, (s.dur_n, s.dur_sum), seqs, recent, sequences)
 }
 
 /// Runs `analyze workflows`; `Ok(false)` = nothing found.

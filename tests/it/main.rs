@@ -38,3 +38,4 @@ mod summary;
 mod types_rollup;
 mod upgrade;
 mod window_rollup;
+mod workflow_figures;
