@@ -596,3 +596,19 @@ pub(crate) fn rollup_windows(
         ),
     ]
 }
+
+/// The two agent types with the most runs in a daily rollup (`agent_daily`, `type_daily`).
+pub(crate) fn busiest_types(c: &rusqlite::Connection, rollup: &str) -> Vec<String> {
+    let mut stmt = c
+        .prepare(&format!(
+            "SELECT agent_type FROM {rollup} GROUP BY 1 ORDER BY sum(runs) DESC, 1 LIMIT 2"
+        ))
+        .unwrap();
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names.len(), 2, "two agent types in {rollup}");
+    names
+}

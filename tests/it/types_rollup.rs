@@ -85,16 +85,7 @@ fn types_from_the_rollups_equal_types_from_the_runs() {
         .unwrap();
     assert!(lost > 0, "the history has lost runs to decide at read time");
 
-    let top: Vec<String> = {
-        let mut stmt = c
-            .prepare(
-                "SELECT agent_type FROM type_daily GROUP BY 1 ORDER BY sum(runs) DESC, 1 LIMIT 2",
-            )
-            .unwrap();
-        let names = stmt.query_map([], |r| r.get(0)).unwrap();
-        names.map(Result::unwrap).collect()
-    };
-    assert_eq!(top.len(), 2);
+    let top = crate::common::busiest_types(c, "type_daily");
     let session = first_text(
         c,
         "SELECT session_id FROM agent_runs WHERE internal = 0 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",

@@ -102,16 +102,7 @@ fn windowed_summary_and_trends_from_the_rollups_equal_them_from_the_runs() {
         )
         .unwrap();
     assert!(tested > 0, "the history has test results");
-    let top: Vec<String> = {
-        let mut stmt = c
-            .prepare(
-                "SELECT agent_type FROM agent_daily GROUP BY 1 ORDER BY sum(runs) DESC, 1 LIMIT 2",
-            )
-            .unwrap();
-        let names = stmt.query_map([], |r| r.get(0)).unwrap();
-        names.map(Result::unwrap).collect()
-    };
-    assert_eq!(top.len(), 2);
+    let top = crate::common::busiest_types(c, "agent_daily");
     let mut cases = crate::common::rollup_windows(now, &top);
     cases.push(("--days 1", window(Some(now - DAY - 777), None)));
     cases.push(("the whole history", window(Some(now - 40 * DAY), None)));
