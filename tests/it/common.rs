@@ -612,3 +612,19 @@ pub(crate) fn busiest_types(c: &rusqlite::Connection, rollup: &str) -> Vec<Strin
     assert_eq!(names.len(), 2, "two agent types in {rollup}");
     names
 }
+
+/// Every row of `sql`, each as its values' debug forms joined by `|` (rollups compared with
+/// their definitions).
+pub(crate) fn rows(c: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut stmt = c.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}

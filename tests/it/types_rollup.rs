@@ -3,7 +3,7 @@
 //! (the TEMP triggers at work on a projection that already has runs), every filter gives what
 //! the runs alone give, and the rollups equal their definition over the runs.
 
-use crate::common::Env;
+use crate::common::{rows, Env};
 use agent_telemetry::analyze::{types, Ctx, Filter};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -16,20 +16,6 @@ fn generate(db: &std::path::Path, runs: &str, seed: &str, append: bool) {
         args.push("--append");
     }
     crate::gen_history::generate(db, &args);
-}
-
-fn rows(c: &Connection, sql: &str) -> Vec<String> {
-    let mut stmt = c.prepare(sql).unwrap();
-    let n = stmt.column_count();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((0..n)
-                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                .collect::<Vec<_>>()
-                .join("|"))
-        })
-        .unwrap();
-    rows.map(Result::unwrap).collect()
 }
 
 fn first_text(c: &Connection, sql: &str) -> String {

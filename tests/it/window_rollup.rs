@@ -5,28 +5,13 @@
 //! (some lost), running runs with an end and remote ones, every window gives what the runs
 //! alone give: every figure, the costs too.
 
-use crate::common::{window, Env};
+use crate::common::{rows, window, Env};
 use agent_telemetry::analyze::{summary, trends, Ctx, Filter};
 use agent_telemetry::store::schema;
-use rusqlite::Connection;
 use serde_json::Value;
 
 const DAY: i64 = 86_400_000;
 const NOW: &str = "2026-06-01T00:00:00Z";
-
-fn rows(c: &Connection, sql: &str) -> Vec<String> {
-    let mut stmt = c.prepare(sql).unwrap();
-    let n = stmt.column_count();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((0..n)
-                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                .collect::<Vec<_>>()
-                .join("|"))
-        })
-        .unwrap();
-    rows.map(Result::unwrap).collect()
-}
 
 fn generate(db: &std::path::Path, runs: &str, seed: &str, append: bool) {
     let mut args = vec![
