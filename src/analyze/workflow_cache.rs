@@ -21,13 +21,11 @@
 //! days at its edges, as `analyze types` does; `--agent`, `--project` and `--session` are not in
 //! the rollups: those reports read the workflows themselves (`workflows::for_each`).
 
+use super::window::{self, Days};
 use super::workflow_load::{self as workflows, overhead_ratio, Measured};
 use super::{Ctx, Filter};
 use crate::error::Result;
 use rusqlite::params;
-
-/// One UTC day in ms: the rollups' unit.
-const DAY_MS: i64 = 86_400_000;
 
 /// Above this many workflows to recompute, every row is recomputed from one full scan (walking
 /// the runs through their workflow index, in random order, is slower at that size).
@@ -49,49 +47,42 @@ impl Window {
     /// The window of `filter`, or None when the rollups cannot answer it (`--agent`,
     /// `--project`, `--session`).
     pub(crate) fn of(filter: &Filter) -> Option<Window> {
-        if !filter.agents.is_empty() || filter.project.is_some() || filter.session.is_some() {
+        if !filter.agents.is_empty() {
             return None;
-        }
-        if filter.since.is_none() && filter.until.is_none() {
-            return Some(Window {
-                first: i64::MIN,
-                end: i64::MAX,
-                edges: Vec::new(),
-                range: None,
-            });
         }
         let (lo, hi) = (
             filter.since.unwrap_or(i64::MIN),
             filter.until.unwrap_or(i64::MAX),
         );
-        // Whole days from day 1: day 0 of the rollups also holds the workflows without a
-        // start, which a time bound excludes.
-        let first = filter
-            .since
-            .map_or(1, |s| {
-                s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0)
-            })
-            .max(1);
-        let end = filter.until.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
-        if end <= first {
+        match window::rollup_days(filter) {
+            Some(Days::All) => Some(Window {
+                first: i64::MIN,
+                end: i64::MAX,
+                edges: Vec::new(),
+                range: None,
+            }),
+            Some(days @ Days::Range(..)) => {
+                let (first, end) = days.bounds();
+                let edges = window::edges(filter, days)
+                    .iter()
+                    .map(|e| (e.since.unwrap_or(i64::MIN), e.until.unwrap_or(i64::MAX)))
+                    .collect();
+                Some(Window {
+                    first,
+                    end,
+                    edges,
+                    range: Some((lo, hi)),
+                })
+            }
+            None if filter.project.is_some() || filter.session.is_some() => None,
             // Less than a whole day: the figures rows alone.
-            return Some(Window {
+            None => Some(Window {
                 first: 0,
                 end: 0,
                 edges: vec![(lo, hi)],
                 range: Some((lo, hi)),
-            });
+            }),
         }
-        let mut edges = vec![(lo, first * DAY_MS)];
-        if end < i64::MAX {
-            edges.push((end * DAY_MS, hi));
-        }
-        Some(Window {
-            first,
-            end,
-            edges,
-            range: Some((lo, hi)),
-        })
     }
 
     /// Whether the rollups are read at all.
