@@ -384,13 +384,12 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         .conn()
         .execute_batch(&crate::store::schema::drop_temp_rollup_triggers())?;
     store.write_tx(|s| {
-        s.conn().execute_batch(
+        s.conn().execute_batch(&format!(
             "DELETE FROM agent_runs; DELETE FROM run_tools; DELETE FROM workflows; DELETE FROM handoffs;
              DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM derive_state;
-             DELETE FROM type_daily; DELETE FROM type_tool_daily;
-             INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflow_figures f
-             WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty d WHERE d.workflow_id = f.workflow_id);",
-        )?;
+             DELETE FROM type_daily; DELETE FROM type_tool_daily; {}",
+            crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY
+        ))?;
         for t in crate::metrics::store::TABLES {
             s.conn().execute(&format!("DELETE FROM {t}"), [])?;
         }

@@ -402,11 +402,11 @@ pub fn keep_pruned(s: &Store, reflected_upto: i64) -> Result<i64> {
          DELETE FROM delegations WHERE session_id IS NULL OR session_id NOT IN {PRUNED};
          DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM type_daily;
          DELETE FROM type_tool_daily; DELETE FROM run_metrics;
-         INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflow_figures f
-         WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty d WHERE d.workflow_id = f.workflow_id);
+         {mark_every}
          DROP TABLE IF EXISTS temp.kept_runs;
          CREATE TEMP TABLE kept_runs AS SELECT * FROM agent_runs;
-         DELETE FROM agent_runs;"
+         DELETE FROM agent_runs;",
+        mark_every = crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY
     ))?;
     c.execute_batch(&crate::store::schema::temp_batch_rollup_triggers())?;
     let kept = c.execute(

@@ -737,41 +737,39 @@ INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflows;
 /// connection that derives (a run's changes mark its workflows per batch, in
 /// [`flush_batch_rollups_sql`]). NOT EXISTS rather than OR IGNORE: an outer statement's conflict
 /// policy overrides a trigger's.
-const TEMP_WORKFLOW_DIRTY_TRIGGERS: &str = r#"
-CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_del AFTER DELETE ON workflows BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_upd AFTER UPDATE OF workflow_id, kind, session_id, start_ms, end_ms, reported_ms,
-    reported_success, reported_agents, error, ended_by ON workflows
-WHEN OLD.workflow_id IS NOT NEW.workflow_id OR OLD.kind IS NOT NEW.kind OR OLD.session_id IS NOT NEW.session_id
-    OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms OR OLD.reported_ms IS NOT NEW.reported_ms
-    OR OLD.reported_success IS NOT NEW.reported_success OR OLD.reported_agents IS NOT NEW.reported_agents
-    OR OLD.error IS NOT NEW.error OR OLD.ended_by IS NOT NEW.ended_by BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
-  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_ins AFTER INSERT ON handoffs BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_del AFTER DELETE ON handoffs BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
-END;
-CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_upd AFTER UPDATE ON handoffs BEGIN
-  INSERT INTO workflow_dirty (workflow_id) SELECT OLD.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = OLD.workflow_id);
-  INSERT INTO workflow_dirty (workflow_id) SELECT NEW.workflow_id
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = NEW.workflow_id);
-END;
-"#;
+fn temp_workflow_dirty_triggers() -> String {
+    let wf_changed = "OLD.workflow_id IS NOT NEW.workflow_id OR OLD.kind IS NOT NEW.kind
+        OR OLD.session_id IS NOT NEW.session_id OR OLD.start_ms IS NOT NEW.start_ms OR OLD.end_ms IS NOT NEW.end_ms
+        OR OLD.reported_ms IS NOT NEW.reported_ms OR OLD.reported_success IS NOT NEW.reported_success
+        OR OLD.reported_agents IS NOT NEW.reported_agents OR OLD.error IS NOT NEW.error
+        OR OLD.ended_by IS NOT NEW.ended_by";
+    format!(
+        "CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_ins AFTER INSERT ON workflows BEGIN {new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_del AFTER DELETE ON workflows BEGIN {old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_wf_upd AFTER UPDATE OF workflow_id, kind, session_id,
+             start_ms, end_ms, reported_ms, reported_success, reported_agents, error, ended_by ON workflows
+         WHEN {wf_changed} BEGIN {old} {new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_ins AFTER INSERT ON handoffs BEGIN {new} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_del AFTER DELETE ON handoffs BEGIN {old} END;
+         CREATE TEMP TRIGGER IF NOT EXISTS workflow_dirty_handoffs_upd AFTER UPDATE ON handoffs BEGIN {old} {new} END;",
+        new = mark_dirty("NEW.workflow_id"),
+        old = mark_dirty("OLD.workflow_id"),
+    )
+}
+
+/// Marks the workflow `id` (an SQL expression) in `workflow_dirty` unless it is already there.
+fn mark_dirty(id: &str) -> String {
+    format!(
+        "INSERT INTO workflow_dirty (workflow_id) SELECT {id}
+           WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty WHERE workflow_id = {id});"
+    )
+}
+
+/// Marks every workflow that has figures: their rows must be recomputed (a rebuild, a prune's
+/// re-derivation).
+pub const MARK_EVERY_WORKFLOW_DIRTY: &str = "INSERT INTO workflow_dirty (workflow_id)
+    SELECT workflow_id FROM workflow_figures f
+    WHERE NOT EXISTS (SELECT 1 FROM workflow_dirty d WHERE d.workflow_id = f.workflow_id);";
 
 /// The TEMP triggers that keep the rollups of `workflow_figures` (version 13) exact — an insert
 /// adds its row, a delete subtracts it — installed by the reader that refreshes the figures
@@ -950,10 +948,11 @@ pub fn temp_batch_rollup_triggers() -> String {
          CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_ins BEFORE INSERT ON run_tools BEGIN {tools_new} END;
          CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_upd BEFORE UPDATE ON run_tools BEGIN {tools_old} {tools_new} END;
          CREATE TEMP TRIGGER IF NOT EXISTS run_tools_batch_del BEFORE DELETE ON run_tools BEGIN {tools_old} END;
-         {TEMP_WORKFLOW_DIRTY_TRIGGERS}",
+         {workflow_dirty}",
         run_old = snapshot_run("OLD"),
         tools_new = snapshot_tools("NEW.run_id"),
         tools_old = snapshot_tools("OLD.run_id"),
+        workflow_dirty = temp_workflow_dirty_triggers(),
     )
 }
 
