@@ -189,10 +189,7 @@ fn from_rollups(ctx: &Ctx, filter: &Filter, days: Days, sums: &mut Sums) -> Resu
     )?;
     // Lost: running, never ended, started before the threshold (RunStatus::effective_sql), in
     // the same days. Without time bounds every start counts (a missing one as 0).
-    let window = match days {
-        Days::All => "",
-        Days::Range(..) => " AND r.start_ms >= ?1 * 86400000 AND r.start_ms < ?2 * 86400000",
-    };
+    let window = days.runs_start_sql();
     p.push(SqlValue::Integer(ctx.lost_before()));
     let lost = p.len();
     let mut stmt = c.prepare(&format!(

@@ -29,6 +29,16 @@ impl Days {
             Days::Range(first, end) => (first, end.unwrap_or(i64::MAX / DAY_MS)),
         }
     }
+
+    /// The condition (` AND …`, on runs aliased `r`) that keeps the runs started on these days,
+    /// with the days bound as `?1` and `?2` by [`rollup_params`]; empty for [`Days::All`]
+    /// (every start, a missing one included).
+    pub fn runs_start_sql(self) -> &'static str {
+        match self {
+            Days::All => "",
+            Days::Range(..) => " AND r.start_ms >= ?1 * 86400000 AND r.start_ms < ?2 * 86400000",
+        }
+    }
 }
 
 /// The parameters of a query over daily rollups: `?1` the first day, `?2` the day after the last,
@@ -156,10 +166,7 @@ pub fn agent_daily_sums(
     }
     // The runs still `running` as stored, in the same days: lost when never ended and started
     // before the threshold. Without time bounds every start counts (a missing one as 0).
-    let window = match days {
-        Days::All => "",
-        Days::Range(..) => " AND r.start_ms >= ?1 * 86400000 AND r.start_ms < ?2 * 86400000",
-    };
+    let window = days.runs_start_sql();
     p.push(SqlValue::Integer(ctx.lost_before()));
     let lost = p.len();
     let mut stmt = c.prepare(&format!(
