@@ -50,12 +50,12 @@ pub const RULES: i64 = 4;
 /// SubagentStop, the Agent tool's result or failure, a StopFailure) is applied: that word wins
 /// whichever committed first.
 const REOPEN_SESSION_ENDED: &str =
-    "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
+    "UPDATE OR FAIL agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
      WHERE id = ?1 AND ended_by = 'session_end'";
 /// Run ?1 leaves delegation ?2, to which a SubagentStart (no tool_use_id) was matched by guess:
 /// the failure it took from ?2 was ?2's agent's, so it is undone (a stop or a timed result it
 /// had of its own stays its end).
-const UNDO_DELEGATION_FAILURE: &str = "UPDATE agent_runs SET
+const UNDO_DELEGATION_FAILURE: &str = "UPDATE OR FAIL agent_runs SET
         status = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN 'success' ELSE 'running' END,
         error = NULL,
         end_ms = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN end_ms END,
@@ -65,7 +65,7 @@ const UNDO_DELEGATION_FAILURE: &str = "UPDATE agent_runs SET
        AND d.status IN ('failure', 'cancelled') AND d.status = agent_runs.status AND d.error IS agent_runs.error)";
 /// [`REOPEN_SESSION_ENDED`] by agent id.
 const REOPEN_SESSION_ENDED_AGENT: &str =
-    "UPDATE agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
+    "UPDATE OR FAIL agent_runs SET duration_ms = NULL, end_ms = NULL, error = NULL, status = 'running', ended_by = NULL
      WHERE agent_id = ?1 AND ended_by = 'session_end'";
 
 /// What a refresh did.
@@ -314,7 +314,7 @@ fn apply_in_tx(
     };
     s.flush_rollups()?;
     s.conn().execute(
-        "INSERT INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
+        "INSERT OR FAIL INTO derive_state (key, value) VALUES ('events', ?1), ('rules', ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [last, RULES],
     )?;
@@ -473,10 +473,49 @@ fn models_text(models: &[String]) -> Option<String> {
     (!models.is_empty()).then(|| models.join(","))
 }
 
+/// The SET list that takes a host reading (docs/metrics.md, "Resources") into a run: `pid`,
+/// `cpu` and `rss` are the placeholders of the reading's process id, CPU time (ms) and resident
+/// memory (KB). A reading from another process than the run's first voids the figures.
+fn host_sets(side: Side, pid: &str, cpu: &str, rss: &str) -> String {
+    let same = format!("(host_pid IS NULL OR host_pid = {pid})");
+    match side {
+        Side::Start => format!(
+            "host_cpu_start_ms = CASE WHEN NOT {same} THEN NULL WHEN {cpu} IS NULL THEN host_cpu_start_ms
+               ELSE min(coalesce(host_cpu_start_ms, {cpu}), {cpu}) END,
+             host_cpu_end_ms = CASE WHEN {same} THEN host_cpu_end_ms END,
+             host_rss_kb = CASE WHEN {same} THEN host_rss_kb END,
+             host_pid = CASE WHEN {same} THEN {pid} ELSE 0 END"
+        ),
+        // The stop with the most CPU (then the most memory, for a tie) gives both figures.
+        Side::Stop => format!(
+            "host_rss_kb = CASE WHEN NOT {same} THEN NULL
+               WHEN (coalesce({cpu}, -1), coalesce({rss}, -1)) > (coalesce(host_cpu_end_ms, -1), coalesce(host_rss_kb, -1))
+               THEN {rss} ELSE host_rss_kb END,
+             host_cpu_end_ms = CASE WHEN NOT {same} THEN NULL WHEN {cpu} IS NULL THEN host_cpu_end_ms
+               ELSE max(coalesce(host_cpu_end_ms, {cpu}), {cpu}) END,
+             host_cpu_start_ms = CASE WHEN {same} THEN host_cpu_start_ms END,
+             host_pid = CASE WHEN {same} THEN {pid} ELSE 0 END"
+        ),
+    }
+}
+
 impl Deriver<'_> {
     /// Runs one statement through the statement cache: each `UPDATE agent_runs` carries the
     /// rollup triggers, and re-preparing them per event was most of the derivation's time.
+    ///
+    /// Every write here says `OR FAIL`. With SQLite's default (`ABORT`), a statement that fires
+    /// triggers copies each page it touches into a statement journal first, so that it alone can
+    /// be undone: 10 % of a derivation's instructions. The derivation never recovers from a
+    /// failed statement (its transaction rolls back as a whole), so it needs no such copy.
     fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        debug_assert!(
+            !sql.trim_start().starts_with("UPDATE ") || sql.trim_start().starts_with("UPDATE OR "),
+            "a derivation write without OR FAIL: {sql}"
+        );
+        debug_assert!(
+            !sql.trim_start().starts_with("INSERT INTO "),
+            "a derivation write without OR FAIL: {sql}"
+        );
         Ok(self.s.conn().prepare_cached(sql)?.execute(params)?)
     }
 
@@ -567,7 +606,7 @@ impl Deriver<'_> {
     fn flush_sessions(&self) -> Result<()> {
         let pending = std::mem::take(&mut *self.sessions.borrow_mut());
         let mut stmt = self.s.conn().prepare_cached(
-            "INSERT INTO sessions (session_id, cwd, transcript_path, start_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT OR FAIL INTO sessions (session_id, cwd, transcript_path, start_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (session_id) DO UPDATE SET cwd = coalesce(sessions.cwd, excluded.cwd),
                transcript_path = coalesce(sessions.transcript_path, excluded.transcript_path),
                start_ms = min(sessions.start_ms, excluded.start_ms), last_ms = max(sessions.last_ms, excluded.last_ms)",
@@ -592,7 +631,7 @@ impl Deriver<'_> {
             .and_then(Value::as_str)
             .map(str::to_string);
         self.exec(
-            "UPDATE sessions SET end_ms = max(coalesce(end_ms, 0), ?2), end_reason = ?3 WHERE session_id = ?1",
+            "UPDATE OR FAIL sessions SET end_ms = max(coalesce(end_ms, 0), ?2), end_reason = ?3 WHERE session_id = ?1",
             params![e.session_id, e.ts, reason],
         )?;
         // Claude Code stops every agent still running when its session ends (a background agent
@@ -600,14 +639,14 @@ impl Deriver<'_> {
         // reports those deaths: such runs are cancelled here. A SubagentStop arriving later
         // still wins (subagent_stopped). Turns that never got a Stop were interrupted.
         self.exec(
-            "UPDATE agent_runs SET status = 'cancelled', end_ms = ?2, ended_by = 'session_end',
+            "UPDATE OR FAIL agent_runs SET status = 'cancelled', end_ms = ?2, ended_by = 'session_end',
                 duration_ms = coalesce(duration_ms, ?2 - start_ms),
                 error = coalesce(error, 'still running when its session ended (Claude Code stopped it)')
              WHERE session_id = ?1 AND status = 'running' AND end_ms IS NULL",
             params![e.session_id, e.ts],
         )?;
         self.exec(
-            "UPDATE workflows SET end_ms = ?2, ended_by = 'session_end'
+            "UPDATE OR FAIL workflows SET end_ms = ?2, ended_by = 'session_end'
              WHERE session_id = ?1 AND kind = 'turn' AND end_ms IS NULL",
             params![e.session_id, e.ts],
         )?;
@@ -629,7 +668,7 @@ impl Deriver<'_> {
             // Its Stop may have committed first and made a turn without a prompt, starting at or
             // after this prompt: that row is this notification's.
             self.exec(
-                "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms)
+                "INSERT OR FAIL INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms)
                  VALUES (?1, 'notification', ?2, ?3, ?4, ?5)
                  ON CONFLICT (workflow_id) DO UPDATE SET kind = excluded.kind, prompt = excluded.prompt,
                    start_ms = min(coalesce(workflows.start_ms, excluded.start_ms), excluded.start_ms),
@@ -641,7 +680,7 @@ impl Deriver<'_> {
         }
         let kind = "turn";
         self.exec(
-            "INSERT INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT OR FAIL INTO workflows (workflow_id, kind, session_id, project, prompt, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (workflow_id) DO UPDATE SET kind = excluded.kind, prompt = excluded.prompt,
                start_ms = min(coalesce(workflows.start_ms, excluded.start_ms), excluded.start_ms),
                project = coalesce(workflows.project, excluded.project)",
@@ -661,7 +700,7 @@ impl Deriver<'_> {
             // The agent's own word on its death beats the session end's cancellation.
             self.exec(REOPEN_SESSION_ENDED_AGENT, [aid])?;
             self.exec(
-                "UPDATE agent_runs SET status = CASE WHEN status IN ('running', 'success') THEN 'failure' ELSE status END,
+                "UPDATE OR FAIL agent_runs SET status = CASE WHEN status IN ('running', 'success') THEN 'failure' ELSE status END,
                     error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE agent_id = ?1",
                 params![aid, error, e.ts],
             )?;
@@ -675,7 +714,7 @@ impl Deriver<'_> {
         };
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.exec(
-            "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms, error) VALUES (?1, 'turn', ?2, ?3, ?4, ?4, ?5)
+            "INSERT OR FAIL INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms, error) VALUES (?1, 'turn', ?2, ?3, ?4, ?4, ?5)
              ON CONFLICT (workflow_id) DO UPDATE SET end_ms = CASE WHEN workflows.ended_by = 'session_end'
                  THEN excluded.end_ms ELSE max(coalesce(workflows.end_ms, 0), excluded.end_ms) END,
                error = coalesce(workflows.error, excluded.error), ended_by = NULL",
@@ -691,7 +730,7 @@ impl Deriver<'_> {
         let v = e.json();
         let cwd = v.get("cwd").and_then(Value::as_str);
         self.exec(
-            "INSERT INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms) VALUES (?1, 'turn', ?2, ?3, ?4, ?4)
+            "INSERT OR FAIL INTO workflows (workflow_id, kind, session_id, project, start_ms, end_ms) VALUES (?1, 'turn', ?2, ?3, ?4, ?4)
              ON CONFLICT (workflow_id) DO UPDATE SET end_ms = CASE WHEN workflows.ended_by = 'session_end'
                  THEN excluded.end_ms ELSE max(coalesce(workflows.end_ms, 0), excluded.end_ms) END,
                ended_by = NULL",
@@ -706,7 +745,7 @@ impl Deriver<'_> {
         {
             if let Some(id) = t.get("id").and_then(Value::as_str) {
                 self.exec(
-                    "UPDATE agent_runs SET background = 1 WHERE agent_id = ?1",
+                    "UPDATE OR FAIL agent_runs SET background = 1 WHERE agent_id = ?1",
                     [id],
                 )?;
             }
@@ -734,7 +773,7 @@ impl Deriver<'_> {
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "general-purpose".into());
         self.exec(
-            "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts,
+            "INSERT OR FAIL INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, description, prompt, background, ts,
                 name, effort, isolation)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (tool_use_id) DO UPDATE SET description = excluded.description, prompt = excluded.prompt,
@@ -796,7 +835,7 @@ impl Deriver<'_> {
                 // when the agents it delegated finish, seen with 2.1.330 and 2.1.332). It runs
                 // until its next SubagentStop; its start stays the first.
                 self.exec(
-                    "UPDATE agent_runs SET end_ms = NULL, duration_ms = NULL, status = 'running', ended_by = NULL
+                    "UPDATE OR FAIL agent_runs SET end_ms = NULL, duration_ms = NULL, status = 'running', ended_by = NULL
                      WHERE id = ?1 AND status = 'success' AND end_ms IS NOT NULL AND ?2 > end_ms",
                     params![r.id, e.ts],
                 )?;
@@ -805,14 +844,14 @@ impl Deriver<'_> {
                 // first and made the run) gives way; the duration follows unless Claude Code
                 // reported it.
                 self.exec(
-                    "UPDATE agent_runs SET
+                    "UPDATE OR FAIL agent_runs SET
                         start_ms = CASE WHEN start_ms IS (SELECT d.ts FROM delegations d WHERE d.tool_use_id = agent_runs.tool_use_id)
                           AND (end_ms IS NULL OR ?2 <= end_ms) THEN ?2 ELSE min(coalesce(start_ms, ?2), ?2) END
                      WHERE id = ?1",
                     params![r.id, e.ts],
                 )?;
                 self.exec(
-                    "UPDATE agent_runs SET duration_ms = max(end_ms - start_ms, 0)
+                    "UPDATE OR FAIL agent_runs SET duration_ms = max(end_ms - start_ms, 0)
                      WHERE id = ?1 AND end_ms IS NOT NULL AND ended_by IS NOT 'tool_result_timed'
                        AND duration_ms IS NOT max(end_ms - start_ms, 0) AND start_ms IS NOT ?2",
                     params![r.id, r.start_ms],
@@ -881,43 +920,49 @@ impl Deriver<'_> {
         match resp.status.as_deref() {
             Some("completed") => {
                 self.reopen_if_session_ended(&run)?;
+                // The tool's own counts, unless the run's transcript summary gave them (it wins).
+                let own = !run.has_summary;
+                let stats = resp.tool_stats.as_ref();
+                let (lines_added, lines_removed) = (
+                    stats.and_then(|t| t.lines_added).filter(|_| own),
+                    stats.and_then(|t| t.lines_removed).filter(|_| own),
+                );
                 // The end unless a SubagentStop gave one (Claude Code fires this one milliseconds
                 // after it, but the two hooks may commit in either order). Claude Code's duration
                 // is the duration whatever the end; `tool_result_timed` remembers it was given.
                 self.exec(
-                    "UPDATE agent_runs SET
-                        duration_ms = CASE WHEN ?3 IS NOT NULL THEN ?3
+                    "UPDATE OR FAIL agent_runs SET
+                        duration_ms = coalesce(CASE WHEN ?3 IS NOT NULL THEN ?3
                           WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms
                           WHEN ended_by IN ('tool_result', 'tool_failure') AND end_ms <= ?2 THEN duration_ms END,
+                          max((CASE WHEN ended_by = 'subagent_stop' THEN end_ms
+                            WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN min(end_ms, ?2) ELSE ?2 END)
+                            - start_ms, 0)),
                         end_ms = CASE WHEN ended_by = 'subagent_stop' THEN end_ms
                           WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN min(end_ms, ?2) ELSE ?2 END,
                         ended_by = CASE WHEN ended_by = 'subagent_stop' THEN ended_by
                           WHEN ?3 IS NOT NULL OR ended_by = 'tool_result_timed' THEN 'tool_result_timed' ELSE 'tool_result' END,
                         status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
                         model = coalesce(model, ?4), worktree_path = coalesce(?5, worktree_path),
-                        thinking_tokens = coalesce(?6, thinking_tokens) WHERE id = ?1",
+                        thinking_tokens = coalesce(?6, thinking_tokens),
+                        tool_calls = coalesce(?7, tool_calls), lines_added = coalesce(?8, lines_added),
+                        lines_removed = coalesce(?9, lines_removed) WHERE id = ?1",
                     params![
                         run.id,
                         e.ts,
                         resp.total_duration_ms,
                         models_text(&resp.models()).or(resp.resolved_model.clone()),
                         resp.worktree_path,
-                        resp.thinking_tokens()
+                        resp.thinking_tokens(),
+                        resp.total_tool_use_count.filter(|_| own),
+                        lines_added,
+                        lines_removed
                     ],
                 )?;
-                if !run.has_summary {
-                    let ts = resp.tool_stats.unwrap_or_default();
-                    self.exec(
-                        "UPDATE agent_runs SET tool_calls = coalesce(?2, tool_calls), lines_added = coalesce(?3, lines_added),
-                            lines_removed = coalesce(?4, lines_removed) WHERE id = ?1",
-                        params![run.id, resp.total_tool_use_count, ts.lines_added, ts.lines_removed],
-                    )?;
-                }
-                self.fill_duration(run.id)?;
             }
             Some("async_launched") => {
                 self.exec(
-                    "UPDATE agent_runs SET background = 1 WHERE id = ?1",
+                    "UPDATE OR FAIL agent_runs SET background = 1 WHERE id = ?1",
                     [run.id],
                 )?;
             }
@@ -948,7 +993,7 @@ impl Deriver<'_> {
             self.relink(&run, tu)?;
         }
         self.exec(
-            "UPDATE agent_runs SET status = 'remote', end_ms = coalesce(end_ms, ?2), isolation = coalesce(isolation, 'remote'),
+            "UPDATE OR FAIL agent_runs SET status = 'remote', end_ms = coalesce(end_ms, ?2), isolation = coalesce(isolation, 'remote'),
                 remote_task_id = ?3 WHERE id = ?1",
             params![run.id, e.ts, task],
         )?;
@@ -977,7 +1022,7 @@ impl Deriver<'_> {
         // The delegation keeps the failure: for the run it is linked to later (its
         // SubagentStart committed after this, or a transcript sidecar names it).
         self.exec(
-            "UPDATE delegations SET status = ?2, error = ?3, end_ms = ?4 WHERE tool_use_id = ?1",
+            "UPDATE OR FAIL delegations SET status = ?2, error = ?3, end_ms = ?4 WHERE tool_use_id = ?1",
             params![tu, status, error, e.ts],
         )?;
         let Some(run) = self.run_by_tool_use(tu)? else {
@@ -1000,7 +1045,7 @@ impl Deriver<'_> {
         let id = run.id;
         self.reopen_if_session_ended(run)?;
         self.exec(
-            "UPDATE agent_runs SET status = ?2, error = coalesce(?3, error),
+            "UPDATE OR FAIL agent_runs SET status = ?2, error = coalesce(?3, error),
                 duration_ms = CASE WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms
                   WHEN ended_by IN ('tool_result', 'tool_failure') AND end_ms <= ?4 THEN duration_ms END,
                 end_ms = CASE WHEN ended_by = 'subagent_stop' THEN end_ms
@@ -1028,7 +1073,7 @@ impl Deriver<'_> {
             .map(|s| truncate(s, 2000));
         let sub_type = e.agent_type.clone().filter(|t| !t.is_empty());
         self.exec(
-            "INSERT INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, background, ts,
+            "INSERT OR FAIL INTO delegations (tool_use_id, session_id, prompt_id, caller_agent, subagent_type, background, ts,
                 status, error, end_ms)
              VALUES (?1, ?2, ?3, ?4, coalesce(?5, 'general-purpose'), 0, ?6, 'denied', ?7, ?6)
              ON CONFLICT (tool_use_id) DO UPDATE SET status = 'denied', error = excluded.error,
@@ -1037,7 +1082,7 @@ impl Deriver<'_> {
         )?;
         if let Some(run) = self.run_by_tool_use(tu)? {
             self.exec(
-                "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
+                "UPDATE OR FAIL agent_runs SET tool_use_id = NULL WHERE id = ?1",
                 [run.id],
             )?;
             let sid: Option<String> = self.one(
@@ -1077,11 +1122,11 @@ impl Deriver<'_> {
     fn tool_failed(&self, e: &Ev) -> Result<()> {
         if let Some(aid) = &e.agent_id {
             self.exec(
-                "UPDATE agent_runs SET hook_tool_errors = hook_tool_errors + 1 WHERE agent_id = ?1",
+                "UPDATE OR FAIL agent_runs SET hook_tool_errors = hook_tool_errors + 1 WHERE agent_id = ?1",
                 [aid],
             )?;
             self.exec(
-                "UPDATE agent_runs SET tool_errors = hook_tool_errors WHERE agent_id = ?1 AND has_summary = 0",
+                "UPDATE OR FAIL agent_runs SET tool_errors = hook_tool_errors WHERE agent_id = ?1 AND has_summary = 0",
                 [aid],
             )?;
         }
@@ -1105,9 +1150,10 @@ impl Deriver<'_> {
                 )?;
                 if t.is_none() {
                     // Stop without start and without a type: an internal fork, not a user agent.
-                    self.s
-                        .conn()
-                        .execute("UPDATE agent_runs SET internal = 1 WHERE id = ?1", [r.id])?;
+                    self.s.conn().execute(
+                        "UPDATE OR FAIL agent_runs SET internal = 1 WHERE id = ?1",
+                        [r.id],
+                    )?;
                 }
                 self.run_by_id(r.id)?
             }
@@ -1118,25 +1164,34 @@ impl Deriver<'_> {
         // Claude Code fires just after it, may have committed first); a duration Claude Code
         // reported stays.
         self.reopen_if_session_ended(&run)?;
-        self.exec(
-            "UPDATE agent_runs SET stops = stops + 1,
-                duration_ms = CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
+        const STOP: &str = "UPDATE OR FAIL agent_runs SET stops = stops + 1,
+                duration_ms = coalesce(CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
                   WHEN ended_by = 'subagent_stop' AND end_ms <= ?2 THEN duration_ms END,
+                  max((CASE WHEN ended_by = 'subagent_stop' THEN min(end_ms, ?2) ELSE ?2 END) - start_ms, 0)),
                 end_ms = CASE WHEN ended_by = 'subagent_stop' THEN min(end_ms, ?2) ELSE ?2 END,
                 ended_by = 'subagent_stop',
                 status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
-                outcome = coalesce(outcome, ?3) WHERE id = ?1",
-            params![
-                run.id,
-                e.ts,
-                e.json()
-                    .get("last_assistant_message")
-                    .and_then(Value::as_str)
-                    .map(|s| truncate(s, 500))
-            ],
-        )?;
-        self.fill_duration(run.id)?;
-        self.host_read(run.id, e, Side::Stop)
+                outcome = coalesce(outcome, ?3)";
+        let outcome = e
+            .json()
+            .get("last_assistant_message")
+            .and_then(Value::as_str)
+            .map(|s| truncate(s, 500));
+        // The host reading the hook took (if any) goes into the same statement.
+        match e.host_pid {
+            None => self.exec(
+                &format!("{STOP} WHERE id = ?1"),
+                params![run.id, e.ts, outcome],
+            )?,
+            Some(pid) => self.exec(
+                &format!(
+                    "{STOP}, {} WHERE id = ?1",
+                    host_sets(Side::Stop, "?4", "?5", "?6")
+                ),
+                params![run.id, e.ts, outcome, pid, e.host_cpu_ms, e.host_rss_kb],
+            )?,
+        };
+        Ok(())
     }
 
     #[allow(clippy::too_many_lines)] // one summary applied field by field, each with its precedence rule
@@ -1166,11 +1221,11 @@ impl Deriver<'_> {
                 match placeholder {
                     Some(p) => {
                         self.exec(
-                            "UPDATE agent_runs SET agent_id = ?2 WHERE id = ?1",
+                            "UPDATE OR FAIL agent_runs SET agent_id = ?2 WHERE id = ?1",
                             params![p.id, aid],
                         )?;
                         self.exec(
-                            "UPDATE delegations SET agent_id = ?2 WHERE agent_id = ?1",
+                            "UPDATE OR FAIL delegations SET agent_id = ?2 WHERE agent_id = ?1",
                             params![format!("tool:{}", meta_tu.as_deref().unwrap_or("")), aid],
                         )?;
                         self.run_by_id(p.id)?
@@ -1190,7 +1245,7 @@ impl Deriver<'_> {
                         if let Some(tu) = &meta_tu {
                             // The Agent tool failed before we knew this agent: apply it now.
                             self.exec(
-                                "UPDATE agent_runs SET (status, error, end_ms) =
+                                "UPDATE OR FAIL agent_runs SET (status, error, end_ms) =
                                    (SELECT d.status, d.error, d.end_ms FROM delegations d WHERE d.tool_use_id = ?2)
                                  WHERE id = ?1 AND EXISTS (SELECT 1 FROM delegations d WHERE d.tool_use_id = ?2 AND d.status IS NOT NULL)",
                                 params![r.id, tu],
@@ -1209,7 +1264,7 @@ impl Deriver<'_> {
             }
             // The sidecar is Claude Code's own word on the hierarchy.
             self.exec(
-                "UPDATE agent_runs SET parent_agent_id = coalesce(?2, parent_agent_id), depth = coalesce(?3, depth),
+                "UPDATE OR FAIL agent_runs SET parent_agent_id = coalesce(?2, parent_agent_id), depth = coalesce(?3, depth),
                     description = coalesce(description, ?4), finished = ?5,
                     background = CASE WHEN ?6 = 'background' THEN 1 ELSE background END,
                     fork = max(fork, coalesce(?7, 0)), name = coalesce(name, ?8), effort = coalesce(effort, ?9),
@@ -1231,7 +1286,7 @@ impl Deriver<'_> {
                 // Claude Code's own word that the agent completed, for a run whose stop no hook
                 // reported (its SubagentStop lost, say): it ended by the time this was read.
                 self.exec(
-                    "UPDATE agent_runs SET status = 'success', end_ms = coalesce(end_ms, ?2)
+                    "UPDATE OR FAIL agent_runs SET status = 'success', end_ms = coalesce(end_ms, ?2)
                      WHERE id = ?1 AND status = 'running' AND end_ms IS NULL",
                     params![run.id, e.ts],
                 )?;
@@ -1239,7 +1294,7 @@ impl Deriver<'_> {
             if m.stopped_by_user == Some(true) {
                 // Stopped by the user: no SubagentStop comes for a killed agent.
                 self.exec(
-                    "UPDATE agent_runs SET status = 'cancelled', end_ms = coalesce(end_ms, ?2)
+                    "UPDATE OR FAIL agent_runs SET status = 'cancelled', end_ms = coalesce(end_ms, ?2)
                      WHERE id = ?1 AND status IN ('running', 'success')",
                     params![run.id, summary.last_ts.unwrap_or(e.ts)],
                 )?;
@@ -1248,7 +1303,7 @@ impl Deriver<'_> {
         self.exec("DELETE FROM run_tools WHERE run_id = ?1", [run.id])?;
         for (tool, n) in &summary.tools {
             self.exec(
-                "INSERT INTO run_tools (run_id, tool, calls, errors) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR FAIL INTO run_tools (run_id, tool, calls, errors) VALUES (?1, ?2, ?3, ?4)",
                 params![run.id, tool, n.calls, n.errors],
             )?;
         }
@@ -1258,7 +1313,7 @@ impl Deriver<'_> {
             Some(summary.models.join(","))
         };
         self.exec(
-            "UPDATE agent_runs SET has_summary = 1, tool_calls = ?2, tool_errors = ?3, lines_added = ?4, lines_removed = ?5,
+            "UPDATE OR FAIL agent_runs SET has_summary = 1, tool_calls = ?2, tool_errors = ?3, lines_added = ?4, lines_removed = ?5,
                 api_errors = ?6, model = coalesce(?7, model), start_ms = coalesce(start_ms, ?8) WHERE id = ?1",
             params![
                 run.id,
@@ -1276,7 +1331,7 @@ impl Deriver<'_> {
         if summary.files_created.is_some() {
             let t = summary.tests.as_ref();
             self.exec(
-                "UPDATE agent_runs SET tests_passed = ?2, tests_failed = ?3, tests_skipped = ?4, test_runner = ?5,
+                "UPDATE OR FAIL agent_runs SET tests_passed = ?2, tests_failed = ?3, tests_skipped = ?4, test_runner = ?5,
                     files_created = ?6, files_modified = ?7, commands_failed = ?8, tool_ms = ?9 WHERE id = ?1",
                 params![
                     run.id,
@@ -1298,7 +1353,7 @@ impl Deriver<'_> {
             )
         {
             self.exec(
-                "UPDATE agent_runs SET status = 'failure', error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE id = ?1",
+                "UPDATE OR FAIL agent_runs SET status = 'failure', error = coalesce(error, ?2), end_ms = coalesce(end_ms, ?3) WHERE id = ?1",
                 params![run.id, summary.api_errors.last(), summary.last_ts.unwrap_or(e.ts)],
             )?;
         }
@@ -1388,7 +1443,7 @@ impl Deriver<'_> {
         self.exec(
             // A stop that arrived first made the run with its own time as the start: the start's
             // time wins (and the duration follows), the session is the start's.
-            "UPDATE agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
+            "UPDATE OR FAIL agent_runs SET agent_type = ?2, category = ?3, description = ?4, complexity = ?5, parent_agent_id = ?6,
                 workflow_id = coalesce(?7, workflow_id), depth = ?8, start_ms = min(coalesce(start_ms, ?9), ?9), prompt = ?10,
                 session_id = coalesce(session_id, ?11),
                 duration_ms = CASE WHEN end_ms IS NULL THEN duration_ms ELSE max(end_ms - min(coalesce(start_ms, ?9), ?9), 0) END
@@ -1458,7 +1513,7 @@ impl Deriver<'_> {
             _ => None,
         };
         self.exec(
-            "UPDATE agent_runs SET status = ?2, error = ?3, outcome = ?4, end_ms = ?5, model = coalesce(?6, model),
+            "UPDATE OR FAIL agent_runs SET status = ?2, error = ?3, outcome = ?4, end_ms = ?5, model = coalesce(?6, model),
                 input_tokens = ?7, output_tokens = ?8, cache_read_tokens = ?9, cache_write_tokens = ?10, cost_usd = ?11,
                 stops = stops + 1 WHERE id = ?1",
             params![run.id, status, error.map(|x| truncate(&x, 2000)), outcome, e.ts, model, input, output, cread, cwrite, cost],
@@ -1483,7 +1538,7 @@ impl Deriver<'_> {
             .map(|s| (s * 1000.0) as i64);
         let project = v.get("project").and_then(Value::as_str);
         self.exec(
-            "INSERT INTO workflows (workflow_id, kind, project, plan, estimated_ms, start_ms) VALUES (?1, 'explicit', ?2, ?3, ?4, ?5)
+            "INSERT OR FAIL INTO workflows (workflow_id, kind, project, plan, estimated_ms, start_ms) VALUES (?1, 'explicit', ?2, ?3, ?4, ?5)
              ON CONFLICT (workflow_id) DO UPDATE SET project = coalesce(excluded.project, project), plan = excluded.plan,
                estimated_ms = coalesce(excluded.estimated_ms, estimated_ms), start_ms = excluded.start_ms",
             params![id, project, plan, est, e.ts],
@@ -1495,11 +1550,11 @@ impl Deriver<'_> {
         let v = e.json();
         let id = e.session_id.clone().unwrap_or_default();
         self.exec(
-            "INSERT INTO workflows (workflow_id, kind, start_ms) VALUES (?1, 'explicit', ?2) ON CONFLICT (workflow_id) DO NOTHING",
+            "INSERT OR FAIL INTO workflows (workflow_id, kind, start_ms) VALUES (?1, 'explicit', ?2) ON CONFLICT (workflow_id) DO NOTHING",
             params![id, e.ts],
         )?;
         self.exec(
-            "INSERT INTO handoffs (workflow_id, ts, from_agent, to_agent, artifacts) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR FAIL INTO handoffs (workflow_id, ts, from_agent, to_agent, artifacts) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 id,
                 e.ts,
@@ -1521,7 +1576,7 @@ impl Deriver<'_> {
         let success = v.get("success").and_then(wire::as_bool);
         let agents = v.get("agents").map(|a| a.to_string());
         self.exec(
-            "INSERT INTO workflows (workflow_id, kind, start_ms, end_ms, reported_ms, reported_success, reported_agents)
+            "INSERT OR FAIL INTO workflows (workflow_id, kind, start_ms, end_ms, reported_ms, reported_success, reported_agents)
              VALUES (?1, 'explicit', ?2 - coalesce(?3, 0), ?2, ?3, ?4, ?5)
              ON CONFLICT (workflow_id) DO UPDATE SET end_ms = excluded.end_ms, reported_ms = excluded.reported_ms,
                reported_success = excluded.reported_success, reported_agents = excluded.reported_agents",
@@ -1543,30 +1598,10 @@ impl Deriver<'_> {
         let Some(pid) = e.host_pid else {
             return Ok(()); // no /proc where the hook ran, or an imported event
         };
-        let same = "(host_pid IS NULL OR host_pid = ?2)";
-        let sql = match side {
-            Side::Start => format!(
-                "UPDATE agent_runs SET
-                    host_cpu_start_ms = CASE WHEN NOT {same} THEN NULL WHEN ?3 IS NULL THEN host_cpu_start_ms
-                      ELSE min(coalesce(host_cpu_start_ms, ?3), ?3) END,
-                    host_cpu_end_ms = CASE WHEN {same} THEN host_cpu_end_ms END,
-                    host_rss_kb = CASE WHEN {same} THEN host_rss_kb END,
-                    host_pid = CASE WHEN {same} THEN ?2 ELSE 0 END
-                 WHERE id = ?1"
-            ),
-            // The stop with the most CPU (then the most memory, for a tie) gives both figures.
-            Side::Stop => format!(
-                "UPDATE agent_runs SET
-                    host_rss_kb = CASE WHEN NOT {same} THEN NULL
-                      WHEN (coalesce(?3, -1), coalesce(?4, -1)) > (coalesce(host_cpu_end_ms, -1), coalesce(host_rss_kb, -1))
-                      THEN ?4 ELSE host_rss_kb END,
-                    host_cpu_end_ms = CASE WHEN NOT {same} THEN NULL WHEN ?3 IS NULL THEN host_cpu_end_ms
-                      ELSE max(coalesce(host_cpu_end_ms, ?3), ?3) END,
-                    host_cpu_start_ms = CASE WHEN {same} THEN host_cpu_start_ms END,
-                    host_pid = CASE WHEN {same} THEN ?2 ELSE 0 END
-                 WHERE id = ?1"
-            ),
-        };
+        let sql = format!(
+            "UPDATE OR FAIL agent_runs SET {} WHERE id = ?1",
+            host_sets(side, "?2", "?3", "?4")
+        );
         match side {
             Side::Start => self.exec(&sql, params![id, pid, e.host_cpu_ms])?,
             Side::Stop => self.exec(&sql, params![id, pid, e.host_cpu_ms, e.host_rss_kb])?,
@@ -1589,7 +1624,7 @@ impl Deriver<'_> {
             .and_then(Value::as_str)
             .map(str::to_string);
         self.exec(
-            "INSERT INTO agent_runs (agent_id, source, session_id, workflow_id, agent_type, category, start_ms, internal, cwd, complexity)
+            "INSERT OR FAIL INTO agent_runs (agent_id, source, session_id, workflow_id, agent_type, category, start_ms, internal, cwd, complexity)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 aid,
@@ -1664,6 +1699,7 @@ impl Deriver<'_> {
     }
 
     /// Gives run `id` the delegation `tu`: task, caller, depth, workflow, complexity.
+    #[allow(clippy::too_many_lines)] // one delegation's fields given to the run, one statement
     fn link(&self, id: i64, tu: &str) -> Result<()> {
         let d = self.one(
                 "SELECT caller_agent, subagent_type, description, prompt, background, prompt_id, name, effort, isolation,
@@ -1692,9 +1728,11 @@ impl Deriver<'_> {
                 },
             )
             .optional()?;
-        let aid: String = self.one("SELECT agent_id FROM agent_runs WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?;
+        let (aid, agent_type): (String, String) = self.one(
+            "SELECT agent_id, agent_type FROM agent_runs WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let Some((
             caller,
             sub_type,
@@ -1707,13 +1745,13 @@ impl Deriver<'_> {
         )) = d
         else {
             self.exec(
-                "UPDATE agent_runs SET tool_use_id = ?2 WHERE id = ?1",
+                "UPDATE OR FAIL agent_runs SET tool_use_id = ?2 WHERE id = ?1",
                 params![id, tu],
             )?;
             return Ok(());
         };
         self.exec(
-            "UPDATE delegations SET agent_id = ?2 WHERE tool_use_id = ?1",
+            "UPDATE OR FAIL delegations SET agent_id = ?2 WHERE tool_use_id = ?1",
             params![tu, aid],
         )?;
         let parent_depth: i64 = match &caller {
@@ -1732,25 +1770,35 @@ impl Deriver<'_> {
         if complexity == classify::DEFAULT_COMPLEXITY && desc_text.trim().is_empty() {
             complexity = self.classify.complexity(prompt.as_deref().unwrap_or(""));
         }
+        // The delegation names the type of a run that started without one; the category
+        // follows the type.
+        let agent_type = match &sub_type {
+            Some(t) if agent_type == "unknown" || agent_type == "(fork)" => t.clone(),
+            _ => agent_type,
+        };
         self.exec(
-            "UPDATE agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
+            "UPDATE OR FAIL agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
                 prompt = coalesce(?6, prompt), background = max(background, ?7), workflow_id = coalesce(?8, workflow_id),
-                complexity = ?9,
-                agent_type = CASE WHEN agent_type IN ('unknown', '(fork)') AND ?10 IS NOT NULL THEN ?10 ELSE agent_type END,
-                name = coalesce(?11, name), effort = coalesce(?12, effort), isolation = coalesce(?13, isolation),
-                fork = max(fork, ?10 IS 'fork')
+                complexity = ?9, agent_type = ?10, category = ?11,
+                name = coalesce(?12, name), effort = coalesce(?13, effort), isolation = coalesce(?14, isolation),
+                fork = max(fork, ?15 IS 'fork')
              WHERE id = ?1",
-            params![id, tu, caller, parent_depth + 1, desc, prompt, bg, prompt_id, complexity, sub_type, name, effort, isolation],
-        )?;
-        self.exec(
-            "UPDATE agent_runs SET category = ?2 WHERE id = ?1",
             params![
                 id,
-                self.classify.category(&self.one(
-                    "SELECT agent_type FROM agent_runs WHERE id = ?1",
-                    [id],
-                    |r| r.get::<_, String>(0)
-                )?)
+                tu,
+                caller,
+                parent_depth + 1,
+                desc,
+                prompt,
+                bg,
+                prompt_id,
+                complexity,
+                agent_type,
+                self.classify.category(&agent_type),
+                name,
+                effort,
+                isolation,
+                sub_type
             ],
         )?;
         // The Agent tool failed before this run was known to be its agent (the SubagentStart
@@ -1766,24 +1814,24 @@ impl Deriver<'_> {
         let holder = self.run_by_tool_use(tu)?;
         let old = run.tool_use_id.clone();
         self.exec(
-            "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
+            "UPDATE OR FAIL agent_runs SET tool_use_id = NULL WHERE id = ?1",
             [run.id],
         )?;
         if let Some(old) = &old {
             self.exec(UNDO_DELEGATION_FAILURE, params![run.id, old])?;
             self.exec(
-                "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
+                "UPDATE OR FAIL delegations SET agent_id = NULL WHERE tool_use_id = ?1",
                 [old],
             )?;
         }
         if let Some(h) = holder.filter(|h| h.id != run.id) {
             self.exec(UNDO_DELEGATION_FAILURE, params![h.id, tu])?;
             self.exec(
-                "UPDATE agent_runs SET tool_use_id = NULL WHERE id = ?1",
+                "UPDATE OR FAIL agent_runs SET tool_use_id = NULL WHERE id = ?1",
                 [h.id],
             )?;
             self.exec(
-                "UPDATE delegations SET agent_id = NULL WHERE tool_use_id = ?1",
+                "UPDATE OR FAIL delegations SET agent_id = NULL WHERE tool_use_id = ?1",
                 [tu],
             )?;
             if let Some(old) = &old {
@@ -1802,13 +1850,15 @@ impl Deriver<'_> {
         Ok(())
     }
 
-    /// duration = end − start when Claude Code did not report one.
+    /// duration = end − start when Claude Code did not report one. The two stops every run gets
+    /// (SubagentStop, the Agent tool's result) fill it in their own UPDATE instead: one statement
+    /// less per run, each rewriting the row and the four indexes that hold `duration_ms`.
     fn fill_duration(&self, id: i64) -> Result<()> {
         let r = self.run_by_id(id)?;
         if r.duration_ms.is_none() {
             if let (Some(s), Some(e)) = (r.start_ms, r.end_ms) {
                 self.exec(
-                    "UPDATE agent_runs SET duration_ms = ?2 WHERE id = ?1",
+                    "UPDATE OR FAIL agent_runs SET duration_ms = ?2 WHERE id = ?1",
                     params![id, (e - s).max(0)],
                 )?;
             }
@@ -1828,7 +1878,7 @@ impl Deriver<'_> {
             return Ok(());
         }
         self.exec(
-            "UPDATE agent_runs SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4, cache_write_tokens = ?5, cost_usd = ?6 WHERE id = ?1",
+            "UPDATE OR FAIL agent_runs SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4, cache_write_tokens = ?5, cost_usd = ?6 WHERE id = ?1",
             params![id, t.input, t.output, t.cache_read, t.cache_write, t.cost_usd],
         )?;
         Ok(())

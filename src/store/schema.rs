@@ -1005,7 +1005,7 @@ fn run_rollup_delta(table: &str, keys: &[Column], values: &[Column]) -> String {
         .map(|c| format!("{c} = {c} + excluded.{c}"))
         .collect();
     format!(
-        "INSERT INTO {table} ({kc}, {vc})
+        "INSERT OR FAIL INTO {table} ({kc}, {vc})
          SELECT {kr}, {sums} FROM (
            SELECT {kr_new}, {v_new} FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id WHERE r.internal = 0
            UNION ALL
@@ -1028,7 +1028,7 @@ fn run_rollup_delta(table: &str, keys: &[Column], values: &[Column]) -> String {
 /// A run's tool rows count under the run's category, type and start day: the changed runs'
 /// and the runs whose tool rows changed, now, minus before (the run's snapshot if it changed,
 /// else the run as it is; the tool rows' snapshot if they changed, else the rows as they are).
-const TYPE_TOOL_DAILY_DELTA: &str = "INSERT INTO type_tool_daily (category, agent_type, tool, day, n, calls)
+const TYPE_TOOL_DAILY_DELTA: &str = "INSERT OR FAIL INTO type_tool_daily (category, agent_type, tool, day, n, calls)
          SELECT category, agent_type, tool, day, sum(n), sum(calls) FROM (
            SELECT r.category, r.agent_type, t.tool, coalesce(r.start_ms, 0) / 86400000 AS day, 1 AS n, t.calls
            FROM (SELECT id FROM temp.runs_before UNION SELECT run_id FROM temp.tool_runs_touched) a
@@ -1050,7 +1050,7 @@ const TYPE_TOOL_DAILY_DELTA: &str = "INSERT INTO type_tool_daily (category, agen
 
 /// The workflows of the runs changed since the last flush, before and after, marked for
 /// `workflow_figures` (version 13): one set-based insert per batch instead of a trigger per row.
-const WORKFLOWS_DIRTY: &str = "INSERT INTO workflow_dirty (workflow_id)
+const WORKFLOWS_DIRTY: &str = "INSERT OR FAIL INTO workflow_dirty (workflow_id)
          SELECT workflow_id FROM (
            SELECT r.workflow_id FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id
            UNION SELECT d.workflow_id FROM temp.runs_before d WHERE d.existed = 1
