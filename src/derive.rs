@@ -20,6 +20,7 @@ use crate::wire::{self, WireAgentInput, WireAgentMeta, WireAgentResponse};
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// Events read per query inside a derivation transaction.
 const PAGE: i64 = 1_000;
@@ -471,6 +472,19 @@ fn stop_failure_error(v: &Value) -> Option<String> {
 /// Models as stored in `agent_runs.model`: comma-separated, None when there are none.
 fn models_text(models: &[String]) -> Option<String> {
     (!models.is_empty()).then(|| models.join(","))
+}
+
+/// `min(a, b)` without a function call, for a `b` that is never NULL (NULL when `a` is, as
+/// `min`). A statement that calls an SQL function may fail midway, so SQLite keeps a statement
+/// journal for it: a copy of every page it touches. The hottest writes of the derivation spell
+/// `min` and `max` out instead (docs/performance.md, "Derivation").
+fn min_sql(a: &str, b: &str) -> String {
+    format!("(CASE WHEN {a} > {b} THEN {b} ELSE {a} END)")
+}
+
+/// `max(x, 0)` without a function call (NULL when `x` is, as `max`); see [`min_sql`].
+fn at_least_zero_sql(x: &str) -> String {
+    format!("(CASE WHEN {x} < 0 THEN 0 ELSE {x} END)")
 }
 
 /// The SET list that takes a host reading (docs/metrics.md, "Resources") into a run: `pid`,
@@ -930,16 +944,19 @@ impl Deriver<'_> {
                 // The end unless a SubagentStop gave one (Claude Code fires this one milliseconds
                 // after it, but the two hooks may commit in either order). Claude Code's duration
                 // is the duration whatever the end; `tool_result_timed` remembers it was given.
-                self.exec(
-                    "UPDATE OR FAIL agent_runs SET
+                static RETURNED: LazyLock<String> = LazyLock::new(|| {
+                    let end = format!(
+                        "(CASE WHEN ended_by = 'subagent_stop' THEN end_ms
+                           WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN {} ELSE ?2 END)",
+                        min_sql("end_ms", "?2")
+                    );
+                    format!(
+                        "UPDATE OR FAIL agent_runs SET
                         duration_ms = coalesce(CASE WHEN ?3 IS NOT NULL THEN ?3
                           WHEN ended_by IN ('subagent_stop', 'tool_result_timed') THEN duration_ms
                           WHEN ended_by IN ('tool_result', 'tool_failure') AND end_ms <= ?2 THEN duration_ms END,
-                          max((CASE WHEN ended_by = 'subagent_stop' THEN end_ms
-                            WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN min(end_ms, ?2) ELSE ?2 END)
-                            - start_ms, 0)),
-                        end_ms = CASE WHEN ended_by = 'subagent_stop' THEN end_ms
-                          WHEN ended_by IN ('tool_result', 'tool_result_timed', 'tool_failure') THEN min(end_ms, ?2) ELSE ?2 END,
+                          {filled}),
+                        end_ms = {end},
                         ended_by = CASE WHEN ended_by = 'subagent_stop' THEN ended_by
                           WHEN ?3 IS NOT NULL OR ended_by = 'tool_result_timed' THEN 'tool_result_timed' ELSE 'tool_result' END,
                         status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
@@ -947,6 +964,11 @@ impl Deriver<'_> {
                         thinking_tokens = coalesce(?6, thinking_tokens),
                         tool_calls = coalesce(?7, tool_calls), lines_added = coalesce(?8, lines_added),
                         lines_removed = coalesce(?9, lines_removed) WHERE id = ?1",
+                        filled = at_least_zero_sql(&format!("{end} - start_ms")),
+                    )
+                });
+                self.exec(
+                    &RETURNED,
                     params![
                         run.id,
                         e.ts,
@@ -1164,14 +1186,24 @@ impl Deriver<'_> {
         // Claude Code fires just after it, may have committed first); a duration Claude Code
         // reported stays.
         self.reopen_if_session_ended(&run)?;
-        const STOP: &str = "UPDATE OR FAIL agent_runs SET stops = stops + 1,
-                duration_ms = coalesce(CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
-                  WHEN ended_by = 'subagent_stop' AND end_ms <= ?2 THEN duration_ms END,
-                  max((CASE WHEN ended_by = 'subagent_stop' THEN min(end_ms, ?2) ELSE ?2 END) - start_ms, 0)),
-                end_ms = CASE WHEN ended_by = 'subagent_stop' THEN min(end_ms, ?2) ELSE ?2 END,
-                ended_by = 'subagent_stop',
-                status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
-                outcome = coalesce(outcome, ?3)";
+        static STOP: LazyLock<String> = LazyLock::new(|| {
+            let end = format!(
+                "(CASE WHEN ended_by = 'subagent_stop' THEN {} ELSE ?2 END)",
+                min_sql("end_ms", "?2")
+            );
+            format!(
+                "UPDATE OR FAIL agent_runs SET stops = stops + 1,
+                    duration_ms = coalesce(CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
+                      WHEN ended_by = 'subagent_stop' AND end_ms <= ?2 THEN duration_ms END,
+                      {filled}),
+                    end_ms = {end},
+                    ended_by = 'subagent_stop',
+                    status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
+                    outcome = coalesce(outcome, ?3)",
+                filled = at_least_zero_sql(&format!("{end} - start_ms")),
+            )
+        });
+        let stop = STOP.as_str();
         let outcome = e
             .json()
             .get("last_assistant_message")
@@ -1180,12 +1212,12 @@ impl Deriver<'_> {
         // The host reading the hook took (if any) goes into the same statement.
         match e.host_pid {
             None => self.exec(
-                &format!("{STOP} WHERE id = ?1"),
+                &format!("{stop} WHERE id = ?1"),
                 params![run.id, e.ts, outcome],
             )?,
             Some(pid) => self.exec(
                 &format!(
-                    "{STOP}, {} WHERE id = ?1",
+                    "{stop}, {} WHERE id = ?1",
                     host_sets(Side::Stop, "?4", "?5", "?6")
                 ),
                 params![run.id, e.ts, outcome, pid, e.host_cpu_ms, e.host_rss_kb],
@@ -1778,10 +1810,11 @@ impl Deriver<'_> {
         };
         self.exec(
             "UPDATE OR FAIL agent_runs SET tool_use_id = ?2, parent_agent_id = ?3, depth = ?4, description = coalesce(?5, description),
-                prompt = coalesce(?6, prompt), background = max(background, ?7), workflow_id = coalesce(?8, workflow_id),
+                prompt = coalesce(?6, prompt), background = CASE WHEN ?7 > background THEN ?7 ELSE background END,
+                workflow_id = coalesce(?8, workflow_id),
                 complexity = ?9, agent_type = ?10, category = ?11,
                 name = coalesce(?12, name), effort = coalesce(?13, effort), isolation = coalesce(?14, isolation),
-                fork = max(fork, ?15 IS 'fork')
+                fork = CASE WHEN ?15 IS 'fork' AND fork < 1 THEN 1 ELSE fork END
              WHERE id = ?1",
             params![
                 id,
