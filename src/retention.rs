@@ -402,11 +402,12 @@ pub fn keep_pruned(s: &Store, reflected_upto: i64) -> Result<i64> {
          DELETE FROM delegations WHERE session_id IS NULL OR session_id NOT IN {PRUNED};
          DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM type_daily;
          DELETE FROM type_tool_daily; DELETE FROM run_metrics;
-         {mark_every}
+         {mark_every} {clear_cells}
          DROP TABLE IF EXISTS temp.kept_runs;
          CREATE TEMP TABLE kept_runs AS SELECT * FROM agent_runs;
          DELETE FROM agent_runs;",
-        mark_every = crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY
+        mark_every = crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY,
+        clear_cells = crate::store::schema::CLEAR_AGENT_CELLS
     ))?;
     c.execute_batch(&crate::store::schema::temp_batch_rollup_triggers())?;
     let kept = c.execute(

@@ -192,22 +192,48 @@ pub struct AgentReport {
 
 /// Sums over a group of runs, in the order of the grouped query's columns.
 #[derive(Debug, Clone, Copy, Default)]
-struct Sums {
-    runs: i64,
-    success: i64,
-    failure: i64,
-    cancelled: i64,
-    running: i64,
-    lost: i64,
-    dur_n: i64,
-    dur_sum: i64,
-    complexity: i64,
-    input: i64,
-    output: i64,
-    cache_read: i64,
-    cache_write: i64,
-    unpriced: i64,
-    cost: f64,
+pub(crate) struct Sums {
+    pub(crate) runs: i64,
+    pub(crate) success: i64,
+    pub(crate) failure: i64,
+    pub(crate) cancelled: i64,
+    pub(crate) running: i64,
+    pub(crate) lost: i64,
+    pub(crate) dur_n: i64,
+    pub(crate) dur_sum: i64,
+    pub(crate) complexity: i64,
+    pub(crate) input: i64,
+    pub(crate) output: i64,
+    pub(crate) cache_read: i64,
+    pub(crate) cache_write: i64,
+    pub(crate) unpriced: i64,
+    pub(crate) cost: f64,
+}
+
+/// One group of the grouped query: the runs of one UTC start day started by one agent type
+/// (`main agent`, `unknown`), their sums and their largest category.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub(crate) day: i64,
+    pub(crate) who: String,
+    pub(crate) sums: Sums,
+    pub(crate) category: Option<String>,
+}
+
+/// What the report is made of besides the index-served parts (percentiles, recent runs and
+/// errors, metrics): from one pass per section over the matching runs ([`compute_full_scan`]),
+/// or from the agent cells (`agent_cells`).
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    /// In (day, who) order: the costs are added in that order.
+    pub(crate) groups: Vec<Group>,
+    /// The outcome query's columns (see [`outcome_of`]).
+    pub(crate) outcome: [i64; 13],
+    pub(crate) host: HostResources,
+    /// Calls, errors and runs per tool, in any order.
+    pub(crate) tools: Vec<ToolUse>,
+    /// Child runs per child type, in any order.
+    pub(crate) delegates_to: Vec<Count>,
 }
 
 impl Sums {
@@ -239,10 +265,10 @@ impl Sums {
 
 /// Computes the report; None when no run of the agent matches the filter.
 ///
-/// One grouped pass (per UTC day × delegating agent type) gives the totals, the daily trend and
-/// "delegated by"; tools and children take one pass each; errors and (unfiltered) percentiles
-/// come from indexes.
-#[allow(clippy::too_many_lines)] // one pass per section of the agent page, in the page's order
+/// When nothing but the agent (and a time window) narrows the runs, the sums come from the
+/// agent's cells (`agent_cells`: per UTC start day, refreshed here when marked dirty) for the
+/// window's whole days and from the runs for its part days; else from [`compute_full_scan`]'s
+/// passes. Errors and (unfiltered) percentiles come from indexes.
 pub fn compute(
     ctx: &Ctx,
     filter: &Filter,
@@ -251,6 +277,30 @@ pub fn compute(
     days_n: usize,
     runs_n: usize,
 ) -> Result<Option<AgentReport>> {
+    let parts = match super::agent_cells::parts(ctx, filter, name)? {
+        Some(parts) => parts,
+        None => full_parts(ctx, filter)?,
+    };
+    report(ctx, filter, name, parts, errors_n, days_n, runs_n)
+}
+
+/// The report from one grouped pass (per UTC day × delegating agent type) for the totals, the
+/// daily trend and "delegated by", and one pass each for the outcome, the host figures, the
+/// tools and the children, whatever the filter: what [`compute`] must equal.
+pub fn compute_full_scan(
+    ctx: &Ctx,
+    filter: &Filter,
+    name: &str,
+    errors_n: usize,
+    days_n: usize,
+    runs_n: usize,
+) -> Result<Option<AgentReport>> {
+    let parts = full_parts(ctx, filter)?;
+    report(ctx, filter, name, parts, errors_n, days_n, runs_n)
+}
+
+/// [`Parts`] from passes over the matching runs.
+fn full_parts(ctx: &Ctx, filter: &Filter) -> Result<Parts> {
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
@@ -265,29 +315,59 @@ pub fn compute(
          FROM agent_runs r LEFT JOIN agent_runs pr ON pr.agent_id = r.parent_agent_id
          WHERE {w} GROUP BY day, who"
     );
+    let mut stmt = c.prepare(&sql)?;
+    let groups = stmt
+        .query_map(params_from_iter(p.iter()), |r| {
+            let mut v = [0i64; 14];
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = r.get(i + 2)?;
+            }
+            let [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read, cache_write, unpriced] = v;
+            let sums = Sums {
+                runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read,
+                cache_write, unpriced, cost: r.get(16)?,
+            };
+            Ok(Group { day: r.get(0)?, who: r.get(1)?, sums, category: r.get(17)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Parts {
+        groups,
+        outcome: outcome(ctx, &w, &p)?,
+        host: host_resources(ctx, &w, &p)?,
+        tools: tools(ctx, &w, &p)?,
+        delegates_to: counts_of(
+            ctx,
+            &format!(
+                "SELECT ch.agent_type, count(*) FROM agent_runs r JOIN agent_runs ch ON ch.parent_agent_id = r.agent_id
+                 WHERE {w} AND ch.internal = 0 GROUP BY ch.agent_type"
+            ),
+            &p,
+        )?,
+    })
+}
+
+/// The report from its parts and the index-served sections.
+#[allow(clippy::too_many_lines)] // one section of the agent page after the other, in the page's order
+fn report(
+    ctx: &Ctx,
+    filter: &Filter,
+    name: &str,
+    parts: Parts,
+    errors_n: usize,
+    days_n: usize,
+    runs_n: usize,
+) -> Result<Option<AgentReport>> {
+    let c = ctx.store.conn();
+    let (w, p) = filter.runs_where();
     let mut total = Sums::default();
     let mut by_day: BTreeMap<i64, Sums> = BTreeMap::new();
     let mut by_who: BTreeMap<String, i64> = BTreeMap::new();
     let mut category: Option<String> = None;
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        let mut v = [0i64; 14];
-        for (i, x) in v.iter_mut().enumerate() {
-            *x = r.get(i + 2)?;
-        }
-        let [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read, cache_write, unpriced] = v;
-        let sums = Sums {
-            runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read,
-            cache_write, unpriced, cost: r.get(16)?,
-        };
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, sums, r.get::<_, Option<String>>(17)?))
-    })?;
-    for row in rows {
-        let (day, who, sums, cat) = row?;
-        total.add(&sums);
-        by_day.entry(day).or_default().add(&sums);
-        *by_who.entry(who).or_default() += sums.runs;
-        category = category.or(cat);
+    for g in parts.groups {
+        total.add(&g.sums);
+        by_day.entry(g.day).or_default().add(&g.sums);
+        *by_who.entry(g.who).or_default() += g.sums.runs;
+        category = category.or(g.category);
     }
     if total.runs == 0 {
         return Ok(None);
@@ -337,7 +417,19 @@ pub fn compute(
         .map(|(agent, runs)| Count { agent, runs })
         .collect();
     delegated_by.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
-    let (tested, verified, outcome) = outcome(ctx, &w, &p)?;
+    let (tested, verified, outcome) = outcome_of(parts.outcome);
+    let mut tools = parts.tools;
+    tools.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.tool.cmp(&b.tool)));
+    let all: i64 = tools.iter().map(|t| t.calls).sum();
+    for t in &mut tools {
+        t.share = if all > 0 {
+            t.calls as f64 / all as f64
+        } else {
+            0.0
+        };
+    }
+    let mut delegates_to = parts.delegates_to;
+    delegates_to.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
 
     Ok(Some(AgentReport {
         agent: name.to_string(),
@@ -353,7 +445,15 @@ pub fn compute(
         verified,
         verified_rate: (tested > 0).then(|| verified as f64 / tested as f64),
         outcome,
-        duration: Durations { n: total.dur_n, avg_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms },
+        duration: Durations {
+            n: total.dur_n,
+            avg_ms,
+            p50_ms,
+            p95_ms,
+            p99_ms,
+            min_ms,
+            max_ms,
+        },
         tokens: Tokens {
             input: total.input,
             output: total.output,
@@ -367,26 +467,21 @@ pub fn compute(
         unpriced_runs: total.unpriced,
         avg_complexity: Some(total.complexity as f64 / runs as f64),
         efficiency: summary::efficiency(success_rate, avg_ms),
-        host: host_resources(ctx, &w, &p)?,
+        host: parts.host,
         daily,
-        tools: tools(ctx, &w, &p)?,
+        tools,
         delegated_by,
-        delegates_to: counts_of(
-            ctx,
-            &format!(
-                "SELECT ch.agent_type, count(*) FROM agent_runs r JOIN agent_runs ch ON ch.parent_agent_id = r.agent_id
-                 WHERE {w} AND ch.internal = 0 GROUP BY ch.agent_type ORDER BY 2 DESC, 1"
-            ),
-            &p,
-        )?,
+        delegates_to,
         recent_runs: recent_runs(ctx, &w, &p, runs_n)?,
         recent_errors: errors::compute(ctx, filter, errors_n)?.errors,
         metrics: super::metrics::compute(ctx, filter, None, false)?.metrics,
     }))
 }
 
-/// (tested, verified, the outcome figures) of the matching runs, in one pass.
-fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64, Outcome)> {
+/// The outcome query's columns over the matching runs, in one pass: tested, verified, runs with
+/// tests, passed, failed, skipped, runs with an outcome, files created, modified, commands
+/// failed, timed runs, tool ms, model ms.
+fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<[i64; 13]> {
     let st = ctx.status_sql();
     let both = "r.tool_ms IS NOT NULL AND r.duration_ms IS NOT NULL";
     let sql = format!(
@@ -410,10 +505,15 @@ fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64
             }
             Ok(v)
         })?;
+    Ok(v)
+}
+
+/// (tested, verified, the outcome figures) from the outcome query's columns.
+fn outcome_of(v: [i64; 13]) -> (i64, i64, Outcome) {
     let [tested, verified, with_tests, passed, failed, skipped, with_outcome, created, modified, commands_failed, timed, tool_ms, model_ms] =
         v;
     let avg = |sum: i64, n: i64| (n > 0).then(|| sum as f64 / n as f64);
-    Ok((
+    (
         tested,
         verified,
         Outcome {
@@ -434,7 +534,7 @@ fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64
             avg_tool_ms: avg(tool_ms, timed),
             avg_model_ms: avg(model_ms, timed),
         },
-    ))
+    )
 }
 
 /// The `n` newest runs by start (the `runs_type_start` index: no pass over the agent's runs).
@@ -488,13 +588,14 @@ fn host_resources(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Ho
         })?)
 }
 
+/// Calls, errors and runs per tool of the matching runs (shares set by the report): one pass.
 fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse>> {
     let sql = format!(
         "SELECT t.tool, sum(t.calls), sum(t.errors), count(*) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
-         WHERE {w} GROUP BY t.tool ORDER BY 2 DESC, 1"
+         WHERE {w} GROUP BY t.tool"
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
-    let mut rows: Vec<ToolUse> = stmt
+    let rows: Vec<ToolUse> = stmt
         .query_map(params_from_iter(p.iter()), |r| {
             Ok(ToolUse {
                 tool: r.get(0)?,
@@ -505,14 +606,6 @@ fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let all: i64 = rows.iter().map(|t| t.calls).sum();
-    for t in &mut rows {
-        t.share = if all > 0 {
-            t.calls as f64 / all as f64
-        } else {
-            0.0
-        };
-    }
     Ok(rows)
 }
 

@@ -6,6 +6,7 @@
 
 pub mod active;
 pub mod agent;
+pub(crate) mod agent_cells;
 pub mod alerts;
 pub mod cli;
 pub mod coverage;
