@@ -8,7 +8,7 @@
 
 use crate::common::{window, Env};
 use agent_telemetry::analyze::{agent, Ctx, Filter};
-use agent_telemetry::render::{self, Format};
+use agent_telemetry::render::{self, Format, Report};
 use agent_telemetry::store::schema;
 
 const DAY: i64 = 86_400_000;
@@ -59,7 +59,7 @@ fn types(ctx: &Ctx) -> Vec<String> {
 }
 
 /// The report of every agent type over every window, from the cells and from the full scan,
-/// as JSON and as the table. Returns how many reports had runs.
+/// to the last bit and as printed (JSON and table). Returns how many reports had runs.
 fn assert_same(ctx: &Ctx, what: &str) -> usize {
     let mut seen = 0;
     for name in types(ctx) {
@@ -74,6 +74,12 @@ fn assert_same(ctx: &Ctx, what: &str) -> usize {
                 match (got, want) {
                     (Some(got), Some(want)) => {
                         seen += 1;
+                        // Every figure to the last bit (the renderings round floats).
+                        assert_eq!(
+                            got.json(),
+                            want.json(),
+                            "{what}: agent {name}, window {wname} (full precision)"
+                        );
                         for format in [Format::Json, Format::Table] {
                             assert_eq!(
                                 render::render(&got, format, Some(200)),
@@ -228,8 +234,7 @@ fn agent_cells_give_the_full_scan_through_changes_time_rebuild_and_prune() {
     );
     assert_same(&ctx, "parent arrived");
 
-    // A parent retyped and renamed; a child relinked to another parent, one made internal, one
-    // moved to another day.
+    // A parent retyped and renamed.
     change(
         &ctx,
         &format!("UPDATE agent_runs SET agent_type = 'retyped-agent' WHERE agent_id = {parent}"),
@@ -242,16 +247,48 @@ fn agent_cells_give_the_full_scan_through_changes_time_rebuild_and_prune() {
         ),
     );
     assert_same(&ctx, "parent renamed");
+    // Children of known user runs, each changed in one way: relinked to a run of five days before
+    // the end (another cell than its parent's, which nothing else touches), made internal, retyped, moved to another day.
+    let linked = |k: usize| {
+        format!(
+            "(SELECT c.id FROM agent_runs c JOIN agent_runs p ON p.agent_id = c.parent_agent_id
+              WHERE c.internal = 0 AND p.internal = 0 ORDER BY c.id LIMIT 1 OFFSET {k})"
+        )
+    };
     change(
         &ctx,
-        "UPDATE agent_runs SET parent_agent_id = (SELECT agent_id FROM agent_runs WHERE internal = 0 ORDER BY id DESC LIMIT 1)
-         WHERE id = (SELECT max(id) FROM agent_runs WHERE internal = 0 AND parent_agent_id IS NOT NULL);
-         UPDATE agent_runs SET internal = 1
-         WHERE id = (SELECT min(id) FROM agent_runs WHERE internal = 0 AND parent_agent_id IS NOT NULL);
-         UPDATE agent_runs SET start_ms = start_ms - 2 * 86400000
-         WHERE id = (SELECT min(id) FROM agent_runs WHERE internal = 0 AND parent_agent_id IS NOT NULL);",
+        &format!(
+            "UPDATE agent_runs SET parent_agent_id = (SELECT agent_id FROM agent_runs WHERE internal = 0
+                 AND start_ms > (SELECT max(start_ms) FROM agent_runs) - 5 * 86400000 ORDER BY start_ms LIMIT 1)
+             WHERE id = {}",
+            linked(3)
+        ),
     );
     assert_same(&ctx, "relinked");
+    change(
+        &ctx,
+        &format!(
+            "UPDATE agent_runs SET internal = 1 WHERE id = {}",
+            linked(4)
+        ),
+    );
+    assert_same(&ctx, "child made internal");
+    change(
+        &ctx,
+        &format!(
+            "UPDATE agent_runs SET agent_type = 'retyped-child' WHERE id = {}",
+            linked(5)
+        ),
+    );
+    assert_same(&ctx, "child retyped");
+    change(
+        &ctx,
+        &format!(
+            "UPDATE agent_runs SET start_ms = start_ms - 2 * 86400000 WHERE id = {}",
+            linked(6)
+        ),
+    );
+    assert_same(&ctx, "child moved to another day");
     drop(ctx);
 
     // Running → lost as "now" moves on (lost_after_minutes after each start), and back.
