@@ -383,7 +383,8 @@ pub fn auto(store: &Store, retention_days: Option<i64>, now: i64) -> Result<Opti
 /// Keeps the projection of pruned sessions through a re-derivation: inside the caller's write
 /// transaction, clears every projection table except their rows, and re-makes every rollup from
 /// those rows alone (re-inserted with the deriving connection's batch rollup triggers and flushed:
-/// the rollups then hold exactly the kept runs' share, summed afresh). Records in
+/// the rollups then hold exactly the kept runs' share, summed afresh; the agent cells are cleared,
+/// and the kept and re-derived runs mark theirs). Records in
 /// `derive_state.pruned_upto` the highest event id the kept rows already reflect: the
 /// re-derivation skips the pruned sessions' remaining events up to it (late events derived onto
 /// the kept rows) and applies the later ones. Returns the number of runs kept.
