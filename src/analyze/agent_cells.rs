@@ -21,7 +21,7 @@
 //! exact sum (integer seconds and two 31-bit fractions of the per-run quotient) and rounded
 //! once, as SQLite's compensated `avg` rounds its sum.
 
-use super::agent::{Count, Group, HostResources, Parts, Sums, ToolUse};
+use super::agent_parts::{Count, Group, HostResources, Parts, Sums, ToolUse};
 use super::window::{self, Days};
 use super::{Ctx, Filter};
 use crate::error::Result;
