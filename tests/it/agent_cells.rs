@@ -248,7 +248,8 @@ fn agent_cells_give_the_full_scan_through_changes_time_rebuild_and_prune() {
     );
     assert_same(&ctx, "parent renamed");
     // Children of known user runs, each changed in one way: relinked to a run of five days before
-    // the end (another cell than its parent's, which nothing else touches), made internal, retyped, moved to another day.
+    // the end (another cell than its parent's, which nothing else touches), made internal, retyped, moved
+    // 40 days back (before the history: a cell of its own, which the rebuild below must drop).
     let linked = |k: usize| {
         format!(
             "(SELECT c.id FROM agent_runs c JOIN agent_runs p ON p.agent_id = c.parent_agent_id
@@ -284,7 +285,7 @@ fn agent_cells_give_the_full_scan_through_changes_time_rebuild_and_prune() {
     change(
         &ctx,
         &format!(
-            "UPDATE agent_runs SET start_ms = start_ms - 2 * 86400000 WHERE id = {}",
+            "UPDATE agent_runs SET start_ms = start_ms - 40 * 86400000 WHERE id = {}",
             linked(6)
         ),
     );
