@@ -388,8 +388,9 @@ pub fn rebuild(store: &Store, cfg: &Config, prices: &Prices) -> Result<Refreshed
         s.conn().execute_batch(&format!(
             "DELETE FROM agent_runs; DELETE FROM run_tools; DELETE FROM workflows; DELETE FROM handoffs;
              DELETE FROM sessions; DELETE FROM delegations; DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM derive_state;
-             DELETE FROM type_daily; DELETE FROM type_tool_daily; {}",
-            crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY
+             DELETE FROM type_daily; DELETE FROM type_tool_daily; {} {}",
+            crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY,
+            crate::store::schema::CLEAR_AGENT_CELLS
         ))?;
         for t in crate::metrics::store::TABLES {
             s.conn().execute(&format!("DELETE FROM {t}"), [])?;

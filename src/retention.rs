@@ -383,7 +383,8 @@ pub fn auto(store: &Store, retention_days: Option<i64>, now: i64) -> Result<Opti
 /// Keeps the projection of pruned sessions through a re-derivation: inside the caller's write
 /// transaction, clears every projection table except their rows, and re-makes every rollup from
 /// those rows alone (re-inserted with the deriving connection's batch rollup triggers and flushed:
-/// the rollups then hold exactly the kept runs' share, summed afresh). Records in
+/// the rollups then hold exactly the kept runs' share, summed afresh; the agent cells are cleared,
+/// and the kept and re-derived runs mark theirs). Records in
 /// `derive_state.pruned_upto` the highest event id the kept rows already reflect: the
 /// re-derivation skips the pruned sessions' remaining events up to it (late events derived onto
 /// the kept rows) and applies the later ones. Returns the number of runs kept.
@@ -402,11 +403,12 @@ pub fn keep_pruned(s: &Store, reflected_upto: i64) -> Result<i64> {
          DELETE FROM delegations WHERE session_id IS NULL OR session_id NOT IN {PRUNED};
          DELETE FROM agent_daily; DELETE FROM agent_task_stats; DELETE FROM type_daily;
          DELETE FROM type_tool_daily; DELETE FROM run_metrics;
-         {mark_every}
+         {mark_every} {clear_cells}
          DROP TABLE IF EXISTS temp.kept_runs;
          CREATE TEMP TABLE kept_runs AS SELECT * FROM agent_runs;
          DELETE FROM agent_runs;",
-        mark_every = crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY
+        mark_every = crate::store::schema::MARK_EVERY_WORKFLOW_DIRTY,
+        clear_cells = crate::store::schema::CLEAR_AGENT_CELLS
     ))?;
     c.execute_batch(&crate::store::schema::temp_batch_rollup_triggers())?;
     let kept = c.execute(

@@ -2,6 +2,8 @@
 //! percentiles, tokens by kind, cost, a daily trend, the tools it uses, who delegates to it and
 //! whom it delegates to, its last runs (with how they were launched) and its last errors. Definitions: docs/metrics.md (`agent`).
 
+pub use super::agent_parts::{Count, HostResources, ToolUse};
+use super::agent_parts::{Group, Parts, Sums};
 use super::errors::{self, ErrorRow};
 use super::tree::{host_cell, RunResources, RunTraits};
 use super::{summary, Ctx, Filter};
@@ -46,22 +48,6 @@ pub struct RecentRun {
     pub resources: RunResources,
 }
 
-/// The Claude Code process's resources over the agent's runs (docs/metrics.md, "Resources"):
-/// the host process's, shared by every agent running at the same time, not the agent's own.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct HostResources {
-    /// Runs with a CPU figure (a start and a stop read from the same process).
-    pub cpu_runs: i64,
-    /// Average and largest CPU seconds the host used while a run ran.
-    pub avg_cpu_seconds: Option<f64>,
-    pub max_cpu_seconds: Option<f64>,
-    /// Runs with a memory figure at their stop.
-    pub rss_runs: i64,
-    /// Average and largest resident memory of the host at a run's stop, MB.
-    pub avg_rss_mb: Option<f64>,
-    pub max_rss_mb: Option<f64>,
-}
-
 /// Duration figures over the runs that have a duration (ms).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Durations {
@@ -97,18 +83,6 @@ pub struct Day {
     pub cost_usd: f64,
 }
 
-/// A tool the agent's runs called (from their transcripts).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ToolUse {
-    pub tool: String,
-    pub calls: i64,
-    pub errors: i64,
-    /// calls ÷ all tool calls of the agent's runs.
-    pub share: f64,
-    /// Runs that called it.
-    pub runs: i64,
-}
-
 /// What the agent's runs achieved, from their transcripts (docs/metrics.md, "Outcome").
 /// Averages are over the runs that have the figure: runs read before schema 10 have none.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -135,13 +109,6 @@ pub struct Outcome {
     pub avg_tool_ms: Option<f64>,
     /// Average model time of those runs: duration − tool time, at least 0 per run.
     pub avg_model_ms: Option<f64>,
-}
-
-/// An agent type (or `main agent`) and how many runs it accounts for.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Count {
-    pub agent: String,
-    pub runs: i64,
 }
 
 /// The `agent` report.
@@ -190,59 +157,12 @@ pub struct AgentReport {
     pub metrics: Vec<super::metrics::MetricRow>,
 }
 
-/// Sums over a group of runs, in the order of the grouped query's columns.
-#[derive(Debug, Clone, Copy, Default)]
-struct Sums {
-    runs: i64,
-    success: i64,
-    failure: i64,
-    cancelled: i64,
-    running: i64,
-    lost: i64,
-    dur_n: i64,
-    dur_sum: i64,
-    complexity: i64,
-    input: i64,
-    output: i64,
-    cache_read: i64,
-    cache_write: i64,
-    unpriced: i64,
-    cost: f64,
-}
-
-impl Sums {
-    fn add(&mut self, o: &Sums) {
-        self.runs += o.runs;
-        self.success += o.success;
-        self.failure += o.failure;
-        self.cancelled += o.cancelled;
-        self.running += o.running;
-        self.lost += o.lost;
-        self.dur_n += o.dur_n;
-        self.dur_sum += o.dur_sum;
-        self.complexity += o.complexity;
-        self.input += o.input;
-        self.output += o.output;
-        self.cache_read += o.cache_read;
-        self.cache_write += o.cache_write;
-        self.unpriced += o.unpriced;
-        self.cost += o.cost;
-    }
-    fn success_rate(&self) -> Option<f64> {
-        let decided = self.success + self.failure + self.lost;
-        (decided > 0).then(|| self.success as f64 / decided as f64)
-    }
-    fn avg_duration(&self) -> Option<f64> {
-        (self.dur_n > 0).then(|| self.dur_sum as f64 / self.dur_n as f64)
-    }
-}
-
 /// Computes the report; None when no run of the agent matches the filter.
 ///
-/// One grouped pass (per UTC day × delegating agent type) gives the totals, the daily trend and
-/// "delegated by"; tools and children take one pass each; errors and (unfiltered) percentiles
-/// come from indexes.
-#[allow(clippy::too_many_lines)] // one pass per section of the agent page, in the page's order
+/// When nothing but the agent (and a time window) narrows the runs, the sums come from the
+/// agent's cells (`agent_cells`: per UTC start day, refreshed here when marked dirty) for the
+/// window's whole days and from the runs for its part days; else from [`compute_full_scan`]'s
+/// passes. Errors and (unfiltered) percentiles come from indexes.
 pub fn compute(
     ctx: &Ctx,
     filter: &Filter,
@@ -251,6 +171,30 @@ pub fn compute(
     days_n: usize,
     runs_n: usize,
 ) -> Result<Option<AgentReport>> {
+    let parts = match super::agent_cells::parts(ctx, filter, name)? {
+        Some(parts) => parts,
+        None => full_parts(ctx, filter)?,
+    };
+    report(ctx, filter, name, parts, errors_n, days_n, runs_n)
+}
+
+/// The report from one grouped pass (per UTC day × delegating agent type) for the totals, the
+/// daily trend and "delegated by", and one pass each for the outcome, the host figures, the
+/// tools and the children, whatever the filter: what [`compute`] must equal.
+pub fn compute_full_scan(
+    ctx: &Ctx,
+    filter: &Filter,
+    name: &str,
+    errors_n: usize,
+    days_n: usize,
+    runs_n: usize,
+) -> Result<Option<AgentReport>> {
+    let parts = full_parts(ctx, filter)?;
+    report(ctx, filter, name, parts, errors_n, days_n, runs_n)
+}
+
+/// [`Parts`] from passes over the matching runs.
+fn full_parts(ctx: &Ctx, filter: &Filter) -> Result<Parts> {
     let c = ctx.store.conn();
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
@@ -265,29 +209,59 @@ pub fn compute(
          FROM agent_runs r LEFT JOIN agent_runs pr ON pr.agent_id = r.parent_agent_id
          WHERE {w} GROUP BY day, who"
     );
+    let mut stmt = c.prepare(&sql)?;
+    let groups = stmt
+        .query_map(params_from_iter(p.iter()), |r| {
+            let mut v = [0i64; 14];
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = r.get(i + 2)?;
+            }
+            let [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read, cache_write, unpriced] = v;
+            let sums = Sums {
+                runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read,
+                cache_write, unpriced, cost: r.get(16)?,
+            };
+            Ok(Group { day: r.get(0)?, who: r.get(1)?, sums, category: r.get(17)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Parts {
+        groups,
+        outcome: outcome(ctx, &w, &p)?,
+        host: host_resources(ctx, &w, &p)?,
+        tools: tools(ctx, &w, &p)?,
+        delegates_to: counts_of(
+            ctx,
+            &format!(
+                "SELECT ch.agent_type, count(*) FROM agent_runs r JOIN agent_runs ch ON ch.parent_agent_id = r.agent_id
+                 WHERE {w} AND ch.internal = 0 GROUP BY ch.agent_type"
+            ),
+            &p,
+        )?,
+    })
+}
+
+/// The report from its parts and the index-served sections.
+#[allow(clippy::too_many_lines)] // one section of the agent page after the other, in the page's order
+fn report(
+    ctx: &Ctx,
+    filter: &Filter,
+    name: &str,
+    parts: Parts,
+    errors_n: usize,
+    days_n: usize,
+    runs_n: usize,
+) -> Result<Option<AgentReport>> {
+    let c = ctx.store.conn();
+    let (w, p) = filter.runs_where();
     let mut total = Sums::default();
     let mut by_day: BTreeMap<i64, Sums> = BTreeMap::new();
     let mut by_who: BTreeMap<String, i64> = BTreeMap::new();
     let mut category: Option<String> = None;
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        let mut v = [0i64; 14];
-        for (i, x) in v.iter_mut().enumerate() {
-            *x = r.get(i + 2)?;
-        }
-        let [runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read, cache_write, unpriced] = v;
-        let sums = Sums {
-            runs, success, failure, cancelled, running, lost, dur_n, dur_sum, complexity, input, output, cache_read,
-            cache_write, unpriced, cost: r.get(16)?,
-        };
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, sums, r.get::<_, Option<String>>(17)?))
-    })?;
-    for row in rows {
-        let (day, who, sums, cat) = row?;
-        total.add(&sums);
-        by_day.entry(day).or_default().add(&sums);
-        *by_who.entry(who).or_default() += sums.runs;
-        category = category.or(cat);
+    for g in parts.groups {
+        total.add(&g.sums);
+        by_day.entry(g.day).or_default().add(&g.sums);
+        *by_who.entry(g.who).or_default() += g.sums.runs;
+        category = category.or(g.category);
     }
     if total.runs == 0 {
         return Ok(None);
@@ -337,7 +311,19 @@ pub fn compute(
         .map(|(agent, runs)| Count { agent, runs })
         .collect();
     delegated_by.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
-    let (tested, verified, outcome) = outcome(ctx, &w, &p)?;
+    let (tested, verified, outcome) = outcome_of(parts.outcome);
+    let mut tools = parts.tools;
+    tools.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.tool.cmp(&b.tool)));
+    let all: i64 = tools.iter().map(|t| t.calls).sum();
+    for t in &mut tools {
+        t.share = if all > 0 {
+            t.calls as f64 / all as f64
+        } else {
+            0.0
+        };
+    }
+    let mut delegates_to = parts.delegates_to;
+    delegates_to.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
 
     Ok(Some(AgentReport {
         agent: name.to_string(),
@@ -353,7 +339,15 @@ pub fn compute(
         verified,
         verified_rate: (tested > 0).then(|| verified as f64 / tested as f64),
         outcome,
-        duration: Durations { n: total.dur_n, avg_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms },
+        duration: Durations {
+            n: total.dur_n,
+            avg_ms,
+            p50_ms,
+            p95_ms,
+            p99_ms,
+            min_ms,
+            max_ms,
+        },
         tokens: Tokens {
             input: total.input,
             output: total.output,
@@ -367,26 +361,21 @@ pub fn compute(
         unpriced_runs: total.unpriced,
         avg_complexity: Some(total.complexity as f64 / runs as f64),
         efficiency: summary::efficiency(success_rate, avg_ms),
-        host: host_resources(ctx, &w, &p)?,
+        host: parts.host,
         daily,
-        tools: tools(ctx, &w, &p)?,
+        tools,
         delegated_by,
-        delegates_to: counts_of(
-            ctx,
-            &format!(
-                "SELECT ch.agent_type, count(*) FROM agent_runs r JOIN agent_runs ch ON ch.parent_agent_id = r.agent_id
-                 WHERE {w} AND ch.internal = 0 GROUP BY ch.agent_type ORDER BY 2 DESC, 1"
-            ),
-            &p,
-        )?,
+        delegates_to,
         recent_runs: recent_runs(ctx, &w, &p, runs_n)?,
         recent_errors: errors::compute(ctx, filter, errors_n)?.errors,
         metrics: super::metrics::compute(ctx, filter, None, false)?.metrics,
     }))
 }
 
-/// (tested, verified, the outcome figures) of the matching runs, in one pass.
-fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64, Outcome)> {
+/// The outcome query's columns over the matching runs, in one pass: tested, verified, runs with
+/// tests, passed, failed, skipped, runs with an outcome, files created, modified, commands
+/// failed, timed runs, tool ms, model ms.
+fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<[i64; 13]> {
     let st = ctx.status_sql();
     let both = "r.tool_ms IS NOT NULL AND r.duration_ms IS NOT NULL";
     let sql = format!(
@@ -410,10 +399,15 @@ fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64
             }
             Ok(v)
         })?;
+    Ok(v)
+}
+
+/// (tested, verified, the outcome figures) from the outcome query's columns.
+fn outcome_of(v: [i64; 13]) -> (i64, i64, Outcome) {
     let [tested, verified, with_tests, passed, failed, skipped, with_outcome, created, modified, commands_failed, timed, tool_ms, model_ms] =
         v;
     let avg = |sum: i64, n: i64| (n > 0).then(|| sum as f64 / n as f64);
-    Ok((
+    (
         tested,
         verified,
         Outcome {
@@ -434,7 +428,7 @@ fn outcome(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<(i64, i64
             avg_tool_ms: avg(tool_ms, timed),
             avg_model_ms: avg(model_ms, timed),
         },
-    ))
+    )
 }
 
 /// The `n` newest runs by start (the `runs_type_start` index: no pass over the agent's runs).
@@ -488,13 +482,14 @@ fn host_resources(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Ho
         })?)
 }
 
+/// Calls, errors and runs per tool of the matching runs (shares set by the report): one pass.
 fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse>> {
     let sql = format!(
         "SELECT t.tool, sum(t.calls), sum(t.errors), count(*) FROM agent_runs r CROSS JOIN run_tools t ON t.run_id = r.id
-         WHERE {w} GROUP BY t.tool ORDER BY 2 DESC, 1"
+         WHERE {w} GROUP BY t.tool"
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
-    let mut rows: Vec<ToolUse> = stmt
+    let rows: Vec<ToolUse> = stmt
         .query_map(params_from_iter(p.iter()), |r| {
             Ok(ToolUse {
                 tool: r.get(0)?,
@@ -505,14 +500,6 @@ fn tools(ctx: &Ctx, w: &str, p: &[rusqlite::types::Value]) -> Result<Vec<ToolUse
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let all: i64 = rows.iter().map(|t| t.calls).sum();
-    for t in &mut rows {
-        t.share = if all > 0 {
-            t.calls as f64 / all as f64
-        } else {
-            0.0
-        };
-    }
     Ok(rows)
 }
 

@@ -6,6 +6,8 @@
 
 pub mod active;
 pub mod agent;
+pub(crate) mod agent_cells;
+pub(crate) mod agent_parts;
 pub mod alerts;
 pub mod cli;
 pub mod coverage;

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[&str] = &[
     V12_RUNS_RUNNING,
     V13_WORKFLOW_FIGURES,
     V14_WORKFLOW_ERRORS,
+    V15_AGENT_CELLS,
 ];
 
 /// The schema version this build writes and understands.
@@ -735,11 +736,105 @@ INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflows;
 
 /// Version 14: `analyze errors` lists the newest failed turns with `ORDER BY end_ms DESC LIMIT n`;
 /// without this index it read every workflow of its window (or of the history) to find the few
-/// with an error (4.7 ms of 10 ms for `errors --days 7` at 100k runs, growing with the history). Partial: only failed turns are in it,
-/// so building it reads the workflows once and writes almost nothing.
+/// with an error (4.7 ms of 10 ms for `errors --days 7` at 100k runs, growing with the history).
+/// Partial: only failed turns are in it, so building it reads the workflows once and writes almost
+/// nothing.
 const V14_WORKFLOW_ERRORS: &str = r#"
 CREATE INDEX workflows_errors ON workflows(end_ms) WHERE error IS NOT NULL;
 "#;
+
+/// Version 15: the sums `analyze agent NAME` reads, per agent type and UTC start day ("cells",
+/// `crate::analyze::agent_cells`), so that the report never reads every run of a busy type.
+/// A cell holds the type's user runs that started that day, by stored status (running → lost is
+/// decided at read time from `runs_running`, as `agent_daily`'s readers do), so it never depends
+/// on "now":
+/// - `agent_cells`: per delegating agent type (`who`: the parent run's type, `main agent` at
+///   depth 1, `unknown` when the parent run is not known) every sum of the report's grouped
+///   query, its outcome sums and the host figures (CPU seconds as an exact sum: the integer
+///   seconds and two 31-bit fractions, so that their total rounds once, as SQLite's `avg` does);
+/// - `agent_cell_tools`: the cell's runs' tool rows per tool; `agent_cell_children`: the user
+///   runs the cell's runs started, per child type.
+///
+/// A cell is marked in `agent_cell_dirty` whenever a run it is computed from changes (once per
+/// derivation batch, [`flush_batch_rollups_sql`]): the changed run's cell before and after, the
+/// cells of its children (their delegating type) and of its parent (its children). A rebuild
+/// clears them all (the re-derivation marks every run's cell). Every cell with runs starts
+/// dirty: the first `agent` reader of a type fills its cells.
+const V15_AGENT_CELLS: &str = r#"
+CREATE TABLE agent_cell_dirty (
+    agent_type   TEXT    NOT NULL,
+    day          INTEGER NOT NULL,           -- coalesce(start_ms, 0) / 86400000, as agent_daily's
+    PRIMARY KEY (agent_type, day)
+) WITHOUT ROWID;
+
+CREATE TABLE agent_cells (
+    agent_type      TEXT    NOT NULL,
+    day             INTEGER NOT NULL,
+    who             TEXT    NOT NULL,        -- the parent run's type | main agent | unknown
+    runs            INTEGER NOT NULL,
+    success         INTEGER NOT NULL,
+    failure         INTEGER NOT NULL,
+    cancelled       INTEGER NOT NULL,
+    running         INTEGER NOT NULL,        -- stored status running (running or lost when read)
+    dur_n           INTEGER NOT NULL,
+    dur_sum         INTEGER NOT NULL,
+    complexity      INTEGER NOT NULL,
+    input           INTEGER NOT NULL,
+    output          INTEGER NOT NULL,
+    cache_read      INTEGER NOT NULL,
+    cache_write     INTEGER NOT NULL,
+    unpriced        INTEGER NOT NULL,
+    cost            REAL    NOT NULL,
+    category        TEXT,                    -- max(category)
+    tested          INTEGER NOT NULL,        -- with a test result and stored success | failure
+    verified        INTEGER NOT NULL,
+    with_tests      INTEGER NOT NULL,
+    tests_passed    INTEGER NOT NULL,
+    tests_failed    INTEGER NOT NULL,
+    tests_skipped   INTEGER NOT NULL,
+    with_outcome    INTEGER NOT NULL,
+    files_created   INTEGER NOT NULL,
+    files_modified  INTEGER NOT NULL,
+    commands_failed INTEGER NOT NULL,
+    timed           INTEGER NOT NULL,
+    tool_ms         INTEGER NOT NULL,
+    model_ms        INTEGER NOT NULL,
+    cpu_n           INTEGER NOT NULL,
+    cpu_int         INTEGER NOT NULL,        -- Σ CPU seconds = cpu_int + cpu_hi / 2^31 + cpu_lo / 2^62
+    cpu_hi          INTEGER NOT NULL,
+    cpu_lo          INTEGER NOT NULL,
+    cpu_max         REAL,
+    rss_n           INTEGER NOT NULL,
+    rss_kb          INTEGER NOT NULL,
+    rss_max         REAL,
+    PRIMARY KEY (agent_type, day, who)
+) WITHOUT ROWID;
+
+CREATE TABLE agent_cell_tools (
+    agent_type   TEXT    NOT NULL,
+    day          INTEGER NOT NULL,
+    tool         TEXT    NOT NULL,
+    calls        INTEGER NOT NULL,
+    errors       INTEGER NOT NULL,
+    runs         INTEGER NOT NULL,
+    PRIMARY KEY (agent_type, day, tool)
+) WITHOUT ROWID;
+
+CREATE TABLE agent_cell_children (
+    agent_type   TEXT    NOT NULL,
+    day          INTEGER NOT NULL,
+    child        TEXT    NOT NULL,
+    runs         INTEGER NOT NULL,
+    PRIMARY KEY (agent_type, day, child)
+) WITHOUT ROWID;
+
+INSERT INTO agent_cell_dirty (agent_type, day) SELECT agent_type, day FROM agent_daily WHERE runs > 0;
+"#;
+
+/// Forgets every agent cell and every mark (a rebuild, a prune's re-derivation): the runs the
+/// re-derivation inserts mark their cells afresh, and a cell left without runs is gone.
+pub const CLEAR_AGENT_CELLS: &str = "DELETE FROM agent_cells; DELETE FROM agent_cell_tools;
+    DELETE FROM agent_cell_children; DELETE FROM agent_cell_dirty;";
 
 /// The TEMP triggers that mark a workflow dirty (`workflow_dirty`, version 13) when its own row
 /// or one of its handoffs changes, installed with [`temp_batch_rollup_triggers`] by the
@@ -912,10 +1007,11 @@ pub fn temp_run_metrics_triggers() -> String {
 // as the per-row triggers', with one upsert per key per batch.
 
 /// The columns of a run the rollups read, as snapshotted in `temp.runs_before` (and the
-/// workflow it belonged to, marked dirty with its new one: `workflow_figures`, version 13).
+/// workflow it belonged to, marked dirty with its new one: `workflow_figures`, version 13; its
+/// own and its parent's agent id, whose agent cells are marked: version 15).
 const ROLLUP_RUN_COLUMNS: &str = "internal, agent_type, category, description, complexity, start_ms, end_ms,
     status, duration_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tests_failed,
-    workflow_id";
+    workflow_id, agent_id, parent_agent_id";
 
 /// Snapshots of run `{r}` (`OLD`) and of the tool rows of run `{t}` before their first change
 /// since the last flush.
@@ -1057,6 +1153,39 @@ const WORKFLOWS_DIRTY: &str = "INSERT OR FAIL INTO workflow_dirty (workflow_id)
          ) u WHERE workflow_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM main.workflow_dirty w WHERE w.workflow_id = u.workflow_id);";
 
+/// The agent cells (version 15) the runs changed since the last flush touch, before and after,
+/// marked dirty: the changed run's own cell (any change: every column of a run is in some sum),
+/// the cells of the runs whose tool rows changed, the cells of its children when it came, went,
+/// or changed its agent id or type (their delegating type), and the cell of its parent when it
+/// came, went, or changed its parent, type or `internal` (the parent's children per type).
+const AGENT_CELLS_DIRTY: &str = "INSERT INTO agent_cell_dirty (agent_type, day)
+         SELECT agent_type, day FROM (
+           SELECT r.agent_type, coalesce(r.start_ms, 0) / 86400000 AS day
+             FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id
+           UNION SELECT d.agent_type, coalesce(d.start_ms, 0) / 86400000 FROM temp.runs_before d WHERE d.existed = 1
+           UNION SELECT r.agent_type, coalesce(r.start_ms, 0) / 86400000
+             FROM temp.tool_runs_touched x JOIN main.agent_runs r ON r.id = x.run_id
+           UNION SELECT c.agent_type, coalesce(c.start_ms, 0) / 86400000
+             FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id
+             JOIN main.agent_runs c ON c.parent_agent_id = r.agent_id
+             WHERE d.existed = 0 OR d.agent_id IS NOT r.agent_id OR d.agent_type IS NOT r.agent_type
+           UNION SELECT c.agent_type, coalesce(c.start_ms, 0) / 86400000
+             FROM temp.runs_before d JOIN main.agent_runs c ON c.parent_agent_id = d.agent_id
+             WHERE d.existed = 1 AND NOT EXISTS (SELECT 1 FROM main.agent_runs r
+               WHERE r.id = d.id AND r.agent_id IS d.agent_id AND r.agent_type IS d.agent_type)
+           UNION SELECT p.agent_type, coalesce(p.start_ms, 0) / 86400000
+             FROM temp.runs_before d JOIN main.agent_runs r ON r.id = d.id
+             JOIN main.agent_runs p ON p.agent_id = r.parent_agent_id
+             WHERE d.existed = 0 OR d.parent_agent_id IS NOT r.parent_agent_id OR d.agent_type IS NOT r.agent_type
+               OR d.internal IS NOT r.internal
+           UNION SELECT p.agent_type, coalesce(p.start_ms, 0) / 86400000
+             FROM temp.runs_before d JOIN main.agent_runs p ON p.agent_id = d.parent_agent_id
+             WHERE d.existed = 1 AND NOT EXISTS (SELECT 1 FROM main.agent_runs r
+               WHERE r.id = d.id AND r.parent_agent_id IS d.parent_agent_id AND r.agent_type IS d.agent_type
+                 AND r.internal IS d.internal)
+         ) u WHERE agent_type IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM main.agent_cell_dirty x WHERE x.agent_type = u.agent_type AND x.day = u.day);";
+
 /// Applies what changed since the last flush to every rollup and forgets it: run it before each
 /// commit of a transaction that derived with [`temp_batch_rollup_triggers`] installed.
 pub fn flush_batch_rollups_sql() -> String {
@@ -1141,7 +1270,7 @@ pub fn flush_batch_rollups_sql() -> String {
         ],
     );
     format!(
-        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{TYPE_TOOL_DAILY_DELTA}\n{WORKFLOWS_DIRTY}
+        "{agent_daily}\n{task_stats}\n{type_daily}\n{run_metrics}\n{TYPE_TOOL_DAILY_DELTA}\n{WORKFLOWS_DIRTY}\n{AGENT_CELLS_DIRTY}
          DELETE FROM temp.runs_before; DELETE FROM temp.tools_before; DELETE FROM temp.tool_runs_touched;"
     )
 }

@@ -3,6 +3,7 @@
 // that hide what is checked.
 #![allow(clippy::too_many_lines)]
 
+mod agent_cells;
 mod alerts;
 mod analyze_a;
 mod analyze_b;
