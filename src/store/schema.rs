@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[&str] = &[
     V11,
     V12_RUNS_RUNNING,
     V13_WORKFLOW_FIGURES,
+    V14_KEYS_IN_FRAMES,
 ];
 
 /// The schema version this build writes and understands.
@@ -730,6 +731,15 @@ CREATE TABLE workflow_peak_daily (
 ) WITHOUT ROWID;
 
 INSERT INTO workflow_dirty (workflow_id) SELECT workflow_id FROM workflows;
+"#;
+
+/// Version 14 (storage, issue 16): a packed event's keys (`source`, `session_id`, `prompt_id`,
+/// `agent_id`, `agent_type`, `tool_name`, `tool_use_id`) go into its frame with its payload, the
+/// row keeping '' and NULLs ([`crate::store::packed`]). No table changes; the packing cursor goes
+/// back to the start so that the next packing reader rewrites schema 11's frames with their keys,
+/// in its short transactions (nothing rewritten here: a hook may be the one migrating).
+const V14_KEYS_IN_FRAMES: &str = r#"
+UPDATE derive_state SET value = 0 WHERE key = 'packed_upto';
 "#;
 
 /// The TEMP triggers that mark a workflow dirty (`workflow_dirty`, version 13) when its own row
