@@ -17,13 +17,15 @@
 //!
 //! Since schema version 14 a frame also carries the row's keys (`source`, `session_id`,
 //! `prompt_id`, `agent_id`, `agent_type`, `tool_name`, `tool_use_id`: ~130 bytes a row as text,
-//! every one of them also inside the payload, so a few bytes more in the frame): the row keeps
+//! every one of them also inside the payload; the frame grows by ~6 bytes): the row keeps
 //! `id`, `ts`, `recorded_at`, `kind` and the host readings, its `source` is '' and those six ids
-//! NULL. Such a frame's content is [`KEYS_MARK`], the keys as one JSON array, a newline, then the
-//! payload; a frame of schema 11 is the payload alone. Readers that need the keys of any event
-//! read them with [`Keys::from_row`] (SQL selecting [`KEYS_SQL`]); a row's `kind` stays in the
-//! row, so readers filter by kind in SQL and decode only what passes. Frames of schema 11 are
-//! rewritten with their keys by the next packing (the migration sets `packed_upto` back to 0).
+//! NULL. Such a frame's content is [`KEYS_MARK`], a JSON object of the keys that differ from
+//! what the payload itself gives (`{}` for nearly every hook event: a hook takes them from the
+//! payload), a newline, then the payload; a frame of schema 11 is the payload alone. Readers
+//! that need the keys of any event read them with [`Keys::from_row`] (SQL selecting
+//! [`KEYS_SQL`]); a row's `kind` stays in the row, so readers filter by kind in SQL and decode
+//! only what passes. Frames of schema 11 are rewritten with their keys by the next packing (the
+//! migration sets `packed_upto` back to 0).
 
 use crate::error::{Error, Result};
 use crate::store::Store;
