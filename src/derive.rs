@@ -104,19 +104,32 @@ struct Ev {
 
 impl Ev {
     fn from_row(r: &Row<'_>, conn: &rusqlite::Connection) -> rusqlite::Result<Ev> {
+        // Derived events' payloads may be stored compressed, with their keys (crate::store::packed).
+        let (keys, payload) = crate::store::packed::read(conn, r.get_ref(10)?)?;
+        let keys = match keys {
+            Some(k) => k,
+            None => crate::store::packed::Keys {
+                source: r.get(2)?,
+                session_id: r.get(4)?,
+                prompt_id: r.get(5)?,
+                agent_id: r.get(6)?,
+                agent_type: r.get(7)?,
+                tool_name: r.get(8)?,
+                tool_use_id: r.get(9)?,
+            },
+        };
         Ok(Ev {
             id: r.get(0)?,
             ts: r.get(1)?,
-            source: r.get(2)?,
+            source: keys.source,
             kind: r.get(3)?,
-            session_id: r.get(4)?,
-            prompt_id: r.get(5)?,
-            agent_id: r.get(6)?,
-            agent_type: r.get(7)?,
-            tool_name: r.get(8)?,
-            tool_use_id: r.get(9)?,
-            // Derived events' payloads may be stored compressed (crate::store::packed).
-            payload: crate::store::packed::text(conn, r.get_ref(10)?)?,
+            session_id: keys.session_id,
+            prompt_id: keys.prompt_id,
+            agent_id: keys.agent_id,
+            agent_type: keys.agent_type,
+            tool_name: keys.tool_name,
+            tool_use_id: keys.tool_use_id,
+            payload,
             host_pid: r.get(11)?,
             host_cpu_ms: r.get(12)?,
             host_rss_kb: r.get(13)?,
@@ -270,17 +283,36 @@ fn apply_in_tx(
         )
         .optional()?
         .unwrap_or(0);
-    let mut stmt = s.conn().prepare_cached(if upto > last {
+    let mut stmt = s.conn().prepare_cached(
         "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
                 host_pid, host_cpu_ms, host_rss_kb
-         FROM events WHERE id > ?1 AND NOT (id <= ?3 AND coalesce(coalesce(session_id,
-             (SELECT r.session_id FROM agent_runs r WHERE r.agent_id = events.agent_id)) IN (SELECT session_id FROM pruned_sessions), 0))
-         ORDER BY id LIMIT ?2"
-    } else {
-        "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
-                host_pid, host_cpu_ms, host_rss_kb
-         FROM events WHERE id > ?1 AND ?3 = ?3 ORDER BY id LIMIT ?2"
-    })?;
+         FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    // Whether an event is a pruned session's, by its session or its run's (a generic stop names
+    // only its run). Decided in Rust: a packed event's keys are in its frame.
+    let mut run_session = s
+        .conn()
+        .prepare_cached("SELECT session_id FROM agent_runs WHERE agent_id = ?1")?;
+    let mut pruned = s
+        .conn()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pruned_sessions WHERE session_id = ?1)")?;
+    let mut skipped = |e: &Ev| -> rusqlite::Result<bool> {
+        if e.id > upto {
+            return Ok(false);
+        }
+        let session: Option<String> = match (&e.session_id, &e.agent_id) {
+            (Some(sid), _) => Some(sid.clone()),
+            (None, Some(aid)) => run_session
+                .query_row([aid], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            (None, None) => None,
+        };
+        match session {
+            Some(sid) => pruned.query_row([sid], |r| r.get(0)),
+            None => Ok(false),
+        }
+    };
     let d = Deriver {
         s,
         prices,
@@ -289,16 +321,24 @@ fn apply_in_tx(
     };
     let mut n = 0u64;
     let done = loop {
-        let events: Vec<Ev> = stmt
-            .query_map(params![last, page, upto], |r| Ev::from_row(r, s.conn()))?
+        let read: Vec<Ev> = stmt
+            .query_map(params![last, page], |r| Ev::from_row(r, s.conn()))?
             .collect::<rusqlite::Result<_>>()?;
-        for e in &events {
-            d.apply(e)?;
+        // Decided for the whole page before any of it is applied (as a WHERE clause would).
+        let skip = read
+            .iter()
+            .map(&mut skipped)
+            .collect::<rusqlite::Result<Vec<bool>>>()?;
+        for (e, skip) in read.iter().zip(skip) {
+            // Skipped ones too: the cursor moves past them (as it does past the last page's).
             last = e.id;
+            if !skip {
+                d.apply(e)?;
+                n += 1;
+            }
         }
-        n += events.len() as u64;
         d.flush_sessions()?;
-        if (events.len() as i64) < page {
+        if (read.len() as i64) < page {
             // Every event up to the last one is applied or skipped (no one appends while this
             // transaction holds the write lock): the cursor moves past skipped ones too.
             if upto > 0 {

@@ -18,7 +18,7 @@
 //! derivation's, so hooks keep writing meanwhile.
 
 use crate::error::Result;
-use crate::store::Store;
+use crate::store::{packed, Store};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -107,13 +107,21 @@ fn scan(store: &Store, cutoff: i64) -> Result<(Plan, Vec<(String, Found)>)> {
             .prepare("SELECT agent_id, session_id FROM agent_runs WHERE session_id IS NOT NULL")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, ts, session_id, agent_id, octet_length(payload) FROM events ORDER BY id",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, ts, octet_length(payload), {} FROM events ORDER BY id",
+            packed::KEYS_SQL
+        ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let (id, ts, sid, aid, bytes): (i64, i64, Option<String>, Option<String>, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            // A packed event's keys may be in its frame (crate::store::packed).
+            let keys = packed::Keys::from_row(conn, r, 3)?;
+            let (id, ts, sid, aid, bytes): (i64, i64, Option<String>, Option<String>, i64) = (
+                r.get(0)?,
+                r.get(1)?,
+                keys.session_id,
+                keys.agent_id,
+                r.get(2)?,
+            );
             let sid = sid.or_else(|| aid.and_then(|a| run_session.get(&a).cloned()));
             let Some(sid) = sid else {
                 plan.events_kept_old += i64::from(ts < cutoff);
@@ -272,11 +280,15 @@ fn delete_sessions(
     let started = Instant::now();
     let cur = s.derive_cursor()?;
     // Sessions that received an event in the window since the scan stay.
-    let mut active = s.conn().prepare_cached(
-        "SELECT DISTINCT session_id FROM events WHERE id > ?1 AND ts >= ?2 AND session_id IS NOT NULL",
-    )?;
+    let mut active = s.conn().prepare_cached(&format!(
+        "SELECT {} FROM events WHERE id > ?1 AND ts >= ?2",
+        packed::KEYS_SQL
+    ))?;
     let active: std::collections::HashSet<String> = active
-        .query_map(params![scan_max, cutoff], |r| r.get(0))?
+        .query_map(params![scan_max, cutoff], |r| {
+            packed::Keys::from_row(s.conn(), r, 0)
+        })?
+        .filter_map(|k| k.map(|k| k.session_id).transpose())
         .collect::<rusqlite::Result<_>>()?;
     let mut del = s
         .conn()

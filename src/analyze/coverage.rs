@@ -440,11 +440,13 @@ fn recovered(ctx: &Ctx, covered: &HashMap<&str, Facts>) -> Result<u64> {
     // The hooks saw an agent when they recorded its start, its stop or its transcript, or the
     // Agent tool's result for its call.
     let [agent_tool, task_tool] = AGENT_TOOLS;
+    // A packed event's keys may be in its frame (`source` '': crate::store::packed): those
+    // events are matched in Rust.
     let mut stmt = conn.prepare(&format!(
-        "SELECT kind, agent_id, tool_use_id FROM events
-         WHERE source = '{cc}' AND session_id IN (SELECT value FROM json_each(?1))
-           AND (kind IN ('{start}', '{stop}', '{summary}')
-                OR (kind IN ('{post}', '{post_failure}') AND tool_name IN ('{agent_tool}', '{task_tool}')))",
+        "SELECT kind, {keys} FROM events
+         WHERE kind IN ('{start}', '{stop}', '{summary}', '{post}', '{post_failure}')
+           AND (source = '' OR (source = '{cc}' AND session_id IN (SELECT value FROM json_each(?1))))",
+        keys = crate::store::packed::KEYS_SQL,
         cc = Source::ClaudeCode,
         start = EventKind::SubagentStart,
         stop = EventKind::SubagentStop,
@@ -457,19 +459,32 @@ fn recovered(ctx: &Ctx, covered: &HashMap<&str, Facts>) -> Result<u64> {
     let rows = stmt.query_map([list], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
+            crate::store::packed::Keys::from_row(conn, r, 1)?,
         ))
     })?;
     for row in rows {
-        let (kind, agent, call) = row?;
+        let (kind, keys) = row?;
+        if keys.source != Source::ClaudeCode.as_str()
+            || !keys
+                .session_id
+                .as_deref()
+                .is_some_and(|s| sessions.contains(s))
+        {
+            continue;
+        }
         if matches!(
             EventKind::parse(&kind),
             Some(EventKind::PostToolUse | EventKind::PostToolUseFailure)
         ) {
-            calls.extend(call);
+            if keys
+                .tool_name
+                .as_deref()
+                .is_some_and(|t| t == agent_tool || t == task_tool)
+            {
+                calls.extend(keys.tool_use_id);
+            }
         } else {
-            agents.extend(agent);
+            agents.extend(keys.agent_id);
         }
     }
     Ok(covered

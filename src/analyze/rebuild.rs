@@ -15,7 +15,7 @@ use crate::transcript::{self, ReadSpec, Summary};
 use crate::vocab::EventKind;
 use rusqlite::params_from_iter;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Transcripts read per write transaction.
@@ -53,23 +53,37 @@ struct Target {
 /// The runs matching `filter` and where their transcripts are, in run order.
 fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
     let (w, p) = filter.runs_where();
+    // A packed event's keys may be in its frame (`source` '': crate::store::packed): those
+    // events are matched to the runs in Rust.
     let sql = format!(
-        "SELECT e.agent_id, e.kind, e.ts, e.source, e.session_id, e.prompt_id, e.payload
+        "SELECT e.kind, e.ts, e.payload, e.source, e.session_id, e.prompt_id, e.agent_id
          FROM events e
-         WHERE e.kind IN ('{summary}', '{stop}') AND e.agent_id IN (SELECT r.agent_id FROM agent_runs r WHERE {w})
+         WHERE e.kind IN ('{summary}', '{stop}')
+           AND (e.source = '' OR e.agent_id IN (SELECT r.agent_id FROM agent_runs r WHERE {w}))
          ORDER BY e.id",
         summary = EventKind::TranscriptSummary,
         stop = EventKind::SubagentStop,
     );
+    let runs: HashSet<String> = store
+        .conn()
+        .prepare(&format!("SELECT r.agent_id FROM agent_runs r WHERE {w}"))?
+        .query_map(params_from_iter(p.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut by: HashMap<String, Target> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut stmt = store.conn().prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(p.iter()))?;
     while let Some(r) = rows.next()? {
-        let agent_id: String = r.get(0)?;
-        let from_summary = r.get::<_, String>(1)? == EventKind::TranscriptSummary.as_str();
+        let from_summary = r.get::<_, String>(0)? == EventKind::TranscriptSummary.as_str();
         // The payload may be stored compressed (crate::store::packed): read in Rust, not SQL.
-        let payload = crate::store::packed::text(store.conn(), r.get_ref(6)?)?;
+        let (keys, payload) = crate::store::packed::read(store.conn(), r.get_ref(2)?)?;
+        let (source, session_id, prompt_id, agent_id) = match keys {
+            Some(k) => (k.source, k.session_id, k.prompt_id, k.agent_id),
+            None => (r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
+        };
+        let Some(agent_id) = agent_id.filter(|a: &String| runs.contains(a)) else {
+            continue;
+        };
         let key = if from_summary {
             "transcript_path"
         } else {
@@ -83,10 +97,10 @@ fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
             agent_id: agent_id.clone(),
             path,
             from_summary,
-            ts: r.get(2)?,
-            source: r.get(3)?,
-            session_id: r.get(4)?,
-            prompt_id: r.get(5)?,
+            ts: r.get(1)?,
+            source,
+            session_id,
+            prompt_id,
         };
         match by.get_mut(&agent_id) {
             None => {

@@ -370,6 +370,19 @@ impl Snapshot {
             .map(|(id, _)| id)
             .collect();
         let open = serde_json::to_string(&open)?;
+        // The agents of the events derived since the last poll. Read in Rust: a packed event's
+        // keys may be in its frame (`source` '': crate::store::packed).
+        let mut keys = ctx.store.conn().prepare_cached(&format!(
+            "SELECT {} FROM events WHERE id > ?1 AND (agent_id IS NOT NULL OR source = '')",
+            crate::store::packed::KEYS_SQL
+        ))?;
+        let agents: HashSet<String> = keys
+            .query_map([self.events_cursor], |r| {
+                crate::store::packed::Keys::from_row(ctx.store.conn(), r, 0)
+            })?
+            .filter_map(|k| k.map(|k| k.agent_id).transpose())
+            .collect::<rusqlite::Result<_>>()?;
+        let agents = serde_json::to_string(&agents)?;
         // A union of three indexed lookups: written as one WHERE with ORs, SQLite scans every run.
         let sql = format!(
             "SELECT r.id, r.agent_id, r.agent_type, r.session_id, r.workflow_id, r.parent_agent_id, r.depth,
@@ -380,12 +393,12 @@ impl Snapshot {
                 SELECT id FROM agent_runs WHERE id > ?1
                 UNION SELECT id FROM agent_runs WHERE agent_id IN (SELECT value FROM json_each(?2))
                 UNION SELECT id FROM agent_runs
-                      WHERE agent_id IN (SELECT agent_id FROM events WHERE id > ?3 AND agent_id IS NOT NULL))
+                      WHERE agent_id IN (SELECT value FROM json_each(?3)))
              ORDER BY r.id",
             st = RunStatus::effective_sql("r", ctx.lost_before())
         );
         let mut stmt = ctx.store.conn().prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![self.last_run_id, open, self.events_cursor])?;
+        let mut rows = stmt.query(params![self.last_run_id, open, agents])?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let agent_id: String = r.get(1)?;

@@ -454,12 +454,21 @@ impl Store {
         kind: &str,
         window: i64,
     ) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE id > (SELECT coalesce(max(id), 0) FROM events) - ?4
-                 AND kind = ?3 AND session_id = ?1 AND prompt_id IS ?2)",
-            params![session, prompt, kind, window],
-            |r| r.get(0),
-        )?)
+        // A packed event's keys are in its frame (`source` ''; crate::store::packed): those of
+        // this kind are read there (the latest events are rarely packed yet).
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM events WHERE id > (SELECT coalesce(max(id), 0) FROM events) - ?4
+                 AND kind = ?3 AND ((session_id = ?1 AND prompt_id IS ?2) OR source = '')",
+            packed::KEYS_SQL
+        ))?;
+        let mut rows = stmt.query(params![session, prompt, kind, window])?;
+        while let Some(r) = rows.next()? {
+            let k = packed::Keys::from_row(&self.conn, r, 0)?;
+            if k.session_id.as_deref() == Some(session) && k.prompt_id.as_deref() == prompt {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The read offset of a transcript file, and the prompt id in force there.

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[&str] = &[
     V13_WORKFLOW_FIGURES,
     V14_WORKFLOW_ERRORS,
     V15_AGENT_CELLS,
+    V16_KEYS_IN_FRAMES,
 ];
 
 /// The schema version this build writes and understands.
@@ -835,6 +836,15 @@ INSERT INTO agent_cell_dirty (agent_type, day) SELECT agent_type, day FROM agent
 /// re-derivation inserts mark their cells afresh, and a cell left without runs is gone.
 pub const CLEAR_AGENT_CELLS: &str = "DELETE FROM agent_cells; DELETE FROM agent_cell_tools;
     DELETE FROM agent_cell_children; DELETE FROM agent_cell_dirty;";
+
+/// Version 16 (storage, issue 16): a packed event's keys (`source`, `session_id`, `prompt_id`,
+/// `agent_id`, `agent_type`, `tool_name`, `tool_use_id`) go into its frame with its payload, the
+/// row keeping '' and NULLs ([`crate::store::packed`]). No table changes; the packing cursor goes
+/// back to the start so that the next packing reader rewrites schema 11's frames with their keys,
+/// in its short transactions (nothing rewritten here: a hook may be the one migrating).
+const V16_KEYS_IN_FRAMES: &str = r#"
+UPDATE derive_state SET value = 0 WHERE key = 'packed_upto';
+"#;
 
 /// The TEMP triggers that mark a workflow dirty (`workflow_dirty`, version 13) when its own row
 /// or one of its handoffs changes, installed with [`temp_batch_rollup_triggers`] by the

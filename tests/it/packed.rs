@@ -151,3 +151,169 @@ fn a_reader_packs_on_its_own_once_enough_derived_events_wait() {
     let store = Store::open_reader(&env.db()).unwrap();
     assert_eq!(packed::backlog(&store).unwrap(), 0);
 }
+
+/// Every event's kind and keys as the readers read them (the row's columns, or for a row packed
+/// with its keys the frame's copy), by id.
+fn keys(env: &Env) -> Vec<(i64, String, packed::Keys)> {
+    let c = env.conn();
+    let mut stmt = c
+        .prepare(&format!(
+            "SELECT id, kind, {} FROM events ORDER BY id",
+            packed::KEYS_SQL
+        ))
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, packed::Keys::from_row(&c, r, 2)?))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    rows
+}
+
+fn prune(env: &Env) -> serde_json::Value {
+    let (code, out, err) =
+        env.analyze_at(NOW, &["prune", "--older-than", "90d", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Schema 14: a packed row keeps its keys in its frame, the row's `source` '' and its ids NULL.
+/// Every reader of those keys reads them from the frame: prune (which picks sessions by them),
+/// the derivation (`analyze rebuild`) and the reports give what the same history gives unpacked.
+#[test]
+fn packed_rows_keys_read_back_through_prune_and_rebuild() {
+    let plain = Env::new();
+    history(&plain, "1500");
+    let before = all_reports(&plain); // derives
+    plain
+        .conn()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    // The same file, packed.
+    let env = Env::new();
+    std::fs::create_dir_all(env.db().parent().unwrap()).unwrap();
+    std::fs::copy(plain.db(), env.db()).unwrap();
+    let keys_plain = keys(&env);
+    let store = Store::open_reader(&env.db()).unwrap();
+    let done = packed::pack(&store, None).unwrap();
+    drop(store);
+    assert!(done.complete);
+    let events = env.count("SELECT count(*) FROM events");
+    let moved = env.count(
+        "SELECT count(*) FROM events WHERE typeof(payload) = 'blob' AND source = ''
+           AND session_id IS NULL AND prompt_id IS NULL AND agent_id IS NULL
+           AND agent_type IS NULL AND tool_name IS NULL AND tool_use_id IS NULL",
+    );
+    assert!(
+        moved * 100 > events * 99,
+        "nearly every row's keys are in its frame: {moved} of {events}"
+    );
+    assert_eq!(keys(&env), keys_plain, "every key reads back");
+    assert_eq!(all_reports(&env), before, "reports after packing");
+
+    // Pruned packed and pruned as text: the same sessions and events go, the same reports.
+    let (done_plain, done_packed) = (prune(&plain), prune(&env));
+    assert!(
+        done_plain["events"].as_i64().unwrap() > 1000,
+        "{done_plain}"
+    );
+    for k in ["events", "sessions"] {
+        assert_eq!(done_packed[k], done_plain[k], "{k}");
+    }
+    assert_eq!(keys(&env), keys(&plain), "the same events are left");
+    let pruned = all_reports(&plain);
+    assert_eq!(
+        all_reports(&env),
+        pruned,
+        "reports after prune of packed rows"
+    );
+
+    // Derived again from what is left, packed: the same as from the same events unpacked.
+    for e in [&plain, &env] {
+        let (code, _, err) = e.analyze_at(NOW, &["rebuild"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_eq!(
+        all_reports(&env),
+        all_reports(&plain),
+        "reports after a rebuild from packed, pruned events"
+    );
+}
+
+/// A database packed by schema 11 (frames of the payload alone, the keys in the row) is
+/// repacked with the keys in the frames by the next packing after the migration to 14, every
+/// payload and key reading back the same.
+#[test]
+fn frames_of_schema_11_are_repacked_with_their_keys() {
+    let env = Env::new();
+    history(&env, "1500");
+    let before = all_reports(&env);
+    let plain = payloads(&env);
+    let keys_plain = keys(&env);
+    let store = Store::open_reader(&env.db()).unwrap();
+    packed::pack(&store, None).unwrap();
+    drop(store);
+    // Back to schema 11's form: each frame the payload alone, with the same dictionary; the keys
+    // back in the row; the packing cursor where the migration to 14 puts it.
+    {
+        let c = env.conn();
+        let dict: Vec<u8> = c
+            .query_row("SELECT dict FROM payload_dicts", [], |r| r.get(0))
+            .unwrap();
+        let mut z = zstd::bulk::Compressor::with_dictionary(3, &dict).unwrap();
+        let tx = c.unchecked_transaction().unwrap();
+        for (id, _, k) in &keys_plain {
+            let text = &plain.iter().find(|(i, _)| i == id).unwrap().1;
+            tx.execute(
+                "UPDATE events SET source = ?2, session_id = ?3, prompt_id = ?4, agent_id = ?5,
+                   agent_type = ?6, tool_name = ?7, tool_use_id = ?8,
+                   payload = CASE WHEN typeof(payload) = 'blob' THEN ?9 ELSE payload END
+                 WHERE id = ?1",
+                rusqlite::params![
+                    id,
+                    k.source,
+                    k.session_id,
+                    k.prompt_id,
+                    k.agent_id,
+                    k.agent_type,
+                    k.tool_name,
+                    k.tool_use_id,
+                    z.compress(text.as_bytes()).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        tx.execute(
+            "UPDATE derive_state SET value = 0 WHERE key = 'packed_upto'",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE source = ''"),
+        0
+    );
+    assert_eq!(payloads(&env), plain, "schema 11's frames read back");
+    assert_eq!(keys(&env), keys_plain);
+
+    let store = Store::open_reader(&env.db()).unwrap();
+    let done = packed::pack(&store, None).unwrap();
+    drop(store);
+    let events = env.count("SELECT count(*) FROM events");
+    assert!(
+        done.rekeyed as i64 * 100 > events * 99,
+        "{done:?} of {events}"
+    );
+    assert_eq!(done.events, 0, "no payload was text");
+    assert!(env.count("SELECT count(*) FROM events WHERE source = ''") * 100 > events * 99);
+    assert_eq!(
+        payloads(&env),
+        plain,
+        "every payload reads back byte for byte"
+    );
+    assert_eq!(keys(&env), keys_plain, "every key reads back");
+    assert_eq!(all_reports(&env), before);
+}
