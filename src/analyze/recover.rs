@@ -16,8 +16,11 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The source of truth, in copy order: (table, whether it has a rowid to read ranges by).
-const SOURCE_TABLES: [(&str, bool); 8] = [
+/// `payload_dicts` holds the dictionaries the packed events' frames name (schema 11): without
+/// them a recovered event log could not be read back.
+const SOURCE_TABLES: [(&str, bool); 9] = [
     ("events", true),
+    ("payload_dicts", true),
     ("usage", false),
     ("quarantine", true),
     ("transcript_cursor", false),

@@ -317,3 +317,23 @@ fn frames_of_schema_11_are_repacked_with_their_keys() {
     assert_eq!(keys(&env), keys_plain, "every key reads back");
     assert_eq!(all_reports(&env), before);
 }
+
+/// `analyze doctor --recover` of a packed database copies the dictionaries its frames name: every
+/// payload reads back and every report is the same after the re-derivation.
+#[test]
+fn a_recovered_packed_database_reads_every_payload_back() {
+    let env = Env::new();
+    history(&env, "800");
+    let before = all_reports(&env);
+    let store = Store::open_reader(&env.db()).unwrap();
+    assert!(packed::pack(&store, None).unwrap().events > 0);
+    drop(store);
+    let plain = payloads(&env);
+    let (code, out, err) = env.analyze(&["doctor", "--recover", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(payloads(&env), plain, "every payload reads back");
+    assert_eq!(all_reports(&env), before, "reports after the recovery");
+    assert_eq!(r["tables"][1]["table"], "payload_dicts", "{r:#}");
+    assert_eq!(r["tables"][1]["copied"], 1, "{r:#}");
+}
