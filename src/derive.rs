@@ -523,23 +523,26 @@ fn min_sql(a: &str, b: &str) -> String {
     format!("(CASE WHEN {a} > {b} THEN {b} ELSE {a} END)")
 }
 
-/// `max(x, 0)` without a function call (NULL when `x` is, as `max`); see [`min_sql`].
-fn at_least_zero_sql(x: &str) -> String {
-    format!("(CASE WHEN {x} < 0 THEN 0 ELSE {x} END)")
+/// `max(a, b)` without a function call, for a `b` that is never NULL (NULL when `a` is, as
+/// `max`); see [`min_sql`].
+fn max_sql(a: &str, b: &str) -> String {
+    format!("(CASE WHEN {a} < {b} THEN {b} ELSE {a} END)")
 }
 
 /// The SET list that takes a host reading (docs/metrics.md, "Resources") into a run: `pid`,
 /// `cpu` and `rss` are the placeholders of the reading's process id, CPU time (ms) and resident
-/// memory (KB). A reading from another process than the run's first voids the figures.
+/// memory (KB). A reading from another process than the run's first voids the figures. No SQL
+/// function is called (see [`min_sql`]): this list rides in every SubagentStop's update.
 fn host_sets(side: Side, pid: &str, cpu: &str, rss: &str) -> String {
     let same = format!("(host_pid IS NULL OR host_pid = {pid})");
     match side {
         Side::Start => format!(
             "host_cpu_start_ms = CASE WHEN NOT {same} THEN NULL WHEN {cpu} IS NULL THEN host_cpu_start_ms
-               ELSE min(coalesce(host_cpu_start_ms, {cpu}), {cpu}) END,
+               ELSE {earliest} END,
              host_cpu_end_ms = CASE WHEN {same} THEN host_cpu_end_ms END,
              host_rss_kb = CASE WHEN {same} THEN host_rss_kb END,
-             host_pid = CASE WHEN {same} THEN {pid} ELSE 0 END"
+             host_pid = CASE WHEN {same} THEN {pid} ELSE 0 END",
+            earliest = min_sql(&format!("coalesce(host_cpu_start_ms, {cpu})"), cpu),
         ),
         // The stop with the most CPU (then the most memory, for a tie) gives both figures.
         Side::Stop => format!(
@@ -547,9 +550,10 @@ fn host_sets(side: Side, pid: &str, cpu: &str, rss: &str) -> String {
                WHEN (coalesce({cpu}, -1), coalesce({rss}, -1)) > (coalesce(host_cpu_end_ms, -1), coalesce(host_rss_kb, -1))
                THEN {rss} ELSE host_rss_kb END,
              host_cpu_end_ms = CASE WHEN NOT {same} THEN NULL WHEN {cpu} IS NULL THEN host_cpu_end_ms
-               ELSE max(coalesce(host_cpu_end_ms, {cpu}), {cpu}) END,
+               ELSE {latest} END,
              host_cpu_start_ms = CASE WHEN {same} THEN host_cpu_start_ms END,
-             host_pid = CASE WHEN {same} THEN {pid} ELSE 0 END"
+             host_pid = CASE WHEN {same} THEN {pid} ELSE 0 END",
+            latest = max_sql(&format!("coalesce(host_cpu_end_ms, {cpu})"), cpu),
         ),
     }
 }
@@ -1005,7 +1009,7 @@ impl Deriver<'_> {
                         thinking_tokens = coalesce(?6, thinking_tokens),
                         tool_calls = coalesce(?7, tool_calls), lines_added = coalesce(?8, lines_added),
                         lines_removed = coalesce(?9, lines_removed) WHERE id = ?1",
-                        filled = at_least_zero_sql(&format!("{end} - start_ms")),
+                        filled = max_sql(&format!("{end} - start_ms"), "0"),
                     )
                 });
                 self.exec(
@@ -1227,12 +1231,14 @@ impl Deriver<'_> {
         // Claude Code fires just after it, may have committed first); a duration Claude Code
         // reported stays.
         self.reopen_if_session_ended(&run)?;
-        static STOP: LazyLock<String> = LazyLock::new(|| {
+        // The host reading the hook took (if any) goes into the same statement; both forms are
+        // built once.
+        static STOP: LazyLock<[String; 2]> = LazyLock::new(|| {
             let end = format!(
                 "(CASE WHEN ended_by = 'subagent_stop' THEN {} ELSE ?2 END)",
                 min_sql("end_ms", "?2")
             );
-            format!(
+            let stop = format!(
                 "UPDATE OR FAIL agent_runs SET stops = stops + 1,
                     duration_ms = coalesce(CASE WHEN ended_by = 'tool_result_timed' THEN duration_ms
                       WHEN ended_by = 'subagent_stop' AND end_ms <= ?2 THEN duration_ms END,
@@ -1241,26 +1247,25 @@ impl Deriver<'_> {
                     ended_by = 'subagent_stop',
                     status = CASE WHEN status = 'running' THEN 'success' ELSE status END,
                     outcome = coalesce(outcome, ?3)",
-                filled = at_least_zero_sql(&format!("{end} - start_ms")),
-            )
+                filled = max_sql(&format!("{end} - start_ms"), "0"),
+            );
+            [
+                format!("{stop} WHERE id = ?1"),
+                format!(
+                    "{stop}, {} WHERE id = ?1",
+                    host_sets(Side::Stop, "?4", "?5", "?6")
+                ),
+            ]
         });
-        let stop = STOP.as_str();
         let outcome = e
             .json()
             .get("last_assistant_message")
             .and_then(Value::as_str)
             .map(|s| truncate(s, 500));
-        // The host reading the hook took (if any) goes into the same statement.
         match e.host_pid {
-            None => self.exec(
-                &format!("{stop} WHERE id = ?1"),
-                params![run.id, e.ts, outcome],
-            )?,
+            None => self.exec(&STOP[0], params![run.id, e.ts, outcome])?,
             Some(pid) => self.exec(
-                &format!(
-                    "{stop}, {} WHERE id = ?1",
-                    host_sets(Side::Stop, "?4", "?5", "?6")
-                ),
+                &STOP[1],
                 params![run.id, e.ts, outcome, pid, e.host_cpu_ms, e.host_rss_kb],
             )?,
         };
