@@ -108,21 +108,13 @@ impl Ev {
         let (keys, payload) = crate::store::packed::read(conn, r.get_ref(10)?)?;
         let keys = match keys {
             Some(k) => k,
-            None => crate::store::packed::Keys {
-                source: r.get(2)?,
-                session_id: r.get(4)?,
-                prompt_id: r.get(5)?,
-                agent_id: r.get(6)?,
-                agent_type: r.get(7)?,
-                tool_name: r.get(8)?,
-                tool_use_id: r.get(9)?,
-            },
+            None => crate::store::packed::Keys::from_columns(r, 3)?,
         };
         Ok(Ev {
             id: r.get(0)?,
             ts: r.get(1)?,
             source: keys.source,
-            kind: r.get(3)?,
+            kind: r.get(2)?,
             session_id: keys.session_id,
             prompt_id: keys.prompt_id,
             agent_id: keys.agent_id,
@@ -284,7 +276,7 @@ fn apply_in_tx(
         .optional()?
         .unwrap_or(0);
     let mut stmt = s.conn().prepare_cached(
-        "SELECT id, ts, source, kind, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
+        "SELECT id, ts, kind, source, session_id, prompt_id, agent_id, agent_type, tool_name, tool_use_id, payload,
                 host_pid, host_cpu_ms, host_rss_kb
          FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;

@@ -56,7 +56,8 @@ fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
     // A packed event's keys may be in its frame (`source` '': crate::store::packed): those
     // events are matched to the runs in Rust.
     let sql = format!(
-        "SELECT e.kind, e.ts, e.payload, e.source, e.session_id, e.prompt_id, e.agent_id
+        "SELECT e.kind, e.ts, e.payload, e.source, e.session_id, e.prompt_id, e.agent_id, e.agent_type,
+                e.tool_name, e.tool_use_id
          FROM events e
          WHERE e.kind IN ('{summary}', '{stop}')
            AND (e.source = '' OR e.agent_id IN (SELECT r.agent_id FROM agent_runs r WHERE {w}))
@@ -77,11 +78,11 @@ fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
         let from_summary = r.get::<_, String>(0)? == EventKind::TranscriptSummary.as_str();
         // The payload may be stored compressed (crate::store::packed): read in Rust, not SQL.
         let (keys, payload) = crate::store::packed::read(store.conn(), r.get_ref(2)?)?;
-        let (source, session_id, prompt_id, agent_id) = match keys {
-            Some(k) => (k.source, k.session_id, k.prompt_id, k.agent_id),
-            None => (r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
+        let keys = match keys {
+            Some(k) => k,
+            None => crate::store::packed::Keys::from_columns(r, 3)?,
         };
-        let Some(agent_id) = agent_id.filter(|a: &String| runs.contains(a)) else {
+        let Some(agent_id) = keys.agent_id.filter(|a| runs.contains(a)) else {
             continue;
         };
         let key = if from_summary {
@@ -98,9 +99,9 @@ fn targets(store: &Store, filter: &Filter) -> Result<Vec<Target>> {
             path,
             from_summary,
             ts: r.get(1)?,
-            source,
-            session_id,
-            prompt_id,
+            source: keys.source,
+            session_id: keys.session_id,
+            prompt_id: keys.prompt_id,
         };
         match by.get_mut(&agent_id) {
             None => {

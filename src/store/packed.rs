@@ -83,12 +83,17 @@ pub struct Keys {
 impl Keys {
     /// The keys of the row whose [`KEYS_SQL`] columns start at `at`.
     pub fn from_row(conn: &Connection, r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Keys> {
-        let source: String = r.get(at)?;
-        if source.is_empty() {
+        if r.get_ref(at)?.as_str()?.is_empty() {
             return Ok(read(conn, r.get_ref(at + 7)?)?.0.unwrap_or_default());
         }
+        Keys::from_columns(r, at)
+    }
+
+    /// The keys in the row's own columns (`source` at `at`, then the six ids in [`Keys`]' order):
+    /// for a row whose frame carries none ([`read`] gave `None`).
+    pub fn from_columns(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Keys> {
         Ok(Keys {
-            source,
+            source: r.get(at)?,
             session_id: r.get(at + 1)?,
             prompt_id: r.get(at + 2)?,
             agent_id: r.get(at + 3)?,
