@@ -232,7 +232,7 @@ pub(crate) fn parts(ctx: &Ctx, filter: &Filter, agent: &str) -> Result<Option<Pa
         // Less than a whole day: the runs alone.
         None => acc.add_runs(c, filter)?,
     }
-    let lost_tested = acc.split_lost(ctx, filter, agent)?;
+    let lost_tested = acc.split_lost(ctx, filter)?;
     Ok(Some(acc.finish(lost_tested)))
 }
 
@@ -350,25 +350,15 @@ impl Acc {
     /// ([`crate::vocab::RunStatus::effective_sql`]: never ended and started before the
     /// threshold), from the `runs_running` index; returns the lost runs with a test result
     /// (decided: they count as tested).
-    fn split_lost(&mut self, ctx: &Ctx, filter: &Filter, agent: &str) -> Result<i64> {
-        let mut p = vec![
-            SqlValue::Text(agent.to_string()),
-            SqlValue::Integer(ctx.lost_before()),
-        ];
-        let mut bounds = String::new();
-        if let Some(s) = filter.since {
-            p.push(SqlValue::Integer(s));
-            bounds.push_str(&format!(" AND r.start_ms >= ?{}", p.len()));
-        }
-        if let Some(u) = filter.until {
-            p.push(SqlValue::Integer(u));
-            bounds.push_str(&format!(" AND r.start_ms < ?{}", p.len()));
-        }
+    fn split_lost(&mut self, ctx: &Ctx, filter: &Filter) -> Result<i64> {
+        // The filter's runs (the agent and the window's bounds), then the threshold.
+        let (w, mut p) = filter.runs_where();
+        p.push(SqlValue::Integer(ctx.lost_before()));
         let mut stmt = ctx.store.conn().prepare(&format!(
             "SELECT {DAY}, count(*), count(r.tests_failed) FROM agent_runs r INDEXED BY runs_running
-             WHERE r.internal = 0 AND r.status = 'running' AND r.agent_type = ?1 AND r.end_ms IS NULL
-               AND coalesce(r.start_ms, 0) < ?2{bounds}
-             GROUP BY 1"
+             WHERE {w} AND r.status = 'running' AND r.end_ms IS NULL AND coalesce(r.start_ms, 0) < ?{}
+             GROUP BY 1",
+            p.len()
         ))?;
         let mut lost_tested = 0;
         for l in stmt.query_map(params_from_iter(p.iter()), |r| {
