@@ -150,11 +150,16 @@ impl Store {
     /// For bulk work (deriving many events, importing): a 64 MB page cache and memory-mapped
     /// reads spare a `pread` per page (measured: a third of a large derivation's time was system
     /// time without them). Not for everyday queries: mapping cost `query-best-agent` ~40 ms.
+    /// The WAL is checkpointed every 64 MB instead of every 4 MB: a bulk derivation's commits
+    /// rewrite the same index pages, and each checkpoint copied them (and synced the file)
+    /// again (100k runs: 50 → 38 s).
     /// (No `temp_store` change here: changing it drops the TEMP rollup triggers; every writer
     /// sets it when it opens.)
     pub fn tune_for_reading(&self) -> Result<()> {
         self.conn
-            .execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")?;
+            .execute_batch(
+            "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 16384;",
+        )?;
         Ok(())
     }
 
