@@ -40,11 +40,7 @@ const TWO_31: &str = "2147483648.0";
 /// delegating type, in `agent_cells`' order after `agent_type`: by stored status.
 fn group_columns() -> String {
     let x = HOST_CPU_SECONDS_SQL;
-    // x = int + hi / 2^31 + lo / 2^62 exactly: x − trunc(x) and its scalings by 2^31 are exact,
-    // and x (a multiple of 1 ms ÷ 1000) has no bit below 2^-62.
-    let frac = format!("({x} - CAST({x} AS INTEGER))");
-    let hi = format!("CAST({frac} * {TWO_31} AS INTEGER)");
-    let lo = format!("CAST(({frac} * {TWO_31} - {hi}) * {TWO_31} AS INTEGER)");
+    let cpu = cpu_sum_columns();
     let both = "r.tool_ms IS NOT NULL AND r.duration_ms IS NOT NULL";
     format!(
         "{DAY} AS day,
@@ -61,9 +57,33 @@ fn group_columns() -> String {
          coalesce(sum(r.commands_failed), 0),
          count(CASE WHEN {both} THEN 1 END), coalesce(sum(CASE WHEN {both} THEN r.tool_ms END), 0),
          coalesce(sum(CASE WHEN {both} THEN max(r.duration_ms - r.tool_ms, 0) END), 0),
-         count({x}), coalesce(sum(CAST({x} AS INTEGER)), 0), coalesce(sum({hi}), 0), coalesce(sum({lo}), 0), max({x}),
+         {cpu}, max({x}),
          count(r.host_rss_kb), coalesce(sum(r.host_rss_kb), 0), max({HOST_RSS_MB_SQL})"
     )
+}
+
+/// The host CPU seconds of the runs `r` of a group, exactly: how many have the figure, then its
+/// sum as integer seconds and two 31-bit fractions ([`cpu_total`] puts them together).
+pub(crate) fn cpu_sum_columns() -> String {
+    let x = HOST_CPU_SECONDS_SQL;
+    // x = int + hi / 2^31 + lo / 2^62 exactly: x − trunc(x) and its scalings by 2^31 are exact,
+    // and x (a multiple of 1 ms ÷ 1000) has no bit below 2^-62.
+    let frac = format!("({x} - CAST({x} AS INTEGER))");
+    let hi = format!("CAST({frac} * {TWO_31} AS INTEGER)");
+    let lo = format!("CAST(({frac} * {TWO_31} - {hi}) * {TWO_31} AS INTEGER)");
+    format!(
+        "count({x}), coalesce(sum(CAST({x} AS INTEGER)), 0), coalesce(sum({hi}), 0), coalesce(sum({lo}), 0)"
+    )
+}
+
+/// Σ CPU seconds × 2^62 from the three sums of [`cpu_sum_columns`].
+pub(crate) fn cpu_sum(int: i64, hi: i64, lo: i64) -> i128 {
+    (i128::from(int) << 62) + (i128::from(hi) << 31) + i128::from(lo)
+}
+
+/// Σ CPU seconds from Σ × 2^62: i128 → f64 rounds to nearest once; × 2^-62 is exact.
+pub(crate) fn cpu_total(sum: i128) -> f64 {
+    sum as f64 * (-62f64).exp2()
 }
 
 /// `agent_cells`' columns after `agent_type`, as [`group_columns`] computes them.
@@ -153,7 +173,7 @@ impl Row {
             },
             outcome,
             cpu_n: r.get(30)?,
-            cpu_sum: (i128::from(int) << 62) + (i128::from(hi) << 31) + i128::from(lo),
+            cpu_sum: cpu_sum(int, hi, lo),
             cpu_max: r.get(34)?,
             rss_n: r.get(35)?,
             rss_kb: r.get(36)?,
@@ -165,9 +185,14 @@ impl Row {
 /// Brings the cells of `agent` up to date: recomputes every marked day from its runs (one range
 /// read of `runs_type_start` per day) and forgets the marks. One read when nothing is marked.
 pub(crate) fn sync(ctx: &Ctx, agent: &str) -> Result<()> {
+    sync_days(ctx, agent, Days::All.bounds())
+}
+
+/// [`sync`] for the marked days in `[first, end)` only (the cells a window reads).
+pub(crate) fn sync_days(ctx: &Ctx, agent: &str, (first, end): (i64, i64)) -> Result<()> {
     let marked: bool = ctx.store.conn().query_row(
-        "SELECT EXISTS (SELECT 1 FROM agent_cell_dirty WHERE agent_type = ?1)",
-        [agent],
+        "SELECT EXISTS (SELECT 1 FROM agent_cell_dirty WHERE agent_type = ?1 AND day >= ?2 AND day < ?3)",
+        rusqlite::params![agent, first, end],
         |r| r.get(0),
     )?;
     if !marked {
@@ -176,8 +201,10 @@ pub(crate) fn sync(ctx: &Ctx, agent: &str) -> Result<()> {
     ctx.store.write_tx(|s| {
         let c = s.conn();
         let days: Vec<i64> = c
-            .prepare("SELECT day FROM agent_cell_dirty WHERE agent_type = ?1")?
-            .query_map([agent], |r| r.get(0))?
+            .prepare(
+                "SELECT day FROM agent_cell_dirty WHERE agent_type = ?1 AND day >= ?2 AND day < ?3",
+            )?
+            .query_map(rusqlite::params![agent, first, end], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         // A day after day 0 is a range of starts; day 0 (and before) also holds the runs
         // without a start (and the negative ones that round to it).
@@ -205,11 +232,28 @@ pub(crate) fn sync(ctx: &Ctx, agent: &str) -> Result<()> {
             }
         }
         c.execute(
-            "DELETE FROM agent_cell_dirty WHERE agent_type = ?1",
-            [agent],
+            "DELETE FROM agent_cell_dirty WHERE agent_type = ?1 AND day >= ?2 AND day < ?3",
+            rusqlite::params![agent, first, end],
         )?;
         Ok(())
     })
+}
+
+/// Brings the cells of the days `[first, end)` up to date for every agent type marked there, or
+/// only for `agents` when given.
+pub(crate) fn sync_all_days(ctx: &Ctx, agents: &[String], days: (i64, i64)) -> Result<()> {
+    let marked: Vec<String> = ctx
+        .store
+        .conn()
+        .prepare("SELECT DISTINCT agent_type FROM agent_cell_dirty WHERE day >= ?1 AND day < ?2")?
+        .query_map(rusqlite::params![days.0, days.1], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for agent in marked {
+        if agents.is_empty() || agents.contains(&agent) {
+            sync_days(ctx, &agent, days)?;
+        }
+    }
+    Ok(())
 }
 
 /// The report's parts for `agent` from its cells (refreshed first) and the part days of the
@@ -402,8 +446,7 @@ impl Acc {
             groups.push(row.group);
         }
         outcome[0] += lost_tested;
-        // i128 → f64 rounds to nearest once; × 2^-62 is exact.
-        let cpu_total = cpu_sum as f64 * (-62f64).exp2();
+        let cpu_total = cpu_total(cpu_sum);
         Parts {
             groups,
             outcome,

@@ -2,15 +2,19 @@
 //! success rate and dominant agent of each bucket and a bar for the eye. Empty buckets are
 //! shown, so gaps are visible. Bucket rules: docs/metrics.md (`timeline`).
 
+use super::agent_cells;
 use super::tree::{host_cell, HOST_NOTE};
+use super::window::{self, Days};
 use super::{Ctx, Filter};
 use crate::error::{Error, Result};
 use crate::query::sql;
 use crate::render::{self, Format, Grid, Report};
 use crate::vocab::RunStatus;
 use rusqlite::params_from_iter;
+use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// Arguments of `analyze timeline`.
 #[derive(clap::Args, Debug, Clone)]
@@ -59,8 +63,9 @@ struct Acc {
     /// runs, success, decided, runs with a duration, Σ duration, runs with a duration and a
     /// tool time, Σ their tool time, Σ their model time, runs with host CPU, runs with host memory.
     sums: [i64; 10],
-    /// Σ host CPU seconds, Σ host memory MB.
-    host: [f64; 2],
+    /// Σ host CPU seconds × 2^62 (exact), Σ host memory kB.
+    cpu: i128,
+    rss_kb: i64,
     /// The agent type with the most runs so far, and its runs.
     dominant: Option<(i64, String)>,
 }
@@ -83,6 +88,15 @@ pub struct Timeline {
 /// window's end. Without it: UTC days from the window start when --days/--since gave one, else
 /// the last 24 hours.
 pub fn compute(ctx: &Ctx, filter: &Filter, hours: Option<u32>) -> Result<Timeline> {
+    compute_with(ctx, filter, hours, true)
+}
+
+/// [`compute`] from the runs alone, whatever the buckets: what the cells' path must equal.
+pub fn compute_full_scan(ctx: &Ctx, filter: &Filter, hours: Option<u32>) -> Result<Timeline> {
+    compute_with(ctx, filter, hours, false)
+}
+
+fn compute_with(ctx: &Ctx, filter: &Filter, hours: Option<u32>, cells: bool) -> Result<Timeline> {
     let end = filter.until.unwrap_or(ctx.now);
     let last_instant = end - 1;
     let (size, first, n) = match (hours, filter.since) {
@@ -102,13 +116,13 @@ pub fn compute(ctx: &Ctx, filter: &Filter, hours: Option<u32>) -> Result<Timelin
             "the timeline would have {n} buckets; narrow the window (at most {MAX_BUCKETS})"
         )));
     }
-    let acc = sum_buckets(ctx, filter, (first, size, n), end)?;
+    let acc = sum_buckets(ctx, filter, (first, size, n), end, cells)?;
     let buckets: Vec<Bucket> = acc
         .into_iter()
         .enumerate()
         .map(|(i, a)| {
             let [runs, success, decided, dur_n, dur_sum, timed, tool, model, cpu_n, rss_n] = a.sums;
-            let [cpu, rss] = a.host;
+            let (cpu, rss) = (agent_cells::cpu_total(a.cpu), a.rss_kb as f64 / 1024.0);
             let avg = |sum: f64, n: i64| (n > 0).then(|| sum / n as f64);
             let start_ms = first + i as i64 * size;
             Bucket {
@@ -135,42 +149,102 @@ pub fn compute(ctx: &Ctx, filter: &Filter, hours: Option<u32>) -> Result<Timelin
     })
 }
 
+/// The sums of one (bucket, agent type): runs, success, decided, runs with a duration,
+/// Σ duration, runs with a duration and a tool time, Σ their tool time, Σ their model time, runs
+/// with host CPU, runs with host memory; Σ host CPU seconds × 2^62 (exact); Σ host memory kB.
+#[derive(Debug, Clone, Copy, Default)]
+struct Part {
+    sums: [i64; 10],
+    cpu: i128,
+    rss_kb: i64,
+}
+
+impl Part {
+    fn add(&mut self, o: &Part) {
+        for (s, x) in self.sums.iter_mut().zip(o.sums) {
+            *s += x;
+        }
+        self.cpu += o.cpu;
+        self.rss_kb += o.rss_kb;
+    }
+}
+
 /// The `n` buckets of `size` ms from `first` (up to `end`), summed over the matching runs by
-/// start: one pass, grouped by bucket and agent type.
+/// start. Daily buckets read the agent cells (`agent_cells`, schema 15) for the window's whole
+/// days and the runs for its part days; hourly ones, or a window narrowed by project or session,
+/// read the runs in one pass grouped by bucket and agent type. Both give the same sums.
 fn sum_buckets(
     ctx: &Ctx,
     filter: &Filter,
     (first, size, n): (i64, i64, i64),
     end: i64,
+    cells: bool,
 ) -> Result<Vec<Acc>> {
+    let mut parts: BTreeMap<(i64, String), Part> = BTreeMap::new();
+    let window = Filter {
+        since: Some(filter.since.map_or(first, |s| s.max(first))),
+        until: Some(end),
+        ..filter.clone()
+    };
+    match window::rollup_days(&window) {
+        Some(days @ Days::Range(d0, Some(d1))) if cells && size == DAY => {
+            agent_cells::sync_all_days(ctx, &filter.agents, (d0, d1))?;
+            add_cells(ctx, &window, (d0, d1), first, &mut parts)?;
+            for edge in window::edges(&window, days) {
+                add_runs(ctx, &edge, (first, size), &mut parts)?;
+            }
+        }
+        _ => add_runs(ctx, &window, (first, size), &mut parts)?,
+    }
+    let mut acc: Vec<Acc> = vec![Acc::default(); n.max(0) as usize];
+    // In (bucket, agent type) order: a tie for the most runs goes to the first name.
+    for ((b, agent), part) in parts {
+        let Some(a) = usize::try_from(b).ok().and_then(|b| acc.get_mut(b)) else {
+            continue;
+        };
+        for (s, x) in a.sums.iter_mut().zip(part.sums) {
+            *s += x;
+        }
+        a.cpu += part.cpu;
+        a.rss_kb += part.rss_kb;
+        if a.dominant
+            .as_ref()
+            .is_none_or(|(runs, _)| part.sums[0] > *runs)
+        {
+            a.dominant = Some((part.sums[0], agent));
+        }
+    }
+    Ok(acc)
+}
+
+/// Adds the runs matching `filter`, grouped by bucket (`size` ms from `first`) and agent type.
+fn add_runs(
+    ctx: &Ctx,
+    filter: &Filter,
+    (first, size): (i64, i64),
+    parts: &mut BTreeMap<(i64, String), Part>,
+) -> Result<()> {
     let (w, p) = filter.runs_where();
     let st = ctx.status_sql();
     let (success, decided) = (
         sql::count_of(&st, RunStatus::Success),
         sql::decided_count(&st),
     );
-    let (model, cpu, rss) = (
-        sql::MODEL_MS_SQL,
-        sql::HOST_CPU_SECONDS_SQL,
-        sql::HOST_RSS_MB_SQL,
-    );
+    let model = sql::MODEL_MS_SQL;
+    let cpu = agent_cells::cpu_sum_columns();
     let sql = format!(
         "SELECT (r.start_ms - {first}) / {size} AS b, r.agent_type, count(*), {success},
                 {decided}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
                 count({model}), coalesce(sum(CASE WHEN {model} IS NOT NULL THEN r.tool_ms END), 0),
-                coalesce(sum({model}), 0), count({cpu}), count({rss}),
-                coalesce(sum({cpu}), 0.0), coalesce(sum({rss}), 0.0)
-         FROM agent_runs r WHERE {w} AND r.start_ms >= {first} AND r.start_ms < {end}
+                coalesce(sum({model}), 0), {cpu}, count(r.host_rss_kb), coalesce(sum(r.host_rss_kb), 0)
+         FROM agent_runs r WHERE {w} AND r.start_ms >= {first}
          GROUP BY b, r.agent_type"
     );
-    let mut acc: Vec<Acc> = vec![Acc::default(); n.max(0) as usize];
     let mut stmt = ctx.store.conn().prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            [
-                r.get::<_, i64>(2)?,
+        let part = Part {
+            sums: [
+                r.get(2)?,
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
@@ -179,31 +253,87 @@ fn sum_buckets(
                 r.get(8)?,
                 r.get(9)?,
                 r.get(10)?,
-                r.get(11)?,
+                r.get(14)?,
             ],
-            [r.get::<_, f64>(12)?, r.get(13)?],
+            cpu: agent_cells::cpu_sum(r.get(11)?, r.get(12)?, r.get(13)?),
+            rss_kb: r.get(15)?,
+        };
+        Ok(((r.get::<_, i64>(0)?, r.get::<_, String>(1)?), part))
+    })?;
+    for row in rows {
+        let (key, part) = row?;
+        parts.entry(key).or_default().add(&part);
+    }
+    Ok(())
+}
+
+/// Adds the cells of the whole days `[d0, d1)` (one bucket each, from `first`), of `filter`'s
+/// agent types or all; the runs still `running` as stored are split into running and lost
+/// from `runs_running`, as the reader decides it now.
+fn add_cells(
+    ctx: &Ctx,
+    filter: &Filter,
+    (d0, d1): (i64, i64),
+    first: i64,
+    parts: &mut BTreeMap<(i64, String), Part>,
+) -> Result<()> {
+    let c = ctx.store.conn();
+    let (mut p, agents) = window::rollup_params(filter, Days::Range(d0, Some(d1)));
+    let first_day = first.div_euclid(DAY);
+    let mut stmt = c.prepare(&format!(
+        "SELECT day, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n),
+                sum(dur_sum), sum(timed), sum(tool_ms), sum(model_ms), sum(cpu_n), sum(cpu_int),
+                sum(cpu_hi), sum(cpu_lo), sum(rss_n), sum(rss_kb)
+         FROM agent_cells WHERE day >= ?1 AND day < ?2{agents} GROUP BY day, agent_type"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
+        let part = Part {
+            sums: [
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(14)?,
+            ],
+            cpu: agent_cells::cpu_sum(r.get(11)?, r.get(12)?, r.get(13)?),
+            rss_kb: r.get(15)?,
+        };
+        Ok((
+            (r.get::<_, i64>(0)? - first_day, r.get::<_, String>(1)?),
+            part,
         ))
     })?;
     for row in rows {
-        let (b, agent, v, host) = row?;
-        let Some(a) = usize::try_from(b).ok().and_then(|b| acc.get_mut(b)) else {
-            continue;
-        };
-        for (s, x) in a.sums.iter_mut().zip(v) {
-            *s += x;
-        }
-        for (s, x) in a.host.iter_mut().zip(host) {
-            *s += x;
-        }
-        let better = match &a.dominant {
-            None => true,
-            Some((runs, name)) => v[0] > *runs || (v[0] == *runs && agent < *name),
-        };
-        if better {
-            a.dominant = Some((v[0], agent));
-        }
+        let (key, part) = row?;
+        parts.entry(key).or_default().add(&part);
     }
-    Ok(acc)
+    // The lost runs of those days: decided (a success rate's denominator) as failures are.
+    p.push(SqlValue::Integer(ctx.lost_before()));
+    let agents = agents.replace("agent_type", "r.agent_type");
+    let mut stmt = c.prepare(&format!(
+        "SELECT r.start_ms / {DAY} - {first_day}, r.agent_type, count(*)
+         FROM agent_runs r INDEXED BY runs_running
+         WHERE r.internal = 0 AND r.status = 'running' AND r.end_ms IS NULL
+           AND r.start_ms >= ?1 * {DAY} AND r.start_ms < ?2 * {DAY}{agents} AND r.start_ms < ?{lb}
+         GROUP BY 1, 2",
+        lb = p.len()
+    ))?;
+    let lost = stmt.query_map(params_from_iter(p.iter()), |r| {
+        Ok((
+            (r.get::<_, i64>(0)?, r.get::<_, String>(1)?),
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for l in lost {
+        let (key, n) = l?;
+        parts.entry(key).or_default().sums[2] += n;
+    }
+    Ok(())
 }
 
 /// A bar of `█` scaled so the largest bucket is [`BAR_WIDTH`] wide; any run shows at least one.

@@ -7,7 +7,7 @@
 //! rebuild and a prune.
 
 use crate::common::{window, Env};
-use agent_telemetry::analyze::{agent, Ctx, Filter};
+use agent_telemetry::analyze::{agent, timeline, Ctx, Filter};
 use agent_telemetry::render::{self, Format, Report};
 use agent_telemetry::store::schema;
 
@@ -61,6 +61,34 @@ fn types(ctx: &Ctx) -> Vec<String> {
 /// The report of every agent type over every window, from the cells and from the full scan,
 /// to the last bit and as printed (JSON and table). Returns how many reports had runs.
 fn assert_same(ctx: &Ctx, what: &str) -> usize {
+    // First, while cells are still marked: the timeline's daily buckets read the cells of their
+    // whole days (refreshing only those), for every type and for one.
+    let first_type = types(ctx).into_iter().next();
+    for (wname, w) in windows(ctx.now) {
+        for agents in [Vec::new(), first_type.iter().cloned().collect()] {
+            let f = Filter {
+                agents: agents.clone(),
+                ..w.clone()
+            };
+            let got = timeline::compute(ctx, &f, None).unwrap();
+            let want = timeline::compute_full_scan(ctx, &f, None).unwrap();
+            assert_eq!(
+                got.json(),
+                want.json(),
+                "{what}: timeline {agents:?}, window {wname} (full precision)"
+            );
+            for format in [Format::Json, Format::Table, Format::Csv] {
+                let (mut got, mut want) = (got.clone(), want.clone());
+                got.format = format;
+                want.format = format;
+                assert_eq!(
+                    render::render(&got, format, Some(400)),
+                    render::render(&want, format, Some(400)),
+                    "{what}: timeline {agents:?}, window {wname} ({format:?})"
+                );
+            }
+        }
+    }
     let mut seen = 0;
     for name in types(ctx) {
         for (wname, w) in windows(ctx.now) {
