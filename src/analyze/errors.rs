@@ -238,6 +238,19 @@ pub fn run(ctx: &Ctx, filter: &Filter, args: &ErrorsArgs, format: render::Format
 mod tests {
     use super::*;
     use crate::store::Store;
+    use rusqlite::types::Value as SqlValue;
+
+    /// The steps of `sql`'s query plan with parameters `p`.
+    fn plan(store: &Store, sql: &str, p: &[SqlValue]) -> Vec<String> {
+        let mut stmt = store
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        stmt.query_map(params_from_iter(p.iter()), |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
 
     /// The failed turns are found through `workflows_errors`, with and without a window: a
     /// window of a million runs holds tens of thousands of turns, of which a handful failed.
@@ -259,14 +272,12 @@ mod tests {
         ];
         for filter in windows {
             let (w, p) = filter.workflows_where();
-            let sql = format!("EXPLAIN QUERY PLAN {}", turn_errors_sql(&w, 5));
-            let mut stmt = store.conn().prepare(&sql).unwrap();
-            let plan: Vec<String> = stmt
-                .query_map(params_from_iter(p.iter()), |r| r.get(3))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            assert_eq!(plan, ["SCAN w USING INDEX workflows_errors"], "{sql}");
+            let sql = turn_errors_sql(&w, 5);
+            assert_eq!(
+                plan(&store, &sql, &p),
+                ["SCAN w USING INDEX workflows_errors"],
+                "{sql}"
+            );
         }
     }
 
@@ -288,17 +299,8 @@ mod tests {
         ];
         for (filter, step) in cases {
             let (w, p) = filter.runs_where();
-            let sql = format!(
-                "EXPLAIN QUERY PLAN {}",
-                failed_runs_sql("r.agent_id", &w, 5)
-            );
-            let mut stmt = store.conn().prepare(&sql).unwrap();
-            let plan: Vec<String> = stmt
-                .query_map(params_from_iter(p.iter()), |r| r.get(3))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            assert_eq!(plan, [step], "{sql}");
+            let sql = failed_runs_sql("r.agent_id", &w, 5);
+            assert_eq!(plan(&store, &sql, &p), [step], "{sql}");
         }
     }
 }

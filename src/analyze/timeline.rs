@@ -160,6 +160,22 @@ struct Part {
 }
 
 impl Part {
+    /// A (bucket, agent type) row: the bucket and the type, then the ten counts and sums of
+    /// [`Part::sums`] with the host CPU's three exact sums after the ninth, then Σ memory kB.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<((i64, String), Part)> {
+        let mut sums = [0i64; 10];
+        for (i, x) in sums.iter_mut().enumerate() {
+            // Columns 11–13 are the CPU sums.
+            *x = r.get(if i < 9 { i + 2 } else { 14 })?;
+        }
+        let part = Part {
+            sums,
+            cpu: agent_cells::cpu_sum(r.get(11)?, r.get(12)?, r.get(13)?),
+            rss_kb: r.get(15)?,
+        };
+        Ok(((r.get(0)?, r.get(1)?), part))
+    }
+
     fn add(&mut self, o: &Part) {
         for (s, x) in self.sums.iter_mut().zip(o.sums) {
             *s += x;
@@ -241,26 +257,7 @@ fn add_runs(
          GROUP BY b, r.agent_type"
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        let part = Part {
-            sums: [
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(14)?,
-            ],
-            cpu: agent_cells::cpu_sum(r.get(11)?, r.get(12)?, r.get(13)?),
-            rss_kb: r.get(15)?,
-        };
-        Ok(((r.get::<_, i64>(0)?, r.get::<_, String>(1)?), part))
-    })?;
-    for row in rows {
+    for row in stmt.query_map(params_from_iter(p.iter()), Part::from_row)? {
         let (key, part) = row?;
         parts.entry(key).or_default().add(&part);
     }
@@ -281,34 +278,12 @@ fn add_cells(
     let (mut p, agents) = window::rollup_params(filter, Days::Range(d0, Some(d1)));
     let first_day = first.div_euclid(DAY);
     let mut stmt = c.prepare(&format!(
-        "SELECT day, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n),
+        "SELECT day - {first_day}, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n),
                 sum(dur_sum), sum(timed), sum(tool_ms), sum(model_ms), sum(cpu_n), sum(cpu_int),
                 sum(cpu_hi), sum(cpu_lo), sum(rss_n), sum(rss_kb)
          FROM agent_cells WHERE day >= ?1 AND day < ?2{agents} GROUP BY day, agent_type"
     ))?;
-    let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        let part = Part {
-            sums: [
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(14)?,
-            ],
-            cpu: agent_cells::cpu_sum(r.get(11)?, r.get(12)?, r.get(13)?),
-            rss_kb: r.get(15)?,
-        };
-        Ok((
-            (r.get::<_, i64>(0)? - first_day, r.get::<_, String>(1)?),
-            part,
-        ))
-    })?;
-    for row in rows {
+    for row in stmt.query_map(params_from_iter(p.iter()), Part::from_row)? {
         let (key, part) = row?;
         parts.entry(key).or_default().add(&part);
     }
