@@ -1193,18 +1193,18 @@ const AGENT_CELLS_DIRTY: &str = "INSERT INTO agent_cell_dirty (agent_type, day)
              FROM temp.runs_before d CROSS JOIN main.agent_runs c ON c.parent_agent_id = d.agent_id
              WHERE d.existed = 1 AND NOT EXISTS (SELECT 1 FROM main.agent_runs r
                WHERE r.id = d.id AND r.agent_id IS d.agent_id AND r.agent_type IS d.agent_type)
-           UNION SELECT p.agent_type, coalesce(p.start_ms, 0) / 86400000
+           UNION SELECT pa.agent_type, coalesce(pa.start_ms, 0) / 86400000
              FROM temp.runs_before d CROSS JOIN main.agent_runs r ON r.id = d.id
-             CROSS JOIN main.agent_runs p ON p.agent_id = r.parent_agent_id
+             CROSS JOIN main.agent_runs pa ON pa.agent_id = r.parent_agent_id
              WHERE d.existed = 0 OR d.parent_agent_id IS NOT r.parent_agent_id OR d.agent_type IS NOT r.agent_type
                OR d.internal IS NOT r.internal
-           UNION SELECT p.agent_type, coalesce(p.start_ms, 0) / 86400000
-             FROM temp.runs_before d CROSS JOIN main.agent_runs p ON p.agent_id = d.parent_agent_id
+           UNION SELECT pa.agent_type, coalesce(pa.start_ms, 0) / 86400000
+             FROM temp.runs_before d CROSS JOIN main.agent_runs pa ON pa.agent_id = d.parent_agent_id
              WHERE d.existed = 1 AND NOT EXISTS (SELECT 1 FROM main.agent_runs r
                WHERE r.id = d.id AND r.parent_agent_id IS d.parent_agent_id AND r.agent_type IS d.agent_type
                  AND r.internal IS d.internal)
          ) u WHERE agent_type IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM main.agent_cell_dirty x WHERE x.agent_type = u.agent_type AND x.day = u.day);";
+           AND NOT EXISTS (SELECT 1 FROM main.agent_cell_dirty k WHERE k.agent_type = u.agent_type AND k.day = u.day);";
 
 /// Applies what changed since the last flush to every rollup and forgets it: run it before each
 /// commit of a transaction that derived with [`temp_batch_rollup_triggers`] installed.
@@ -1870,7 +1870,8 @@ mod tests {
     fn flushing_a_batch_scans_only_the_batch() {
         let c = current_with_temp_triggers();
         c.execute_batch(&temp_batch_rollup_triggers()).unwrap();
-        // Aliases and names of the batch's TEMP tables and of the subqueries built from them.
+        // Aliases and names of the batch's TEMP tables and of the subqueries built from them
+        // (no main table is given one of these aliases in the flush).
         let batch = [
             "d",
             "x",
