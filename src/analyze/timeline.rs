@@ -60,12 +60,8 @@ pub struct Bucket {
 /// One bucket while it is being summed.
 #[derive(Debug, Clone, Default)]
 struct Acc {
-    /// runs, success, decided, runs with a duration, Σ duration, runs with a duration and a
-    /// tool time, Σ their tool time, Σ their model time, runs with host CPU, runs with host memory.
-    sums: [i64; 10],
-    /// Σ host CPU seconds × 2^62 (exact), Σ host memory kB.
-    cpu: i128,
-    rss_kb: i64,
+    /// The bucket's sums over its agent types.
+    part: Part,
     /// The agent type with the most runs so far, and its runs.
     dominant: Option<(i64, String)>,
 }
@@ -121,8 +117,12 @@ fn compute_with(ctx: &Ctx, filter: &Filter, hours: Option<u32>, cells: bool) -> 
         .into_iter()
         .enumerate()
         .map(|(i, a)| {
-            let [runs, success, decided, dur_n, dur_sum, timed, tool, model, cpu_n, rss_n] = a.sums;
-            let (cpu, rss) = (agent_cells::cpu_total(a.cpu), a.rss_kb as f64 / 1024.0);
+            let [runs, success, decided, dur_n, dur_sum, timed, tool, model, cpu_n, rss_n] =
+                a.part.sums;
+            let (cpu, rss) = (
+                agent_cells::cpu_total(a.part.cpu),
+                a.part.rss_kb as f64 / 1024.0,
+            );
             let avg = |sum: f64, n: i64| (n > 0).then(|| sum / n as f64);
             let start_ms = first + i as i64 * size;
             Bucket {
@@ -218,11 +218,7 @@ fn sum_buckets(
         let Some(a) = usize::try_from(b).ok().and_then(|b| acc.get_mut(b)) else {
             continue;
         };
-        for (s, x) in a.sums.iter_mut().zip(part.sums) {
-            *s += x;
-        }
-        a.cpu += part.cpu;
-        a.rss_kb += part.rss_kb;
+        a.part.add(&part);
         if a.dominant
             .as_ref()
             .is_none_or(|(runs, _)| part.sums[0] > *runs)
@@ -233,7 +229,8 @@ fn sum_buckets(
     Ok(acc)
 }
 
-/// Adds the runs matching `filter`, grouped by bucket (`size` ms from `first`) and agent type.
+/// Adds the runs matching `filter` (whose window starts at `first` or later), grouped by bucket
+/// (`size` ms from `first`) and agent type.
 fn add_runs(
     ctx: &Ctx,
     filter: &Filter,
@@ -253,7 +250,7 @@ fn add_runs(
                 {decided}, count(r.duration_ms), coalesce(sum(r.duration_ms), 0),
                 count({model}), coalesce(sum(CASE WHEN {model} IS NOT NULL THEN r.tool_ms END), 0),
                 coalesce(sum({model}), 0), {cpu}, count(r.host_rss_kb), coalesce(sum(r.host_rss_kb), 0)
-         FROM agent_runs r WHERE {w} AND r.start_ms >= {first}
+         FROM agent_runs r WHERE {w}
          GROUP BY b, r.agent_type"
     );
     let mut stmt = ctx.store.conn().prepare(&sql)?;
@@ -275,7 +272,7 @@ fn add_cells(
     parts: &mut BTreeMap<(i64, String), Part>,
 ) -> Result<()> {
     let c = ctx.store.conn();
-    let (mut p, agents) = window::rollup_params(filter, Days::Range(d0, Some(d1)));
+    let (p, agents) = window::rollup_params(filter, Days::Range(d0, Some(d1)));
     let first_day = first.div_euclid(DAY);
     let mut stmt = c.prepare(&format!(
         "SELECT day - {first_day}, agent_type, sum(runs), sum(success), sum(success + failure), sum(dur_n),
@@ -288,13 +285,17 @@ fn add_cells(
         parts.entry(key).or_default().add(&part);
     }
     // The lost runs of those days: decided (a success rate's denominator) as failures are.
+    let days = Filter {
+        since: Some(d0 * DAY),
+        until: Some(d1 * DAY),
+        ..filter.clone()
+    };
+    let (w, mut p) = days.runs_where();
     p.push(SqlValue::Integer(ctx.lost_before()));
-    let agents = agents.replace("agent_type", "r.agent_type");
     let mut stmt = c.prepare(&format!(
         "SELECT r.start_ms / {DAY} - {first_day}, r.agent_type, count(*)
          FROM agent_runs r INDEXED BY runs_running
-         WHERE r.internal = 0 AND r.status = 'running' AND r.end_ms IS NULL
-           AND r.start_ms >= ?1 * {DAY} AND r.start_ms < ?2 * {DAY}{agents} AND r.start_ms < ?{lb}
+         WHERE {w} AND r.status = 'running' AND r.end_ms IS NULL AND r.start_ms < ?{lb}
          GROUP BY 1, 2",
         lb = p.len()
     ))?;
